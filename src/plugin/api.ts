@@ -1,0 +1,106 @@
+/**
+ * The public transport plugin API. Built-in transports use exactly this door; so do outside authors.
+ * Changing anything here that a plugin can observe bumps TRANSPORT_API_VERSION.
+ */
+
+export const TRANSPORT_API_VERSION = 1;
+
+/** Where a listener is bound or where to dial. `host` is an IP literal or name, without brackets. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** Per-session knobs from the command line. A transport ignores what it does not understand. */
+export interface TransportOptions {
+  /** Upper bound on the sending rate, in bits per second (undefined: the transport decides). */
+  rateBitsPerSecond?: number;
+  /** Free-form `key=value` settings given with `--transport-opt`, for plugin-specific tuning. */
+  extra: Readonly<Record<string, string>>;
+}
+
+/** What the core hands every transport: a logger and a sink for statistics events. */
+export interface TransportContext {
+  options: TransportOptions;
+  log: {
+    debug(message: string): void;
+    info(message: string): void;
+    warn(message: string): void;
+  };
+  /** Periodic or final per-connection statistics (RTT, loss, cwnd...). Shown as `stats` events in --json. */
+  stats(values: Record<string, number | string>): void;
+}
+
+/**
+ * A reliable, ordered, bidirectional byte stream (kind "stream").
+ * Contract: bytes written arrive once, in order, or the connection fails with an error on both sides.
+ */
+export interface StreamConnection {
+  /** Printable peer address, e.g. "127.0.0.1:7878". */
+  readonly remote: string;
+  /** Incoming bytes. Ends after the peer called end(); throws if the connection fails. */
+  readonly readable: AsyncIterable<Uint8Array>;
+  /**
+   * Queue bytes. Resolves when the transport can take more (backpressure): a caller that awaits each
+   * write never holds more than the transport's buffer in memory. The chunk may be retained until sent,
+   * so callers must not reuse it.
+   */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Half-close: no more writes. Resolves once everything written was delivered (or rejects). */
+  end(): Promise<void>;
+  /** Abort at once; pending writes reject, the peer sees an error. Idempotent. */
+  destroy(reason?: Error): void;
+}
+
+/**
+ * An unreliable datagram path to one peer (kind "datagram"): datagrams may be lost, duplicated,
+ * reordered; never truncated or altered silently (a transport drops what it cannot deliver whole).
+ */
+export interface DatagramConnection {
+  readonly remote: string;
+  /** Largest payload send() accepts. */
+  readonly maxDatagramSize: number;
+  /** Send datagrams, paced by the transport. Resolves when they left (or were scheduled to leave). */
+  send(datagrams: readonly Uint8Array[]): Promise<void>;
+  /** Incoming datagrams from this peer. Ends on close(). */
+  readonly datagrams: AsyncIterable<Uint8Array>;
+  close(): void;
+}
+
+export type ConnectionOf<K extends TransportKind> = K extends "stream" ? StreamConnection : DatagramConnection;
+export type TransportKind = "stream" | "datagram";
+
+export interface Listener {
+  /** The address actually bound (port 0 resolved). */
+  readonly address: Endpoint;
+  /** Stop accepting; existing connections stay open. */
+  close(): Promise<void>;
+}
+
+export interface TransportDefinition<K extends TransportKind = TransportKind> {
+  /** Unique lowercase name used with --via, e.g. "tcp-stream". */
+  name: string;
+  /** One line for `xfer transports`. */
+  description: string;
+  /** The API version the plugin was written against. */
+  apiVersion: number;
+  kind: K;
+  /** Stream transports are reliable by contract; datagram ones are not. */
+  capabilities?: {
+    /** Works without any TCP between the hosts. */
+    udpOnly?: boolean;
+    /** Honours TransportOptions.rateBitsPerSecond. */
+    rateLimit?: boolean;
+  };
+  /** Bind and accept connections. Every accepted connection is handed to onConnection. */
+  listen(at: Endpoint, ctx: TransportContext, onConnection: (conn: ConnectionOf<K>) => void): Promise<Listener>;
+  /** Connect to a listener; rejects with a clear Error if unreachable. Honour the abort signal. */
+  dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal): Promise<ConnectionOf<K>>;
+}
+
+export type AnyTransport = TransportDefinition<"stream"> | TransportDefinition<"datagram">;
+
+/** Identity helper that gives a plugin author type checking and inference. */
+export function defineTransport<K extends TransportKind>(def: TransportDefinition<K>): TransportDefinition<K> {
+  return def;
+}
