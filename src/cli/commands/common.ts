@@ -1,0 +1,41 @@
+import { EXIT, type ExitCode, XferError } from "../../core/errors.ts";
+import type { EventSink } from "../../core/events.ts";
+import type { SessionResult } from "../../core/session/result.ts";
+import type { TransportOptions } from "../../plugin/api.ts";
+import { parseRate, parseTransportOpts } from "../parse.ts";
+
+export interface CommonFlags {
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  rate?: string;
+  transportOpt?: string | string[];
+}
+
+export function transportOptions(flags: CommonFlags): TransportOptions {
+  const extra = parseTransportOpts(toArray(flags.transportOpt));
+  return { rateBitsPerSecond: flags.rate === undefined ? undefined : parseRate(String(flags.rate)), extra };
+}
+
+export function toArray<T>(v: T | T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+export function reportDone(emit: EventSink, r: SessionResult): void {
+  emit({
+    event: "done",
+    files: r.files,
+    failed: r.failures.length,
+    bytes: r.bytes,
+    seconds: Number(r.seconds.toFixed(3)),
+    throughputBytesPerSec: r.seconds > 0 ? Math.round(r.bytes / r.seconds) : 0,
+    hash: r.hash,
+  });
+}
+
+/** A session that completed with failed files exits with the first failure's code. */
+export function exitCodeOf(r: SessionResult): ExitCode {
+  const first = r.failures[0];
+  if (!first) return EXIT.ok;
+  return new XferError(first.code as XferError["code"], first.message).exitCode ?? EXIT.integrity;
+}

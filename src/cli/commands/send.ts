@@ -1,0 +1,49 @@
+import { XferError } from "../../core/errors.ts";
+import type { EventSink } from "../../core/events.ts";
+import { buildManifest } from "../../core/manifest.ts";
+import { sendSession } from "../../core/session/run.ts";
+import { parseEndpoint } from "../parse.ts";
+import { contextFor, loadTransports } from "../transports.ts";
+import type { CommonFlags } from "./common.ts";
+import { exitCodeOf, reportDone, transportOptions } from "./common.ts";
+
+export interface SendFlags extends CommonFlags {
+  via: string;
+  name?: string;
+  followSymlinks?: boolean;
+}
+
+export async function sendCommand(
+  args: string[],
+  flags: SendFlags,
+  emit: EventSink,
+  signal: AbortSignal,
+): Promise<number> {
+  if (args.length < 2) throw new XferError("usage", "usage: xfer send <path...> <host[:port]>");
+  const destination = args[args.length - 1]!;
+  const paths = args.slice(0, -1);
+  if (paths.filter((p) => p === "-").length > 1) throw new XferError("usage", "standard input ('-') can be sent once");
+  const to = parseEndpoint(destination);
+  const registry = await loadTransports();
+  const found = registry.get(flags.via);
+  if (!found) throw new XferError("usage", `unknown transport '${flags.via}' (see: xfer transports)`);
+  const entries = await buildManifest(paths, {
+    followSymlinks: Boolean(flags.followSymlinks),
+    stdinName: flags.name ?? "stdin",
+    onSkip: (path, reason) => emit({ event: "warning", message: `skipping ${path}: ${reason}` }),
+  });
+  if (!entries.some((e) => e.entry.kind === "file" || e.entry.kind === "dir"))
+    throw new XferError("usage", "nothing to send");
+  const result = await sendSession({
+    transport: found.transport,
+    to,
+    entries,
+    ctx: contextFor(found.transport, transportOptions(flags), emit, Boolean(flags.verbose)),
+    emit,
+    // Touch process.stdin only when asked to: opening it has side effects on a TTY.
+    stdin: paths.includes("-") ? (process.stdin as AsyncIterable<Uint8Array>) : (async function* () {})(),
+    signal,
+  });
+  reportDone(emit, result);
+  return exitCodeOf(result);
+}

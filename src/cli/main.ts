@@ -1,0 +1,122 @@
+/** The command line: flags in, one command run, one exit code out. All real work is in src/core. */
+import cac from "cac";
+import { EXIT, toXferError, XferError } from "../core/errors.ts";
+import { BUILD_COMMIT, VERSION } from "../core/version.ts";
+import { recvCommand } from "./commands/recv.ts";
+import { sendCommand } from "./commands/send.ts";
+import { transportsCommand } from "./commands/transports.ts";
+import { DEFAULT_PORT } from "./parse.ts";
+import { createReporter } from "./reporter.ts";
+
+type Flags = Record<string, unknown> & { json?: boolean; quiet?: boolean; verbose?: boolean };
+
+export async function main(argv: string[]): Promise<number> {
+  const cli = cac("xfer");
+  let run: ((signal: AbortSignal) => Promise<number>) | null = null;
+  let flagsSeen: Flags = {};
+  const reporterFor = (flags: Flags) =>
+    createReporter({ json: !!flags.json, quiet: !!flags.quiet, verbose: !!flags.verbose });
+
+  cli
+    .option("--json", "One JSON event per line on stdout, for scripts")
+    .option("-q, --quiet", "Only errors")
+    .option("--verbose", "More detail");
+
+  cli
+    .command("recv [dir]", "Listen and save incoming files into dir (default: .)")
+    .option("--listen <host:port>", "Address to listen on; port 0 picks a free one", {
+      default: `0.0.0.0:${DEFAULT_PORT}`,
+    })
+    .option("--via <names>", "Accept only these transports (comma-separated; default: all)")
+    .option("--once", "Exit after the first session")
+    .option("--overwrite", "Replace existing files (default: refuse)")
+    .option("--stdout", "Write the single incoming file to standard output")
+    .option("--rate <bits/s>", "Cap the sending rate where the transport supports it (e.g. 95mbit)")
+    .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
+    .action((dir: string | undefined, flags: Flags) => {
+      flagsSeen = flags;
+      run = (signal) => recvCommand(dir, flags as never, reporterFor(flags), signal);
+    });
+
+  cli
+    .command("send <...paths_and_destination>", "Send files, folders or - (stdin) to host[:port]")
+    .option("--via <name>", "Transport to use (see: xfer transports)", { default: "tcp-stream" })
+    .option("--name <name>", "Name for data read from standard input", { default: "stdin" })
+    .option("--follow-symlinks", "Send what symbolic links point to (default: skip them)")
+    .option("--rate <bits/s>", "Cap the sending rate where the transport supports it (e.g. 95mbit)")
+    .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
+    .action((args: string[], flags: Flags) => {
+      flagsSeen = flags;
+      run = (signal) => sendCommand(args, flags as never, reporterFor(flags), signal);
+    });
+
+  cli.command("transports", "List the transports this xfer knows").action((flags: Flags) => {
+    flagsSeen = flags;
+    run = () => transportsCommand(!!flags.json, reporterFor(flags));
+  });
+
+  cli.help();
+  cli.version(`${VERSION} (${BUILD_COMMIT})`);
+
+  try {
+    const parsed = cli.parse(argv, { run: false });
+    if (parsed.options.help || parsed.options.version) return EXIT.ok;
+    if (!cli.matchedCommand) {
+      if (cli.args.length > 0) throw new XferError("usage", `unknown command '${cli.args[0]}' (see: xfer --help)`);
+      cli.outputHelp();
+      return EXIT.usage;
+    }
+    checkUnknownFlags(
+      cli.matchedCommand.options.flatMap((o) => o.names).concat(cli.globalCommand.options.flatMap((o) => o.names)),
+      parsed.options,
+    );
+    await cli.runMatchedCommand();
+  } catch (err) {
+    const e = err instanceof XferError ? err : cacError(err);
+    reportError(reporterFor(flagsSeen), e);
+    return e.exitCode;
+  }
+  const pending = run as ((signal: AbortSignal) => Promise<number>) | null;
+  if (!pending) return EXIT.ok;
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once("SIGINT", onSigint);
+  process.once("SIGTERM", onSigint);
+  try {
+    return await pending(controller.signal);
+  } catch (err) {
+    const e = controller.signal.aborted ? new XferError("internal", "interrupted") : toXferError(err);
+    reportError(reporterFor(flagsSeen), e);
+    return controller.signal.aborted ? EXIT.interrupted : e.exitCode;
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+  }
+}
+
+function reportError(report: ReturnType<typeof createReporter>, e: XferError): void {
+  report({ event: "error", code: e.code, message: e.message, exitCode: e.exitCode });
+}
+
+/** cac throws its own errors for missing arguments and the like: those are usage errors. */
+function cacError(err: unknown): XferError {
+  if (err instanceof Error && err.name === "CACError")
+    return new XferError("usage", `${err.message} (see: xfer --help)`);
+  return toXferError(err);
+}
+
+function checkUnknownFlags(known: string[], options: Record<string, unknown>): void {
+  const allowed = new Set(["--", "help", "version", ...known.map(camel)]);
+  for (const key of Object.keys(options)) {
+    if (!allowed.has(key) && !allowed.has(camel(key))) {
+      throw new XferError(
+        "usage",
+        `unknown option '--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}' (see: xfer --help)`,
+      );
+    }
+  }
+}
+
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,50 @@
+/** Parsing of what people type: addresses and rates. Pure, so it is tested without a shell. */
+import { XferError } from "../core/errors.ts";
+import type { Endpoint } from "../plugin/api.ts";
+
+export const DEFAULT_PORT = 7878;
+
+/** "host", "host:port", "[v6]:port", "v6" (bare, no port) → endpoint. */
+export function parseEndpoint(text: string, defaultPort = DEFAULT_PORT): Endpoint {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (bracketed) return { host: bracketed[1]!, port: parsePort(bracketed[2], text, defaultPort) };
+  const colons = text.split(":").length - 1;
+  if (colons > 1) return { host: text, port: defaultPort }; // a bare IPv6 address
+  const [host, port] = text.split(":");
+  if (!host) throw new XferError("usage", `'${text}' has no host`);
+  return { host, port: parsePort(port, text, defaultPort) };
+}
+
+function parsePort(port: string | undefined, text: string, fallback: number): number {
+  if (port === undefined) return fallback;
+  const n = Number(port);
+  if (!/^\d+$/.test(port) || n > 65535)
+    throw new XferError("usage", `'${text}': port must be a number from 0 to 65535`);
+  return n;
+}
+
+export function formatEndpoint({ host, port }: Endpoint): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+const RATE_UNITS: Record<string, number> = { "": 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 };
+
+/** "95mbit", "100M", "1.5g", "800000" → bits per second. */
+export function parseRate(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:bit|bps|b)?(?:\/s)?$/i.exec(text.trim());
+  const value = m ? Number(m[1]) * RATE_UNITS[m[2]!.toLowerCase()]! : Number.NaN;
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new XferError("usage", `bad rate '${text}': use bits per second like 95mbit, 1g or 500000`);
+  return value;
+}
+
+/** `--transport-opt key=value` (repeatable) → record. */
+export function parseTransportOpts(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    if (eq <= 0) throw new XferError("usage", `--transport-opt '${v}' must look like key=value`);
+    out[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return out;
+}

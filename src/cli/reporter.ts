@@ -1,0 +1,107 @@
+/**
+ * Turns session events into output: NDJSON on stdout for scripts (--json), or lines and a
+ * progress bar on stderr for people. stdout stays free for `recv --stdout` data.
+ */
+import { SingleBar } from "cli-progress";
+import { createConsola } from "consola";
+import type { XferEvent } from "../core/events.ts";
+import { formatBytes, formatDuration, formatRate } from "./format.ts";
+
+export interface ReporterOptions {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+export type Reporter = (event: XferEvent) => void;
+
+export function createReporter(opts: ReporterOptions): Reporter {
+  if (opts.json) return (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
+  return humanReporter(opts);
+}
+
+function humanReporter(opts: ReporterOptions): Reporter {
+  const log = createConsola({
+    stdout: process.stderr,
+    stderr: process.stderr,
+    level: opts.quiet ? 1 : opts.verbose ? 4 : 3,
+    formatOptions: { date: false, colors: !process.env.NO_COLOR && process.stderr.isTTY },
+  });
+  const tty = Boolean(process.stderr.isTTY) && !opts.quiet;
+  let bar: SingleBar | null = null;
+  const stopBar = () => {
+    bar?.stop();
+    bar = null;
+  };
+
+  return (e) => {
+    switch (e.event) {
+      case "listening":
+        log.info(`listening on ${e.host.includes(":") ? `[${e.host}]` : e.host}:${e.port} (${e.transport})`);
+        break;
+      case "connected":
+        log.debug(`${e.role === "sender" ? "connected to" : "connection from"} ${e.remote} over ${e.transport}`);
+        break;
+      case "offer":
+        log.info(
+          `${e.remote} offers ${e.files} file(s)${e.dirs ? ` in ${e.dirs} folder(s)` : ""}, ${e.totalBytes === null ? "size unknown" : formatBytes(e.totalBytes)}`,
+        );
+        break;
+      case "file-start":
+        if (e.offset > 0) log.info(`resuming ${e.path} at ${formatBytes(e.offset)}`);
+        else log.debug(`${e.path}`);
+        break;
+      case "progress":
+        if (!tty) break;
+        if (!bar) {
+          bar = new SingleBar({
+            stream: process.stderr,
+            format: " {bar} {pct} | {done} of {total} | {rate} | ETA {eta_h} | {file}",
+            barsize: 28,
+            hideCursor: true,
+            clearOnComplete: true,
+            etaBuffer: 1,
+          });
+          bar.start(e.totalBytes ?? 0, 0, { pct: "", done: "", total: "", rate: "", eta_h: "", file: "" });
+        }
+        if (e.totalBytes) bar.setTotal(e.totalBytes);
+        bar.update(e.bytes, {
+          pct: e.totalBytes ? `${((100 * e.bytes) / e.totalBytes).toFixed(1)}%` : "",
+          done: formatBytes(e.bytes),
+          total: e.totalBytes === null ? "?" : formatBytes(e.totalBytes),
+          rate: formatRate(e.rateBytesPerSec),
+          eta_h: e.etaSeconds === null ? "-" : formatDuration(e.etaSeconds),
+          file: e.file,
+        });
+        break;
+      case "file-done":
+        log.debug(`${e.skipped ? "already there" : "verified"} ${e.path} blake3:${e.hash.slice(0, 16)}…`);
+        break;
+      case "file-failed":
+        stopBar();
+        log.error(`${e.path}: ${e.message}`);
+        break;
+      case "stats":
+        log.debug(
+          `stats ${Object.entries(e)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")}`,
+        );
+        break;
+      case "done":
+        stopBar();
+        log.success(
+          `${e.failed ? `${e.files} file(s) done, ${e.failed} failed` : `${e.files} file(s) verified`}: ${formatBytes(e.bytes)} in ${formatDuration(e.seconds)} (${formatRate(e.throughputBytesPerSec)}) blake3:${e.hash}`,
+        );
+        break;
+      case "warning":
+        stopBar();
+        log.warn(e.message);
+        break;
+      case "error":
+        stopBar();
+        log.error(e.message);
+        break;
+    }
+  };
+}

@@ -1,0 +1,39 @@
+/** What a session reports. The CLI prints these as NDJSON (--json) or for people; tests read them. */
+
+export type XferEvent =
+  | { event: "listening"; transport: string; host: string; port: number }
+  | { event: "connected"; transport: string; remote: string; role: "sender" | "receiver" }
+  | { event: "offer"; remote: string; files: number; dirs: number; totalBytes: number | null; names: string[] }
+  | { event: "file-start"; index: number; path: string; size: number | null; offset: number }
+  | {
+      event: "progress";
+      bytes: number;
+      totalBytes: number | null;
+      rateBytesPerSec: number;
+      etaSeconds: number | null;
+      file: string;
+    }
+  | {
+      event: "file-done";
+      index: number;
+      path: string;
+      bytes: number;
+      hash: string;
+      resumedFrom: number;
+      skipped: boolean;
+    }
+  | { event: "file-failed"; index: number; path: string; code: string; message: string }
+  | {
+      event: "done";
+      files: number;
+      failed: number;
+      bytes: number;
+      seconds: number;
+      throughputBytesPerSec: number;
+      hash: string;
+    }
+  | { event: "stats"; transport: string; [key: string]: number | string }
+  | { event: "warning"; message: string }
+  | { event: "error"; code: string; message: string; exitCode: number };
+
+export type EventSink = (event: XferEvent) => void;

@@ -1,0 +1,24 @@
+import { open } from "node:fs/promises";
+import { newHasher, type StreamingHasher } from "./hashing.ts";
+
+const READ_CHUNK = 1 << 20;
+
+/** Hash the first `length` bytes of a file; returns the live hasher so the caller can continue it. */
+export async function hashFilePrefix(path: string, length: number): Promise<StreamingHasher> {
+  const hasher = await newHasher();
+  if (length === 0) return hasher;
+  const fh = await open(path, "r");
+  try {
+    const buf = new Uint8Array(Math.min(READ_CHUNK, length));
+    let pos = 0;
+    while (pos < length) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.byteLength, length - pos), pos);
+      if (bytesRead === 0) throw new Error(`${path} is shorter than ${length} bytes`);
+      hasher.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return hasher;
+}

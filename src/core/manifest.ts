@@ -1,0 +1,120 @@
+/** The sender's side of the manifest: local paths walked into the entries a receiver is offered. */
+import { constants } from "node:fs";
+import { access, lstat, readdir, realpath, stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { XferError } from "./errors.ts";
+import type { ManifestEntry } from "./protocol/messages.ts";
+
+export type EntrySource = { kind: "file"; path: string } | { kind: "stdin" } | { kind: "dir" };
+
+export interface LocalEntry {
+  entry: ManifestEntry;
+  source: EntrySource;
+}
+
+export interface ManifestOptions {
+  followSymlinks: boolean;
+  /** Name for data read from standard input (path "-"). */
+  stdinName: string;
+  /** Told about every path that is left out (symlinks, sockets, devices). */
+  onSkip: (path: string, reason: string) => void;
+}
+
+export async function buildManifest(paths: readonly string[], opts: ManifestOptions): Promise<LocalEntry[]> {
+  const out: LocalEntry[] = [];
+  for (const path of paths) {
+    if (path === "-") {
+      out.push({
+        entry: { path: opts.stdinName, kind: "file", size: null, mode: 0o644, mtimeMs: Date.now() },
+        source: { kind: "stdin" },
+      });
+      continue;
+    }
+    const abs = resolve(path);
+    const info = await statSource(abs, true);
+    const name = basename(abs);
+    if (!name || name === "/") throw new XferError("usage", `cannot send '${path}': give a file or folder, not a root`);
+    if (info.isDirectory()) await walkDir(abs, name, opts, out, new Set([await realpath(abs)]));
+    else if (info.isFile()) out.push(await fileEntry(abs, name));
+    else throw new XferError("source-unreadable", `'${path}' is neither a file nor a folder`);
+  }
+  const seen = new Set<string>();
+  for (const { entry } of out) {
+    if (seen.has(entry.path)) throw new XferError("usage", `two sources would both be named '${entry.path}'`);
+    seen.add(entry.path);
+  }
+  return out;
+}
+
+async function walkDir(
+  abs: string,
+  rel: string,
+  opts: ManifestOptions,
+  out: LocalEntry[],
+  ancestors: Set<string>,
+): Promise<void> {
+  const info = await stat(abs);
+  out.push({
+    entry: { path: rel, kind: "dir", size: 0, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs },
+    source: { kind: "dir" },
+  });
+  let names: string[];
+  try {
+    names = (await readdir(abs)).sort();
+  } catch (err) {
+    throw new XferError("source-unreadable", `cannot list '${abs}': ${(err as Error).message}`, { cause: err });
+  }
+  for (const name of names) {
+    const childAbs = join(abs, name);
+    const childRel = `${rel}/${name}`;
+    const link = await lstat(childAbs);
+    let child = link;
+    if (link.isSymbolicLink()) {
+      if (!opts.followSymlinks) {
+        opts.onSkip(childAbs, "symbolic link (use --follow-symlinks to send what it points to)");
+        continue;
+      }
+      try {
+        child = await stat(childAbs);
+      } catch {
+        opts.onSkip(childAbs, "dangling symbolic link");
+        continue;
+      }
+    }
+    if (child.isDirectory()) {
+      const real = await realpath(childAbs);
+      if (ancestors.has(real)) {
+        opts.onSkip(childAbs, "symbolic link loop");
+        continue;
+      }
+      await walkDir(childAbs, childRel, opts, out, new Set([...ancestors, real]));
+    } else if (child.isFile()) {
+      out.push(await fileEntry(childAbs, childRel));
+    } else {
+      opts.onSkip(childAbs, "not a regular file or folder");
+    }
+  }
+}
+
+async function fileEntry(abs: string, rel: string): Promise<LocalEntry> {
+  const info = await statSource(abs, false);
+  try {
+    await access(abs, constants.R_OK);
+  } catch (err) {
+    throw new XferError("source-unreadable", `cannot read '${abs}': permission denied`, { cause: err });
+  }
+  return {
+    entry: { path: rel, kind: "file", size: info.size, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs },
+    source: { kind: "file", path: abs },
+  };
+}
+
+async function statSource(abs: string, followLink: boolean) {
+  try {
+    return followLink ? await stat(abs) : await lstat(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file or folder" : (err as Error).message;
+    throw new XferError("source-unreadable", `cannot send '${abs}': ${why}`, { cause: err });
+  }
+}

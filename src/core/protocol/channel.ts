@@ -1,0 +1,118 @@
+/**
+ * The one place session messages meet a transport. Authentication and encryption will wrap
+ * frames here, for every transport at once.
+ */
+import type { StreamConnection } from "../../plugin/api.ts";
+import { toXferError, XferError } from "../errors.ts";
+import { type DecodedPiece, encodeControlFrame, FrameDecoder, type FrameError } from "./frames.ts";
+import { ControlMessage } from "./messages.ts";
+
+export type Incoming = { kind: "control"; msg: ControlMessage } | { kind: "data"; bytes: Uint8Array };
+
+const KNOWN_TYPES = new Set(ControlMessage.options.map((o) => o.shape.type.value));
+
+export class SessionChannel {
+  private readonly decoder = new FrameDecoder();
+  private readonly pending: Incoming[] = [];
+  private readonly source: AsyncIterator<Uint8Array>;
+  private ended = false;
+
+  constructor(private readonly conn: StreamConnection) {
+    this.source = conn.readable[Symbol.asyncIterator]();
+  }
+
+  get remote(): string {
+    return this.conn.remote;
+  }
+
+  async send(msg: ControlMessage): Promise<void> {
+    await this.write(encodeControlFrame(JSON.stringify(msg)));
+  }
+
+  /** `frame` comes from allocDataFrame(); ownership passes to the transport. */
+  async sendDataFrame(frame: Uint8Array): Promise<void> {
+    await this.write(frame);
+  }
+
+  /** Next message or data piece; null when the peer closed cleanly at a frame boundary. */
+  async next(): Promise<Incoming | null> {
+    while (this.pending.length === 0) {
+      if (this.ended) return null;
+      let chunk: IteratorResult<Uint8Array>;
+      try {
+        chunk = await this.source.next();
+      } catch (err) {
+        throw peerError(err);
+      }
+      if (chunk.done) {
+        this.ended = true;
+        if (!this.decoder.atBoundary) throw new XferError("peer-gone", "peer closed the connection mid-message");
+        continue;
+      }
+      let pieces: DecodedPiece[];
+      try {
+        pieces = this.decoder.push(chunk.value);
+      } catch (err) {
+        throw new XferError("protocol", `malformed frame from peer: ${(err as FrameError).message}`);
+      }
+      for (const piece of pieces) {
+        const item = piece.kind === "data" ? piece : parseControl(piece.json);
+        if (item) this.pending.push(item);
+      }
+    }
+    return this.pending.shift()!;
+  }
+
+  /** Like next(), but a clean close is an error: used where the protocol expects more. */
+  async expect(): Promise<Incoming> {
+    const item = await this.next();
+    if (!item) throw new XferError("peer-gone", "peer closed the connection early");
+    return item;
+  }
+
+  async end(): Promise<void> {
+    try {
+      await this.conn.end();
+    } catch (err) {
+      throw peerError(err);
+    }
+  }
+
+  destroy(reason?: Error): void {
+    this.conn.destroy(reason);
+  }
+
+  private async write(bytes: Uint8Array): Promise<void> {
+    try {
+      await this.conn.write(bytes);
+    } catch (err) {
+      throw peerError(err);
+    }
+  }
+}
+
+function parseControl(json: string): Incoming | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new XferError("protocol", "peer sent a control frame that is not JSON");
+  }
+  const type = (raw as { type?: unknown } | null)?.type;
+  // A message type from a newer peer that we do not know is skipped, not fatal.
+  if (typeof type === "string" && !KNOWN_TYPES.has(type as ControlMessage["type"])) return null;
+  const parsed = ControlMessage.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new XferError(
+      "protocol",
+      `invalid '${String(type)}' message from peer: ${issue?.path.join(".")} ${issue?.message}`,
+    );
+  }
+  return { kind: "control", msg: parsed.data };
+}
+
+function peerError(err: unknown): XferError {
+  const e = toXferError(err, "connection");
+  return e.code === "internal" ? new XferError("peer-gone", `connection lost: ${e.message}`, { cause: err }) : e;
+}

@@ -1,0 +1,119 @@
+/**
+ * Session framing above every stream transport (docs/PROTOCOL.md, "Frames").
+ * A frame is [type u8][length u32 big-endian][payload]. Control frames carry one JSON message;
+ * data frames carry file bytes for the file currently open. Frames are bounded so a later
+ * encryption layer can seal each one as a record.
+ */
+
+export const FRAME_HEADER_BYTES = 5;
+export const FrameType = { control: 1, data: 2 } as const;
+/** Largest data payload: big enough to amortise per-frame costs, small enough for one AEAD record. */
+export const MAX_DATA_PAYLOAD = 1 << 20;
+/** Largest control message (a manifest of ~100k files fits). */
+export const MAX_CONTROL_PAYLOAD = 64 << 20;
+
+export type DecodedPiece = { kind: "control"; json: string } | { kind: "data"; bytes: Uint8Array };
+
+export class FrameError extends Error {}
+
+export function encodeControlFrame(json: string): Uint8Array {
+  const body = new TextEncoder().encode(json);
+  if (body.byteLength > MAX_CONTROL_PAYLOAD) throw new FrameError("control message too large");
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + body.byteLength);
+  writeHeader(frame, FrameType.control, body.byteLength);
+  frame.set(body, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/** A data frame whose payload the caller fills in place (saves a copy of every file byte). */
+export function allocDataFrame(payloadBytes: number): { frame: Uint8Array; payload: Uint8Array } {
+  if (payloadBytes > MAX_DATA_PAYLOAD) throw new FrameError("data payload too large");
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + payloadBytes);
+  writeHeader(frame, FrameType.data, payloadBytes);
+  return { frame, payload: frame.subarray(FRAME_HEADER_BYTES) };
+}
+
+/** Shrink a frame from allocDataFrame when fewer bytes than requested were filled in. */
+export function truncateDataFrame(frame: Uint8Array, payloadBytes: number): Uint8Array {
+  writeHeader(frame, FrameType.data, payloadBytes);
+  return frame.subarray(0, FRAME_HEADER_BYTES + payloadBytes);
+}
+
+function writeHeader(frame: Uint8Array, type: number, length: number): void {
+  frame[0] = type;
+  new DataView(frame.buffer, frame.byteOffset, 5).setUint32(1, length);
+}
+
+/**
+ * Incremental decoder: push() transport chunks of any size, get back whole control messages and
+ * data bytes as they arrive (data is not buffered up to a frame boundary, and not copied).
+ */
+export class FrameDecoder {
+  private header = new Uint8Array(FRAME_HEADER_BYTES);
+  private headerFill = 0;
+  private type = 0;
+  private remaining = 0;
+  private control: Uint8Array | null = null;
+  private controlFill = 0;
+
+  push(chunk: Uint8Array): DecodedPiece[] {
+    const out: DecodedPiece[] = [];
+    let pos = 0;
+    while (pos < chunk.byteLength) {
+      if (this.headerFill < FRAME_HEADER_BYTES) {
+        const take = Math.min(FRAME_HEADER_BYTES - this.headerFill, chunk.byteLength - pos);
+        this.header.set(chunk.subarray(pos, pos + take), this.headerFill);
+        this.headerFill += take;
+        pos += take;
+        if (this.headerFill === FRAME_HEADER_BYTES) this.startFrame(out);
+        continue;
+      }
+      const take = Math.min(this.remaining, chunk.byteLength - pos);
+      const piece = chunk.subarray(pos, pos + take);
+      pos += take;
+      this.remaining -= take;
+      if (this.type === FrameType.data) {
+        out.push({ kind: "data", bytes: piece });
+      } else {
+        this.control!.set(piece, this.controlFill);
+        this.controlFill += take;
+      }
+      if (this.remaining === 0) this.finishFrame(out);
+    }
+    return out;
+  }
+
+  /** True when the stream may end here (no frame half-received). */
+  get atBoundary(): boolean {
+    return this.headerFill === 0;
+  }
+
+  private startFrame(out: DecodedPiece[]): void {
+    this.type = this.header[0]!;
+    this.remaining = new DataView(this.header.buffer).getUint32(1);
+    if (this.type === FrameType.control) {
+      if (this.remaining > MAX_CONTROL_PAYLOAD) throw new FrameError(`control frame of ${this.remaining} bytes`);
+      this.control = new Uint8Array(this.remaining);
+      this.controlFill = 0;
+    } else if (this.type === FrameType.data) {
+      if (this.remaining > MAX_DATA_PAYLOAD) throw new FrameError(`data frame of ${this.remaining} bytes`);
+    } else {
+      throw new FrameError(`unknown frame type ${this.type}`);
+    }
+    if (this.remaining === 0) this.finishFrame(out);
+  }
+
+  private finishFrame(out: DecodedPiece[]): void {
+    if (this.type === FrameType.control) {
+      let json: string;
+      try {
+        json = new TextDecoder("utf-8", { fatal: true }).decode(this.control!);
+      } catch {
+        throw new FrameError("control frame is not valid UTF-8");
+      }
+      out.push({ kind: "control", json });
+      this.control = null;
+    }
+    this.headerFill = 0;
+  }
+}

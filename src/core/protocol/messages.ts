@@ -1,0 +1,80 @@
+/**
+ * Session control messages (docs/PROTOCOL.md). Every message received is validated here before
+ * the core looks at it. Objects are not strict: unknown fields are ignored so newer peers interoperate.
+ */
+import { z } from "zod";
+
+/** Bumped on any change an older peer would misread. Peers must speak the same major version. */
+export const SESSION_PROTOCOL_VERSION = 1;
+export const PROTOCOL_NAME = "xfer";
+
+const u53 = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const hashHex = z.string().regex(/^[0-9a-f]{64}$/);
+const errorCode = z.string().min(1).max(64);
+const text = z.string().max(4096);
+
+export const Hello = z.object({
+  type: z.literal("hello"),
+  protocol: z.literal(PROTOCOL_NAME),
+  version: z.number().int().positive(),
+  role: z.enum(["sender", "receiver"]),
+  software: z.string().max(200),
+  /** Optional capabilities, e.g. future "pake" or "aead"; unknown ones are ignored. */
+  features: z.array(z.string().max(64)).max(64).default([]),
+});
+
+export const ManifestEntry = z.object({
+  path: z.string().min(1).max(4096),
+  kind: z.enum(["file", "dir"]),
+  /** Null for a stream of unknown length (stdin). */
+  size: u53.nullable(),
+  mode: z.number().int().min(0).max(0o7777),
+  /** Modification time in ms since the epoch. */
+  mtimeMs: z.number().finite(),
+});
+
+export const Offer = z.object({
+  type: z.literal("offer"),
+  entries: z.array(ManifestEntry).max(1_000_000),
+});
+
+export const AcceptedFile = z.object({
+  index: u53,
+  /** Bytes of verified data the receiver already has (resume), 0 for a fresh file. */
+  offset: u53,
+  /** BLAKE3 of those first `offset` bytes, so the sender can confirm they match its file. */
+  prefixHash: hashHex.optional(),
+  /** The final file already exists with this size: the sender may prove it identical and skip it. */
+  existing: z.boolean().default(false),
+});
+
+export const Accept = z.object({ type: z.literal("accept"), files: z.array(AcceptedFile) });
+export const Reject = z.object({ type: z.literal("reject"), code: errorCode, message: text });
+
+/** Data for entry `index` follows, starting at `offset` (0 = discard any partial data). */
+export const FileStart = z.object({ type: z.literal("file"), index: u53, offset: u53 });
+export const FileEnd = z.object({ type: z.literal("file-end"), index: u53, size: u53, hash: hashHex });
+export const FileOk = z.object({ type: z.literal("file-ok"), index: u53, skipped: z.boolean().default(false) });
+export const FileFailed = z.object({ type: z.literal("file-failed"), index: u53, code: errorCode, message: text });
+export const Done = z.object({ type: z.literal("done") });
+export const Summary = z.object({ type: z.literal("summary"), files: u53, bytes: u53, failed: u53 });
+export const Abort = z.object({ type: z.literal("error"), code: errorCode, message: text });
+
+export const ControlMessage = z.discriminatedUnion("type", [
+  Hello,
+  Offer,
+  Accept,
+  Reject,
+  FileStart,
+  FileEnd,
+  FileOk,
+  FileFailed,
+  Done,
+  Summary,
+  Abort,
+]);
+
+export type ControlMessage = z.infer<typeof ControlMessage>;
+export type ManifestEntry = z.infer<typeof ManifestEntry>;
+export type AcceptedFile = z.infer<typeof AcceptedFile>;
+export type MessageOf<T extends ControlMessage["type"]> = Extract<ControlMessage, { type: T }>;

@@ -1,0 +1,26 @@
+/** Where a receiving session puts what it accepts: a directory (ReceiveDir) or standard output. */
+import type { StreamingHasher } from "./hashing.ts";
+import type { AcceptedFile, ManifestEntry } from "./protocol/messages.ts";
+
+/** What the receiver knows about one offered file after looking at its disk. */
+export interface Prepared {
+  accepted: AcceptedFile;
+  /** Hash state over the bytes already present (the resume prefix or the existing final file). */
+  prefix: StreamingHasher | null;
+}
+
+export interface FileSink {
+  write(bytes: Uint8Array): Promise<void>;
+  /** Verify size and hash, then publish under the final name; throws XferError("integrity") on mismatch. */
+  finish(size: number, hash: string): Promise<void>;
+  /** Stop without publishing, keeping what can be resumed. */
+  abandon(): Promise<void>;
+}
+
+export interface ReceiveTarget {
+  /** Check an offer; throws an XferError to reject it. Writes nothing. */
+  prepare(entries: readonly ManifestEntry[]): Promise<Map<number, Prepared>>;
+  makeDir(entry: ManifestEntry): Promise<void>;
+  openFile(entry: ManifestEntry, offset: number, prefix: StreamingHasher | null): Promise<FileSink>;
+  finishDirs(entries: readonly ManifestEntry[]): Promise<void>;
+}

@@ -1,0 +1,186 @@
+/** The receiving side of a session: check the offer, write what arrives, verify every file. */
+import { toXferError, XferError } from "../errors.ts";
+import type { EventSink } from "../events.ts";
+import { Progress } from "../progress.ts";
+import type { SessionChannel } from "../protocol/channel.ts";
+import type { ManifestEntry } from "../protocol/messages.ts";
+import type { FileSink, Prepared, ReceiveTarget } from "../receive-target.ts";
+import { exchangeHello, peerAbort } from "./hello.ts";
+import { type SessionResult, summaryHash } from "./result.ts";
+
+/** Paths being written by sessions in this process: two senders must not write one file. */
+export class PathLocks {
+  private readonly held = new Set<string>();
+  tryLock(paths: readonly string[]): boolean {
+    if (paths.some((p) => this.held.has(p))) return false;
+    for (const p of paths) this.held.add(p);
+    return true;
+  }
+  unlock(paths: readonly string[]): void {
+    for (const p of paths) this.held.delete(p);
+  }
+}
+
+interface OpenFile {
+  index: number;
+  entry: ManifestEntry;
+  /** null while checking that an existing final file is identical (nothing is written). */
+  sink: FileSink | null;
+  offset: number;
+  received: number;
+}
+
+export async function runReceiver(
+  channel: SessionChannel,
+  target: ReceiveTarget,
+  emit: EventSink,
+  locks: PathLocks,
+): Promise<SessionResult> {
+  await exchangeHello(channel, "receiver");
+  const first = await channel.expect();
+  if (first.kind !== "control" || first.msg.type !== "offer") throw new XferError("protocol", "expected an offer");
+  const entries = first.msg.entries;
+  const files = entries.filter((e) => e.kind === "file");
+  emit({
+    event: "offer",
+    remote: channel.remote,
+    files: files.length,
+    dirs: entries.length - files.length,
+    totalBytes: files.some((f) => f.size === null) ? null : files.reduce((a, f) => a + (f.size ?? 0), 0),
+    names: entries.slice(0, 20).map((e) => e.path),
+  });
+  const paths = entries.map((e) => e.path);
+  if (!locks.tryLock(paths)) {
+    const message = "another session is writing some of these files right now";
+    await channel.send({ type: "reject", code: "busy", message });
+    throw new XferError("busy", message);
+  }
+  try {
+    let prepared: Map<number, Prepared>;
+    try {
+      prepared = await target.prepare(entries);
+      for (const entry of entries) if (entry.kind === "dir") await target.makeDir(entry);
+    } catch (err) {
+      const e = toXferError(err);
+      await channel.send({ type: "reject", code: e.code, message: e.message }).catch(() => {});
+      await channel.end().catch(() => {});
+      throw e;
+    }
+    await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted) });
+    return await receiveFiles(channel, target, entries, prepared, emit);
+  } finally {
+    locks.unlock(paths);
+  }
+}
+
+async function receiveFiles(
+  channel: SessionChannel,
+  target: ReceiveTarget,
+  entries: readonly ManifestEntry[],
+  prepared: Map<number, Prepared>,
+  emit: EventSink,
+): Promise<SessionResult> {
+  const remaining = [...prepared.values()].map((p) => p.accepted);
+  const totalLeft = remaining.some((a) => entries[a.index]?.size === null)
+    ? null
+    : remaining.reduce((sum, a) => sum + (entries[a.index]?.size ?? 0) - a.offset, 0);
+  const progress = new Progress(emit, totalLeft);
+  const hashes = new Map<string, string>();
+  const failures: { code: string; message: string }[] = [];
+  let current: OpenFile | null = null;
+  try {
+    for (;;) {
+      const item = await channel.expect();
+      if (item.kind === "data") {
+        if (!current?.sink) throw new XferError("protocol", "peer sent data outside a file");
+        await current.sink.write(item.bytes);
+        current.received += item.bytes.byteLength;
+        progress.add(item.bytes.byteLength);
+        continue;
+      }
+      const msg = item.msg;
+      switch (msg.type) {
+        case "file": {
+          if (current) throw new XferError("protocol", "peer started a file before ending the previous one");
+          const prep = prepared.get(msg.index);
+          const entry = entries[msg.index];
+          if (!prep || !entry)
+            throw new XferError("protocol", `peer started file #${msg.index}, which was not accepted`);
+          const { accepted } = prep;
+          if (msg.offset !== 0 && msg.offset !== accepted.offset)
+            throw new XferError("protocol", `peer resumed '${entry.path}' at ${msg.offset}, not at ${accepted.offset}`);
+          progress.file = entry.path;
+          emit({ event: "file-start", index: msg.index, path: entry.path, size: entry.size, offset: msg.offset });
+          const checkingExisting = accepted.existing && msg.offset === accepted.offset;
+          if (accepted.existing && !checkingExisting) {
+            // The sender wants to replace a file we were not allowed to replace: refuse, keep the file.
+            throw new XferError("exists", `'${entry.path}' already exists here (use --overwrite to replace it)`);
+          }
+          const sink = checkingExisting ? null : await target.openFile(entry, msg.offset, prep.prefix);
+          current = { index: msg.index, entry, sink, offset: msg.offset, received: 0 };
+          break;
+        }
+        case "file-end": {
+          if (!current || current.index !== msg.index)
+            throw new XferError("protocol", "file-end for a file not started");
+          const done: OpenFile = current;
+          current = null;
+          try {
+            if (done.sink) await done.sink.finish(msg.size, msg.hash);
+            else if (prepared.get(done.index)?.accepted.prefixHash !== msg.hash)
+              throw new XferError("integrity", `'${done.entry.path}' differs from the existing file`);
+          } catch (err) {
+            const e = toXferError(err);
+            if (e.code !== "integrity") throw e;
+            failures.push({ code: e.code, message: e.message });
+            emit({ event: "file-failed", index: done.index, path: done.entry.path, code: e.code, message: e.message });
+            await channel.send({ type: "file-failed", index: done.index, code: e.code, message: e.message });
+            break;
+          }
+          hashes.set(done.entry.path, msg.hash);
+          emit({
+            event: "file-done",
+            index: done.index,
+            path: done.entry.path,
+            bytes: msg.size,
+            hash: msg.hash,
+            resumedFrom: done.offset,
+            skipped: done.sink === null,
+          });
+          await channel.send({ type: "file-ok", index: done.index, skipped: done.sink === null });
+          break;
+        }
+        case "done": {
+          progress.flush();
+          await target.finishDirs(entries);
+          const missing = [...prepared.keys()].filter((i) => !hashes.has(entries[i]!.path)).length - failures.length;
+          if (missing > 0) failures.push({ code: "incomplete", message: `${missing} offered file(s) were not sent` });
+          await channel.send({
+            type: "summary",
+            files: hashes.size,
+            bytes: progress.transferred,
+            failed: failures.length,
+          });
+          await channel.end();
+          return {
+            files: hashes.size,
+            failures,
+            bytes: progress.transferred,
+            seconds: progress.elapsedSeconds(),
+            hash: await summaryHash(hashes),
+          };
+        }
+        case "error":
+          throw peerAbort(msg);
+        default:
+          throw new XferError("protocol", `unexpected '${msg.type}' from sender`);
+      }
+    }
+  } catch (err) {
+    const e = toXferError(err);
+    if (current?.sink) await current.sink.abandon();
+    // Tell the sender why, unless the connection itself is what failed.
+    if (e.code !== "peer-gone") await channel.send({ type: "error", code: e.code, message: e.message }).catch(() => {});
+    throw e;
+  }
+}

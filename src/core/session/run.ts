@@ -1,0 +1,109 @@
+/**
+ * Sessions end to end: dial or listen through any registered transport, then run the session
+ * protocol over it. Nothing here knows a transport by name.
+ */
+import type { AnyTransport, Endpoint, Listener, StreamConnection, TransportContext } from "../../plugin/api.ts";
+import { toXferError, XferError } from "../errors.ts";
+import type { EventSink } from "../events.ts";
+import type { LocalEntry } from "../manifest.ts";
+import { SessionChannel } from "../protocol/channel.ts";
+import type { ReceiveTarget } from "../receive-target.ts";
+import { PathLocks, runReceiver } from "./receiver.ts";
+import type { SessionResult } from "./result.ts";
+import { runSender } from "./sender.ts";
+
+export interface SendRequest {
+  transport: AnyTransport;
+  to: Endpoint;
+  entries: readonly LocalEntry[];
+  ctx: TransportContext;
+  emit: EventSink;
+  stdin: AsyncIterable<Uint8Array>;
+  signal: AbortSignal;
+}
+
+export async function sendSession(req: SendRequest): Promise<SessionResult> {
+  const { transport, to } = req;
+  if (transport.kind !== "stream")
+    throw new XferError("usage", `transport '${transport.name}' carries datagrams; this xfer cannot send over it yet`);
+  let conn: StreamConnection;
+  try {
+    conn = await transport.dial(to, req.ctx, req.signal);
+  } catch (err) {
+    const e = toXferError(err, `${to.host}:${to.port} over ${transport.name}`);
+    throw e.code === "internal" ? new XferError("unreachable", e.message, { cause: err }) : e;
+  }
+  req.emit({ event: "connected", transport: transport.name, remote: conn.remote, role: "sender" });
+  const channel = new SessionChannel(conn);
+  const onAbort = () => channel.destroy(new Error("interrupted"));
+  req.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await runSender(channel, req.entries, req.emit, { stdin: req.stdin });
+  } catch (err) {
+    channel.destroy();
+    throw err;
+  } finally {
+    req.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+export interface ServeRequest {
+  transports: readonly AnyTransport[];
+  at: Endpoint;
+  target: ReceiveTarget;
+  ctxFor: (transport: AnyTransport) => TransportContext;
+  emit: EventSink;
+  /** Called when a session ends, with its result or its error. */
+  onSession: (outcome: { result: SessionResult } | { error: XferError }) => void;
+}
+
+export interface Server {
+  listeners: { transport: AnyTransport; listener: Listener }[];
+  /** Stop listening and abort sessions still running (their partial files stay resumable). */
+  close(): Promise<void>;
+}
+
+/** Listen on every transport at the same port number (the first bind decides it when port is 0). */
+export async function serve(req: ServeRequest): Promise<Server> {
+  const locks = new PathLocks();
+  const live = new Set<SessionChannel>();
+  const listeners: Server["listeners"] = [];
+  let port = req.at.port;
+  try {
+    for (const transport of req.transports) {
+      if (transport.kind !== "stream") {
+        req.emit({
+          event: "warning",
+          message: `transport '${transport.name}' carries datagrams; not served by this xfer yet`,
+        });
+        continue;
+      }
+      const listener = await transport.listen({ host: req.at.host, port }, req.ctxFor(transport), (conn) => {
+        req.emit({ event: "connected", transport: transport.name, remote: conn.remote, role: "receiver" });
+        const channel = new SessionChannel(conn);
+        live.add(channel);
+        runReceiver(channel, req.target, req.emit, locks)
+          .then((result) => req.onSession({ result }))
+          .catch((err: unknown) => {
+            channel.destroy();
+            req.onSession({ error: toXferError(err) });
+          })
+          .finally(() => live.delete(channel));
+      });
+      port = listener.address.port;
+      listeners.push({ transport, listener });
+      req.emit({ event: "listening", transport: transport.name, host: listener.address.host, port });
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.listener.close()));
+    const e = toXferError(err, `cannot listen on ${req.at.host}:${port}`);
+    throw e.code === "internal" || e.code === "io" ? new XferError("usage", e.message, { cause: err }) : e;
+  }
+  return {
+    listeners,
+    async close() {
+      await Promise.all(listeners.map((l) => l.listener.close()));
+      for (const channel of live) channel.destroy(new Error("receiver shutting down"));
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/** `recv --stdout`: the single offered file goes to standard output instead of a directory. */
+import type { Writable } from "node:stream";
+import { XferError } from "./errors.ts";
+import { newHasher, type StreamingHasher } from "./hashing.ts";
+import type { ManifestEntry } from "./protocol/messages.ts";
+import type { FileSink, Prepared, ReceiveTarget } from "./receive-target.ts";
+
+export class StdoutTarget implements ReceiveTarget {
+  constructor(private readonly out: Writable) {}
+
+  async prepare(entries: readonly ManifestEntry[]): Promise<Map<number, Prepared>> {
+    if (entries.length !== 1 || entries[0]?.kind !== "file")
+      throw new XferError(
+        "rejected",
+        `receiver writes to standard output and takes one file; offer has ${entries.length} entries`,
+      );
+    return new Map([[0, { accepted: { index: 0, offset: 0, existing: false }, prefix: null }]]);
+  }
+
+  async makeDir(): Promise<void> {}
+  async finishDirs(): Promise<void> {}
+
+  async openFile(entry: ManifestEntry, offset: number): Promise<FileSink> {
+    if (offset !== 0) throw new XferError("protocol", "standard output cannot resume");
+    return new StdoutSink(this.out, entry, await newHasher());
+  }
+}
+
+class StdoutSink implements FileSink {
+  private position = 0;
+  constructor(
+    private readonly out: Writable,
+    private readonly entry: ManifestEntry,
+    private readonly hasher: StreamingHasher,
+  ) {}
+
+  async write(bytes: Uint8Array): Promise<void> {
+    this.hasher.update(bytes);
+    this.position += bytes.byteLength;
+    // Copy: the transport may reuse its buffer, and stdout may hold on to ours.
+    if (!this.out.write(Buffer.from(bytes))) await new Promise<void>((resolve) => this.out.once("drain", resolve));
+  }
+
+  async finish(size: number, hash: string): Promise<void> {
+    if (size !== this.position || this.hasher.digest() !== hash)
+      throw new XferError("integrity", `'${this.entry.path}' failed verification: the output is corrupt`);
+  }
+
+  async abandon(): Promise<void> {}
+}
