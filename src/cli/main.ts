@@ -5,7 +5,7 @@ import { BUILD_COMMIT, VERSION } from "../core/version.ts";
 import { recvCommand } from "./commands/recv.ts";
 import { sendCommand } from "./commands/send.ts";
 import { transportsCommand } from "./commands/transports.ts";
-import { DEFAULT_PORT } from "./parse.ts";
+import { DEFAULT_PORT, protectStdinArg } from "./parse.ts";
 import { createReporter } from "./reporter.ts";
 
 type Flags = Record<string, unknown> & { json?: boolean; quiet?: boolean; verbose?: boolean };
@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   cli.version(`${VERSION} (${BUILD_COMMIT})`);
 
   try {
-    const parsed = cli.parse(argv, { run: false });
+    const parsed = cli.parse(protectStdinArg(argv), { run: false });
     if (parsed.options.help || parsed.options.version) return EXIT.ok;
     if (!cli.matchedCommand) {
       if (cli.args.length > 0) throw new XferError("usage", `unknown command '${cli.args[0]}' (see: xfer --help)`);

@@ -4,10 +4,23 @@ import type { Endpoint } from "../plugin/api.ts";
 
 export const DEFAULT_PORT = 7878;
 
+/**
+ * cac (through mri) silently drops a lone "-" and what follows it, so main() swaps it for this
+ * token before parsing and the send command swaps it back: "-" means standard input.
+ */
+export const STDIN_ARG = "\u0000stdin";
+
+export function protectStdinArg(argv: readonly string[]): string[] {
+  return argv.map((a) => (a === "-" ? STDIN_ARG : a));
+}
+
 /** "host", "host:port", "[v6]:port", "v6" (bare, no port) → endpoint. */
 export function parseEndpoint(text: string, defaultPort = DEFAULT_PORT): Endpoint {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  if (bracketed) return { host: bracketed[1]!, port: parsePort(bracketed[2], text, defaultPort) };
+  if (text.startsWith("[")) {
+    const bracketed = /^\[([^\]]+)\](?::([^:]*))?$/.exec(text);
+    if (!bracketed) throw new XferError("usage", `'${text}' is not [address]:port`);
+    return { host: bracketed[1]!, port: parsePort(bracketed[2], text, defaultPort) };
+  }
   const colons = text.split(":").length - 1;
   if (colons > 1) return { host: text, port: defaultPort }; // a bare IPv6 address
   const [host, port] = text.split(":");

@@ -107,7 +107,12 @@ export class ReceiveDir implements ReceiveTarget {
     } catch (err) {
       throw toXferError(err, `cannot create '${entry.path}${PART_SUFFIX}'`);
     }
-    await fh.truncate(offset);
+    try {
+      await fh.truncate(offset);
+    } catch (err) {
+      await fh.close();
+      throw toXferError(err, `cannot prepare '${entry.path}${PART_SUFFIX}'`);
+    }
     const hasher = offset > 0 && prefix ? prefix : await newHasher();
     return new IncomingFile(entry, fh, partPath, target, offset, hasher);
   }

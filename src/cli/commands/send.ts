@@ -2,7 +2,7 @@ import { XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { buildManifest } from "../../core/manifest.ts";
 import { sendSession } from "../../core/session/run.ts";
-import { parseEndpoint } from "../parse.ts";
+import { parseEndpoint, STDIN_ARG } from "../parse.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import type { CommonFlags } from "./common.ts";
 import { exitCodeOf, reportDone, transportOptions } from "./common.ts";
@@ -21,7 +21,7 @@ export async function sendCommand(
 ): Promise<number> {
   if (args.length < 2) throw new XferError("usage", "usage: xfer send <path...> <host[:port]>");
   const destination = args[args.length - 1]!;
-  const paths = args.slice(0, -1);
+  const paths = args.slice(0, -1).map((p) => (p === STDIN_ARG ? "-" : p));
   if (paths.filter((p) => p === "-").length > 1) throw new XferError("usage", "standard input ('-') can be sent once");
   const to = parseEndpoint(destination);
   const registry = await loadTransports();

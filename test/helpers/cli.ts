@@ -1,0 +1,94 @@
+/** Run the real CLI as child processes and read its NDJSON events. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+export const ROOT = resolve(import.meta.dir, "../..");
+export const CLI_ENTRY = join(ROOT, "src/cli.ts");
+
+export type Event = Record<string, unknown> & { event: string };
+
+export interface Running {
+  proc: ChildProcess;
+  events: Event[];
+  stderr: () => string;
+  /** Resolves with the exit code (or 128+signal). */
+  exited: Promise<number>;
+  /** Resolves with the first event matching `pred`. */
+  waitFor(pred: (e: Event) => boolean, timeoutMs?: number): Promise<Event>;
+}
+
+export function run(
+  args: string[],
+  opts: { cwd?: string; stdin?: "pipe" | "ignore"; rawStdout?: boolean; env?: Record<string, string> } = {},
+): Running {
+  const proc = spawn(process.execPath, [CLI_ENTRY, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    stdio: [opts.stdin ?? "ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1", ...opts.env },
+  });
+  const events: Event[] = [];
+  const listeners = new Set<() => void>();
+  let err = "";
+  proc.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  if (!opts.rawStdout) {
+    createInterface({ input: proc.stdout! }).on("line", (line) => {
+      try {
+        events.push(JSON.parse(line) as Event);
+      } catch {
+        err += `[non-JSON stdout] ${line}\n`;
+      }
+      for (const l of listeners) l();
+    });
+  }
+  const exited = new Promise<number>((res) => {
+    proc.on("exit", (code, signal) => res(code ?? 128 + (signal === "SIGKILL" ? 9 : 15)));
+  });
+  return {
+    proc,
+    events,
+    stderr: () => err,
+    exited,
+    waitFor(pred, timeoutMs = 15_000) {
+      return new Promise<Event>((res, rej) => {
+        const check = () => {
+          const found = events.find(pred);
+          if (found) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            res(found);
+          }
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          rej(new Error(`timed out waiting for event; got ${JSON.stringify(events)}; stderr: ${err}`));
+        }, timeoutMs);
+        listeners.add(check);
+        void exited.then(() => setTimeout(check, 50));
+        check();
+      });
+    },
+  };
+}
+
+/** A receiver on 127.0.0.1 with a free port; resolves once it listens. */
+export async function startReceiver(dir: string, extra: string[] = [], opts: Parameters<typeof run>[1] = {}) {
+  const r = run(["recv", dir, "--listen", "127.0.0.1:0", "--json", ...extra], opts);
+  const listening = await r.waitFor((e) => e.event === "listening");
+  return { ...r, port: listening.port as number };
+}
+
+export async function sendAndWait(args: string[], opts: Parameters<typeof run>[1] = {}) {
+  const r = run(["send", "--json", ...args], opts);
+  const code = await r.exited;
+  return { code, events: r.events, stderr: r.stderr() };
+}
+
+export async function tempDir(prefix = "xfer-e2e-"): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
+}
