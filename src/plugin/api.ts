@@ -42,8 +42,9 @@ export interface StreamConnection {
   readonly readable: AsyncIterable<Uint8Array>;
   /**
    * Queue bytes. Resolves when the transport can take more (backpressure): a caller that awaits each
-   * write never holds more than the transport's buffer in memory. The chunk may be retained until sent,
-   * so callers must not reuse it.
+   * write never holds more than the transport's buffer in memory. The transport may use `chunk`
+   * only until the returned promise settles; the caller reuses the buffer afterwards, so a transport
+   * that keeps bytes longer (a retransmission queue) must copy them.
    */
   write(chunk: Uint8Array): Promise<void>;
   /** Half-close: no more writes. Resolves once everything written was delivered (or rejects). */

@@ -1,6 +1,7 @@
 /** The receiving side of a session: check the offer, write what arrives, verify every file. */
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
+import { GarbageReclaimer } from "../memory.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
@@ -85,6 +86,7 @@ async function receiveFiles(
     ? null
     : remaining.reduce((sum, a) => sum + (entries[a.index]?.size ?? 0) - a.offset, 0);
   const progress = new Progress(emit, totalLeft);
+  const reclaimer = new GarbageReclaimer();
   const hashes = new Map<string, string>();
   const failures: { code: string; message: string }[] = [];
   let current: OpenFile | null = null;
@@ -96,6 +98,7 @@ async function receiveFiles(
         await current.sink.write(item.bytes);
         current.received += item.bytes.byteLength;
         progress.add(item.bytes.byteLength);
+        reclaimer.moved(item.bytes.byteLength);
         continue;
       }
       const msg = item.msg;

@@ -40,7 +40,7 @@ export async function sendSession(req: SendRequest): Promise<SessionResult> {
   try {
     return await runSender(channel, req.entries, req.emit, { stdin: req.stdin });
   } catch (err) {
-    channel.destroy();
+    await closeGracefully(channel);
     throw err;
   } finally {
     req.signal.removeEventListener("abort", onAbort);
@@ -84,8 +84,9 @@ export async function serve(req: ServeRequest): Promise<Server> {
         live.add(channel);
         runReceiver(channel, req.target, req.emit, locks)
           .then((result) => req.onSession({ result }))
-          .catch((err: unknown) => {
-            channel.destroy();
+          .catch(async (err: unknown) => {
+            // Close gracefully first so an error message already sent reaches the peer.
+            await closeGracefully(channel);
             req.onSession({ error: toXferError(err) });
           })
           .finally(() => live.delete(channel));
@@ -106,4 +107,12 @@ export async function serve(req: ServeRequest): Promise<Server> {
       for (const channel of live) channel.destroy(new Error("receiver shutting down"));
     },
   };
+}
+
+/** Half-close (flushing what was sent) with a bound, then tear down whatever is left. */
+async function closeGracefully(channel: SessionChannel): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([channel.end().catch(() => {}), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+  clearTimeout(timer);
+  channel.destroy();
 }

@@ -131,13 +131,16 @@ async function streamFile(
   verdicts: Verdicts,
   path: string,
 ): Promise<void> {
+  // Two frame buffers, reused: one being read from disk while the other is with the transport.
+  // Fresh buffers per chunk cost a page fault per 4 KiB and made the sender CPU-bound (measured).
+  const spare = [allocDataFrame(CHUNK_BYTES), allocDataFrame(CHUNK_BYTES)];
   const readChunk = async (pos: number) => {
     const want = Math.min(CHUNK_BYTES, size - pos);
-    const { frame, payload } = allocDataFrame(want);
+    const buffers = spare.pop()!;
     let got = 0;
     try {
       while (got < want) {
-        const { bytesRead } = await fh.read(payload, got, want - got, pos + got);
+        const { bytesRead } = await fh.read(buffers.payload, got, want - got, pos + got);
         if (bytesRead === 0) break;
         got += bytesRead;
       }
@@ -145,18 +148,18 @@ async function streamFile(
       throw toXferError(err, `reading '${path}'`);
     }
     if (got < want) throw new XferError("source-unreadable", `'${path}' shrank while being sent`);
-    return { frame, payload };
+    return { buffers, frame: truncateDataFrame(buffers.frame, got), payload: buffers.payload.subarray(0, got) };
   };
   let pos = start;
-  // Read the next chunk while the transport is busy with the current one.
   let next = pos < size ? readChunk(pos) : null;
   while (next) {
-    const { frame, payload } = await next;
+    const { buffers, frame, payload } = await next;
     pos += payload.byteLength;
     next = pos < size ? readChunk(pos) : null;
     hasher.update(payload);
     verdicts.throwIfAborted();
     await channel.sendDataFrame(frame);
+    spare.push(buffers);
     progress.add(payload.byteLength);
   }
 }

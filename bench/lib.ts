@@ -1,0 +1,59 @@
+/** Shared helpers for benchmarks: child processes, peak memory, timing, random files. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { open, readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+export const CLI = resolve(import.meta.dir, "../src/cli.ts");
+
+/** Peak resident memory of a running process, sampled from /proc until it exits (Linux). */
+export function trackPeakRss(proc: ChildProcess): { peakMb: () => number } {
+  let peakKb = 0;
+  const timer = setInterval(async () => {
+    try {
+      const status = await readFile(`/proc/${proc.pid}/status`, "utf8");
+      const hwm = /VmHWM:\s+(\d+)/.exec(status);
+      if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+    } catch {
+      // The process is gone; keep the last reading.
+    }
+  }, 20);
+  proc.on("exit", () => clearInterval(timer));
+  return { peakMb: () => peakKb / 1024 };
+}
+
+export function exitOf(p: ChildProcess): Promise<number> {
+  return new Promise((r) => p.on("exit", (c) => r(c ?? 1)));
+}
+
+export function xfer(args: string[], runtime = process.execPath): ChildProcess {
+  return spawn(runtime, [CLI, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+}
+
+/** Start `xfer recv --json` and resolve with the port it listens on. */
+export function listeningPort(proc: ChildProcess): Promise<number> {
+  return new Promise((res, rej) => {
+    createInterface({ input: proc.stdout! }).on("line", (line) => {
+      const e = JSON.parse(line) as { event: string; port?: number };
+      if (e.event === "listening" && e.port) res(e.port);
+    });
+    proc.on("exit", (c) => rej(new Error(`receiver exited (${c}) before listening`)));
+  });
+}
+
+/** Write `bytes` of random data without holding them all in memory. */
+export async function randomFile(path: string, bytes: number): Promise<void> {
+  const fh = await open(path, "w");
+  const chunk = new Uint8Array(1 << 20);
+  for (let done = 0; done < bytes; done += chunk.byteLength) {
+    for (let at = 0; at < chunk.byteLength; at += 65536) crypto.getRandomValues(chunk.subarray(at, at + 65536));
+    await fh.write(chunk, 0, Math.min(chunk.byteLength, bytes - done));
+  }
+  await fh.close();
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}

@@ -1,0 +1,161 @@
+/** The Bun fast path of tcp-stream: Bun.listen / Bun.connect. */
+import type { Endpoint, Listener, StreamConnection } from "../../src/plugin/api.ts";
+import { ChunkQueue } from "./chunk-queue.ts";
+import { connectTimeout } from "./node-socket.ts";
+
+type BunSocket = import("bun").Socket<Conn>;
+
+/** Per-socket state, kept in socket.data so Bun can share one handler set among all sockets. */
+class Conn implements StreamConnection {
+  readonly readable: ChunkQueue;
+  remote = "";
+  /** Bytes not yet accepted by the kernel, oldest first; write() waits until this drains. */
+  private pending: Uint8Array[] = [];
+  private drained: (() => void) | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+  private socket: BunSocket | null = null;
+
+  constructor() {
+    this.readable = new ChunkQueue(
+      () => this.socket?.pause(),
+      () => this.socket?.resume(),
+    );
+  }
+
+  attach(socket: BunSocket): void {
+    this.socket = socket;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.closed || !this.socket) throw new Error("connection closed");
+    if (this.pending.length === 0) {
+      const n = this.socket.write(chunk);
+      if (n === chunk.byteLength) return;
+      this.pending.push(chunk.subarray(Math.max(0, n)));
+    } else {
+      this.pending.push(chunk);
+    }
+    await this.waitDrained();
+  }
+
+  async end(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.pending.length) await this.waitDrained();
+    this.socket?.end();
+  }
+
+  destroy(reason?: Error): void {
+    this.fail(reason ?? new Error("connection destroyed"));
+    this.socket?.terminate();
+  }
+
+  /** Called by Bun when the kernel can take more: push what is queued. */
+  onDrain(): void {
+    while (this.pending.length && this.socket) {
+      const head = this.pending[0]!;
+      const n = this.socket.write(head);
+      if (n < head.byteLength) {
+        this.pending[0] = head.subarray(Math.max(0, n));
+        return;
+      }
+      this.pending.shift();
+    }
+    const d = this.drained;
+    this.drained = null;
+    d?.();
+  }
+
+  fail(err: Error): void {
+    this.failure ??= err;
+    this.readable.fail(err);
+    const d = this.drained;
+    this.drained = null;
+    d?.();
+  }
+
+  onClose(err?: Error): void {
+    this.closed = true;
+    if (err) this.fail(err);
+    else this.readable.end();
+    if (this.pending.length) this.fail(new Error("connection closed with unsent data"));
+  }
+
+  private waitDrained(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.drained = () => (this.failure ? reject(this.failure) : resolve());
+    });
+  }
+}
+
+const handlers = {
+  data(socket: BunSocket, data: Uint8Array) {
+    socket.data.readable.push(data);
+  },
+  drain(socket: BunSocket) {
+    socket.data.onDrain();
+  },
+  end(socket: BunSocket) {
+    socket.data.readable.end();
+  },
+  close(socket: BunSocket, err?: Error) {
+    socket.data.onClose(err);
+  },
+  error(socket: BunSocket, err: Error) {
+    socket.data.fail(err);
+  },
+};
+
+export async function bunListen(at: Endpoint, onConnection: (conn: StreamConnection) => void): Promise<Listener> {
+  const server = Bun.listen<Conn>({
+    hostname: at.host,
+    port: at.port,
+    allowHalfOpen: true,
+    socket: {
+      ...handlers,
+      open(socket) {
+        socket.data = new Conn();
+        socket.data.attach(socket);
+        onConnection(socket.data);
+      },
+    },
+  });
+  return {
+    address: { host: server.hostname, port: server.port },
+    close: async () => server.stop(false),
+  };
+}
+
+export function bunDial(to: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<StreamConnection> {
+  const conn = new Conn();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const connecting = Bun.connect<Conn>({
+    hostname: to.host,
+    port: to.port,
+    allowHalfOpen: true,
+    data: conn,
+    socket: {
+      ...handlers,
+      open(socket) {
+        conn.attach(socket);
+      },
+      connectError(_socket, err) {
+        conn.fail(err);
+      },
+    },
+  });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(connectTimeout(to, timeoutMs)), timeoutMs);
+    signal.addEventListener("abort", () => reject(new Error("dial aborted")), { once: true });
+  });
+  return Promise.race([connecting, timeout])
+    .then(() => conn as StreamConnection)
+    .catch((err: unknown) => {
+      void connecting.then((s) => s.terminate()).catch(() => {});
+      throw err;
+    })
+    .finally(() => clearTimeout(timer));
+}
