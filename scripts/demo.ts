@@ -15,6 +15,10 @@ function xfer(args: string[], json: boolean) {
   return spawn(process.execPath, [cli, ...args], { stdio: ["ignore", json ? "pipe" : "inherit", "inherit"] });
 }
 
+function exitOf(p: ReturnType<typeof xfer>): Promise<number> {
+  return new Promise((r) => p.on("exit", (c) => r(c ?? 1)));
+}
+
 async function transports(): Promise<{ name: string; reliable: boolean }[]> {
   const p = xfer(["transports", "--json"], true);
   const out: { name: string; reliable: boolean }[] = [];
@@ -33,18 +37,16 @@ try {
     const dest = join(work, `received-${t.name}`);
     console.error(`\n=== ${t.name} (${t.reliable ? "reliable" : "unreliable"}): ${SIZE / 1024 / 1024} MiB over loopback ===`);
     const recv = xfer(["recv", dest, "--listen", "127.0.0.1:0", "--via", t.name, "--once", "--json"], true);
-    const lines = createInterface({ input: recv.stdout! });
-    let port = 0;
-    for await (const line of lines) {
-      const e = JSON.parse(line);
-      if (e.event === "listening") {
-        port = e.port;
-        break;
-      }
-    }
-    const send = xfer(["send", "--via", t.name, src, `127.0.0.1:${port}`], false);
-    const sendCode = await new Promise<number>((r) => send.on("exit", (c) => r(c ?? 1)));
-    const recvCode = await new Promise<number>((r) => recv.on("exit", (c) => r(c ?? 1)));
+    const recvExit = exitOf(recv);
+    const port = await new Promise<number>((res, rej) => {
+      createInterface({ input: recv.stdout! }).on("line", (line) => {
+        const e = JSON.parse(line);
+        if (e.event === "listening") res(e.port);
+      });
+      void recvExit.then((c) => rej(new Error(`receiver exited with ${c} before listening`)));
+    });
+    const sendCode = await exitOf(xfer(["send", "--via", t.name, src, `127.0.0.1:${port}`], false));
+    const recvCode = await recvExit;
     const same = sendCode === 0 && Buffer.compare(await readFile(join(dest, "demo-data.bin")).catch(() => Buffer.alloc(0)), Buffer.from(data)) === 0;
     console.error(same ? `${t.name}: received file is byte-identical` : `${t.name}: FAILED (sender ${sendCode}, receiver ${recvCode})`);
     if (!same && t.reliable) failures++;
