@@ -35,7 +35,9 @@ let failures = 0;
 try {
   for (const t of await transports()) {
     const dest = join(work, `received-${t.name}`);
-    console.error(`\n=== ${t.name} (${t.reliable ? "reliable" : "unreliable"}): ${SIZE / 1024 / 1024} MiB over loopback ===`);
+    console.error(
+      `\n=== ${t.name} (${t.reliable ? "reliable" : "unreliable"}): ${SIZE / 1024 / 1024} MiB over loopback ===`,
+    );
     const recv = xfer(["recv", dest, "--listen", "127.0.0.1:0", "--via", t.name, "--once", "--json"], true);
     const recvExit = exitOf(recv);
     const port = await new Promise<number>((res, rej) => {
@@ -47,8 +49,14 @@ try {
     });
     const sendCode = await exitOf(xfer(["send", "--via", t.name, src, `127.0.0.1:${port}`], false));
     const recvCode = await recvExit;
-    const same = sendCode === 0 && Buffer.compare(await readFile(join(dest, "demo-data.bin")).catch(() => Buffer.alloc(0)), Buffer.from(data)) === 0;
-    console.error(same ? `${t.name}: received file is byte-identical` : `${t.name}: FAILED (sender ${sendCode}, receiver ${recvCode})`);
+    const same =
+      sendCode === 0 &&
+      Buffer.compare(await readFile(join(dest, "demo-data.bin")).catch(() => Buffer.alloc(0)), Buffer.from(data)) === 0;
+    console.error(
+      same
+        ? `${t.name}: received file is byte-identical`
+        : `${t.name}: FAILED (sender ${sendCode}, receiver ${recvCode})`,
+    );
     if (!same && t.reliable) failures++;
   }
 } finally {
