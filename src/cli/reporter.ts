@@ -56,19 +56,19 @@ function humanReporter(opts: ReporterOptions): Reporter {
         if (!bar) {
           bar = new SingleBar({
             stream: process.stderr,
-            format: " {bar} {pct} | {done} of {total} | {rate} | ETA {eta_h} | {file}",
+            format: " {bar} {pct} | {done} of {size} | {rate} | ETA {eta_h} | {file}",
             barsize: 28,
             hideCursor: true,
             clearOnComplete: true,
             etaBuffer: 1,
           });
-          bar.start(e.totalBytes ?? 0, 0, { pct: "", done: "", total: "", rate: "", eta_h: "", file: "" });
+          bar.start(e.totalBytes ?? 0, 0, { pct: "", done: "", size: "", rate: "", eta_h: "", file: "" });
         }
         if (e.totalBytes) bar.setTotal(e.totalBytes);
         bar.update(e.bytes, {
           pct: e.totalBytes ? `${((100 * e.bytes) / e.totalBytes).toFixed(1)}%` : "",
           done: formatBytes(e.bytes),
-          total: e.totalBytes === null ? "?" : formatBytes(e.totalBytes),
+          size: e.totalBytes === null ? "?" : formatBytes(e.totalBytes),
           rate: formatRate(e.rateBytesPerSec),
           eta_h: e.etaSeconds === null ? "-" : formatDuration(e.etaSeconds),
           file: e.file,
