@@ -33,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--stdout", "Write the single incoming file to standard output")
     .option("--rate <bits/s>", "Cap the sending rate where the transport supports it (e.g. 95mbit)")
     .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
+    .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
     .action((dir: string | undefined, flags: Flags) => {
       flagsSeen = flags;
       run = (signal) => recvCommand(dir, flags as never, reporterFor(flags), signal);
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--follow-symlinks", "Send what symbolic links point to (default: skip them)")
     .option("--rate <bits/s>", "Cap the sending rate where the transport supports it (e.g. 95mbit)")
     .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
+    .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
     .action((args: string[], flags: Flags) => {
       flagsSeen = flags;
       run = (signal) => sendCommand(args, flags as never, reporterFor(flags), signal);

@@ -281,3 +281,26 @@ async function talk(port: number, messages: object[]): Promise<Record<string, un
   });
   return replies;
 }
+
+describe("silent peers", () => {
+  test("a peer that goes silent without closing is given up after --idle-timeout", async () => {
+    await using dst = await tempDir();
+    const recv = await startReceiver(dst.path, ["--once", "--idle-timeout", "2"]);
+    const started = Date.now();
+    // Say hello, then nothing: the TCP connection stays open, as with a peer behind a blackout.
+    const socket = connect(recv.port, "127.0.0.1", () => {
+      socket.write(
+        encodeControlFrame(
+          JSON.stringify({ type: "hello", protocol: "xfer", version: 1, role: "sender", software: "t" }),
+        ),
+      );
+    });
+    socket.on("error", () => {});
+    expect(await recv.exited).toBe(3);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThan(1900);
+    expect(elapsed).toBeLessThan(6000);
+    expect(recv.events.find((e) => e.event === "error")).toMatchObject({ code: "timeout" });
+    socket.destroy();
+  });
+});

@@ -1,5 +1,6 @@
 import { EXIT, type ExitCode, XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS } from "../../core/protocol/channel.ts";
 import type { SessionResult } from "../../core/session/result.ts";
 import type { TransportOptions } from "../../plugin/api.ts";
 import { parseRate, parseTransportOpts } from "../parse.ts";
@@ -10,6 +11,15 @@ export interface CommonFlags {
   verbose?: boolean;
   rate?: string;
   transportOpt?: string | string[];
+  idleTimeout?: string | number;
+}
+
+export function idleTimeoutMs(flags: CommonFlags): number {
+  if (flags.idleTimeout === undefined) return DEFAULT_IDLE_TIMEOUT_MS;
+  const seconds = Number(flags.idleTimeout);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new XferError("usage", `--idle-timeout takes seconds (0 to wait forever), not '${flags.idleTimeout}'`);
+  return seconds * 1000;
 }
 
 export function transportOptions(flags: CommonFlags): TransportOptions {

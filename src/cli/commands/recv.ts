@@ -8,7 +8,7 @@ import { StdoutTarget } from "../../core/stdout-target.ts";
 import type { AnyTransport } from "../../plugin/api.ts";
 import { parseEndpoint } from "../parse.ts";
 import { contextFor, loadTransports } from "../transports.ts";
-import { type CommonFlags, exitCodeOf, reportDone, transportOptions } from "./common.ts";
+import { type CommonFlags, exitCodeOf, idleTimeoutMs, reportDone, transportOptions } from "./common.ts";
 
 export interface RecvFlags extends CommonFlags {
   listen: string;
@@ -43,6 +43,7 @@ export async function recvCommand(
     ? new StdoutTarget(process.stdout)
     : new ReceiveDir(await prepareDir(dir ?? "."), { overwrite: Boolean(flags.overwrite) });
   const options = transportOptions(flags);
+  const idle = idleTimeoutMs(flags);
   // Stdout carries one file's bytes: a second session would interleave with the first.
   const once = Boolean(flags.once || flags.stdout);
 
@@ -59,6 +60,7 @@ export async function recvCommand(
       target,
       ctxFor: (t) => contextFor(t, options, emit, Boolean(flags.verbose)),
       emit,
+      idleTimeoutMs: idle,
       onSession: (outcome) => {
         if ("result" in outcome) reportDone(emit, outcome.result);
         else

@@ -4,8 +4,7 @@ import { buildManifest } from "../../core/manifest.ts";
 import { sendSession } from "../../core/session/run.ts";
 import { parseEndpoint, STDIN_ARG } from "../parse.ts";
 import { contextFor, loadTransports } from "../transports.ts";
-import type { CommonFlags } from "./common.ts";
-import { exitCodeOf, reportDone, transportOptions } from "./common.ts";
+import { type CommonFlags, exitCodeOf, idleTimeoutMs, reportDone, transportOptions } from "./common.ts";
 
 export interface SendFlags extends CommonFlags {
   via: string;
@@ -43,6 +42,7 @@ export async function sendCommand(
     // Touch process.stdin only when asked to: opening it has side effects on a TTY.
     stdin: paths.includes("-") ? (process.stdin as AsyncIterable<Uint8Array>) : (async function* () {})(),
     signal,
+    idleTimeoutMs: idleTimeoutMs(flags),
   });
   reportDone(emit, result);
   return exitCodeOf(result);

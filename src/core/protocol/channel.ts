@@ -10,15 +10,47 @@ import { ControlMessage } from "./messages.ts";
 export type Incoming = { kind: "control"; msg: ControlMessage } | { kind: "data"; bytes: Uint8Array };
 
 const KNOWN_TYPES = new Set(ControlMessage.options.map((o) => o.shape.type.value));
+/** Default for how long a session may see no byte move either way before it is declared dead. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** How often each side says it is alive: cheap (10 bytes), and well inside any sensible idle timeout. */
+const PING_EVERY_MS = 5_000;
 
 export class SessionChannel {
   private readonly decoder = new FrameDecoder();
   private readonly pending: Incoming[] = [];
   private readonly source: AsyncIterator<Uint8Array>;
   private ended = false;
+  /** When next() started waiting for the peer, or null while we are busy with our own work. */
+  private waitingSince: number | null = null;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
 
-  constructor(private readonly conn: StreamConnection) {
+  /**
+   * Both sides ping every PING_EVERY_MS for the whole session, so a live peer is always heard. A peer
+   * that vanishes without closing (a network blackout, a machine that lost power) is declared dead
+   * after `idleTimeoutMs` of waiting for it in vain, not after TCP's ~15 minutes of retransmissions.
+   * Time spent on our own work (a slow disk) never counts. 0 disables the check.
+   */
+  constructor(
+    private readonly conn: StreamConnection,
+    idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
+  ) {
     this.source = conn.readable[Symbol.asyncIterator]();
+    this.timers.push(setInterval(() => void this.send({ type: "ping" }).catch(() => {}), PING_EVERY_MS));
+    if (idleTimeoutMs > 0) {
+      this.timers.push(
+        setInterval(
+          () => {
+            if (this.waitingSince !== null && Date.now() - this.waitingSince > idleTimeoutMs) {
+              this.stopTimers();
+              const seconds = Math.round(idleTimeoutMs / 1000);
+              conn.destroy(new XferError("timeout", `the peer went silent: nothing received for ${seconds}s`));
+            }
+          },
+          Math.min(1000, idleTimeoutMs),
+        ),
+      );
+    }
+    for (const t of this.timers) (t as { unref?: () => void }).unref?.();
   }
 
   get remote(): string {
@@ -39,10 +71,14 @@ export class SessionChannel {
     while (this.pending.length === 0) {
       if (this.ended) return null;
       let chunk: IteratorResult<Uint8Array>;
+      this.waitingSince = Date.now();
       try {
         chunk = await this.source.next();
       } catch (err) {
+        this.stopTimers();
         throw peerError(err);
+      } finally {
+        this.waitingSince = null;
       }
       if (chunk.done) {
         this.ended = true;
@@ -57,7 +93,7 @@ export class SessionChannel {
       }
       for (const piece of pieces) {
         const item = piece.kind === "data" ? piece : parseControl(piece.json);
-        if (item) this.pending.push(item);
+        if (item && !(item.kind === "control" && item.msg.type === "ping")) this.pending.push(item);
       }
     }
     return this.pending.shift()!;
@@ -71,6 +107,7 @@ export class SessionChannel {
   }
 
   async end(): Promise<void> {
+    this.stopTimers();
     try {
       await this.conn.end();
     } catch (err) {
@@ -79,7 +116,12 @@ export class SessionChannel {
   }
 
   destroy(reason?: Error): void {
+    this.stopTimers();
     this.conn.destroy(reason);
+  }
+
+  private stopTimers(): void {
+    for (const t of this.timers) clearInterval(t);
   }
 
   private async write(bytes: Uint8Array): Promise<void> {

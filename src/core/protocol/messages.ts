@@ -59,6 +59,8 @@ export const FileFailed = z.object({ type: z.literal("file-failed"), index: u53,
 export const Done = z.object({ type: z.literal("done") });
 export const Summary = z.object({ type: z.literal("summary"), files: u53, bytes: u53, failed: u53 });
 export const Abort = z.object({ type: z.literal("error"), code: errorCode, message: text });
+/** Keeps an idle session alive while one side does long local work (hashing a large resume prefix). */
+export const Ping = z.object({ type: z.literal("ping") });
 
 export const ControlMessage = z.discriminatedUnion("type", [
   Hello,
@@ -72,6 +74,7 @@ export const ControlMessage = z.discriminatedUnion("type", [
   Done,
   Summary,
   Abort,
+  Ping,
 ]);
 
 export type ControlMessage = z.infer<typeof ControlMessage>;

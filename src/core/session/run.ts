@@ -20,6 +20,8 @@ export interface SendRequest {
   emit: EventSink;
   stdin: AsyncIterable<Uint8Array>;
   signal: AbortSignal;
+  /** See SessionChannel: how long to wait for a silent peer (0: forever). */
+  idleTimeoutMs: number;
 }
 
 export async function sendSession(req: SendRequest): Promise<SessionResult> {
@@ -34,7 +36,7 @@ export async function sendSession(req: SendRequest): Promise<SessionResult> {
     throw e.code === "internal" ? new XferError("unreachable", e.message, { cause: err }) : e;
   }
   req.emit({ event: "connected", transport: transport.name, remote: conn.remote, role: "sender" });
-  const channel = new SessionChannel(conn);
+  const channel = new SessionChannel(conn, req.idleTimeoutMs);
   const onAbort = () => channel.destroy(new Error("interrupted"));
   req.signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -53,6 +55,7 @@ export interface ServeRequest {
   target: ReceiveTarget;
   ctxFor: (transport: AnyTransport) => TransportContext;
   emit: EventSink;
+  idleTimeoutMs: number;
   /** Called when a session ends, with its result or its error. */
   onSession: (outcome: { result: SessionResult } | { error: XferError }) => void;
 }
@@ -80,7 +83,7 @@ export async function serve(req: ServeRequest): Promise<Server> {
       }
       const listener = await transport.listen({ host: req.at.host, port }, req.ctxFor(transport), (conn) => {
         req.emit({ event: "connected", transport: transport.name, remote: conn.remote, role: "receiver" });
-        const channel = new SessionChannel(conn);
+        const channel = new SessionChannel(conn, req.idleTimeoutMs);
         live.add(channel);
         runReceiver(channel, req.target, req.emit, locks)
           .then((result) => req.onSession({ result }))
