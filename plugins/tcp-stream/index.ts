@@ -24,6 +24,8 @@ export default defineTransport({
   },
 
   dial(to, ctx, signal) {
+    // Neither socket API looks at a signal that was aborted before the dial started.
+    if (signal.aborted) return Promise.reject(new Error("dial aborted"));
     const timeoutMs = Number(ctx.options.extra.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
     return useBun ? bunDial(to, timeoutMs, signal) : nodeDial(to, timeoutMs, signal);
   },

@@ -2,6 +2,8 @@
 import cac from "cac";
 import { EXIT, toXferError, XferError } from "../core/errors.ts";
 import { BUILD_COMMIT, VERSION } from "../core/version.ts";
+import { pluginPaths } from "./commands/common.ts";
+import { pluginCheckCommand } from "./commands/plugin-check.ts";
 import { recvCommand } from "./commands/recv.ts";
 import { sendCommand } from "./commands/send.ts";
 import { transportsCommand } from "./commands/transports.ts";
@@ -20,7 +22,8 @@ export async function main(argv: string[]): Promise<number> {
   cli
     .option("--json", "One JSON event per line on stdout, for scripts")
     .option("-q, --quiet", "Only errors")
-    .option("--verbose", "More detail");
+    .option("--verbose", "More detail")
+    .option("--plugin <path>", "Load a transport plugin file or folder (repeatable; also XFER_PLUGINS)");
 
   cli
     .command("recv [dir]", "Listen and save incoming files into dir (default: .)")
@@ -54,8 +57,16 @@ export async function main(argv: string[]): Promise<number> {
 
   cli.command("transports", "List the transports this xfer knows").action((flags: Flags) => {
     flagsSeen = flags;
-    run = () => transportsCommand(!!flags.json, reporterFor(flags));
+    run = () => transportsCommand(!!flags.json, reporterFor(flags), pluginPaths(flags));
   });
+
+  cli
+    .command("plugin <action> [path]", "Plugin tools: 'plugin check <path>' runs the conformance kit on a plugin")
+    .option("--only <case>", "Run only conformance cases whose id contains this (repeatable)")
+    .action((action: string, path: string | undefined, flags: Flags) => {
+      flagsSeen = flags;
+      run = () => pluginCheckCommand(action, path, flags);
+    });
 
   cli.help();
   cli.version(`${VERSION} (${BUILD_COMMIT})`);

@@ -2,11 +2,20 @@
 import { BUILTIN_TRANSPORTS } from "../../plugins/builtin.ts";
 import type { EventSink } from "../core/events.ts";
 import type { AnyTransport, TransportContext, TransportOptions } from "../plugin/api.ts";
+import { currentEnvironment, loadPlugins, type PluginEnvironment, pluginSources } from "../plugin/loader.ts";
 import { TransportRegistry } from "../plugin/registry.ts";
 
-export async function loadTransports(): Promise<TransportRegistry> {
+/**
+ * Built-ins first, so a plugin can never take over a built-in's name; then plugins from
+ * `--plugin` paths, XFER_PLUGINS and the per-user folder (see src/plugin/loader.ts).
+ */
+export async function loadTransports(
+  pluginPaths: readonly string[] = [],
+  environment: PluginEnvironment = currentEnvironment(),
+): Promise<TransportRegistry> {
   const registry = new TransportRegistry();
   for (const t of BUILTIN_TRANSPORTS) registry.register(t, "built-in");
+  await loadPlugins(registry, await pluginSources(pluginPaths, environment));
   return registry;
 }
 

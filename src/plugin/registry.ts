@@ -3,7 +3,9 @@
  * shape first, so a broken plugin fails with its name and the wrong field, not deep in a session.
  */
 import { z } from "zod";
+import { XferError } from "../core/errors.ts";
 import { type AnyTransport, TRANSPORT_API_VERSION } from "./api.ts";
+import { guardAny } from "./guard.ts";
 
 export const TransportShape = z.object({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, "lowercase letters, digits and '-', starting with a letter"),
@@ -24,19 +26,23 @@ export interface RegisteredTransport {
 export class TransportRegistry {
   private readonly byName = new Map<string, RegisteredTransport>();
 
-  /** Validates and adds; throws an Error naming `origin` and the offending field. */
-  register(candidate: unknown, origin: string): AnyTransport {
-    const parsed = TransportShape.safeParse(candidate);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(export)"}: ${i.message}`).join("; ");
-      throw new Error(`transport plugin ${origin} is invalid: ${issues}`);
-    }
+  /**
+   * Validates, guards (see guard.ts) and adds. Throws a usage XferError naming `origin`, where in the
+   * module the value sits (`exportPath`, e.g. "default[1]") and the offending field.
+   */
+  register(candidate: unknown, origin: string, exportPath = "default"): AnyTransport {
+    const problem = shapeProblem(candidate, exportPath);
+    if (problem) throw new XferError("usage", `transport plugin ${origin} is invalid: ${problem}`);
     const transport = candidate as AnyTransport;
     const clash = this.byName.get(transport.name);
     if (clash)
-      throw new Error(`transport '${transport.name}' from ${origin} clashes with the one from ${clash.origin}`);
-    this.byName.set(transport.name, { transport, origin });
-    return transport;
+      throw new XferError(
+        "usage",
+        `transport '${transport.name}' from ${origin} clashes with the one from ${clash.origin}; rename the plugin's transport`,
+      );
+    const guarded = guardAny(transport, origin);
+    this.byName.set(transport.name, { transport: guarded, origin });
+    return guarded;
   }
 
   get(name: string): RegisteredTransport | undefined {
@@ -46,4 +52,11 @@ export class TransportRegistry {
   list(): RegisteredTransport[] {
     return [...this.byName.values()];
   }
+}
+
+/** Every wrong field of a would-be transport definition, or null when it fits the API. */
+export function shapeProblem(candidate: unknown, exportPath = "default"): string | null {
+  const parsed = TransportShape.safeParse(candidate);
+  if (parsed.success) return null;
+  return parsed.error.issues.map((i) => `${[exportPath, ...i.path].join(".")}: ${i.message}`).join("; ");
 }

@@ -12,6 +12,8 @@ export interface CommonFlags {
   rate?: string;
   transportOpt?: string | string[];
   idleTimeout?: string | number;
+  /** `--plugin` paths, in the order given. */
+  plugin?: string | string[];
 }
 
 export function idleTimeoutMs(flags: CommonFlags): number {
@@ -25,6 +27,10 @@ export function idleTimeoutMs(flags: CommonFlags): number {
 export function transportOptions(flags: CommonFlags): TransportOptions {
   const extra = parseTransportOpts(toArray(flags.transportOpt));
   return { rateBitsPerSecond: flags.rate === undefined ? undefined : parseRate(String(flags.rate)), extra };
+}
+
+export function pluginPaths(flags: CommonFlags): string[] {
+  return toArray(flags.plugin).map(String);
 }
 
 export function toArray<T>(v: T | T[] | undefined): T[] {

@@ -8,7 +8,7 @@ import { StdoutTarget } from "../../core/stdout-target.ts";
 import type { AnyTransport } from "../../plugin/api.ts";
 import { parseEndpoint } from "../parse.ts";
 import { contextFor, loadTransports } from "../transports.ts";
-import { type CommonFlags, exitCodeOf, idleTimeoutMs, reportDone, transportOptions } from "./common.ts";
+import { type CommonFlags, exitCodeOf, idleTimeoutMs, pluginPaths, reportDone, transportOptions } from "./common.ts";
 
 export interface RecvFlags extends CommonFlags {
   listen: string;
@@ -28,7 +28,7 @@ export async function recvCommand(
     throw new XferError("usage", "--stdout and --json both want standard output; pick one");
   if (flags.stdout && dir) throw new XferError("usage", "--stdout writes to standard output; do not give a folder too");
   const at = parseEndpoint(flags.listen);
-  const registry = await loadTransports();
+  const registry = await loadTransports(pluginPaths(flags));
   const transports: AnyTransport[] = [];
   if (flags.via) {
     for (const name of String(flags.via).split(",")) {

@@ -4,7 +4,7 @@ import { buildManifest } from "../../core/manifest.ts";
 import { sendSession } from "../../core/session/run.ts";
 import { parseEndpoint, STDIN_ARG } from "../parse.ts";
 import { contextFor, loadTransports } from "../transports.ts";
-import { type CommonFlags, exitCodeOf, idleTimeoutMs, reportDone, transportOptions } from "./common.ts";
+import { type CommonFlags, exitCodeOf, idleTimeoutMs, pluginPaths, reportDone, transportOptions } from "./common.ts";
 
 export interface SendFlags extends CommonFlags {
   via: string;
@@ -23,7 +23,7 @@ export async function sendCommand(
   const paths = args.slice(0, -1).map((p) => (p === STDIN_ARG ? "-" : p));
   if (paths.filter((p) => p === "-").length > 1) throw new XferError("usage", "standard input ('-') can be sent once");
   const to = parseEndpoint(destination);
-  const registry = await loadTransports();
+  const registry = await loadTransports(pluginPaths(flags));
   const found = registry.get(flags.via);
   if (!found) throw new XferError("usage", `unknown transport '${flags.via}' (see: xfer transports)`);
   const entries = await buildManifest(paths, {

@@ -1,0 +1,57 @@
+/**
+ * Leaks: after a plugin closed everything, nothing of it may keep the process alive. Bun reports no
+ * handles through process.getActiveResourcesInfo(), so the check that works everywhere is to run the
+ * plugin in a child process (exit-probe.ts) and see whether that process exits by itself.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { TransportKind } from "../api.ts";
+import { CaseFailure, CaseSkipped, within } from "./harness.ts";
+import type { ConformanceCase } from "./types.ts";
+
+/** How long a process may take to exit once its plugin closed everything. */
+const EXIT_GRACE_MS = 3000;
+
+export function leakCase<K extends TransportKind>(): ConformanceCase<K> {
+  return {
+    id: `${"leaks"}.process-exits`,
+    title: "after everything is closed, no socket or timer keeps the process alive",
+    timeoutMs: 20_000,
+    async run(_scope, env) {
+      const probe = fileURLToPath(new URL("./exit-probe.ts", import.meta.url));
+      if (!env.modulePath) throw new CaseSkipped("needs the plugin's module path (modulePath option)");
+      // Inside a compiled xfer binary the probe is not a file on disk and execPath is not a runtime.
+      if (!existsSync(probe)) throw new CaseSkipped("the exit probe needs xfer run from source");
+      const child = spawn(process.execPath, [probe, env.modulePath, env.name], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      try {
+        const closedAt = await within(
+          15_000,
+          "the probe's listen/dial/transfer/close cycle",
+          new Promise<number>((resolve, reject) => {
+            child.stdout.on("data", () => out.includes("closed") && resolve(Date.now()));
+            void exited.then((code) =>
+              out.includes("closed")
+                ? resolve(Date.now())
+                : reject(new CaseFailure(`the probe failed (exit ${code}): ${err.trim().slice(-500)}`)),
+            );
+          }),
+        );
+        const code = await within(EXIT_GRACE_MS, "process exit after closing everything", exited).catch(() => {
+          throw new CaseFailure(
+            `the process was still alive ${EXIT_GRACE_MS} ms after listener and connections were closed: a socket or timer leaked (active resources: ${out.trim().slice(7)})`,
+          );
+        });
+        if (code !== 0) throw new CaseFailure(`the probe exited with ${code}: ${err.trim().slice(-500)}`);
+        return `exited ${Date.now() - closedAt} ms after closing`;
+      } finally {
+        child.kill("SIGKILL");
+      }
+    },
+  };
+}

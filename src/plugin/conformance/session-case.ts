@@ -1,0 +1,81 @@
+/**
+ * The real contract: a whole xfer session (hello, offer, files, hashes, verdicts) through the
+ * plugin, with the core's own sendSession() and serve(), as `xfer send` and `xfer recv` run them.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { XferError } from "../../core/errors.ts";
+import { buildManifest } from "../../core/manifest.ts";
+import { ReceiveDir } from "../../core/receive-dir.ts";
+import type { SessionResult } from "../../core/session/result.ts";
+import { sendSession, serve } from "../../core/session/run.ts";
+import { expected, MiB } from "./bytes.ts";
+import { expect, LOOPBACK, within } from "./harness.ts";
+import type { ConformanceCase } from "./types.ts";
+
+const FILES: Record<string, Uint8Array> = {
+  "tree/small.txt": new TextEncoder().encode("hello through a plugin\n"),
+  "tree/empty": new Uint8Array(0),
+  "tree/sub/big.bin": expected(7, 0, MiB).slice(),
+};
+
+export const sessionCase: ConformanceCase<"stream"> = {
+  id: "session.files",
+  title: "a full xfer session (folder with 3 files) through the core's sender and receiver",
+  timeoutMs: 30_000,
+  async run(scope, env) {
+    const src = await mkdtemp(join(tmpdir(), "xfer-conformance-src-"));
+    const dst = await mkdtemp(join(tmpdir(), "xfer-conformance-dst-"));
+    scope.defer(() =>
+      Promise.all([rm(src, { recursive: true, force: true }), rm(dst, { recursive: true, force: true })]),
+    );
+    for (const [name, bytes] of Object.entries(FILES)) {
+      await mkdir(join(src, name, ".."), { recursive: true });
+      await writeFile(join(src, name), bytes);
+    }
+    let received!: (outcome: { result: SessionResult } | { error: XferError }) => void;
+    const receiverDone = new Promise<{ result: SessionResult } | { error: XferError }>((r) => (received = r));
+    const server = await within(
+      env.stepMs,
+      "serve() through the plugin",
+      serve({
+        transports: [scope.transport],
+        at: { host: LOOPBACK, port: 0 },
+        target: new ReceiveDir(dst, { overwrite: false }),
+        ctxFor: () => scope.ctx,
+        emit: () => {},
+        idleTimeoutMs: 10_000,
+        onSession: received,
+      }),
+    );
+    scope.defer(() => server.close());
+    const port = server.listeners[0]!.listener.address.port;
+    const entries = await buildManifest([join(src, "tree")], {
+      followSymlinks: false,
+      stdinName: "stdin",
+      onSkip: () => {},
+    });
+    const sent = await sendSession({
+      transport: scope.transport,
+      to: { host: LOOPBACK, port },
+      entries,
+      ctx: scope.ctx,
+      emit: () => {},
+      stdin: (async function* () {})(),
+      signal: scope.controller.signal,
+      idleTimeoutMs: 10_000,
+    });
+    const outcome = await within(env.stepMs, "the receiver's end of the session", receiverDone);
+    if ("error" in outcome) throw new Error(`the receiver failed: ${outcome.error.message}`);
+    expect(sent.failures.length === 0, `the sender saw failures: ${JSON.stringify(sent.failures)}`);
+    expect(
+      sent.files === 3 && outcome.result.files === 3,
+      `3 files expected, sender ${sent.files}, receiver ${outcome.result.files}`,
+    );
+    expect(sent.hash === outcome.result.hash, "sender and receiver disagree on the session hash");
+    for (const [name, bytes] of Object.entries(FILES))
+      expect(Buffer.compare(await readFile(join(dst, name)), bytes) === 0, `${name} arrived with different bytes`);
+    return undefined;
+  },
+};
