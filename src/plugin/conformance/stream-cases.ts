@@ -92,10 +92,11 @@ const backpressure: StreamCase = {
       }
       return null;
     })();
-    const grewMiB = Math.round((process.memoryUsage().rss - rssBefore) / MiB);
+    const grew = Math.round((process.memoryUsage().rss - rssBefore) / MiB);
+    const grewMiB = `${grew >= 0 ? "+" : ""}${grew}`;
     if (!stalled)
       throw new CaseFailure(
-        `the writer got ${accepted / MiB} MiB accepted while the reader read nothing (RSS +${grewMiB} MiB): write() must wait when the transport's buffer is full`,
+        `the writer got ${accepted / MiB} MiB accepted while the reader read nothing (RSS ${grewMiB} MiB): write() must wait when the transport's buffer is full`,
       );
     // Now read: the stalled write must complete and every byte arrive intact.
     const total = accepted + chunk;
@@ -104,7 +105,7 @@ const backpressure: StreamCase = {
     await client.end();
     const got = await reading;
     expect(got === total, `sent ${total} bytes, received ${got}`);
-    return `writer stalled after ${(accepted / MiB).toFixed(1)} MiB in flight (RSS +${grewMiB} MiB)`;
+    return `writer stalled after ${(accepted / MiB).toFixed(1)} MiB in flight (RSS ${grewMiB} MiB)`;
   },
 };
 
