@@ -63,13 +63,18 @@ export function guardTransport<K extends TransportKind>(
     kind: t.kind,
     capabilities: t.capabilities,
     async listen(at: Endpoint, ctx: TransportContext, onConnection: (conn: ConnectionOf<K>) => void) {
-      const listener: Listener = await t.listen(at, ctx, (conn) => {
-        try {
-          onConnection(checked(conn, "the connection passed to onConnection"));
-        } catch (err) {
-          ctx.log.warn(err instanceof Error ? err.message : String(err));
-        }
-      });
+      let listener: Listener;
+      try {
+        listener = await t.listen(at, ctx, (conn) => {
+          try {
+            onConnection(checked(conn, "the connection passed to onConnection"));
+          } catch (err) {
+            ctx.log.warn(err instanceof Error ? err.message : String(err));
+          }
+        });
+      } catch (err) {
+        throw named(err, label);
+      }
       const problem = problemWith(ListenerShape, listener, `${label}: the Listener returned by listen()`);
       if (problem) throw new Error(problem);
       return listener;
@@ -97,6 +102,15 @@ export function guardTransport<K extends TransportKind>(
       });
     },
   };
+}
+
+/** The same failure, its message prefixed with the plugin; `code` (EADDRINUSE...) is kept for the core. */
+function named(err: unknown, label: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const out = new Error(`${label}: ${message}`, { cause: err }) as NodeJS.ErrnoException;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code) out.code = code;
+  return out;
 }
 
 function closeLate(conn: unknown): void {
