@@ -198,7 +198,7 @@ const dialRefused: StreamCase = {
     const port = await closedPort(scope, env);
     const started = Date.now();
     const outcome = await within(
-      10_000,
+      env.stepMs * 2, // 10 s unscaled: a refused dial may wait for a handshake timeout.
       "dial() to a closed port",
       scope.transport.dial({ host: LOOPBACK, port }, scope.ctx, scope.controller.signal).then(
         (conn) => {
@@ -316,7 +316,7 @@ const listenerClose: StreamCase = {
     const { client, server, listener } = await scope.pair(env.stepMs);
     await within(env.stepMs, "listener.close()", listener.close());
     const late = await within(
-      10_000,
+      env.stepMs * 2, // 10 s unscaled: a refused dial may wait for a handshake timeout.
       "dial() after listener.close()",
       dialOutcome(
         scope.transport.dial({ host: LOOPBACK, port: listener.address.port }, scope.ctx, scope.controller.signal),
