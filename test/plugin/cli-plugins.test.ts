@@ -14,6 +14,12 @@ async function xfer(args: string[], env: Record<string, string> = {}) {
   return { code: await r.exited, events: r.events, stderr: r.stderr() };
 }
 
+// The setup step a plugin author does: install the with-dep example's dependencies beside it
+// (a file: dependency, so no network).
+beforeAll(() => {
+  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: WITH_DEP });
+}, 30_000);
+
 const listed = (events: Record<string, unknown>[]) =>
   Object.fromEntries(events.filter((e) => e.event === "transport").map((e) => [e.name, e.origin]));
 
@@ -168,11 +174,6 @@ describe("xfer plugin check", () => {
 });
 
 describe("a plugin with its own npm dependency", () => {
-  // The test setup step a plugin author would do: install the plugin's dependencies beside it.
-  beforeAll(() => {
-    execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: WITH_DEP });
-  }, 30_000);
-
   test("loads from its folder, resolving the dependency from its own node_modules", async () => {
     const r = await xfer(["transports", "--plugin", WITH_DEP]);
     expect(r.code).toBe(0);
@@ -192,4 +193,39 @@ describe("a plugin with its own npm dependency", () => {
     expect(message).toContain(join(dir.path, "with-dep/index.ts"));
     expect(message).toContain("xfer-example-banner");
   });
+});
+
+describe("from a compiled binary", () => {
+  test(".ts, .js and a plugin with npm dependencies load into `bun build --compile` output", async () => {
+    await using dir = await tempDir();
+    const binary = join(dir.path, "xfer");
+    // --compile-autoload-package-json: without it a plugin's bare imports do not resolve (RUNTIME-FACTS.md).
+    execFileSync(process.execPath, [
+      "build",
+      "--compile",
+      "--compile-autoload-package-json",
+      join(ROOT, "src/cli.ts"),
+      "--outfile",
+      binary,
+    ]);
+    await writeFiles(dir.path, { "plain.js": pluginSource("plain-js") });
+    const args = [
+      "transports",
+      "--json",
+      "--plugin",
+      TCP_XOR,
+      "--plugin",
+      join(dir.path, "plain.js"),
+      "--plugin",
+      WITH_DEP,
+    ];
+    const out = execFileSync(binary, args, { cwd: dir.path }).toString();
+    const names = out
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { name: string }).name);
+    expect(names).toEqual(expect.arrayContaining(["tcp-xor", "plain-js", "tcp-xor-dep"]));
+    const check = execFileSync(binary, ["plugin", "check", TCP_XOR, "--only", "session", "--json"]).toString();
+    expect(check).toContain('"ok":true');
+  }, 30_000);
 });
