@@ -3,7 +3,7 @@
  * written in api.ts. Plugin authors run it with `xfer plugin check <file>` or from their own tests:
  *
  *   import { runConformance } from "xfer/plugin/conformance";
- *   const report = await runConformance(myTransport, { modulePath: import.meta.resolve("./index.ts") });
+ *   const report = await runConformance(myTransport, { modulePath: "/abs/path/to/index.ts" });
  *   expect(report.passed).toBe(true);
  */
 import type { AnyTransport, TransportDefinition, TransportKind } from "../api.ts";
