@@ -1,6 +1,11 @@
 /**
  * The public transport plugin API. Built-in transports use exactly this door; so do outside authors.
  * Changing anything here that a plugin can observe bumps TRANSPORT_API_VERSION.
+ *
+ * A plugin is a module whose default export is one TransportDefinition or an array of them, loaded
+ * with `--plugin <path>`, XFER_PLUGINS or the per-user plugin folder (see docs/PLUGINS.md). Authors
+ * import these types as `import type { ... } from "xfer/plugin"` and check their plugin with
+ * `xfer plugin check <path>` (the conformance kit in ./conformance).
  */
 
 export const TRANSPORT_API_VERSION = 1;
@@ -58,6 +63,7 @@ export interface StreamConnection {
  * reordered; never truncated or altered silently (a transport drops what it cannot deliver whole).
  */
 export interface DatagramConnection {
+  /** Printable peer address, e.g. "127.0.0.1:7878". */
   readonly remote: string;
   /** Largest payload send() accepts. */
   readonly maxDatagramSize: number;
@@ -65,19 +71,24 @@ export interface DatagramConnection {
   send(datagrams: readonly Uint8Array[]): Promise<void>;
   /** Incoming datagrams from this peer. Ends on close(). */
   readonly datagrams: AsyncIterable<Uint8Array>;
+  /** Stop sending and receiving; `datagrams` ends. Idempotent. */
   close(): void;
 }
 
+/** The connection type a transport of kind K hands out. */
 export type ConnectionOf<K extends TransportKind> = K extends "stream" ? StreamConnection : DatagramConnection;
+/** "stream": StreamConnection (reliable, ordered bytes). "datagram": DatagramConnection (unreliable messages). */
 export type TransportKind = "stream" | "datagram";
 
+/** A bound listener, as returned by TransportDefinition.listen(). */
 export interface Listener {
   /** The address actually bound (port 0 resolved). */
   readonly address: Endpoint;
-  /** Stop accepting; existing connections stay open. */
+  /** Stop accepting; existing connections stay open. Resolves promptly (it must not wait for them). */
   close(): Promise<void>;
 }
 
+/** What a plugin module exports (validated with zod by the registry when loaded). */
 export interface TransportDefinition<K extends TransportKind = TransportKind> {
   /** Unique lowercase name used with --via, e.g. "tcp-stream". */
   name: string;
@@ -93,12 +104,16 @@ export interface TransportDefinition<K extends TransportKind = TransportKind> {
     /** Honours TransportOptions.rateBitsPerSecond. */
     rateLimit?: boolean;
   };
-  /** Bind and accept connections. Every accepted connection is handed to onConnection. */
+  /**
+   * Bind and accept connections. Every accepted connection is handed to onConnection (for datagram
+   * transports: one connection per peer, on its first datagram). Reject if the address cannot be bound.
+   */
   listen(at: Endpoint, ctx: TransportContext, onConnection: (conn: ConnectionOf<K>) => void): Promise<Listener>;
   /** Connect to a listener; rejects with a clear Error if unreachable. Honour the abort signal. */
   dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal): Promise<ConnectionOf<K>>;
 }
 
+/** A definition of either kind; narrow it with `t.kind === "stream"`. */
 export type AnyTransport = TransportDefinition<"stream"> | TransportDefinition<"datagram">;
 
 /** Identity helper that gives a plugin author type checking and inference. */
