@@ -1,10 +1,11 @@
 /** The kit itself: it passes a good plugin, and catches each kind of broken one without hanging. */
 import { afterEach, describe, expect, test } from "bun:test";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { StreamConnection, TransportDefinition } from "xfer/plugin";
 import { caseIds, runConformance } from "xfer/plugin/conformance";
 import tcpXor from "../../examples/plugins/tcp-xor/index.ts";
-import { ROOT } from "../helpers/cli.ts";
+import { ROOT, tempDir } from "../helpers/cli.ts";
 import udpFixture from "./udp-fixture.ts";
 
 /** Connections the broken plugins below opened; their own destroy() may not work, so the test closes them. */
@@ -102,6 +103,19 @@ describe("the conformance kit", () => {
     expect(Object.keys(failures(report))).toEqual(["stream.transfer-1B", "stream.dial-refused"]);
     expect(failures(report)["stream.transfer-1B"]).toMatch(/dial\(127\.0\.0\.1:\d+\): no answer within 500 ms/);
     expect(Date.now() - started).toBeLessThan(4000);
+  }, 15_000);
+
+  test("a plugin that leaves a timer running fails the leak case", async () => {
+    await using dir = await tempDir();
+    const file = join(dir.path, "leaky.ts");
+    await writeFile(
+      file,
+      `import t from ${JSON.stringify(join(ROOT, "examples/plugins/tcp-xor/index.ts"))};
+export default { ...t, name: "leaky", listen(at, ctx, on) { setInterval(() => {}, 1000); return t.listen(at, ctx, on); } };\n`,
+    );
+    const leaky = (await import(file)).default as TransportDefinition<"stream">;
+    const report = await runConformance(leaky, { modulePath: file, only: ["leaks"] });
+    expect(failures(report)["leaks.process-exits"]).toMatch(/still alive 3000 ms after .*a socket or timer leaked/);
   }, 15_000);
 
   test("an invalid definition fails the shape case and runs nothing else", async () => {

@@ -4,7 +4,7 @@
  * few times before a loss counts as a failure.
  */
 import type { DatagramConnection } from "../api.ts";
-import { expect, type Scope, sleep, within } from "./harness.ts";
+import { CaseFailure, expect, type Scope, sleep, within } from "./harness.ts";
 import type { ConformanceCase } from "./types.ts";
 
 type DatagramCase = ConformanceCase<"datagram">;
@@ -29,7 +29,7 @@ async function deliver(
     );
     return;
   }
-  throw new Error(`${what}: nothing arrived after ${ATTEMPTS} sends on loopback`);
+  throw new CaseFailure(`${what}: nothing arrived after ${ATTEMPTS} sends on loopback`);
 }
 
 /** A pull-based view of an AsyncIterable whose pending next() survives a lost race. */

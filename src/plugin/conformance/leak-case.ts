@@ -15,7 +15,7 @@ const EXIT_GRACE_MS = 3000;
 
 export function leakCase<K extends TransportKind>(): ConformanceCase<K> {
   return {
-    id: `${"leaks"}.process-exits`,
+    id: "leaks.process-exits",
     title: "after everything is closed, no socket or timer keeps the process alive",
     timeoutMs: 20_000,
     async run(_scope, env) {
@@ -26,32 +26,38 @@ export function leakCase<K extends TransportKind>(): ConformanceCase<K> {
       const child = spawn(process.execPath, [probe, env.modulePath, env.name], { stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
       let err = "";
-      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      child.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
+      // "close", not "exit": it comes after stdout and stderr were read to the end.
+      const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+      // The probe prints "closed ..." once it closed everything; from then on it should just exit.
+      const closed = new Promise<number>((resolve) => {
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("closed")) resolve(Date.now());
+        });
+      });
       try {
         const closedAt = await within(
           15_000,
           "the probe's listen/dial/transfer/close cycle",
-          new Promise<number>((resolve, reject) => {
-            child.stdout.on("data", () => out.includes("closed") && resolve(Date.now()));
-            void exited.then((code) =>
-              out.includes("closed")
-                ? resolve(Date.now())
-                : reject(new CaseFailure(`the probe failed (exit ${code}): ${err.trim().slice(-500)}`)),
-            );
-          }),
+          Promise.race([closed, exited.then(() => Promise.reject(probeFailed(err)))]),
         );
         const code = await within(EXIT_GRACE_MS, "process exit after closing everything", exited).catch(() => {
           throw new CaseFailure(
-            `the process was still alive ${EXIT_GRACE_MS} ms after listener and connections were closed: a socket or timer leaked (active resources: ${out.trim().slice(7)})`,
+            `the process was still alive ${EXIT_GRACE_MS} ms after listener and connections were closed: a socket or timer leaked (active resources: ${out.trim().slice("closed ".length)})`,
           );
         });
-        if (code !== 0) throw new CaseFailure(`the probe exited with ${code}: ${err.trim().slice(-500)}`);
+        if (code !== 0) throw probeFailed(err);
         return `exited ${Date.now() - closedAt} ms after closing`;
       } finally {
         child.kill("SIGKILL");
       }
     },
   };
+}
+
+function probeFailed(stderr: string): CaseFailure {
+  return new CaseFailure(`the probe failed: ${stderr.trim().slice(-500) || "(no output)"}`);
 }
