@@ -29,6 +29,15 @@ export async function within<T>(ms: number, what: string, work: Promise<T>): Pro
   }
 }
 
+/**
+ * Mark a promise the case awaits later as handled: if the case fails before awaiting it, its
+ * rejection (the connection torn down by cleanup) must not surface as an unhandled error.
+ */
+export function later<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Messages the plugin logged, kept for the report instead of printed. */

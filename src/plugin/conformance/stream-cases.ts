@@ -1,7 +1,7 @@
 /** The stream contract from api.ts, case by case: delivery, order, flow control, closing, failing. */
 import type { StreamConnection } from "../api.ts";
 import { checkChunk, expected, KiB, MiB, readPattern, writePattern } from "./bytes.ts";
-import { CaseFailure, expect, LOOPBACK, type Scope, sleep, within } from "./harness.ts";
+import { CaseFailure, expect, LOOPBACK, later, type Scope, sleep, within } from "./harness.ts";
 import type { CaseEnv, ConformanceCase } from "./types.ts";
 
 type StreamCase = ConformanceCase<"stream">;
@@ -14,8 +14,8 @@ async function oneWay(
   chunkSize?: (i: number) => number,
 ): Promise<void> {
   // Both readables are read from the start, as a session does.
-  const reading = readPattern(to.readable, 1, total);
-  const backward = readPattern(from.readable, 2, 0);
+  const reading = later(readPattern(to.readable, 1, total));
+  const backward = later(readPattern(from.readable, 2, 0));
   await writePattern(from, 1, total, chunkSize);
   await from.end();
   const got = await reading;
@@ -44,11 +44,13 @@ const ordering: StreamCase = {
   async run(scope, env) {
     const { client, server } = await scope.pair(env.stepMs);
     const count = 10_000;
-    const reading = (async () => {
-      const bytes: number[] = [];
-      for await (const chunk of server.readable) bytes.push(...chunk);
-      return bytes;
-    })();
+    const reading = later(
+      (async () => {
+        const bytes: number[] = [];
+        for await (const chunk of server.readable) bytes.push(...chunk);
+        return bytes;
+      })(),
+    );
     const word = new Uint8Array(4);
     const view = new DataView(word.buffer);
     for (let i = 0; i < count; i++) {
@@ -100,7 +102,7 @@ const backpressure: StreamCase = {
       );
     // Now read: the stalled write must complete and every byte arrive intact.
     const total = accepted + chunk;
-    const reading = readPattern(server.readable, 1, total);
+    const reading = later(readPattern(server.readable, 1, total));
     await within(env.stepMs, "the stalled write() after the reader resumed", stalled.pending);
     await client.end();
     const got = await reading;
@@ -116,13 +118,13 @@ const halfClose: StreamCase = {
   async run(scope, env) {
     const { client, server } = await scope.pair(env.stepMs);
     const request = 100 * KiB;
-    const reading = readPattern(server.readable, 1, request);
+    const reading = later(readPattern(server.readable, 1, request));
     await writePattern(client, 1, request);
     await within(env.stepMs, "end() on the dialling side", client.end());
     expect((await reading) === request, "the request did not arrive whole before end");
     // The server answers after seeing the end: the half-closed connection must still carry it.
     const answer = 300 * KiB;
-    const answered = readPattern(client.readable, 1, answer);
+    const answered = later(readPattern(client.readable, 1, answer));
     await writePattern(server, 1, answer);
     await within(env.stepMs, "end() on the accepting side", server.end());
     expect((await answered) === answer, "the answer after half-close did not arrive whole");
@@ -269,7 +271,7 @@ const concurrent: StreamCase = {
     const client = async (conn: StreamConnection, seed: number) => {
       const tag = new Uint8Array(4);
       new DataView(tag.buffer).setUint32(0, seed);
-      const reply = readPattern(conn.readable, seed + 100, size);
+      const reply = later(readPattern(conn.readable, seed + 100, size));
       await conn.write(tag);
       await writePattern(conn, seed, size);
       const got = await reply;
