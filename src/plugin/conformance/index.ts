@@ -12,11 +12,14 @@ import { DATAGRAM_CASES } from "./datagram-cases.ts";
 import { CaseSkipped, quietContext, Scope, within } from "./harness.ts";
 import { leakCase } from "./leak-case.ts";
 import { sessionCase } from "./session-case.ts";
-import { STREAM_CASES } from "./stream-cases.ts";
+import { DATA_CASES } from "./stream-data-cases.ts";
+import { LIFECYCLE_CASES } from "./stream-lifecycle-cases.ts";
 import type { CaseEnv, CaseResult, ConformanceCase, ConformanceOptions, ConformanceReport } from "./types.ts";
 
 export { formatResult, formatSummary } from "./report.ts";
 export type { CaseResult, CaseStatus, ConformanceOptions, ConformanceReport } from "./types.ts";
+
+const STREAM_CASES = [...DATA_CASES, ...LIFECYCLE_CASES];
 
 /** Bound for a single step (listen, dial, accept) inside a case. */
 const STEP_MS = 5000;
