@@ -3,6 +3,7 @@
  * A dropped, repeated or reordered chunk shows up as a mismatch, and checking 32 MiB is a memcmp
  * per chunk instead of storing what was sent.
  */
+import { Buffer } from "node:buffer";
 import type { StreamConnection } from "../api.ts";
 import { CaseFailure, expect } from "./harness.ts";
 

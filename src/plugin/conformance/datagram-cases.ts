@@ -3,6 +3,7 @@
  * limit is real, and close() ends the iterators. Loopback rarely drops, so every send is retried a
  * few times before a loss counts as a failure.
  */
+import { Buffer } from "node:buffer";
 import type { DatagramConnection } from "../api.ts";
 import { CaseFailure, expect, type Scope, sleep, within } from "./harness.ts";
 import type { ConformanceCase } from "./types.ts";

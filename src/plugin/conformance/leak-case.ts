@@ -3,6 +3,7 @@
  * handles through process.getActiveResourcesInfo(), so the check that works everywhere is to run the
  * plugin in a child process (exit-probe.ts) and see whether that process exits by itself.
  */
+import type { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -2,6 +2,7 @@
  * The real contract: a whole xfer session (hello, offer, files, hashes, verdicts) through the
  * plugin, with the core's own sendSession() and serve(), as `xfer send` and `xfer recv` run them.
  */
+import { Buffer } from "node:buffer";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
