@@ -1,0 +1,10 @@
+/** UDP for transport plugins: `import { bindUdp } from "xfer/plugin/udp"`. */
+export {
+  type BindOptions,
+  bindUdp,
+  resolvePeer,
+  type UdpConsumer,
+  type UdpPeer,
+  type UdpPort,
+  wildcardFor,
+} from "./port.ts";

@@ -1,0 +1,64 @@
+/**
+ * node:dgram adapter: the portable path (Node, Deno, Bun) and, on Bun, the one that can size the
+ * kernel receive buffer. Sends are asynchronous, so it bounds the datagrams queued in libuv itself.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { isIpv6, type RawUdpHandlers, type RawUdpOpener, type RawUdpSocket, type UdpPeer } from "./socket.ts";
+
+/** Datagrams handed to libuv and not yet sent; beyond this send() reports backpressure. */
+const MAX_QUEUED = 512;
+
+export const openNodeUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, options) => {
+  const socket: Socket = createSocket({
+    type: isIpv6(at.host) ? "udp6" : "udp4",
+    recvBufferSize: options.recvBufferBytes,
+    sendBufferSize: options.sendBufferBytes,
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(at.port, at.host, () => {
+      socket.off("error", reject);
+      resolve();
+    });
+  });
+  socket.on("message", (msg, rinfo) => {
+    // rinfo.size is the datagram's size on the wire; a shorter buffer means it was cut.
+    handlers.onDatagram(msg, { address: rinfo.address, port: rinfo.port }, msg.byteLength < rinfo.size);
+  });
+  socket.on("error", (err) => handlers.onError(err));
+  let queued = 0;
+  let blocked = false;
+  const onSent = () => {
+    queued--;
+    if (blocked && queued <= MAX_QUEUED / 2) {
+      blocked = false;
+      handlers.onWritable();
+    }
+  };
+  const address = socket.address();
+  const raw: RawUdpSocket = {
+    local: { host: address.address, port: address.port },
+    impl: "node",
+    send(datagrams: readonly Uint8Array[], to: UdpPeer): number {
+      let sent = 0;
+      for (const d of datagrams) {
+        if (queued >= MAX_QUEUED) {
+          blocked = true;
+          break;
+        }
+        queued++;
+        socket.send(d, to.port, to.address, onSent);
+        sent++;
+      }
+      return sent;
+    },
+    close() {
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
+  return raw;
+};

@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { bindUdp, type UdpPeer, type UdpPort } from "./port.ts";
+
+const opened: UdpPort[] = [];
+afterEach(() => {
+  for (const p of opened.splice(0)) p.close();
+});
+
+async function bind(host: string, port: number, shared = false, recvBufferBytes?: number): Promise<UdpPort> {
+  const p = await bindUdp({ host, port }, { shared, recvBufferBytes });
+  opened.push(p);
+  return p;
+}
+
+function collect(port: UdpPort, first: number) {
+  const got: { data: Uint8Array; from: UdpPeer }[] = [];
+  port.attach({
+    claim(data, from) {
+      if (data[0] !== first) return false;
+      got.push({ data, from });
+      return true;
+    },
+  });
+  return got;
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await Bun.sleep(5);
+}
+
+for (const impl of ["bun", "node"]) {
+  describe(`UDP port (${impl} adapter)`, () => {
+    test("datagrams arrive whole, with the sender's address", async () => {
+      process.env.XFER_UDP_IMPL = impl;
+      try {
+        const server = await bind("127.0.0.1", 0);
+        const got = collect(server, 7);
+        const client = await bind("127.0.0.1", 0);
+        expect(server.impl).toBe(impl);
+        const batch = [new Uint8Array([7, 1]), new Uint8Array(1400).fill(7)];
+        expect(client.send(batch, { address: "127.0.0.1", port: server.local.port })).toBe(2);
+        await until(() => got.length === 2);
+        expect(got.map((g) => g.data.byteLength).sort()).toEqual([1400, 2]);
+        expect(got[0]?.from).toEqual({ address: "127.0.0.1", port: client.local.port });
+      } finally {
+        delete process.env.XFER_UDP_IMPL;
+      }
+    });
+  });
+}
+
+test("transports sharing a port each get only the datagrams they claim", async () => {
+  const probe = await bind("127.0.0.1", 0);
+  const port = probe.local.port;
+  probe.close();
+  const b = await bind("127.0.0.1", port, true);
+  const c = await bind("127.0.0.1", port, true);
+  expect(c.local.port).toBe(port);
+  const gotB = collect(b, 1);
+  const gotC = collect(c, 2);
+  const sender = await bind("127.0.0.1", 0);
+  const to = { address: "127.0.0.1", port };
+  sender.send([new Uint8Array([1]), new Uint8Array([2]), new Uint8Array([3]), new Uint8Array([2])], to);
+  await until(() => gotB.length === 1 && gotC.length === 2);
+  expect(gotB.length).toBe(1);
+  expect(gotC.length).toBe(2);
+  b.close();
+  // The socket stays open for the remaining handle.
+  sender.send([new Uint8Array([2])], to);
+  await until(() => gotC.length === 3);
+  expect(gotC.length).toBe(3);
+});
+
+test("a non-shared bind of a busy port fails", async () => {
+  const a = await bind("127.0.0.1", 0, true);
+  await expect(bindUdp({ host: "127.0.0.1", port: a.local.port })).rejects.toThrow();
+});

@@ -1,0 +1,44 @@
+/**
+ * The runtime seam for UDP: one small interface, one adapter per runtime API (Bun.udpSocket,
+ * node:dgram). Everything above it (port sharing, protocols) is runtime-neutral.
+ */
+import type { Endpoint } from "../api.ts";
+
+/** Where a datagram came from or goes to: an IP literal and a port. */
+export interface UdpPeer {
+  address: string;
+  port: number;
+}
+
+export interface RawUdpHandlers {
+  /** One datagram. `data` is the caller's to keep. `truncated`: the kernel cut it (too big for the buffer). */
+  onDatagram(data: Uint8Array, from: UdpPeer, truncated: boolean): void;
+  /** The socket can take datagrams again after send() took fewer than offered. */
+  onWritable(): void;
+  onError(err: Error): void;
+}
+
+export interface RawUdpSocket {
+  readonly local: Endpoint;
+  /** Which adapter this is ("bun", "node"), for stats and benchmarks. */
+  readonly impl: string;
+  /**
+   * Hand datagrams to the kernel; returns how many it took now (a prefix of the list). The socket
+   * may keep references until they leave: callers must not modify a datagram after passing it.
+   */
+  send(datagrams: readonly Uint8Array[], to: UdpPeer): number;
+  close(): void;
+}
+
+export interface RawUdpOptions {
+  /** SO_RCVBUF to ask for (bytes). Kernel drops at a full receive buffer look exactly like loss. */
+  recvBufferBytes?: number;
+  sendBufferBytes?: number;
+}
+
+export type RawUdpOpener = (at: Endpoint, handlers: RawUdpHandlers, options: RawUdpOptions) => Promise<RawUdpSocket>;
+
+/** IPv6 literals contain a colon; everything else binds IPv4. */
+export function isIpv6(host: string): boolean {
+  return host.includes(":");
+}
