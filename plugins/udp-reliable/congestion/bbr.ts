@@ -1,0 +1,258 @@
+/**
+ * A BBR-style controller (BBRv1's model and gains) whose response to loss is gated on delay: random
+ * loss on a long path is not congestion, so it is answered by retransmission alone; loss together
+ * with a standing queue is, and cuts the rate. A delay guard keeps the queue we cause bounded so
+ * loss-based TCP flows sharing a bottleneck keep their share. See ../../../../shared/ARQ-NOTES.md §2.5
+ * and docs/PROTOCOL.md §2.8. Nothing here is tuned to one link: windows follow bw × min RTT.
+ */
+import type { AckEvent, CongestionController, ControllerConfig, LossEvent } from "./controller.ts";
+import { WindowedMax } from "./windowed-max.ts";
+
+const HIGH_GAIN = 2.885;
+const DRAIN_GAIN = 1 / HIGH_GAIN;
+const CWND_GAIN = 2;
+const PROBE_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
+const BW_WINDOW_ROUNDS = 10;
+const MIN_RTT_WINDOW_MS = 10_000;
+const PROBE_RTT_MS = 200;
+const MIN_WINDOW_PACKETS = 4;
+/** Loss above this share of a round is congestion whatever the delay says. */
+const HEAVY_LOSS = 0.15;
+/** A cut multiplies the rate bound by this (BBRv2's beta 0.3). */
+const LOSS_CUT = 0.7;
+
+type Mode = "startup" | "drain" | "probe-bw" | "probe-rtt";
+
+export class BbrController implements CongestionController {
+  readonly name = "bbr";
+  private mode: Mode = "startup";
+  private readonly bwFilter = new WindowedMax(BW_WINDOW_ROUNDS);
+  /** Upper bound on bw after congestive loss (Infinity: none). */
+  private bwLimit = Number.POSITIVE_INFINITY;
+  private minRtt = Number.POSITIVE_INFINITY;
+  private minRttStamp = 0;
+  /** Lowest RTT over the connection: the reference for queueing delay. */
+  private baseRtt = Number.POSITIVE_INFINITY;
+  private round = 0;
+  private nextRoundDelivered = 0;
+  private roundStart = false;
+  private fullBw = 0;
+  private fullBwRounds = 0;
+  private cycleIndex = 0;
+  private cycleStamp = 0;
+  private probeRttDoneAt = 0;
+  private pacingGain = HIGH_GAIN;
+  private cwndGain = HIGH_GAIN;
+  private cwnd: number;
+  private priorCwnd = 0;
+  private appLimitedUntil = 0;
+  // Per-round loss and delay accounting for the loss gate and the delay guard.
+  private roundLost = 0;
+  private roundDelivered = 0;
+  private roundMinRtt = Number.POSITIVE_INFINITY;
+  private lastRoundQueue = 0;
+  private queueHighRounds = 0;
+  private guarded = false;
+  private congestiveCuts = 0;
+  private delivered = 0;
+
+  constructor(private readonly config: ControllerConfig) {
+    this.cwnd = config.initialWindowPackets * config.mss;
+  }
+
+  congestionWindow(): number {
+    if (this.mode === "probe-rtt") return MIN_WINDOW_PACKETS * this.config.mss;
+    return this.cwnd;
+  }
+
+  pacingRate(): number {
+    const bw = this.bandwidth();
+    const rate =
+      bw > 0
+        ? this.pacingGain * bw
+        : (HIGH_GAIN * this.cwnd) / ((Number.isFinite(this.minRtt) ? this.minRtt : 100) / 1000);
+    return Math.min(rate, this.config.maxRate);
+  }
+
+  onPacketSent(): void {}
+
+  onAppLimited(): void {
+    this.appLimitedUntil = this.delivered + 1;
+  }
+
+  onAck(ev: AckEvent): void {
+    this.delivered = ev.delivered;
+    if (ev.rttSample !== undefined) this.onRtt(ev.rttSample, ev.now);
+    this.updateRound(ev);
+    this.updateBandwidth(ev);
+    if (this.roundStart) this.endRound(ev.now);
+    this.updateMode(ev);
+    this.updateCwnd(ev);
+  }
+
+  onLoss(ev: LossEvent): void {
+    this.roundLost += ev.lostBytes;
+  }
+
+  onRetransmissionTimeout(now: number): void {
+    // Everything in flight is presumed gone: restart from a small window but keep what we learnt of
+    // the path, so a short blackout does not cost a whole slow start (ARQ-NOTES §2.5 item 7).
+    this.priorCwnd = Math.max(this.priorCwnd, this.cwnd);
+    this.cwnd = MIN_WINDOW_PACKETS * this.config.mss;
+    this.mode = "startup";
+    this.pacingGain = HIGH_GAIN;
+    this.cwndGain = HIGH_GAIN;
+    this.fullBw = 0;
+    this.fullBwRounds = 0;
+    this.minRttStamp = now;
+  }
+
+  stats(): Record<string, number | string> {
+    return {
+      cc: this.name,
+      ccMode: this.mode,
+      bwBytesPerSec: Math.round(this.bandwidth()),
+      minRttMs: Number.isFinite(this.minRtt) ? Math.round(this.minRtt * 10) / 10 : 0,
+      cwndBytes: Math.round(this.congestionWindow()),
+      pacingBytesPerSec: Math.round(this.pacingRate()),
+      queueDelayMs: Math.round(this.lastRoundQueue * 10) / 10,
+      congestiveCuts: this.congestiveCuts,
+    };
+  }
+
+  private bandwidth(): number {
+    return Math.min(this.bwFilter.value, this.bwLimit);
+  }
+
+  private bdp(): number {
+    const bw = this.bandwidth();
+    if (bw === 0 || !Number.isFinite(this.minRtt)) return this.config.initialWindowPackets * this.config.mss;
+    return (bw * this.minRtt) / 1000;
+  }
+
+  private onRtt(rtt: number, now: number): void {
+    this.roundMinRtt = Math.min(this.roundMinRtt, rtt);
+    this.baseRtt = Math.min(this.baseRtt, rtt);
+    // Samples within 1 ms of the minimum refresh it, so a single flow rarely needs PROBE_RTT.
+    if (rtt <= this.minRtt + 1 || now - this.minRttStamp > MIN_RTT_WINDOW_MS) {
+      this.minRtt = Math.min(rtt, now - this.minRttStamp > MIN_RTT_WINDOW_MS ? rtt : this.minRtt);
+      this.minRttStamp = now;
+    }
+  }
+
+  private updateRound(ev: AckEvent): void {
+    this.roundStart = false;
+    const newest = ev.acked[ev.acked.length - 1];
+    if (newest && newest.deliveredAtSend >= this.nextRoundDelivered) {
+      this.nextRoundDelivered = ev.delivered;
+      this.round++;
+      this.roundStart = true;
+    }
+  }
+
+  private updateBandwidth(ev: AckEvent): void {
+    this.roundDelivered += ev.acked.reduce((n, p) => n + p.bytes, 0);
+    const p = ev.acked[ev.acked.length - 1];
+    if (!p) return;
+    // Delivery rate over max(send interval, ack interval): ACK compression cannot inflate it.
+    const sendElapsed = p.sentAt - p.firstSentTimeAtSend;
+    const ackElapsed = ev.now - p.deliveredTimeAtSend;
+    const interval = Math.max(sendElapsed, ackElapsed);
+    if (interval <= 0 || interval < this.minRtt * 0.5) return;
+    const rate = ((ev.delivered - p.deliveredAtSend) * 1000) / interval;
+    const appLimited = p.appLimitedAtSend || p.deliveredAtSend < this.appLimitedUntil;
+    if (!appLimited || rate > this.bwFilter.value) this.bwFilter.update(rate, this.round);
+  }
+
+  /** Once per round: classify the round's loss, run the delay guard. */
+  private endRound(now: number): void {
+    const queue = Number.isFinite(this.roundMinRtt) ? this.roundMinRtt - this.baseRtt : 0;
+    this.lastRoundQueue = queue;
+    const total = this.roundDelivered + this.roundLost;
+    const lossRate = total > 0 ? this.roundLost / total : 0;
+    const queueThreshold = Math.max(0.25 * this.baseRtt, 10);
+    // STARTUP overshoots by design and DRAIN removes that queue: loss then is self-inflicted, not a signal.
+    const probing = this.mode === "startup" || this.mode === "drain";
+    const congestive = !probing && (lossRate > HEAVY_LOSS || (this.roundLost > 0 && queue > queueThreshold));
+    if (congestive) {
+      this.congestiveCuts++;
+      const measured = this.bwFilter.value;
+      this.bwLimit = Math.max(Math.min(this.bwLimit, measured) * LOSS_CUT, this.config.mss * 4);
+    } else if (this.roundLost === 0 || queue < queueThreshold / 2) {
+      // Let the limit recover gradually once the queue is gone.
+      this.bwLimit = Number.isFinite(this.bwLimit) ? this.bwLimit * 1.05 : this.bwLimit;
+      if (this.bwLimit > this.bwFilter.value * 2) this.bwLimit = Number.POSITIVE_INFINITY;
+    }
+    const queueMax = Math.min(25, 0.5 * this.baseRtt);
+    if (this.mode !== "startup" && queue > queueMax) this.queueHighRounds++;
+    else this.queueHighRounds = 0;
+    if (this.queueHighRounds >= 2) this.guarded = true;
+    else if (queue < queueMax / 2) this.guarded = false;
+    this.roundLost = 0;
+    this.roundDelivered = 0;
+    this.roundMinRtt = Number.POSITIVE_INFINITY;
+    void now;
+  }
+
+  private updateMode(ev: AckEvent): void {
+    const now = ev.now;
+    if (this.mode === "startup" && this.roundStart) {
+      const bw = this.bwFilter.value;
+      if (bw >= this.fullBw * 1.25) {
+        this.fullBw = bw;
+        this.fullBwRounds = 0;
+      } else if (++this.fullBwRounds >= 3) {
+        this.mode = "drain";
+        this.pacingGain = DRAIN_GAIN;
+        this.cwndGain = HIGH_GAIN;
+      }
+    }
+    if (this.mode === "drain" && ev.bytesInFlight <= this.bdp()) this.enterProbeBw(now);
+    if (this.mode === "probe-bw") {
+      const gain = PROBE_GAINS[this.cycleIndex] as number;
+      const elapsed = now - this.cycleStamp > this.minRtt;
+      // Leave the 1.25 phase only once the extra inflight was actually sent; leave 0.75 early once drained.
+      const advance =
+        (gain > 1 && elapsed && ev.bytesInFlight >= gain * this.bdp()) ||
+        (gain < 1 && (elapsed || ev.bytesInFlight <= this.bdp())) ||
+        (gain === 1 && elapsed);
+      if (advance || (gain > 1 && now - this.cycleStamp > 2 * this.minRtt)) {
+        this.cycleIndex = (this.cycleIndex + 1) % PROBE_GAINS.length;
+        this.cycleStamp = now;
+      }
+      this.pacingGain = this.guarded
+        ? Math.min(0.9, PROBE_GAINS[this.cycleIndex] as number)
+        : (PROBE_GAINS[this.cycleIndex] as number);
+      this.cwndGain = this.guarded ? 1 : CWND_GAIN;
+      if (now - this.minRttStamp > MIN_RTT_WINDOW_MS) {
+        this.mode = "probe-rtt";
+        this.priorCwnd = this.cwnd;
+        this.probeRttDoneAt = now + Math.max(PROBE_RTT_MS, this.minRtt);
+        this.pacingGain = 1;
+      }
+    }
+    if (this.mode === "probe-rtt" && now >= this.probeRttDoneAt) {
+      this.minRttStamp = now;
+      this.cwnd = Math.max(this.cwnd, this.priorCwnd);
+      this.enterProbeBw(now);
+    }
+  }
+
+  private enterProbeBw(now: number): void {
+    this.mode = "probe-bw";
+    this.cwndGain = CWND_GAIN;
+    // Random start phase, but never the draining one, as BBRv1 does.
+    this.cycleIndex = 2 + Math.floor(Math.random() * (PROBE_GAINS.length - 2));
+    this.cycleStamp = now;
+    this.pacingGain = PROBE_GAINS[this.cycleIndex] as number;
+  }
+
+  private updateCwnd(ev: AckEvent): void {
+    const target = this.cwndGain * this.bdp() + 2 * this.config.mss * 2;
+    const acked = ev.acked.reduce((n, p) => n + p.bytes, 0);
+    const floor = MIN_WINDOW_PACKETS * this.config.mss;
+    if (this.mode === "startup") this.cwnd = Math.max(this.cwnd, Math.min(this.cwnd + acked, target));
+    else this.cwnd = Math.max(floor, Math.min(this.cwnd + acked, target));
+    if (this.mode === "startup" && this.bwFilter.value === 0) this.cwnd = Math.max(this.cwnd, this.priorCwnd / 4);
+  }
+}

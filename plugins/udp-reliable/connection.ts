@@ -1,0 +1,751 @@
+/**
+ * One udp-reliable connection as a pure state machine, in the shape of KCP's ikcp_update/ikcp_check:
+ * the caller feeds it parsed packets (`receive`), the time (`tick`), application bytes (`write`,
+ * `end`), and collects datagrams to send (`poll`) and the next time it must be called (`deadline`).
+ * No sockets, no timers, no clock of its own, so tests drive it over a simulated link.
+ *
+ * States (docs/PROTOCOL.md §2.5):
+ *   client: syn-sent → echo-sent → established      server: established (created on a valid ECHO)
+ *   established → linger (both FINs done; re-ACKs stray retransmissions for 3·PTO) → closed
+ *   any → closing (we aborted; repeat CLOSE to stray packets for 3·PTO) → closed
+ *   any → closed (peer CLOSE, RESET, idle timeout, handshake timeout)
+ */
+
+import type { CongestionController } from "./congestion/controller.ts";
+import { createController } from "./congestion/index.ts";
+import { ReceiveWindow, type WindowConfig } from "./flow-control.ts";
+import { Pacer } from "./pacer.ts";
+import { MAX_ACK_DELAY_MS, ReceivedPackets } from "./received-packets.ts";
+import { RecvStream } from "./recv-stream.ts";
+import { RttEstimator } from "./rtt.ts";
+import { SendStream } from "./send-stream.ts";
+import { type SentPacket, SentPackets } from "./sent-packets.ts";
+import { allocate, shrinkLast } from "./slab.ts";
+import {
+  CLOSE_CODE,
+  FRAME,
+  type Frame,
+  readFrames,
+  streamFrameOverhead,
+  writeAckFrame,
+  writeCloseFrame,
+  writeMaxDataFrame,
+  writeStreamHeader,
+} from "./wire/frames.ts";
+import {
+  type DataPacket,
+  type EchoPacket,
+  encodeSyn,
+  MIN_DATAGRAM,
+  type Packet,
+  type PacketWriter,
+  readPacket,
+  startData,
+  startEcho,
+  type TransportParams,
+} from "./wire/packet.ts";
+import { WireError } from "./wire/varint.ts";
+
+export type ConnectionState = "syn-sent" | "echo-sent" | "established" | "linger" | "closing" | "closed";
+
+export interface ConnectionConfig {
+  /** Largest datagram this side receives; the path may allow less (probed). */
+  maxDatagram: number;
+  idleTimeoutMs: number;
+  /** Give up on a handshake unanswered this long (ms). */
+  handshakeTimeoutMs: number;
+  window: WindowConfig;
+  /** Congestion controller name (see congestion/index.ts). */
+  cc: string;
+  /** --rate cap in bytes/s (Infinity: none). */
+  maxRate: number;
+  /** Cap on bytes written but not yet acknowledged; write() beyond it reports backpressure. */
+  sendBufferBytes: number;
+}
+
+export const DEFAULT_CONFIG: ConnectionConfig = {
+  maxDatagram: 1472,
+  idleTimeoutMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  window: { initial: 2 * 1024 * 1024, max: 256 * 1024 * 1024 },
+  cc: "bbr",
+  maxRate: Number.POSITIVE_INFINITY,
+  sendBufferBytes: 8 * 1024 * 1024,
+};
+
+/** Why a connection ended badly, for the stream adapter's errors. */
+export class ConnectionError extends Error {
+  constructor(
+    message: string,
+    readonly kind: "handshake-timeout" | "idle-timeout" | "peer-closed" | "reset" | "protocol" | "aborted",
+  ) {
+    super(message);
+  }
+}
+
+/** Limit on the exponential PTO backoff (ms): after a blackout, probing resumes this often at worst. */
+const MAX_PTO_MS = 2000;
+/** Consecutive PTOs after which everything in flight is presumed lost (persistent congestion). */
+const PERSISTENT_PTOS = 3;
+const MTU_PROBE_ATTEMPTS = 3;
+const INITIAL_WINDOW_PACKETS = 10;
+
+export class Connection {
+  state: ConnectionState;
+  error: ConnectionError | null = null;
+  readonly role: "client" | "server";
+  readonly localCid: Uint8Array;
+  remoteCid: Uint8Array;
+  private peerParams: TransportParams | null = null;
+  private readonly config: ConnectionConfig;
+
+  private readonly rtt = new RttEstimator();
+  private readonly sent = new SentPackets();
+  private readonly received = new ReceivedPackets();
+  private readonly sendStream = new SendStream();
+  private readonly recvStream = new RecvStream();
+  private readonly window: ReceiveWindow;
+  private readonly cc: CongestionController;
+  private readonly pacer: Pacer;
+  private nextPn = 0;
+  private peerMaxData: number;
+  private datagramSize = MIN_DATAGRAM;
+
+  private handshakeStarted: number;
+  private handshakeDue = 0;
+  private handshakeAttempts = 0;
+  private cookie: Uint8Array | null = null;
+  private ptoCount = 0;
+  private lossTime = Number.POSITIVE_INFINITY;
+  private probesDue = 0;
+  private lastReceived: number;
+  private lastAckElicitingSent: number;
+  private stateDeadline = Number.POSITIVE_INFINITY;
+  private closeFrame: { code: number; reason: string } | null = null;
+  private closeDue = false;
+  private mtuProbe: { size: number; attempts: number; pn: number } | null = null;
+  private maxDataDue = false;
+  private appLimited = false;
+  private nextPacingTime = 0;
+
+  readonly counters = {
+    packetsSent: 0,
+    packetsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    duplicatePackets: 0,
+    malformed: 0,
+  };
+
+  constructor(
+    role: "client" | "server",
+    localCid: Uint8Array,
+    remoteCid: Uint8Array,
+    config: ConnectionConfig,
+    now: number,
+  ) {
+    this.role = role;
+    this.localCid = localCid;
+    this.remoteCid = remoteCid;
+    this.config = config;
+    this.window = new ReceiveWindow(config.window);
+    this.peerMaxData = 0;
+    this.cc = this.makeController();
+    this.pacer = new Pacer(this.datagramSize, now);
+    this.handshakeStarted = now;
+    this.lastReceived = now;
+    this.lastAckElicitingSent = now;
+    this.state = role === "client" ? "syn-sent" : "established";
+  }
+
+  /** What this side declares in SYN/ECHO or SYN-ACK. */
+  get params(): TransportParams {
+    return {
+      maxDatagram: this.config.maxDatagram,
+      initialMaxData: this.config.window.initial,
+      idleTimeoutMs: this.config.idleTimeoutMs,
+    };
+  }
+
+  /** Server side: the connection is created from a valid ECHO; process it like any packet. */
+  acceptEcho(echo: EchoPacket, handshakeRtt: number, now: number): void {
+    this.setPeer(echo.params);
+    if (handshakeRtt > 0) this.rtt.update(handshakeRtt, 0);
+    this.receive(echo, now);
+  }
+
+  // ---- input -------------------------------------------------------------------------------
+
+  /** Client side: a raw datagram from the socket (the listener core parses for servers). */
+  receiveDatagram(datagram: Uint8Array, now: number): void {
+    let packet: Packet;
+    try {
+      packet = readPacket(datagram);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.counters.malformed++;
+      return;
+    }
+    if (packet.type === "data" && !sameBytes(packet.dcid, this.localCid)) {
+      this.counters.malformed++;
+      return;
+    }
+    this.receive(packet, now);
+  }
+
+  receive(packet: Packet, now: number): void {
+    if (this.state === "closed") return;
+    switch (packet.type) {
+      case "syn-ack":
+        if (this.state !== "syn-sent" && this.state !== "echo-sent") return;
+        if (!sameBytes(packet.clientCid, this.localCid)) return;
+        if (this.state === "syn-sent") this.rtt.update(now - this.handshakeStarted, 0);
+        this.remoteCid = packet.serverCid;
+        this.cookie = packet.cookie;
+        this.setPeer(packet.params);
+        this.state = "echo-sent";
+        this.handshakeDue = now;
+        this.handshakeAttempts = 0;
+        this.lastReceived = now;
+        return;
+      case "reset":
+        if (sameBytes(packet.cid, this.remoteCid) && this.state !== "syn-sent")
+          this.fail(new ConnectionError("the peer no longer knows this connection (it restarted or gave up)", "reset"));
+        return;
+      case "data":
+      case "echo":
+        this.receiveFrames(packet, now);
+        return;
+      case "syn":
+        return;
+    }
+  }
+
+  private receiveFrames(packet: DataPacket | EchoPacket, now: number): void {
+    let frames: Frame[];
+    try {
+      frames = readFrames(packet.payload);
+    } catch (err) {
+      if (err instanceof WireError) {
+        this.counters.malformed++;
+        return;
+      }
+      throw err;
+    }
+    this.counters.packetsReceived++;
+    this.lastReceived = now;
+    if (this.state === "echo-sent" && packet.type === "data") {
+      this.state = "established";
+      this.handshakeDue = Number.POSITIVE_INFINITY;
+    }
+    if (this.state === "closing") {
+      this.closeDue = true;
+      return;
+    }
+    // ACK and MAX_DATA ride on every packet and are repeated, so they alone never ask for an ACK.
+    const eliciting = frames.some((f) => f.type === "stream" || f.type === "ping" || f.type === "close");
+    // Only ack-eliciting packets are tracked: ACK-only packets are idempotent and never acknowledged,
+    // and tracking them would fill the ACK ranges with the gaps their losses leave.
+    if (eliciting && !this.received.record(packet.pn, now)) {
+      this.counters.duplicatePackets++;
+      return;
+    }
+    for (const f of frames) {
+      if (this.state === "closed") return;
+      this.applyFrame(f, now);
+    }
+    this.maybeFinishClose(now);
+  }
+
+  private applyFrame(f: Frame, now: number): void {
+    switch (f.type) {
+      case "ack":
+        this.onAckFrame(f.ranges, f.delayUs, now);
+        return;
+      case "max-data":
+        this.peerMaxData = Math.max(this.peerMaxData, f.limit);
+        return;
+      case "stream": {
+        const end = f.offset + f.data.byteLength;
+        if (!this.window.allows(end)) {
+          this.abortWith(CLOSE_CODE.protocol, "flow-control limit exceeded", "protocol", now);
+          return;
+        }
+        try {
+          this.recvStream.push(f.offset, f.data, f.fin);
+        } catch (err) {
+          this.abortWith(CLOSE_CODE.protocol, (err as Error).message, "protocol", now);
+          return;
+        }
+        this.counters.bytesReceived += f.data.byteLength;
+        return;
+      }
+      case "close":
+        this.fail(
+          new ConnectionError(
+            f.code === CLOSE_CODE.aborted
+              ? `the peer aborted: ${f.reason}`
+              : `the peer closed the connection: ${f.reason}`,
+            "peer-closed",
+          ),
+        );
+        return;
+      case "ping":
+        return;
+    }
+  }
+
+  private onAckFrame(ranges: readonly { low: number; high: number }[], delayUs: number, now: number): void {
+    const result = this.sent.onAck(ranges, now);
+    if (result.acked.length === 0) return;
+    if (result.rttSample !== undefined) {
+      const newest = result.acked[result.acked.length - 1] as SentPacket;
+      if (newest.ackEliciting) this.rtt.update(result.rttSample, Math.min(delayUs / 1000, MAX_ACK_DELAY_MS));
+    }
+    for (const p of result.acked) {
+      for (const r of p.stream) this.sendStream.onAcked(r.offset, r.length, r.fin);
+      if (this.mtuProbe && p.pn === this.mtuProbe.pn) {
+        this.datagramSize = this.mtuProbe.size;
+        this.pacer.mss = this.datagramSize;
+        this.mtuProbe = null;
+      }
+    }
+    this.ptoCount = 0;
+    this.detectLosses(now);
+    this.cc.onAck({
+      now,
+      acked: result.acked.filter((p) => p.inFlight),
+      rttSample: result.rttSample,
+      minRtt: this.rtt.min,
+      delivered: this.sent.delivered,
+      bytesInFlight: this.sent.bytesInFlight,
+    });
+  }
+
+  private detectLosses(now: number): void {
+    const { lost, nextCheck } = this.sent.detectLosses(now, this.rtt.lossDelay());
+    this.lossTime = nextCheck;
+    if (lost.length === 0) return;
+    let lostBytes = 0;
+    let largestLostSentAt = 0;
+    for (const p of lost) this.onPacketLost(p);
+    for (const p of lost) {
+      if (!p.inFlight) continue;
+      lostBytes += p.bytes;
+      largestLostSentAt = Math.max(largestLostSentAt, p.sentAt);
+    }
+    if (lostBytes) this.cc.onLoss({ now, lostBytes, bytesInFlight: this.sent.bytesInFlight, largestLostSentAt });
+  }
+
+  private onPacketLost(p: SentPacket): void {
+    for (const r of p.stream) this.sendStream.onLost(r.offset, r.length, r.fin);
+    if (p.maxData) this.maxDataDue = true;
+    if (this.mtuProbe && p.pn === this.mtuProbe.pn) {
+      this.mtuProbe.pn = -1;
+      if (++this.mtuProbe.attempts >= MTU_PROBE_ATTEMPTS) this.mtuProbe = null;
+    }
+  }
+
+  // ---- application -------------------------------------------------------------------------
+
+  /** Bytes write() can take before the send buffer is full. */
+  get writable(): number {
+    return Math.max(0, this.config.sendBufferBytes - this.sendStream.buffered);
+  }
+
+  write(data: Uint8Array): void {
+    if (this.state === "closed" || this.state === "closing") throw this.error ?? new Error("connection closed");
+    this.sendStream.write(data);
+  }
+
+  /** No more writes: send FIN after the buffered bytes. */
+  end(): void {
+    this.sendStream.finish();
+  }
+
+  /** Everything written, including FIN, was acknowledged by the peer. */
+  get delivered(): boolean {
+    return this.sendStream.allAcked;
+  }
+
+  read(): Uint8Array | null {
+    const chunk = this.recvStream.read();
+    if (chunk) this.window.onConsumed(this.recvStream.consumed, this.lastReceived, this.rtt.smoothed);
+    return chunk;
+  }
+
+  /** Stream bytes held out of order at this receiver (bounded by the flow-control window). */
+  get heldBytes(): number {
+    return this.recvStream.pendingBytes;
+  }
+
+  get readEnded(): boolean {
+    return this.recvStream.ended;
+  }
+
+  abort(reason: string, now: number): void {
+    if (this.state === "closed" || this.state === "closing") return;
+    this.abortWith(CLOSE_CODE.aborted, reason, "aborted", now);
+  }
+
+  private abortWith(code: number, reason: string, kind: ConnectionError["kind"], now: number): void {
+    if (this.state === "syn-sent") {
+      this.fail(new ConnectionError(reason, kind));
+      return;
+    }
+    this.closeFrame = { code, reason };
+    this.closeDue = true;
+    this.error = new ConnectionError(reason, kind);
+    this.state = "closing";
+    this.stateDeadline = now + 3 * this.ptoBase();
+  }
+
+  private fail(err: ConnectionError): void {
+    if (this.state === "closed") return;
+    this.error = err;
+    this.state = "closed";
+  }
+
+  // ---- time --------------------------------------------------------------------------------
+
+  tick(now: number): void {
+    if (this.state === "closed") return;
+    if ((this.state === "closing" || this.state === "linger") && now >= this.stateDeadline) {
+      this.state = "closed";
+      return;
+    }
+    if (this.state === "syn-sent" || this.state === "echo-sent") {
+      if (now - this.handshakeStarted >= this.config.handshakeTimeoutMs) {
+        this.fail(new ConnectionError("no answer to the handshake", "handshake-timeout"));
+        return;
+      }
+    } else if (now - this.lastReceived >= this.idleTimeout()) {
+      this.fail(new ConnectionError(`no packet from the peer for ${this.idleTimeout()} ms`, "idle-timeout"));
+      return;
+    }
+    if (now >= this.lossTime) this.detectLosses(now);
+    const pto = this.ptoDeadline();
+    if (now >= pto) this.onPto(now);
+  }
+
+  private onPto(now: number): void {
+    this.ptoCount++;
+    if (this.ptoCount >= PERSISTENT_PTOS) {
+      // A long silence: presume everything in flight lost and restart the controller gently.
+      for (const p of [...this.sent.outstanding()]) {
+        this.sent.declareLost(p);
+        this.onPacketLost(p);
+      }
+      this.cc.onRetransmissionTimeout(now);
+      this.rtt.reset();
+    } else {
+      // Probe with the oldest unacknowledged data (re-queued, not declared lost) or a PING.
+      const oldest = this.sent.outstanding()[Symbol.iterator]().next().value as SentPacket | undefined;
+      if (oldest) for (const r of oldest.stream) this.sendStream.onLost(r.offset, r.length, r.fin);
+    }
+    this.probesDue = 2;
+    this.lastAckElicitingSent = now;
+  }
+
+  private ptoBase(): number {
+    return this.rtt.pto(MAX_ACK_DELAY_MS);
+  }
+
+  private ptoDeadline(): number {
+    if (this.state !== "established" && this.state !== "linger") return Number.POSITIVE_INFINITY;
+    if (!this.sent.hasAckEliciting) return Number.POSITIVE_INFINITY;
+    if (this.lossTime !== Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+    const backoff = Math.min(this.ptoBase() * 2 ** this.ptoCount, Math.max(MAX_PTO_MS, 2 * this.rtt.smoothed));
+    return this.lastAckElicitingSent + backoff;
+  }
+
+  private idleTimeout(): number {
+    const peer = this.peerParams?.idleTimeoutMs ?? this.config.idleTimeoutMs;
+    return Math.max(Math.min(this.config.idleTimeoutMs, peer), 3 * this.ptoBase());
+  }
+
+  /** The next time tick()/poll() must run (ms; Infinity: only on input). */
+  deadline(): number {
+    if (this.state === "closed") return Number.POSITIVE_INFINITY;
+    let d = Math.min(this.stateDeadline, this.lossTime, this.ptoDeadline(), this.received.ackDeadline);
+    if (this.state === "syn-sent" || this.state === "echo-sent")
+      d = Math.min(d, this.handshakeDue, this.handshakeStarted + this.config.handshakeTimeoutMs);
+    else d = Math.min(d, this.lastReceived + this.idleTimeout());
+    if (this.state === "established") {
+      if (this.canSendData()) d = Math.min(d, this.nextPacingTime);
+      // An idle connection still sends a PING now and then, so a dead peer is noticed and NATs stay open.
+      d = Math.min(d, this.lastAckElicitingSent + this.idleTimeout() / 3);
+    }
+    return d;
+  }
+
+  // ---- output ------------------------------------------------------------------------------
+
+  /** Datagrams to send now. Call after receive()/tick()/write(); then wait until deadline(). */
+  poll(now: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    switch (this.state) {
+      case "closed":
+        return out;
+      case "syn-sent":
+        if (now >= this.handshakeDue) {
+          out.push(encodeSyn(this.localCid, this.params));
+          this.scheduleHandshakeRetry(now);
+        }
+        return out;
+      case "echo-sent":
+        if (now >= this.handshakeDue) {
+          out.push(this.buildEcho(now));
+          this.scheduleHandshakeRetry(now);
+        }
+        return out;
+      case "closing":
+        if (this.closeDue && this.closeFrame) {
+          this.closeDue = false;
+          out.push(this.buildClose(this.closeFrame));
+        }
+        return out;
+    }
+    this.pollEstablished(now, out);
+    return out;
+  }
+
+  /** Handshake packets are repeated with backoff until answered (or the handshake times out). */
+  private scheduleHandshakeRetry(now: number): void {
+    const base = this.rtt.hasSample ? Math.max(250, 2 * this.rtt.smoothed) : 250;
+    this.handshakeDue = now + Math.min(base * 2 ** this.handshakeAttempts++, 2000);
+  }
+
+  private pollEstablished(now: number, out: Uint8Array[]): void {
+    const limit = this.window.takeUpdate(this.recvStream.consumed);
+    if (limit !== null) this.maxDataDue = true;
+    const rate = this.cc.pacingRate();
+    let budget = this.pacer.budget(now, rate);
+    this.nextPacingTime = Number.POSITIVE_INFINITY;
+    for (;;) {
+      const ackDue = this.received.ackDue(now) && this.received.hasRanges;
+      const probe = this.probesDue > 0;
+      const dataAllowed =
+        this.canSendData() &&
+        (probe ||
+          (this.sent.bytesInFlight + this.datagramSize <= this.cc.congestionWindow() && budget >= this.datagramSize));
+      const keepalive = !probe && !dataAllowed && this.keepaliveDue(now);
+      const mtuProbe = !ackDue && !probe && !dataAllowed && this.mtuProbeDue();
+      if (!ackDue && !probe && !dataAllowed && !keepalive && !this.maxDataDue && !mtuProbe) {
+        break;
+      }
+      const p = mtuProbe ? this.buildMtuProbe(now) : this.buildPacket(now, ackDue, dataAllowed, probe || keepalive);
+      out.push(p.bytes);
+      if (p.record.inFlight) {
+        budget -= p.bytes.byteLength;
+        this.pacer.onSent(p.bytes.byteLength);
+      }
+      if (probe) this.probesDue--;
+    }
+    if (this.canSendData()) {
+      if (this.sent.bytesInFlight + this.datagramSize <= this.cc.congestionWindow())
+        this.nextPacingTime = this.pacer.nextSendTime(this.datagramSize, rate);
+    } else if (!this.sendStream.flowBlocked(this.peerMaxData) && !this.appLimited) {
+      this.appLimited = true;
+      this.cc.onAppLimited(now);
+    }
+  }
+
+  private canSendData(): boolean {
+    return this.sendStream.hasPending(this.peerMaxData);
+  }
+
+  private keepaliveDue(now: number): boolean {
+    return this.state === "established" && now - this.lastAckElicitingSent >= this.idleTimeout() / 3;
+  }
+
+  private mtuProbeDue(): boolean {
+    return this.mtuProbe !== null && this.mtuProbe.pn === -1;
+  }
+
+  private buildPacket(
+    now: number,
+    withAck: boolean,
+    withData: boolean,
+    probe: boolean,
+  ): { bytes: Uint8Array; record: SentPacket } {
+    let forceEliciting = probe;
+    const pn = this.nextPn++;
+    const w = startData(allocate(this.datagramSize), this.remoteCid, pn);
+    const record = this.newRecord(pn, now);
+    if (withAck) {
+      // Ranges are repeated in every ACK (ACK loss is harmless); they take at most half the room.
+      w.at = writeAckFrame(w.view, w.at, this.received.ranges, this.received.ackDelayUs(now), Math.floor(w.room / 2));
+      this.received.onAckSent();
+      w.at = writeMaxDataFrame(w.view, w.at, this.window.limit);
+    } else if (this.maxDataDue) w.at = writeMaxDataFrame(w.view, w.at, this.window.limit);
+    if (this.maxDataDue) {
+      // A fresh grant must arrive: make this packet ack-eliciting so its loss is detected and repaired.
+      this.maxDataDue = false;
+      record.maxData = true;
+      forceEliciting = true;
+    }
+    if (withData) this.fillStream(w, record);
+    if (forceEliciting && !record.ackEliciting) {
+      w.u8(FRAME.ping);
+      record.ackEliciting = true;
+    }
+    return { bytes: this.finishPacket(w, record, now), record };
+  }
+
+  private fillStream(w: PacketWriter, record: SentPacket): void {
+    for (;;) {
+      const room = w.room - streamFrameOverhead(this.sendStream.written + 1, w.room);
+      if (room <= 0) return;
+      const r = this.sendStream.nextRange(room, this.peerMaxData);
+      if (!r) return;
+      w.at = writeStreamHeader(w.view, w.at, r.offset, r.length, r.fin);
+      // Stream bytes go straight from the send buffer into the datagram.
+      this.sendStream.copy(r.offset, r.length, w.bytes.subarray(w.at, w.at + r.length));
+      w.at += r.length;
+      record.stream.push({ offset: r.offset, length: r.length, fin: r.fin });
+      record.ackEliciting = true;
+      if (r.length === 0 || w.room < 64) return;
+    }
+  }
+
+  private newRecord(pn: number, now: number): SentPacket {
+    return {
+      pn,
+      sentAt: now,
+      bytes: 0,
+      ackEliciting: false,
+      inFlight: false,
+      stream: [],
+      maxData: false,
+      deliveredAtSend: 0,
+      deliveredTimeAtSend: 0,
+      firstSentTimeAtSend: 0,
+      appLimitedAtSend: this.appLimited,
+      state: "sent",
+      ackedRunLow: 0,
+    };
+  }
+
+  private finishPacket(w: PacketWriter, record: SentPacket, now: number): Uint8Array {
+    const bytes = shrinkLast(w.bytes, w.at);
+    record.bytes = bytes.byteLength;
+    record.inFlight = record.ackEliciting;
+    this.sent.onSent(record);
+    if (record.ackEliciting) {
+      this.lastAckElicitingSent = now;
+      this.cc.onPacketSent(now, record.bytes, this.sent.bytesInFlight, record.stream.length > 0);
+      if (record.stream.length) this.appLimited = false;
+    }
+    this.counters.packetsSent++;
+    this.counters.bytesSent += bytes.byteLength;
+    return bytes;
+  }
+
+  private buildEcho(now: number): Uint8Array {
+    const pn = this.nextPn++;
+    const w = startEcho(
+      allocate(this.datagramSize),
+      this.remoteCid,
+      this.localCid,
+      pn,
+      this.cookie as Uint8Array,
+      this.params,
+    );
+    w.u8(FRAME.ping);
+    const record = this.newRecord(pn, now);
+    record.ackEliciting = true;
+    return this.finishPacket(w, record, now);
+  }
+
+  private buildMtuProbe(now: number): { bytes: Uint8Array; record: SentPacket } {
+    const probe = this.mtuProbe as { size: number; pn: number };
+    const pn = this.nextPn++;
+    const w = startData(allocate(probe.size), this.remoteCid, pn);
+    w.u8(FRAME.ping);
+    w.at = probe.size; // the rest stays zero: PADDING frames
+    const record = this.newRecord(pn, now);
+    record.ackEliciting = true;
+    const bytes = w.done();
+    record.bytes = bytes.byteLength;
+    // Not in flight: a lost probe says nothing about congestion.
+    this.sent.onSent(record);
+    probe.pn = pn;
+    this.counters.packetsSent++;
+    this.counters.bytesSent += bytes.byteLength;
+    return { bytes, record };
+  }
+
+  private buildClose(frame: { code: number; reason: string }): Uint8Array {
+    const w = startData(allocate(this.datagramSize), this.remoteCid, this.nextPn++);
+    w.at = writeCloseFrame(w.view, w.at, frame.code, frame.reason);
+    this.counters.packetsSent++;
+    return shrinkLast(w.bytes, w.at);
+  }
+
+  // ---- close -------------------------------------------------------------------------------
+
+  /** Both directions finished: linger like TCP's TIME_WAIT so a lost final ACK can be repeated. */
+  private maybeFinishClose(now: number): void {
+    if (this.state !== "established") return;
+    if (this.sendStream.allAcked && this.recvStream.complete && this.readEnded) {
+      this.state = "linger";
+      this.stateDeadline = now + 3 * this.ptoBase();
+    }
+  }
+
+  /** Call after the application read to the end (the close may complete then). */
+  checkClose(now: number): void {
+    this.maybeFinishClose(now);
+  }
+
+  // ---- setup -------------------------------------------------------------------------------
+
+  private setPeer(params: TransportParams): void {
+    this.peerParams = params;
+    this.peerMaxData = Math.max(this.peerMaxData, params.initialMaxData);
+    const target = Math.min(params.maxDatagram, this.config.maxDatagram);
+    if (target > this.datagramSize) this.mtuProbe = { size: target, attempts: 0, pn: -1 };
+  }
+
+  private makeController(): CongestionController {
+    return createController(this.config.cc, {
+      mss: this.datagramSize,
+      maxRate: this.config.maxRate,
+      initialWindowPackets: INITIAL_WINDOW_PACKETS,
+    });
+  }
+
+  stats(): Record<string, number | string> {
+    const s = this.sent;
+    return {
+      state: this.state,
+      rttMs: round(this.rtt.smoothed),
+      minRttMs: Number.isFinite(this.rtt.min) ? round(this.rtt.min) : 0,
+      datagramBytes: this.datagramSize,
+      packetsSent: this.counters.packetsSent,
+      packetsReceived: this.counters.packetsReceived,
+      lostPackets: s.lostPackets,
+      spuriousLosses: s.spuriousLosses,
+      lossRate: this.counters.packetsSent ? round(s.lostPackets / this.counters.packetsSent, 4) : 0,
+      retransmittedBytes: this.sendStream.retransmittedBytes,
+      streamBytesSent: this.sendStream.nextNew,
+      duplicatePackets: this.counters.duplicatePackets,
+      malformedPackets: this.counters.malformed,
+      receiveWindowBytes: this.window.window,
+      bytesInFlight: s.bytesInFlight,
+      ...this.cc.stats(),
+    };
+  }
+}
+
+function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

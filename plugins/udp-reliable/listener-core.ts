@@ -1,0 +1,140 @@
+/**
+ * The listening side's demultiplexer, pure like the connection: datagrams in (with their source
+ * address and the time), replies and connection events out. SYNs get a stateless SYN-ACK; only a
+ * valid ECHO allocates a connection; packets for unknown connection IDs get a RESET (rate-limited,
+ * and never larger than what triggered it, so it cannot amplify a spoofed flood).
+ */
+import { randomBytes } from "node:crypto";
+import { Connection, type ConnectionConfig } from "./connection.ts";
+import { CookieJar } from "./cookie.ts";
+import { CID_BYTES, encodeReset, encodeSynAck, readPacket } from "./wire/packet.ts";
+import { WireError } from "./wire/varint.ts";
+
+export interface Peer {
+  address: string;
+  port: number;
+}
+
+export interface Routed {
+  /** Datagrams to send right away (handshake replies, resets) and where. */
+  replies: { to: Peer; bytes: Uint8Array }[];
+  /** The connection the datagram went to (poll it), if any. */
+  conn?: Connection;
+  /** True when `conn` was created by this datagram. */
+  created?: boolean;
+}
+
+const RESETS_PER_SECOND = 100;
+
+export class ListenerCore {
+  private readonly cookies = new CookieJar();
+  private readonly byCid = new Map<string, { conn: Connection; peer: Peer }>();
+  private resetBudget = RESETS_PER_SECOND;
+  private resetRefill = 0;
+  readonly counters = { malformed: 0, badCookies: 0, resets: 0, refused: 0 };
+
+  constructor(
+    private readonly config: ConnectionConfig,
+    private readonly maxConnections: number,
+    private readonly newCid: () => Uint8Array = () => randomBytes(CID_BYTES),
+  ) {}
+
+  get size(): number {
+    return this.byCid.size;
+  }
+
+  /** Forget a connection (closed); later packets for it get a RESET. */
+  remove(conn: Connection): void {
+    this.byCid.delete(key(conn.localCid));
+  }
+
+  receive(datagram: Uint8Array, from: Peer, now: number): Routed {
+    let packet: ReturnType<typeof readPacket>;
+    try {
+      packet = readPacket(datagram);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.counters.malformed++;
+      return { replies: [] };
+    }
+    const peerKey = `${from.address}|${from.port}`;
+    switch (packet.type) {
+      case "syn": {
+        const serverCid = this.newCid();
+        const cookie = this.cookies.mint(
+          { peer: peerKey, clientCid: packet.clientCid, serverCid, params: packet.params },
+          now,
+        );
+        const reply = encodeSynAck(packet.clientCid, serverCid, cookie, this.paramsFor());
+        return { replies: [{ to: from, bytes: reply }] };
+      }
+      case "echo": {
+        const existing = this.byCid.get(key(packet.serverCid));
+        if (existing) {
+          existing.conn.receive(packet, now);
+          return { replies: [], conn: existing.conn };
+        }
+        const minted = this.cookies.verify(
+          packet.cookie,
+          { peer: peerKey, clientCid: packet.clientCid, serverCid: packet.serverCid, params: packet.params },
+          now,
+        );
+        if (minted === null) {
+          this.counters.badCookies++;
+          return { replies: [] };
+        }
+        if (this.byCid.size >= this.maxConnections) {
+          this.counters.refused++;
+          return { replies: [] };
+        }
+        const conn = new Connection("server", packet.serverCid, packet.clientCid, this.config, now);
+        this.byCid.set(key(packet.serverCid), { conn, peer: from });
+        conn.acceptEcho(packet, now - minted, now);
+        return { replies: [], conn, created: true };
+      }
+      case "data": {
+        const entry = this.byCid.get(key(packet.dcid));
+        if (entry) {
+          // Follow the peer if its address changed (NAT rebinding): the CID, not the address, names it.
+          entry.peer.address = from.address;
+          entry.peer.port = from.port;
+          entry.conn.receive(packet, now);
+          return { replies: [], conn: entry.conn };
+        }
+        return { replies: this.reset(packet.dcid, from, now) };
+      }
+      default:
+        return { replies: [] };
+    }
+  }
+
+  peerOf(conn: Connection): Peer | undefined {
+    return this.byCid.get(key(conn.localCid))?.peer;
+  }
+
+  private paramsFor() {
+    return {
+      maxDatagram: this.config.maxDatagram,
+      initialMaxData: this.config.window.initial,
+      idleTimeoutMs: this.config.idleTimeoutMs,
+    };
+  }
+
+  private reset(cid: Uint8Array, to: Peer, now: number): { to: Peer; bytes: Uint8Array }[] {
+    this.resetBudget = Math.min(
+      RESETS_PER_SECOND,
+      this.resetBudget + ((now - this.resetRefill) * RESETS_PER_SECOND) / 1000,
+    );
+    this.resetRefill = now;
+    if (this.resetBudget < 1) return [];
+    this.resetBudget--;
+    this.counters.resets++;
+    return [{ to, bytes: encodeReset(cid) }];
+  }
+}
+
+function key(cid: Uint8Array): string {
+  let s = "";
+  for (const b of cid) s += b.toString(16).padStart(2, "0");
+  return s;
+}

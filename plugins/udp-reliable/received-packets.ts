@@ -1,0 +1,94 @@
+/**
+ * The receiver's record of packet numbers seen, and when an ACK is due (RFC 9000 §13.2 in spirit):
+ * after every second ack-eliciting packet, at once when a packet arrives out of order, and never
+ * later than the max ACK delay. Ranges are kept newest first and capped: the oldest holes were long
+ * declared lost by the sender, so forgetting them costs at most a spurious retransmission.
+ */
+import type { PnRange } from "./wire/frames.ts";
+
+export const MAX_TRACKED_RANGES = 256;
+/** How long an ACK may be held back (ms). Advertised implicitly: the sender adds it to its PTO. */
+export const MAX_ACK_DELAY_MS = 5;
+const ACK_ELICITING_THRESHOLD = 2;
+
+export class ReceivedPackets {
+  /** Descending, disjoint, non-adjacent. */
+  readonly ranges: PnRange[] = [];
+  private unacked = 0;
+  private immediate = false;
+  private largestAt = 0;
+  /** Earliest time the pending ACK must go out (Infinity: nothing pending). */
+  ackDeadline = Number.POSITIVE_INFINITY;
+  /** Set when an ack-eliciting packet arrived since the last ACK. */
+  private pending = false;
+
+  /** Records an ack-eliciting packet; returns false if it is a duplicate (the caller drops it). */
+  record(pn: number, now: number): boolean {
+    const first = this.ranges[0];
+    let outOfOrder = false;
+    if (!first || pn > first.high) {
+      if (first && pn === first.high + 1) first.high = pn;
+      else {
+        outOfOrder = first !== undefined;
+        this.ranges.unshift({ low: pn, high: pn });
+        if (this.ranges.length > MAX_TRACKED_RANGES) this.ranges.pop();
+      }
+      this.largestAt = now;
+    } else {
+      if (!this.insertOld(pn)) return false;
+      outOfOrder = true;
+    }
+    this.pending = true;
+    this.unacked++;
+    if (outOfOrder || this.unacked >= ACK_ELICITING_THRESHOLD) this.immediate = true;
+    this.ackDeadline = Math.min(this.ackDeadline, this.immediate ? now : now + MAX_ACK_DELAY_MS);
+    return true;
+  }
+
+  /** True when an ACK should be sent now. */
+  ackDue(now: number): boolean {
+    return this.pending && (this.immediate || now >= this.ackDeadline);
+  }
+
+  /** An ACK for everything recorded has been sent; `delayUs` is for the frame. */
+  onAckSent(): void {
+    this.pending = false;
+    this.immediate = false;
+    this.unacked = 0;
+    this.ackDeadline = Number.POSITIVE_INFINITY;
+  }
+
+  /** µs the largest packet has waited for this ACK. */
+  ackDelayUs(now: number): number {
+    return Math.max(0, (now - this.largestAt) * 1000);
+  }
+
+  get hasRanges(): boolean {
+    return this.ranges.length > 0;
+  }
+
+  private insertOld(pn: number): boolean {
+    const rs = this.ranges;
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i] as PnRange;
+      if (pn > r.high) {
+        // pn falls in the gap above r (below rs[i-1]).
+        const above = rs[i - 1] as PnRange;
+        if (pn === r.high + 1 && pn === above.low - 1) {
+          above.low = r.low;
+          rs.splice(i, 1);
+        } else if (pn === r.high + 1) r.high = pn;
+        else if (pn === above.low - 1) above.low = pn;
+        else rs.splice(i, 0, { low: pn, high: pn });
+        if (rs.length > MAX_TRACKED_RANGES) rs.pop();
+        return true;
+      }
+      if (pn >= r.low) return false;
+    }
+    // Older than everything tracked: either forgotten or never seen; extend the last range if adjacent.
+    const last = rs[rs.length - 1] as PnRange;
+    if (pn === last.low - 1) last.low = pn;
+    else if (rs.length < MAX_TRACKED_RANGES) rs.push({ low: pn, high: pn });
+    return true;
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The sender's record of packets in flight, and loss detection after RFC 9002 §6.1: a packet is
+ * lost once a packet sent at least PACKET_THRESHOLD later was acknowledged, or once it is older
+ * than the loss delay relative to one that was. Delivery-rate state (draft-cheng-iccrg-delivery-
+ * rate-estimation) is stamped on every packet so the congestion controller can measure bandwidth.
+ */
+import type { PnRange } from "./wire/frames.ts";
+
+export const PACKET_THRESHOLD = 3;
+/** When ACKs for packets already declared lost arrive, reordering is real: tolerate more of it. */
+const MAX_PACKET_THRESHOLD = 64;
+
+export interface SentFrameRange {
+  offset: number;
+  length: number;
+  fin: boolean;
+}
+
+export interface SentPacket {
+  pn: number;
+  sentAt: number;
+  bytes: number;
+  ackEliciting: boolean;
+  /** Counted in bytes in flight (ack-eliciting packets are). */
+  inFlight: boolean;
+  stream: SentFrameRange[];
+  /** Carried MAX_DATA: resend the credit if this is lost. */
+  maxData: boolean;
+  deliveredAtSend: number;
+  deliveredTimeAtSend: number;
+  firstSentTimeAtSend: number;
+  appLimitedAtSend: boolean;
+  state: "sent" | "acked" | "lost";
+  /** Once acked: the lowest PN of the ACK range that covered it (all between were acked with it). */
+  ackedRunLow: number;
+}
+
+export interface AckResult {
+  acked: SentPacket[];
+  /** Set when the largest acknowledged packet is newly acked (a valid RTT sample). */
+  rttSample?: number;
+  /** Packets declared lost earlier that this ACK proves delivered. */
+  spurious: number;
+}
+
+export class SentPackets {
+  private readonly packets: SentPacket[] = [];
+  private head = 0;
+  /** PN of packets[0] (PNs are consecutive: every packet sent is recorded). */
+  private basePn = 0;
+  largestAcked = -1;
+  bytesInFlight = 0;
+  packetThreshold = PACKET_THRESHOLD;
+  /** Delivery-rate state of the connection. */
+  delivered = 0;
+  deliveredTime = 0;
+  firstSentTime = 0;
+  lostBytes = 0;
+  lostPackets = 0;
+  spuriousLosses = 0;
+
+  onSent(p: SentPacket): void {
+    if (this.packets.length === 0) this.basePn = p.pn;
+    if (p.inFlight) {
+      if (this.bytesInFlight === 0) {
+        this.firstSentTime = p.sentAt;
+        this.deliveredTime = p.sentAt;
+      }
+      this.bytesInFlight += p.bytes;
+    }
+    p.deliveredAtSend = this.delivered;
+    p.deliveredTimeAtSend = this.deliveredTime;
+    p.firstSentTimeAtSend = this.firstSentTime;
+    this.packets.push(p);
+  }
+
+  get(pn: number): SentPacket | undefined {
+    const i = pn - this.basePn;
+    return i >= this.head && i < this.packets.length ? this.packets[i] : undefined;
+  }
+
+  /** Applies an ACK frame's ranges (newest first). */
+  onAck(ranges: readonly PnRange[], now: number): AckResult {
+    const acked: SentPacket[] = [];
+    let spurious = 0;
+    let rttSample: number | undefined;
+    const largest = (ranges[0] as PnRange).high;
+    for (const r of ranges) {
+      const low = Math.max(r.low, this.basePn + this.head);
+      // Descending, jumping over runs acknowledged together before: ACKs repeat old ranges, and
+      // walking them packet by packet would cost O(window) per ACK.
+      for (let pn = Math.min(r.high, this.basePn + this.packets.length - 1); pn >= low; pn--) {
+        const p = this.packets[pn - this.basePn] as SentPacket;
+        if (p.state === "acked") {
+          pn = p.ackedRunLow;
+          continue;
+        }
+        if (p.state === "lost") spurious++;
+        else {
+          if (p.inFlight) this.bytesInFlight -= p.bytes;
+          acked.push(p);
+        }
+        p.state = "acked";
+        p.ackedRunLow = low;
+      }
+    }
+    if (acked.length === 0 && spurious === 0) return { acked, spurious };
+    acked.sort((a, b) => a.pn - b.pn);
+    const newest = acked[acked.length - 1];
+    if (newest && newest.pn === largest && largest > this.largestAcked) rttSample = now - newest.sentAt;
+    if (largest > this.largestAcked) this.largestAcked = largest;
+    for (const p of acked) {
+      if (!p.inFlight) continue;
+      this.delivered += p.bytes;
+      this.deliveredTime = now;
+      if (p.sentAt > this.firstSentTime) this.firstSentTime = p.sentAt;
+    }
+    if (spurious) {
+      this.spuriousLosses += spurious;
+      this.packetThreshold = Math.min(MAX_PACKET_THRESHOLD, this.packetThreshold * 2);
+    }
+    this.trim();
+    return { acked, rttSample, spurious };
+  }
+
+  /**
+   * Declares lost the in-flight packets below the largest acknowledged one that are too far behind
+   * it in number or in time. Returns them, and when the next time-based check is due (Infinity: none).
+   */
+  detectLosses(now: number, lossDelay: number): { lost: SentPacket[]; nextCheck: number } {
+    const lost: SentPacket[] = [];
+    let nextCheck = Number.POSITIVE_INFINITY;
+    const end = Math.min(this.largestAcked - this.basePn, this.packets.length - 1);
+    for (let i = this.head; i <= end; i++) {
+      const p = this.packets[i] as SentPacket;
+      if (p.state !== "sent") continue;
+      if (!p.ackEliciting) {
+        // ACK-only packets are never acknowledged on their own; forget them once passed.
+        p.state = "acked";
+        p.ackedRunLow = p.pn;
+        continue;
+      }
+      if (this.largestAcked - p.pn >= this.packetThreshold || p.sentAt <= now - lossDelay) {
+        p.state = "lost";
+        if (p.inFlight) this.bytesInFlight -= p.bytes;
+        this.lostBytes += p.bytes;
+        this.lostPackets++;
+        lost.push(p);
+      } else nextCheck = Math.min(nextCheck, p.sentAt + lossDelay);
+    }
+    this.trim();
+    return { lost, nextCheck };
+  }
+
+  /** Every ack-eliciting packet still outstanding (for a retransmission timeout). */
+  *outstanding(): Iterable<SentPacket> {
+    for (let i = this.head; i < this.packets.length; i++) {
+      const p = this.packets[i] as SentPacket;
+      if (p.state === "sent" && p.ackEliciting) yield p;
+    }
+  }
+
+  /** Marks a packet lost outside the ACK path (persistent congestion, RTO). */
+  declareLost(p: SentPacket): void {
+    if (p.state !== "sent") return;
+    p.state = "lost";
+    if (p.inFlight) this.bytesInFlight -= p.bytes;
+    this.lostBytes += p.bytes;
+    this.lostPackets++;
+  }
+
+  get hasAckEliciting(): boolean {
+    for (const _ of this.outstanding()) return true;
+    return false;
+  }
+
+  /** Sent time of the newest ack-eliciting packet in flight (for the PTO), or undefined. */
+  lastAckElicitingSentAt(): number | undefined {
+    for (let i = this.packets.length - 1; i >= this.head; i--) {
+      const p = this.packets[i] as SentPacket;
+      if (p.state === "sent" && p.ackEliciting) return p.sentAt;
+    }
+    return undefined;
+  }
+
+  /**
+   * Drops settled packets from the front. Lost ones stay a little (up to 1024 behind the newest)
+   * so a late ACK can still reveal a spurious loss.
+   */
+  private trim(): void {
+    const ps = this.packets;
+    while (this.head < ps.length) {
+      const p = ps[this.head] as SentPacket;
+      const settled = p.state === "acked" || (p.state === "lost" && ps.length - this.head > 1024);
+      if (!settled) break;
+      ps[this.head++] = undefined as unknown as SentPacket;
+    }
+    if (this.head > 4096 && this.head * 2 > ps.length) {
+      ps.splice(0, this.head);
+      this.basePn += this.head;
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * A virtual-time network for udp-reliable's pure core: N client connections send to one listener
+ * through a shared bottleneck (one Link each way), with no sockets and no real clock. Used by the
+ * unit tests (thousands of seeded transfers) and by bench/sim.ts (1–10 Gbit/s, long RTTs, several
+ * competing flows) alike.
+ */
+import { Connection, type ConnectionConfig, DEFAULT_CONFIG } from "../../plugins/udp-reliable/connection.ts";
+import { ListenerCore, type Peer } from "../../plugins/udp-reliable/listener-core.ts";
+import { CID_BYTES } from "../../plugins/udp-reliable/wire/packet.ts";
+import { EventQueue, type Timed } from "./event-queue.ts";
+import { Link, type LinkSpec } from "./link.ts";
+import { seededRandom } from "./rng.ts";
+
+export interface FlowSpec {
+  bytes: number;
+  /** When the flow starts (ms of virtual time). */
+  startMs?: number;
+  /** Receiver application read rate (bytes/s): a slow disk. Unlimited when absent. */
+  readRateBytesPerSec?: number;
+}
+
+export interface SimSpec {
+  seed: number;
+  forward: LinkSpec;
+  backward: LinkSpec;
+  flows: FlowSpec[];
+  config?: Partial<ConnectionConfig>;
+  /** Check every byte against the pattern (off for long benchmark runs). */
+  verify?: boolean;
+  /** Give up at this virtual time (ms). */
+  limitMs: number;
+  /** Extra hostile datagrams injected at the listener: (time, bytes, from) tuples. */
+  inject?: { at: number; bytes: Uint8Array; from: Peer }[];
+}
+
+export interface FlowResult {
+  completed: boolean;
+  /** Every received byte matched what was sent, in order. */
+  intact: boolean;
+  received: number;
+  startMs: number;
+  doneMs: number;
+  clientError: string | null;
+  serverError: string | null;
+  clientState: string;
+  serverState: string;
+  clientStats: Record<string, number | string>;
+  serverStats: Record<string, number | string>;
+  /** Highest bytes held by the receiver out of order (memory bound check). */
+  maxReceiverHeld: number;
+}
+
+export interface SimResult {
+  flows: FlowResult[];
+  endMs: number;
+  events: number;
+  forward: Link["counters"];
+  backward: Link["counters"];
+  listener: ListenerCore["counters"];
+}
+
+type Ev =
+  | (Timed & { kind: "to-server"; bytes: Uint8Array; from: Peer })
+  | (Timed & { kind: "to-client"; flow: number; bytes: Uint8Array })
+  | (Timed & { kind: "wake"; flow: number; side: "client" | "server" })
+  | (Timed & { kind: "start"; flow: number });
+
+const CHUNK = 64 * 1024;
+
+/** Byte i of every flow's stream: position-dependent, so misplaced or stale bytes are caught. */
+export function patternByte(i: number): number {
+  return (Math.imul(i, 2654435761) >>> 24) & 0xff;
+}
+
+interface FlowState {
+  spec: FlowSpec;
+  peer: Peer;
+  client?: Connection;
+  server?: Connection;
+  written: number;
+  received: number;
+  intact: boolean;
+  startMs: number;
+  doneMs: number;
+  wakeAt: { client: number; server: number };
+  readBudget: number;
+  readStamp: number;
+  maxHeld: number;
+}
+
+export function simulate(spec: SimSpec): SimResult {
+  const random = seededRandom(spec.seed);
+  const config: ConnectionConfig = { ...DEFAULT_CONFIG, ...spec.config };
+  const forward = new Link(spec.forward, random);
+  const backward = new Link(spec.backward, random);
+  const cidRandom = () => {
+    const b = new Uint8Array(CID_BYTES);
+    for (let i = 0; i < CID_BYTES; i++) b[i] = Math.floor(random() * 256);
+    return b;
+  };
+  const listener = new ListenerCore(config, 64, cidRandom);
+  const queue = new EventQueue<Ev>();
+  const flows: FlowState[] = spec.flows.map((f, i) => ({
+    spec: f,
+    peer: { address: `10.0.0.${i + 1}`, port: 40000 + i },
+    written: 0,
+    received: 0,
+    intact: true,
+    startMs: f.startMs ?? 0,
+    doneMs: -1,
+    wakeAt: { client: Number.POSITIVE_INFINITY, server: Number.POSITIVE_INFINITY },
+    readBudget: 0,
+    readStamp: 0,
+    maxHeld: 0,
+  }));
+  const byServerConn = new Map<Connection, number>();
+  const verify = spec.verify ?? true;
+  const chunk = new Uint8Array(CHUNK);
+  let now = 0;
+  let events = 0;
+
+  for (const [i, f] of flows.entries()) queue.push({ time: f.startMs, kind: "start", flow: i });
+  for (const inj of spec.inject ?? [])
+    queue.push({ time: inj.at, kind: "to-server", bytes: inj.bytes, from: inj.from });
+
+  const fill = (offset: number, n: number): Uint8Array => {
+    const out = chunk.subarray(0, n);
+    if (verify) for (let i = 0; i < n; i++) out[i] = patternByte(offset + i);
+    return out;
+  };
+
+  const step = (i: number, side: "client" | "server") => {
+    const f = flows[i] as FlowState;
+    const conn = side === "client" ? f.client : f.server;
+    if (!conn) return;
+    conn.tick(now);
+    if (side === "client") {
+      while (f.written < f.spec.bytes && conn.writable > 0 && conn.state !== "closed") {
+        const n = Math.min(CHUNK, f.spec.bytes - f.written, conn.writable);
+        conn.write(fill(f.written, n));
+        f.written += n;
+        if (f.written === f.spec.bytes) conn.end();
+      }
+      if (f.spec.bytes === 0 && f.written === 0) conn.end();
+    } else readServer(f, conn);
+    const out = conn.poll(now);
+    const link = side === "client" ? forward : backward;
+    for (const d of out)
+      for (const a of link.offer(d, now)) {
+        if (side === "client") queue.push({ time: a.at, kind: "to-server", bytes: a.bytes, from: f.peer });
+        else queue.push({ time: a.at, kind: "to-client", flow: i, bytes: a.bytes });
+      }
+    let wake = conn.deadline();
+    if (side === "server" && f.spec.readRateBytesPerSec && conn.state !== "closed") wake = Math.min(wake, now + 1);
+    if (wake < f.wakeAt[side] || f.wakeAt[side] <= now) {
+      f.wakeAt[side] = wake;
+      if (Number.isFinite(wake)) queue.push({ time: Math.max(wake, now), kind: "wake", flow: i, side });
+    }
+    if (f.doneMs < 0 && f.client?.delivered && f.server?.readEnded) f.doneMs = now;
+  };
+
+  const readServer = (f: FlowState, conn: Connection) => {
+    const rate = f.spec.readRateBytesPerSec;
+    if (rate) {
+      f.readBudget = Math.min(rate / 10, f.readBudget + ((now - f.readStamp) * rate) / 1000);
+      f.readStamp = now;
+    }
+    for (;;) {
+      if (rate && f.readBudget <= 0) break;
+      const data = conn.read();
+      if (!data) break;
+      if (rate) f.readBudget -= data.byteLength;
+      if (verify && f.intact)
+        for (let k = 0; k < data.byteLength; k++)
+          if (data[k] !== patternByte(f.received + k)) {
+            f.intact = false;
+            break;
+          }
+      f.received += data.byteLength;
+    }
+    // The receiving application has nothing to say back: it ends its direction once it read everything.
+    if (conn.readEnded) conn.end();
+    conn.checkClose(now);
+    f.maxHeld = Math.max(f.maxHeld, conn.heldBytes);
+  };
+
+  while (queue.size) {
+    const ev = queue.pop() as Ev;
+    if (ev.time > spec.limitMs) break;
+    now = ev.time;
+    events++;
+    switch (ev.kind) {
+      case "start": {
+        const f = flows[ev.flow] as FlowState;
+        f.client = new Connection("client", cidRandom(), new Uint8Array(CID_BYTES), config, now);
+        step(ev.flow, "client");
+        break;
+      }
+      case "to-client": {
+        const f = flows[ev.flow] as FlowState;
+        f.client?.receiveDatagram(ev.bytes, now);
+        step(ev.flow, "client");
+        break;
+      }
+      case "to-server": {
+        const routed = listener.receive(ev.bytes, ev.from, now);
+        for (const r of routed.replies) {
+          const i = flows.findIndex((f) => f.peer.address === r.to.address && f.peer.port === r.to.port);
+          if (i < 0) continue;
+          for (const a of backward.offer(r.bytes, now))
+            queue.push({ time: a.at, kind: "to-client", flow: i, bytes: a.bytes });
+        }
+        if (routed.conn) {
+          let i = byServerConn.get(routed.conn);
+          if (i === undefined) {
+            i = flows.findIndex((f) => f.peer.address === ev.from.address && f.peer.port === ev.from.port);
+            if (i < 0) break;
+            byServerConn.set(routed.conn, i);
+            (flows[i] as FlowState).server = routed.conn;
+          }
+          step(i, "server");
+        }
+        break;
+      }
+      case "wake": {
+        const f = flows[ev.flow] as FlowState;
+        if (ev.time !== f.wakeAt[ev.side]) break;
+        f.wakeAt[ev.side] = Number.POSITIVE_INFINITY;
+        step(ev.flow, ev.side);
+        const conn = ev.side === "server" ? f.server : undefined;
+        if (conn?.state === "closed") listener.remove(conn);
+        break;
+      }
+    }
+    if (flows.every((f) => f.client?.state === "closed" && (!f.server || f.server.state === "closed"))) break;
+  }
+
+  return {
+    flows: flows.map((f) => ({
+      completed: f.doneMs >= 0 && f.received === f.spec.bytes,
+      intact: f.intact,
+      received: f.received,
+      startMs: f.startMs,
+      doneMs: f.doneMs,
+      clientError: f.client?.error?.message ?? null,
+      serverError: f.server?.error?.message ?? null,
+      clientState: f.client?.state ?? "none",
+      serverState: f.server?.state ?? "none",
+      clientStats: f.client?.stats() ?? {},
+      serverStats: f.server?.stats() ?? {},
+      maxReceiverHeld: f.maxHeld,
+    })),
+    endMs: now,
+    events,
+    forward: forward.counters,
+    backward: backward.counters,
+    listener: listener.counters,
+  };
+}
