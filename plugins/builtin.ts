@@ -4,5 +4,6 @@
  */
 import type { AnyTransport } from "../src/plugin/api.ts";
 import tcpStream from "./tcp-stream/index.ts";
+import udpReliable from "./udp-reliable/index.ts";
 
-export const BUILTIN_TRANSPORTS: readonly AnyTransport[] = [tcpStream];
+export const BUILTIN_TRANSPORTS: readonly AnyTransport[] = [tcpStream, udpReliable];

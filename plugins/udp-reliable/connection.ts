@@ -66,7 +66,7 @@ export interface ConnectionConfig {
 export const DEFAULT_CONFIG: ConnectionConfig = {
   maxDatagram: 1472,
   idleTimeoutMs: 30_000,
-  handshakeTimeoutMs: 10_000,
+  handshakeTimeoutMs: 8_000,
   window: { initial: 2 * 1024 * 1024, max: 256 * 1024 * 1024 },
   cc: "bbr",
   maxRate: Number.POSITIVE_INFINITY,
@@ -77,7 +77,7 @@ export const DEFAULT_CONFIG: ConnectionConfig = {
 export class ConnectionError extends Error {
   constructor(
     message: string,
-    readonly kind: "handshake-timeout" | "idle-timeout" | "peer-closed" | "reset" | "protocol" | "aborted",
+    readonly kind: "handshake-timeout" | "refused" | "idle-timeout" | "peer-closed" | "reset" | "protocol" | "aborted",
   ) {
     super(message);
   }
@@ -209,7 +209,10 @@ export class Connection {
         this.lastReceived = now;
         return;
       case "reset":
-        if (sameBytes(packet.cid, this.remoteCid) && this.state !== "syn-sent")
+        // A listener that stops accepting answers a SYN with a RESET naming our own CID.
+        if (this.state === "syn-sent" && sameBytes(packet.cid, this.localCid))
+          this.fail(new ConnectionError("the listener is not accepting connections", "refused"));
+        else if (this.state !== "syn-sent" && sameBytes(packet.cid, this.remoteCid))
           this.fail(new ConnectionError("the peer no longer knows this connection (it restarted or gave up)", "reset"));
         return;
       case "data":
@@ -344,6 +347,11 @@ export class Connection {
       this.mtuProbe.pn = -1;
       if (++this.mtuProbe.attempts >= MTU_PROBE_ATTEMPTS) this.mtuProbe = null;
     }
+  }
+
+  /** The kernel reported the peer unreachable (ICMP). Fatal only before the handshake completed. */
+  unreachable(message: string): void {
+    if (this.state === "syn-sent" || this.state === "echo-sent") this.fail(new ConnectionError(message, "refused"));
   }
 
   // ---- application -------------------------------------------------------------------------
@@ -688,7 +696,8 @@ export class Connection {
   /** Both directions finished: linger like TCP's TIME_WAIT so a lost final ACK can be repeated. */
   private maybeFinishClose(now: number): void {
     if (this.state !== "established") return;
-    if (this.sendStream.allAcked && this.recvStream.complete && this.readEnded) {
+    // Unread bytes do not hold the close up: they stay readable after the connection is gone.
+    if (this.sendStream.allAcked && this.recvStream.complete) {
       this.state = "linger";
       this.stateDeadline = now + 3 * this.ptoBase();
     }

@@ -39,6 +39,13 @@ export class ListenerCore {
     private readonly newCid: () => Uint8Array = () => randomBytes(CID_BYTES),
   ) {}
 
+  private accepting = true;
+
+  /** Refuse new connections (SYNs get a RESET); existing ones keep working. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
   get size(): number {
     return this.byCid.size;
   }
@@ -60,6 +67,7 @@ export class ListenerCore {
     const peerKey = `${from.address}|${from.port}`;
     switch (packet.type) {
       case "syn": {
+        if (!this.accepting) return { replies: this.reset(packet.clientCid, from, now) };
         const serverCid = this.newCid();
         const cookie = this.cookies.mint(
           { peer: peerKey, clientCid: packet.clientCid, serverCid, params: packet.params },
@@ -83,7 +91,7 @@ export class ListenerCore {
           this.counters.badCookies++;
           return { replies: [] };
         }
-        if (this.byCid.size >= this.maxConnections) {
+        if (this.byCid.size >= this.maxConnections || !this.accepting) {
           this.counters.refused++;
           return { replies: [] };
         }

@@ -111,6 +111,12 @@ export interface TransportDefinition<K extends TransportKind = TransportKind> {
   listen(at: Endpoint, ctx: TransportContext, onConnection: (conn: ConnectionOf<K>) => void): Promise<Listener>;
   /** Connect to a listener; rejects with a clear Error if unreachable. Honour the abort signal. */
   dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal): Promise<ConnectionOf<K>>;
+  /**
+   * Optional. Called before the process exits: resolve once connections already ended or destroyed
+   * have finished their closing handshake (a userspace protocol's TIME_WAIT, say), so the last ACK
+   * is not lost with the process. The caller bounds the wait; kernel-backed transports omit it.
+   */
+  settle?(): Promise<void>;
 }
 
 /** A definition of either kind; narrow it with `t.kind === "stream"`. */

@@ -101,6 +101,8 @@ export function guardTransport<K extends TransportKind>(
           .catch(reject);
       });
     },
+    // Bounded by the caller (settleTransports); a throwing settle() only loses the wait.
+    settle: t.settle ? () => Promise.resolve().then(() => t.settle?.()) : undefined,
   };
 }
 

@@ -15,6 +15,9 @@ export const TransportShape = z.object({
   capabilities: z.object({ udpOnly: z.boolean().optional(), rateLimit: z.boolean().optional() }).optional(),
   listen: z.custom<AnyTransport["listen"]>((v) => typeof v === "function", "must be a function"),
   dial: z.custom<AnyTransport["dial"]>((v) => typeof v === "function", "must be a function"),
+  settle: z
+    .custom<NonNullable<AnyTransport["settle"]>>((v) => typeof v === "function", "must be a function")
+    .optional(),
 });
 
 export interface RegisteredTransport {

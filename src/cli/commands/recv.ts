@@ -3,7 +3,7 @@ import { EXIT, toXferError, XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { ReceiveDir } from "../../core/receive-dir.ts";
 import type { ReceiveTarget } from "../../core/receive-target.ts";
-import { serve } from "../../core/session/run.ts";
+import { serve, settleTransports } from "../../core/session/run.ts";
 import { StdoutTarget } from "../../core/stdout-target.ts";
 import type { AnyTransport } from "../../plugin/api.ts";
 import { parseEndpoint } from "../parse.ts";
@@ -52,7 +52,10 @@ export async function recvCommand(
     const finish = (code: number) => {
       if (finished) return;
       finished = true;
-      void server.then((s) => s.close()).then(() => resolve(code), reject);
+      void server
+        .then((s) => s.close())
+        .then(() => settleTransports(transports))
+        .then(() => resolve(code), reject);
     };
     const server = serve({
       transports,

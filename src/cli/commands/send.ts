@@ -1,7 +1,7 @@
 import { XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { buildManifest } from "../../core/manifest.ts";
-import { sendSession } from "../../core/session/run.ts";
+import { sendSession, settleTransports } from "../../core/session/run.ts";
 import { parseEndpoint, STDIN_ARG } from "../parse.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import { type CommonFlags, exitCodeOf, idleTimeoutMs, pluginPaths, reportDone, transportOptions } from "./common.ts";
@@ -43,7 +43,7 @@ export async function sendCommand(
     stdin: paths.includes("-") ? (process.stdin as AsyncIterable<Uint8Array>) : (async function* () {})(),
     signal,
     idleTimeoutMs: idleTimeoutMs(flags),
-  });
+  }).finally(() => settleTransports([found.transport]));
   reportDone(emit, result);
   return exitCodeOf(result);
 }

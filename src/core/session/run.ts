@@ -85,14 +85,19 @@ export async function serve(req: ServeRequest): Promise<Server> {
         req.emit({ event: "connected", transport: transport.name, remote: conn.remote, role: "receiver" });
         const channel = new SessionChannel(conn, req.idleTimeoutMs);
         live.add(channel);
-        runReceiver(channel, req.target, req.emit, locks)
-          .then((result) => req.onSession({ result }))
-          .catch(async (err: unknown) => {
+        runReceiver(channel, req.target, req.emit, locks).then(
+          (result) => {
+            // Finished and ended: no longer live, so closing the server cannot abort its last ACKs.
+            live.delete(channel);
+            req.onSession({ result });
+          },
+          async (err: unknown) => {
             // Close gracefully first so an error message already sent reaches the peer.
             await closeGracefully(channel);
+            live.delete(channel);
             req.onSession({ error: toXferError(err) });
-          })
-          .finally(() => live.delete(channel));
+          },
+        );
       });
       port = listener.address.port;
       listeners.push({ transport, listener });
@@ -118,4 +123,16 @@ async function closeGracefully(channel: SessionChannel): Promise<void> {
   await Promise.race([channel.end().catch(() => {}), new Promise((r) => (timer = setTimeout(r, 1000)))]);
   clearTimeout(timer);
   channel.destroy();
+}
+
+/**
+ * Before exiting, give transports that close in userspace (see TransportDefinition.settle) up to
+ * `boundMs` to finish: the peer then gets its last ACK instead of waiting out an idle timeout.
+ */
+export async function settleTransports(transports: readonly AnyTransport[], boundMs = 3000): Promise<void> {
+  const pending = transports.flatMap((t) => (t.settle ? [t.settle().catch(() => {})] : []));
+  if (pending.length === 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([Promise.all(pending), new Promise((r) => (timer = setTimeout(r, boundMs)))]);
+  clearTimeout(timer);
 }

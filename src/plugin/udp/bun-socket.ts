@@ -4,25 +4,36 @@
  */
 import type { RawUdpHandlers, RawUdpOpener, RawUdpSocket, UdpPeer } from "./socket.ts";
 
-export const openBunUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers) => {
-  const socket = await Bun.udpSocket({
-    hostname: at.host,
-    port: at.port,
-    binaryType: "uint8array",
-    socket: {
-      data(_s, data, port, address, flags) {
-        handlers.onDatagram(data, { address, port }, flags?.truncated === true);
-      },
-      drain() {
-        handlers.onWritable();
-      },
-      error(_s, err) {
-        handlers.onError(err);
-      },
+export const openBunUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, options) => {
+  const handler = {
+    data(_s: unknown, data: Uint8Array, port: number, address: string, flags?: { truncated?: boolean }) {
+      handlers.onDatagram(data, { address, port }, flags?.truncated === true);
     },
-  });
+    drain() {
+      handlers.onWritable();
+    },
+    // Bun 1.4 calls this without an error object for ICMP errors on a connected socket.
+    error(_s: unknown, err?: Error) {
+      handlers.onError(err ?? new Error("ICMP error from the peer (port unreachable?)"));
+    },
+  };
+  const base = { hostname: at.host, port: at.port, binaryType: "uint8array" as const, socket: handler };
+  if (options.connect) {
+    const socket = await Bun.udpSocket({
+      ...base,
+      connect: { hostname: options.connect.address, port: options.connect.port },
+    });
+    return {
+      local: { host: socket.address.address, port: socket.port },
+      impl: "bun",
+      send: (datagrams) =>
+        datagrams.length === 1 ? (socket.send(datagrams[0] as Uint8Array) ? 1 : 0) : socket.sendMany(datagrams),
+      close: () => socket.close(),
+    } satisfies RawUdpSocket;
+  }
+  const socket = await Bun.udpSocket(base);
   const flat: (Uint8Array | string | number)[] = [];
-  const raw: RawUdpSocket = {
+  return {
     local: { host: socket.address.address, port: socket.port },
     impl: "bun",
     send(datagrams: readonly Uint8Array[], to: UdpPeer): number {
@@ -36,6 +47,5 @@ export const openBunUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers) => 
     close() {
       socket.close();
     },
-  };
-  return raw;
+  } satisfies RawUdpSocket;
 };

@@ -21,6 +21,15 @@ export const openNodeUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, op
       resolve();
     });
   });
+  const connected = options.connect;
+  if (connected)
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.connect(connected.port, connected.address, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
   socket.on("message", (msg, rinfo) => {
     // rinfo.size is the datagram's size on the wire; a shorter buffer means it was cut.
     handlers.onDatagram(msg, { address: rinfo.address, port: rinfo.port }, msg.byteLength < rinfo.size);
@@ -47,7 +56,8 @@ export const openNodeUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, op
           break;
         }
         queued++;
-        socket.send(d, to.port, to.address, onSent);
+        if (connected) socket.send(d, onSent);
+        else socket.send(d, to.port, to.address, onSent);
         sent++;
       }
       return sent;

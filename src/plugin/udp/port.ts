@@ -15,6 +15,8 @@ export interface UdpConsumer {
   claim(data: Uint8Array, from: UdpPeer, truncated: boolean): boolean;
   /** The port can take datagrams again after a send() that took fewer than offered. */
   onWritable?(): void;
+  /** An ICMP error for the connected peer (see BindOptions.connect). */
+  onError?(err: Error): void;
 }
 
 export interface UdpPort {
@@ -30,7 +32,7 @@ export interface UdpPort {
 }
 
 export interface BindOptions extends RawUdpOptions {
-  /** Let other transports in this process bind the same host:port and share the socket. */
+  /** Let other transports in this process bind the same host:port and share the socket. Not with `connect`. */
   shared?: boolean;
 }
 
@@ -49,6 +51,10 @@ class SharedSocket {
 
   writable(): void {
     for (const c of this.consumers) c.onWritable?.();
+  }
+
+  error(err: Error): void {
+    for (const c of this.consumers) c.onError?.(err);
   }
 }
 
@@ -102,8 +108,8 @@ async function openShared(at: Endpoint, options: RawUdpOptions): Promise<SharedS
     {
       onDatagram: (data, from, truncated) => shared.deliver(data, from, truncated),
       onWritable: () => shared.writable(),
-      // Per-datagram errors (ICMP unreachable surfacing as ECONNREFUSED) are not fatal for UDP.
-      onError: () => {},
+      // ICMP errors are advisory for UDP: consumers decide (a dialer fails its handshake).
+      onError: (err) => shared.error(err),
     },
     options,
   );

@@ -15,6 +15,7 @@ export interface RawUdpHandlers {
   onDatagram(data: Uint8Array, from: UdpPeer, truncated: boolean): void;
   /** The socket can take datagrams again after send() took fewer than offered. */
   onWritable(): void;
+  /** On a connected socket: an ICMP error for the peer (typically port unreachable). */
   onError(err: Error): void;
 }
 
@@ -34,6 +35,11 @@ export interface RawUdpOptions {
   /** SO_RCVBUF to ask for (bytes). Kernel drops at a full receive buffer look exactly like loss. */
   recvBufferBytes?: number;
   sendBufferBytes?: number;
+  /**
+   * Connect the socket to this one peer: the kernel then reports ICMP errors (port unreachable)
+   * for it, so a dial to a port nobody listens on fails at once instead of timing out.
+   */
+  connect?: UdpPeer;
 }
 
 export type RawUdpOpener = (at: Endpoint, handlers: RawUdpHandlers, options: RawUdpOptions) => Promise<RawUdpSocket>;

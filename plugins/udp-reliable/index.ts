@@ -1,0 +1,150 @@
+/**
+ * udp-reliable: a reliable, congestion-controlled byte stream over UDP alone (docs/PROTOCOL.md §2).
+ * Written against the public plugin API like any outside transport; the protocol itself is the
+ * pure Connection/ListenerCore pair, and this file only binds it to UDP ports.
+ */
+import { randomBytes } from "node:crypto";
+import { defineTransport, type Endpoint, type StreamConnection, type TransportContext } from "../../src/plugin/api.ts";
+import { bindUdp, resolvePeer, type UdpPeer, wildcardFor } from "../../src/plugin/udp/index.ts";
+import { Connection, type ConnectionConfig } from "./connection.ts";
+import { allClosed, Driver } from "./driver.ts";
+import { ListenerCore } from "./listener-core.ts";
+import { configFrom } from "./options.ts";
+import { UdpReliableStream } from "./stream.ts";
+import { CID_BYTES, isOurs } from "./wire/packet.ts";
+
+/** Kernel receive buffer asked for: bursts that arrive while JS is busy wait here instead of dropping. */
+const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+const MAX_CONNECTIONS = 256;
+
+export default defineTransport({
+  name: "udp-reliable",
+  description: "reliable UDP: SACK, RTT/RTO, BBR-style congestion control with pacing, flow window",
+  apiVersion: 1,
+  kind: "stream",
+  capabilities: { udpOnly: true, rateLimit: true },
+
+  async listen(at, ctx, onConnection) {
+    const config = configFrom(ctx.options, at.host.includes(":"));
+    const port = await bindUdp(at, { shared: true, recvBufferBytes: RECV_BUFFER_BYTES });
+    const core = new ListenerCore(config, MAX_CONNECTIONS);
+    const drivers = new Map<Connection, Driver>();
+    const detach = port.attach({
+      claim(data, from, truncated) {
+        if (!isOurs(data)) return false;
+        if (truncated) return true; // a cut datagram is dropped whole, never parsed
+        const routed = core.receive(data, from, performance.now());
+        for (const r of routed.replies) port.send([r.bytes], r.to);
+        const conn = routed.conn;
+        if (!conn) return true;
+        let driver = drivers.get(conn);
+        if (!driver && routed.created) {
+          const peer = core.peerOf(conn) as UdpPeer;
+          const stream = new UdpReliableStream(conn, `${fmt(peer)}`, ctx, () => {
+            drivers.delete(conn);
+            core.remove(conn);
+          });
+          driver = new Driver(
+            conn,
+            port,
+            () => core.peerOf(conn) ?? peer,
+            () => stream.onStep(),
+          );
+          stream.attach(driver);
+          drivers.set(conn, driver);
+          onConnection(stream);
+        }
+        driver?.kick();
+        return true;
+      },
+      onWritable() {
+        for (const d of drivers.values()) d.onWritable();
+      },
+    });
+    return {
+      address: port.local,
+      async close() {
+        // Refuse new dials at once; established connections keep the socket until their sessions end.
+        core.stopAccepting();
+        if (drivers.size === 0) {
+          detach();
+          port.close();
+        } else
+          closeWhenIdle(drivers, () => {
+            detach();
+            port.close();
+          });
+      },
+    };
+  },
+
+  async dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal): Promise<StreamConnection> {
+    const peer = await resolvePeer(to);
+    const config: ConnectionConfig = configFrom(ctx.options, peer.address.includes(":"));
+    signal.throwIfAborted();
+    const port = await bindUdp(wildcardFor(peer), { connect: peer });
+    const conn = new Connection("client", randomBytes(CID_BYTES), new Uint8Array(CID_BYTES), config, performance.now());
+    const stream = new UdpReliableStream(conn, fmt(peer), ctx, () => port.close());
+    let settle: (() => void) | undefined;
+    const driver = new Driver(
+      conn,
+      port,
+      () => peer,
+      () => {
+        stream.onStep();
+        if (conn.state !== "syn-sent" && conn.state !== "echo-sent") settle?.();
+      },
+    );
+    stream.attach(driver);
+    port.attach({
+      claim(data, from, truncated) {
+        if (!isOurs(data) || from.port !== peer.port) return false;
+        if (!truncated) conn.receiveDatagram(data, performance.now());
+        driver.kick();
+        return true;
+      },
+      onWritable: () => driver.onWritable(),
+      onError: () => {
+        conn.unreachable(`nothing is listening on UDP ${fmt(peer)} (port unreachable)`);
+        driver.kick();
+      },
+    });
+    const onAbort = () => stream.destroy(new Error("dial aborted"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await new Promise<void>((resolve) => {
+        settle = resolve;
+        driver.step();
+      });
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+    if (conn.state !== "established") {
+      driver.stop();
+      port.close();
+      if (signal.aborted) throw new Error("dial aborted");
+      throw new Error(
+        conn.error?.kind === "handshake-timeout"
+          ? `no udp-reliable listener answered at ${fmt(peer)} within ${config.handshakeTimeoutMs / 1000} s (UDP)`
+          : (conn.error?.message ?? "connection failed"),
+      );
+    }
+    return stream;
+  },
+
+  /** Lets ended connections finish their close (FIN ACKs, linger) before the process exits. */
+  settle: allClosed,
+});
+
+function fmt(p: UdpPeer): string {
+  return p.address.includes(":") ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
+}
+
+/** A closed listener's socket lives on until its last connection ends. */
+function closeWhenIdle(drivers: Map<Connection, Driver>, close: () => void): void {
+  const timer = setInterval(() => {
+    if (drivers.size > 0) return;
+    clearInterval(timer);
+    close();
+  }, 200);
+}
