@@ -49,7 +49,7 @@ import { WireError } from "./wire/varint.ts";
 export type ConnectionState = "syn-sent" | "echo-sent" | "established" | "linger" | "closing" | "closed";
 
 export interface ConnectionConfig {
-  /** Largest datagram this side receives; the path may allow less (probed). */
+  /** Largest datagram this side sends on this path (probed up to it); it accepts any size. */
   maxDatagram: number;
   idleTimeoutMs: number;
   /** Give up on a handshake unanswered this long (ms). */
@@ -89,6 +89,8 @@ const MAX_PTO_MS = 2000;
 const PERSISTENT_PTOS = 3;
 const MTU_PROBE_ATTEMPTS = 3;
 const INITIAL_WINDOW_PACKETS = 10;
+/** Every endpoint receives datagrams of any size UDP allows; what is sent depends on the path. */
+export const ACCEPT_DATAGRAM = 65507;
 
 export class Connection {
   state: ConnectionState;
@@ -161,7 +163,7 @@ export class Connection {
   /** What this side declares in SYN/ECHO or SYN-ACK. */
   get params(): TransportParams {
     return {
-      maxDatagram: this.config.maxDatagram,
+      maxDatagram: ACCEPT_DATAGRAM,
       initialMaxData: this.config.window.initial,
       idleTimeoutMs: this.config.idleTimeoutMs,
     };
@@ -535,8 +537,7 @@ export class Connection {
       const probe = this.probesDue > 0;
       const dataAllowed =
         this.canSendData() &&
-        (probe ||
-          (this.sent.bytesInFlight + this.datagramSize <= this.cc.congestionWindow() && budget >= this.datagramSize));
+        (probe || (this.sent.bytesInFlight < this.cc.congestionWindow() && budget >= this.datagramSize));
       const keepalive = !probe && !dataAllowed && this.keepaliveDue(now);
       const mtuProbe = !ackDue && !probe && !dataAllowed && this.mtuProbeDue();
       if (!ackDue && !probe && !dataAllowed && !keepalive && !this.maxDataDue && !mtuProbe) {
@@ -551,7 +552,7 @@ export class Connection {
       if (probe) this.probesDue--;
     }
     if (this.canSendData()) {
-      if (this.sent.bytesInFlight + this.datagramSize <= this.cc.congestionWindow())
+      if (this.sent.bytesInFlight < this.cc.congestionWindow())
         this.nextPacingTime = this.pacer.nextSendTime(this.datagramSize, rate);
     } else if (!this.sendStream.flowBlocked(this.peerMaxData) && !this.appLimited) {
       this.appLimited = true;

@@ -7,6 +7,8 @@ import type { Connection } from "./connection.ts";
 
 /** Timers below this are not worth arming: JS timers cannot fire sooner (ARQ-NOTES §3). */
 const MIN_TIMER_MS = 1;
+/** Datagrams processed between forced steps (see received()). */
+const ACK_EVERY = 32;
 
 /** Every running driver in this process, so settle() can wait for closes to finish. */
 const running = new Set<Driver>();
@@ -25,6 +27,7 @@ export class Driver {
   /** Datagrams the kernel did not take yet (local backpressure, not loss). */
   private outbox: Uint8Array[] = [];
   private stopped = false;
+  private sinceStep = 0;
 
   constructor(
     readonly conn: Connection,
@@ -46,6 +49,15 @@ export class Driver {
     });
   }
 
+  /**
+   * A datagram was fed to the connection. Steps at once every ACK_EVERY datagrams: one event-loop
+   * turn can hold hundreds of them, and waiting for its end would starve the peer of ACKs.
+   */
+  received(): void {
+    if (++this.sinceStep >= ACK_EVERY) this.step();
+    else this.kick();
+  }
+
   /** The socket can take datagrams again. */
   onWritable(): void {
     this.kick();
@@ -53,6 +65,7 @@ export class Driver {
 
   step(): void {
     if (this.stopped) return;
+    this.sinceStep = 0;
     const now = performance.now();
     this.conn.tick(now);
     if (this.flushOutbox()) {

@@ -25,9 +25,10 @@ export default defineTransport({
   capabilities: { udpOnly: true, rateLimit: true },
 
   async listen(at, ctx, onConnection) {
-    const config = configFrom(ctx.options, at.host.includes(":"));
+    // Validate the options now, so a bad --transport-opt fails at listen time, not per connection.
+    configFrom(ctx.options, at.host);
     const port = await bindUdp(at, { shared: true, recvBufferBytes: RECV_BUFFER_BYTES });
-    const core = new ListenerCore(config, MAX_CONNECTIONS);
+    const core = new ListenerCore((peer) => configFrom(ctx.options, peer.address), MAX_CONNECTIONS);
     const drivers = new Map<Connection, Driver>();
     const detach = port.attach({
       claim(data, from, truncated) {
@@ -54,7 +55,7 @@ export default defineTransport({
           drivers.set(conn, driver);
           onConnection(stream);
         }
-        driver?.kick();
+        driver?.received();
         return true;
       },
       onWritable() {
@@ -80,7 +81,7 @@ export default defineTransport({
 
   async dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal): Promise<StreamConnection> {
     const peer = await resolvePeer(to);
-    const config: ConnectionConfig = configFrom(ctx.options, peer.address.includes(":"));
+    const config: ConnectionConfig = configFrom(ctx.options, peer.address);
     signal.throwIfAborted();
     const port = await bindUdp(wildcardFor(peer), { connect: peer });
     const conn = new Connection("client", randomBytes(CID_BYTES), new Uint8Array(CID_BYTES), config, performance.now());
@@ -100,7 +101,7 @@ export default defineTransport({
       claim(data, from, truncated) {
         if (!isOurs(data) || from.port !== peer.port) return false;
         if (!truncated) conn.receiveDatagram(data, performance.now());
-        driver.kick();
+        driver.received();
         return true;
       },
       onWritable: () => driver.onWritable(),

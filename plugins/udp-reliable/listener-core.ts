@@ -5,7 +5,7 @@
  * and never larger than what triggered it, so it cannot amplify a spoofed flood).
  */
 import { randomBytes } from "node:crypto";
-import { Connection, type ConnectionConfig } from "./connection.ts";
+import { ACCEPT_DATAGRAM, Connection, type ConnectionConfig } from "./connection.ts";
 import { CookieJar } from "./cookie.ts";
 import { CID_BYTES, encodeReset, encodeSynAck, readPacket } from "./wire/packet.ts";
 import { WireError } from "./wire/varint.ts";
@@ -34,7 +34,8 @@ export class ListenerCore {
   readonly counters = { malformed: 0, badCookies: 0, resets: 0, refused: 0 };
 
   constructor(
-    private readonly config: ConnectionConfig,
+    /** The settings for a connection from this peer (the datagram size depends on the path). */
+    private readonly configFor: (peer: Peer) => ConnectionConfig,
     private readonly maxConnections: number,
     private readonly newCid: () => Uint8Array = () => randomBytes(CID_BYTES),
   ) {}
@@ -73,7 +74,7 @@ export class ListenerCore {
           { peer: peerKey, clientCid: packet.clientCid, serverCid, params: packet.params },
           now,
         );
-        const reply = encodeSynAck(packet.clientCid, serverCid, cookie, this.paramsFor());
+        const reply = encodeSynAck(packet.clientCid, serverCid, cookie, this.paramsFor(from));
         return { replies: [{ to: from, bytes: reply }] };
       }
       case "echo": {
@@ -95,7 +96,7 @@ export class ListenerCore {
           this.counters.refused++;
           return { replies: [] };
         }
-        const conn = new Connection("server", packet.serverCid, packet.clientCid, this.config, now);
+        const conn = new Connection("server", packet.serverCid, packet.clientCid, this.configFor(from), now);
         this.byCid.set(key(packet.serverCid), { conn, peer: from });
         conn.acceptEcho(packet, now - minted, now);
         return { replies: [], conn, created: true };
@@ -120,12 +121,9 @@ export class ListenerCore {
     return this.byCid.get(key(conn.localCid))?.peer;
   }
 
-  private paramsFor() {
-    return {
-      maxDatagram: this.config.maxDatagram,
-      initialMaxData: this.config.window.initial,
-      idleTimeoutMs: this.config.idleTimeoutMs,
-    };
+  private paramsFor(peer: Peer) {
+    const config = this.configFor(peer);
+    return { maxDatagram: ACCEPT_DATAGRAM, initialMaxData: config.window.initial, idleTimeoutMs: config.idleTimeoutMs };
   }
 
   private reset(cid: Uint8Array, to: Peer, now: number): { to: Peer; bytes: Uint8Array }[] {

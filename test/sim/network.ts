@@ -98,7 +98,7 @@ export function simulate(spec: SimSpec): SimResult {
     for (let i = 0; i < CID_BYTES; i++) b[i] = Math.floor(random() * 256);
     return b;
   };
-  const listener = new ListenerCore(config, 64, cidRandom);
+  const listener = new ListenerCore(() => config, 64, cidRandom);
   const queue = new EventQueue<Ev>();
   const flows: FlowState[] = spec.flows.map((f, i) => ({
     spec: f,

@@ -55,6 +55,11 @@ export class BbrController implements CongestionController {
   private guarded = false;
   private congestiveCuts = 0;
   private delivered = 0;
+  // ACK aggregation (BBR's extra_acked): ACKs arrive in batches (delayed ACKs, event-loop turns), so
+  // a window of exactly gain × BDP would idle between batches. Measured, not assumed.
+  private readonly extraAcked = new WindowedMax(BW_WINDOW_ROUNDS);
+  private ackEpochStart = 0;
+  private ackEpochBytes = 0;
 
   constructor(private readonly config: ControllerConfig) {
     this.cwnd = config.initialWindowPackets * config.mss;
@@ -85,6 +90,7 @@ export class BbrController implements CongestionController {
     if (ev.rttSample !== undefined) this.onRtt(ev.rttSample, ev.now);
     this.updateRound(ev);
     this.updateBandwidth(ev);
+    this.updateAckAggregation(ev);
     if (this.roundStart) this.endRound(ev.now);
     this.updateMode(ev);
     this.updateCwnd(ev);
@@ -116,6 +122,7 @@ export class BbrController implements CongestionController {
       cwndBytes: Math.round(this.congestionWindow()),
       pacingBytesPerSec: Math.round(this.pacingRate()),
       queueDelayMs: Math.round(this.lastRoundQueue * 10) / 10,
+      extraAckedBytes: Math.round(this.extraAcked.value),
       congestiveCuts: this.congestiveCuts,
     };
   }
@@ -162,6 +169,21 @@ export class BbrController implements CongestionController {
     const rate = ((ev.delivered - p.deliveredAtSend) * 1000) / interval;
     const appLimited = p.appLimitedAtSend || p.deliveredAtSend < this.appLimitedUntil;
     if (!appLimited || rate > this.bwFilter.value) this.bwFilter.update(rate, this.round);
+  }
+
+  private updateAckAggregation(ev: AckEvent): void {
+    const bw = this.bandwidth();
+    const acked = ev.acked.reduce((n, p) => n + p.bytes, 0);
+    const expected = (bw * (ev.now - this.ackEpochStart)) / 1000;
+    // A new epoch starts whenever ACKs fall behind the expected rate.
+    if (bw === 0 || this.ackEpochBytes <= expected) {
+      this.ackEpochStart = ev.now;
+      this.ackEpochBytes = 0;
+    }
+    this.ackEpochBytes += acked;
+    const extra = this.ackEpochBytes - (bw * (ev.now - this.ackEpochStart)) / 1000;
+    // Capped at 100 ms of rate, as BBR does, so one odd burst cannot open the window wide.
+    this.extraAcked.update(Math.min(Math.max(0, extra), bw * 0.1), this.round);
   }
 
   /** Once per round: classify the round's loss, run the delay guard. */
@@ -248,7 +270,9 @@ export class BbrController implements CongestionController {
   }
 
   private updateCwnd(ev: AckEvent): void {
-    const target = this.cwndGain * this.bdp() + 2 * this.config.mss * 2;
+    // Headroom for our own pacing quantum (the pacer releases ~2 ms bursts) and measured ACK aggregation.
+    const quanta = 2 * Math.max((this.bandwidth() * 2) / 1000, 2 * this.config.mss);
+    const target = this.cwndGain * this.bdp() + quanta + this.extraAcked.value;
     const acked = ev.acked.reduce((n, p) => n + p.bytes, 0);
     const floor = MIN_WINDOW_PACKETS * this.config.mss;
     if (this.mode === "startup") this.cwnd = Math.max(this.cwnd, Math.min(this.cwnd + acked, target));
