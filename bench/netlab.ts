@@ -4,6 +4,7 @@
  * Needs root (network namespaces). Traffic stays between 10.77.0.1 and 10.77.0.2 inside the namespaces.
  *
  * Usage: bun bench/netlab.ts [--size 200] [--loss 0,1,5] [--via tcp-stream,udp-reliable] [--rate 100mbit]
+ *        [--iperf-seconds 20] [--no-iperf]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     rate: { type: "string", default: "100mbit" },
     delay: { type: "string", default: "25ms" },
     "no-iperf": { type: "boolean", default: false },
+    // iperf3 runs for a time, not a size: TCP cubic at 5% loss would need most of an hour for 200 MB.
+    "iperf-seconds": { type: "string", default: "20" },
   },
 });
 const LAB = resolve(import.meta.dir, "../../shared/netlab/netem-lab");
@@ -36,7 +39,7 @@ function lab(...args: string[]) {
 async function iperf(cc: string): Promise<number> {
   const server = spawn(LAB, ["run", "b", "--", "iperf3", "-s", "-1", "-B", B], { stdio: "ignore" });
   await Bun.sleep(300);
-  const client = spawnSync(LAB, ["run", "a", "--", "iperf3", "-c", B, "-n", String(bytes), "-C", cc, "-J"], {
+  const client = spawnSync(LAB, ["run", "a", "--", "iperf3", "-c", B, "-t", values["iperf-seconds"], "-C", cc, "-J"], {
     encoding: "utf8",
     timeout: 900_000,
   });
@@ -104,8 +107,9 @@ try {
         const r = await xferRun(via, src, join(work, `out-${via}`));
         const retrans = r.stats?.retransmittedBytes as number | undefined;
         const extra = retrans === undefined ? "" : `, retransmitted ${((100 * retrans) / bytes).toFixed(2)}%`;
+        const rtt = r.stats?.rttMs === undefined ? "" : `, RTT ${r.stats.rttMs} ms (min ${r.stats.minRttMs})`;
         const vsCubic = Number.isNaN(cubic) ? "" : ` (${(r.mbps / cubic).toFixed(1)}x cubic)`;
-        row.push(`xfer ${via} ${r.mbps.toFixed(2)}${vsCubic}${extra}`);
+        row.push(`xfer ${via} ${r.mbps.toFixed(2)}${vsCubic}${extra}${rtt}`);
       } catch (err) {
         row.push(`xfer ${via} FAILED: ${(err as Error).message}`);
       }
