@@ -44,6 +44,8 @@ export class BbrController implements CongestionController {
   private pacingGain = HIGH_GAIN;
   private cwndGain = HIGH_GAIN;
   private cwnd: number;
+  /** Bytes per second (see updatePacing). */
+  private pacing: number;
   private priorCwnd = 0;
   private appLimitedUntil = 0;
   // Per-round loss and delay accounting for the loss gate and the delay guard.
@@ -63,6 +65,7 @@ export class BbrController implements CongestionController {
 
   constructor(private readonly config: ControllerConfig) {
     this.cwnd = config.initialWindowPackets * config.mss;
+    this.pacing = (HIGH_GAIN * this.cwnd) / 0.1;
   }
 
   congestionWindow(): number {
@@ -71,12 +74,18 @@ export class BbrController implements CongestionController {
   }
 
   pacingRate(): number {
+    return Math.min(this.pacing, this.config.maxRate);
+  }
+
+  /**
+   * Like Linux BBR: until STARTUP has found the pipe full, the rate only ever goes up. The first
+   * samples (handshake, a half-empty first flight) understate the path and must not hold it down.
+   */
+  private updatePacing(): void {
     const bw = this.bandwidth();
-    const rate =
-      bw > 0
-        ? this.pacingGain * bw
-        : (HIGH_GAIN * this.cwnd) / ((Number.isFinite(this.minRtt) ? this.minRtt : 100) / 1000);
-    return Math.min(rate, this.config.maxRate);
+    const rtt = Number.isFinite(this.minRtt) ? this.minRtt : 100;
+    const candidate = bw > 0 ? this.pacingGain * bw : (HIGH_GAIN * this.cwnd) / (rtt / 1000);
+    if (this.mode !== "startup" || candidate > this.pacing) this.pacing = candidate;
   }
 
   onPacketSent(): void {}
@@ -94,6 +103,7 @@ export class BbrController implements CongestionController {
     if (this.roundStart) this.endRound(ev.now);
     this.updateMode(ev);
     this.updateCwnd(ev);
+    this.updatePacing();
   }
 
   onLoss(ev: LossEvent): void {
@@ -111,6 +121,11 @@ export class BbrController implements CongestionController {
     this.fullBw = 0;
     this.fullBwRounds = 0;
     this.minRttStamp = now;
+    // Restart gently, at no more than the rate the path carried before the silence.
+    this.pacing = Math.min(
+      this.pacing,
+      Math.max(this.bandwidth(), (MIN_WINDOW_PACKETS * this.config.mss * 1000) / 100),
+    );
   }
 
   stats(): Record<string, number | string> {
