@@ -1,6 +1,7 @@
 /** Shared helpers for benchmarks: child processes, peak memory, timing, random files. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { open, readFile } from "node:fs/promises";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -43,13 +44,18 @@ export function listeningPort(proc: ChildProcess): Promise<number> {
 
 /** Write `bytes` of random data without holding them all in memory. */
 export async function randomFile(path: string, bytes: number): Promise<void> {
-  const fh = await open(path, "w");
-  const chunk = new Uint8Array(1 << 20);
-  for (let done = 0; done < bytes; done += chunk.byteLength) {
-    for (let at = 0; at < chunk.byteLength; at += 65536) crypto.getRandomValues(chunk.subarray(at, at + 65536));
-    await fh.write(chunk, 0, Math.min(chunk.byteLength, bytes - done));
+  // Synchronous fs: a FileHandle here was once reported "closed during garbage collection" by Bun
+  // long after close() had resolved, killing a benchmark run.
+  const fd = openSync(path, "w");
+  try {
+    const chunk = new Uint8Array(1 << 20);
+    for (let done = 0; done < bytes; done += chunk.byteLength) {
+      for (let at = 0; at < chunk.byteLength; at += 65536) crypto.getRandomValues(chunk.subarray(at, at + 65536));
+      writeSync(fd, chunk, 0, Math.min(chunk.byteLength, bytes - done));
+    }
+  } finally {
+    closeSync(fd);
   }
-  await fh.close();
 }
 
 export function median(xs: number[]): number {

@@ -43,6 +43,7 @@ import {
   startData,
   startEcho,
   type TransportParams,
+  WIRE_VERSION,
 } from "./wire/packet.ts";
 import { WireError } from "./wire/varint.ts";
 
@@ -221,6 +222,15 @@ export class Connection {
       case "data":
       case "echo":
         this.receiveFrames(packet, now);
+        return;
+      case "version":
+        if (this.state === "syn-sent")
+          this.fail(
+            new ConnectionError(
+              `the listener speaks udp-reliable wire version ${packet.versions.join(", ")}; this xfer speaks ${WIRE_VERSION} (upgrade one side)`,
+              "refused",
+            ),
+          );
         return;
       case "syn":
         return;

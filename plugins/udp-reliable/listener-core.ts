@@ -5,9 +5,18 @@
  * and never larger than what triggered it, so it cannot amplify a spoofed flood).
  */
 import { randomBytes } from "node:crypto";
-import { ACCEPT_DATAGRAM, Connection, type ConnectionConfig } from "./connection.ts";
+import { ACCEPT_DATAGRAM, Connection, type ConnectionConfig, sameBytes } from "./connection.ts";
 import { CookieJar } from "./cookie.ts";
-import { CID_BYTES, encodeReset, encodeSynAck, readPacket } from "./wire/packet.ts";
+import {
+  CID_BYTES,
+  encodeReset,
+  encodeSynAck,
+  encodeVersionNegotiation,
+  MIN_DATAGRAM,
+  readPacket,
+  versionOf,
+  WIRE_VERSION,
+} from "./wire/packet.ts";
 import { WireError } from "./wire/varint.ts";
 
 export interface Peer {
@@ -28,7 +37,8 @@ const RESETS_PER_SECOND = 100;
 
 export class ListenerCore {
   private readonly cookies = new CookieJar();
-  private readonly byCid = new Map<string, { conn: Connection; peer: Peer }>();
+  /** Keyed by the CID's first 48 bits (cheap to compute per datagram); the full CID is then compared. */
+  private readonly byCid = new Map<number, { conn: Connection; peer: Peer }>();
   private resetBudget = RESETS_PER_SECOND;
   private resetRefill = 0;
   readonly counters = { malformed: 0, badCookies: 0, resets: 0, refused: 0 };
@@ -63,6 +73,10 @@ export class ListenerCore {
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       this.counters.malformed++;
+      // A SYN-sized datagram from another protocol version: say which versions we speak (3 bytes,
+      // so it cannot amplify), instead of leaving the peer to time out.
+      if (datagram.byteLength >= MIN_DATAGRAM && versionOf(datagram) !== WIRE_VERSION && versionOf(datagram) !== 0)
+        return { replies: [{ to: from, bytes: encodeVersionNegotiation() }] };
       return { replies: [] };
     }
     const peerKey = `${from.address}|${from.port}`;
@@ -78,7 +92,7 @@ export class ListenerCore {
         return { replies: [{ to: from, bytes: reply }] };
       }
       case "echo": {
-        const existing = this.byCid.get(key(packet.serverCid));
+        const existing = this.lookup(packet.serverCid);
         if (existing) {
           existing.conn.receive(packet, now);
           return { replies: [], conn: existing.conn };
@@ -92,7 +106,8 @@ export class ListenerCore {
           this.counters.badCookies++;
           return { replies: [] };
         }
-        if (this.byCid.size >= this.maxConnections || !this.accepting) {
+        // A 48-bit prefix clash with a live connection is astronomically rare; the client retries.
+        if (this.byCid.size >= this.maxConnections || !this.accepting || this.byCid.has(key(packet.serverCid))) {
           this.counters.refused++;
           return { replies: [] };
         }
@@ -102,7 +117,7 @@ export class ListenerCore {
         return { replies: [], conn, created: true };
       }
       case "data": {
-        const entry = this.byCid.get(key(packet.dcid));
+        const entry = this.lookup(packet.dcid);
         if (entry) {
           // Follow the peer if its address changed (NAT rebinding): the CID, not the address, names it.
           entry.peer.address = from.address;
@@ -118,7 +133,12 @@ export class ListenerCore {
   }
 
   peerOf(conn: Connection): Peer | undefined {
-    return this.byCid.get(key(conn.localCid))?.peer;
+    return this.lookup(conn.localCid)?.peer;
+  }
+
+  private lookup(cid: Uint8Array): { conn: Connection; peer: Peer } | undefined {
+    const entry = this.byCid.get(key(cid));
+    return entry && sameBytes(entry.conn.localCid, cid) ? entry : undefined;
   }
 
   private paramsFor(peer: Peer) {
@@ -139,8 +159,8 @@ export class ListenerCore {
   }
 }
 
-function key(cid: Uint8Array): string {
-  let s = "";
-  for (const b of cid) s += b.toString(16).padStart(2, "0");
-  return s;
+function key(cid: Uint8Array): number {
+  let k = 0;
+  for (let i = 0; i < 6; i++) k = k * 256 + (cid[i] as number);
+  return k;
 }

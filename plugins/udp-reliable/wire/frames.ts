@@ -145,14 +145,14 @@ export function readFrames(r: Reader): Frame[] {
       case FRAME.streamFin: {
         const offset = r.varint();
         const length = r.varint();
-        frames.push({ type: "stream", offset, data: r.bytes(length), fin: type === FRAME.streamFin });
+        frames.push({ type: "stream", offset, data: r.take(length), fin: type === FRAME.streamFin });
         break;
       }
       case FRAME.close: {
         const code = r.varint();
         const length = r.varint();
         if (length > MAX_REASON * 4) throw new WireError("close reason too long");
-        frames.push({ type: "close", code, reason: new TextDecoder().decode(r.bytes(length)) });
+        frames.push({ type: "close", code, reason: new TextDecoder().decode(r.take(length)) });
         break;
       }
       default:

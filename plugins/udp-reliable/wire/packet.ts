@@ -17,6 +17,8 @@ export const DATA_HEADER_BYTES = 2 + CID_BYTES + 6;
 export const COOKIE_BYTES = 6 + 16;
 
 export const PACKET = { syn: 1, synAck: 2, echo: 3, data: 4, reset: 5 } as const;
+/** Version negotiation: `0x55 0x0F` then one byte per supported version. Version-independent. */
+export const VERSION_NEGOTIATION = 0x0f;
 
 /** What each side declares in the handshake. */
 export interface TransportParams {
@@ -61,7 +63,11 @@ export interface ResetPacket {
   /** The connection ID the peer was sending to, which this side no longer knows. */
   cid: Uint8Array;
 }
-export type Packet = SynPacket | SynAckPacket | EchoPacket | DataPacket | ResetPacket;
+export interface VersionPacket {
+  type: "version";
+  versions: number[];
+}
+export type Packet = SynPacket | SynAckPacket | EchoPacket | DataPacket | ResetPacket | VersionPacket;
 
 /** Cheap test used by the shared UDP port to route datagrams without parsing them. */
 export function isOurs(datagram: Uint8Array): boolean {
@@ -74,36 +80,37 @@ export function versionOf(datagram: Uint8Array): number {
 
 /** Parses the header of a datagram; frames stay unparsed in `payload`. Throws WireError. */
 export function readPacket(datagram: Uint8Array): Packet {
-  const r = new Reader(new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength));
+  const r = new Reader(datagram);
   if (r.u8() !== MAGIC) throw new WireError("not a udp-reliable datagram");
   const vt = r.u8();
+  if (vt === VERSION_NEGOTIATION) return { type: "version", versions: [...r.take(Math.min(r.remaining, 16))] };
   if (vt >> 4 !== WIRE_VERSION) throw new WireError(`unsupported version ${vt >> 4}`);
   switch (vt & 0x0f) {
     case PACKET.data:
-      return { type: "data", dcid: r.bytes(CID_BYTES), pn: r.u48(), payload: r };
+      return { type: "data", dcid: r.take(CID_BYTES), pn: r.u48(), payload: r };
     case PACKET.syn:
       if (datagram.byteLength < MIN_DATAGRAM) throw new WireError("SYN shorter than the minimum datagram");
-      return { type: "syn", clientCid: r.bytes(CID_BYTES), params: readParams(r) };
+      return { type: "syn", clientCid: r.take(CID_BYTES), params: readParams(r) };
     case PACKET.synAck:
       return {
         type: "syn-ack",
-        clientCid: r.bytes(CID_BYTES),
-        serverCid: r.bytes(CID_BYTES),
-        cookie: r.bytes(COOKIE_BYTES),
+        clientCid: r.take(CID_BYTES),
+        serverCid: r.take(CID_BYTES),
+        cookie: r.take(COOKIE_BYTES),
         params: readParams(r),
       };
     case PACKET.echo:
       return {
         type: "echo",
-        serverCid: r.bytes(CID_BYTES),
-        clientCid: r.bytes(CID_BYTES),
+        serverCid: r.take(CID_BYTES),
+        clientCid: r.take(CID_BYTES),
         pn: r.u48(),
-        cookie: r.bytes(COOKIE_BYTES),
+        cookie: r.take(COOKIE_BYTES),
         params: readParams(r),
         payload: r,
       };
     case PACKET.reset:
-      return { type: "reset", cid: r.bytes(CID_BYTES) };
+      return { type: "reset", cid: r.take(CID_BYTES) };
     default:
       throw new WireError(`unknown packet type ${vt & 0x0f}`);
   }
@@ -200,4 +207,9 @@ export function startData(buffer: Uint8Array, dcid: Uint8Array, pn: number): Pac
 
 export function encodeReset(cid: Uint8Array): Uint8Array {
   return new PacketWriter(new Uint8Array(2 + CID_BYTES)).header(PACKET.reset).raw(cid).done();
+}
+
+/** What a listener answers to a SYN-sized datagram of a version it does not speak. */
+export function encodeVersionNegotiation(): Uint8Array {
+  return new Uint8Array([MAGIC, VERSION_NEGOTIATION, WIRE_VERSION]);
 }

@@ -32,18 +32,21 @@ export function writeVarint(view: DataView, at: number, value: number): number {
   return at + 8;
 }
 
-/** A cursor over a received buffer; every read checks bounds and throws WireError when short. */
+/**
+ * A cursor over a received datagram; every read checks bounds and throws WireError when short.
+ * Reads index the bytes directly: a DataView would need `.buffer`, which is slow on pooled Buffers.
+ */
 export class Reader {
   at: number;
   constructor(
-    readonly view: DataView,
+    readonly bytes: Uint8Array,
     at = 0,
   ) {
     this.at = at;
   }
 
   get remaining(): number {
-    return this.view.byteLength - this.at;
+    return this.bytes.byteLength - this.at;
   }
 
   need(n: number): void {
@@ -52,54 +55,67 @@ export class Reader {
 
   u8(): number {
     this.need(1);
-    return this.view.getUint8(this.at++);
+    return this.bytes[this.at++] as number;
   }
 
   u16(): number {
     this.need(2);
-    const v = this.view.getUint16(this.at);
+    const b = this.bytes;
+    const v = ((b[this.at] as number) << 8) | (b[this.at + 1] as number);
     this.at += 2;
     return v;
   }
 
   u32(): number {
     this.need(4);
-    const v = this.view.getUint32(this.at);
+    const v = be32(this.bytes, this.at);
     this.at += 4;
     return v;
   }
 
   u48(): number {
     this.need(6);
-    const v = this.view.getUint16(this.at) * 2 ** 32 + this.view.getUint32(this.at + 2);
+    const b = this.bytes;
+    const v = (((b[this.at] as number) << 8) | (b[this.at + 1] as number)) * 2 ** 32 + be32(b, this.at + 2);
     this.at += 6;
     return v;
   }
 
   varint(): number {
     this.need(1);
-    const first = this.view.getUint8(this.at);
+    const b = this.bytes;
+    const first = b[this.at] as number;
     const len = 1 << (first >> 6);
     this.need(len);
     let v: number;
     if (len === 1) v = first;
-    else if (len === 2) v = this.view.getUint16(this.at) & 0x3fff;
-    else if (len === 4) v = this.view.getUint32(this.at) & 0x3fffffff;
+    else if (len === 2) v = ((first & 0x3f) << 8) | (b[this.at + 1] as number);
+    else if (len === 4) v = be32(b, this.at) & 0x3fffffff;
     else {
-      const high = this.view.getUint32(this.at) & 0x3fffffff;
+      const high = be32(b, this.at) & 0x3fffffff;
       if (high >= 2 ** 21) throw new WireError("varint beyond 2^53");
-      v = high * 2 ** 32 + this.view.getUint32(this.at + 4);
+      v = high * 2 ** 32 + be32(b, this.at + 4);
     }
     this.at += len;
     return v;
   }
 
-  bytes(n: number): Uint8Array {
+  /** A view (not a copy) of the next n bytes. */
+  take(n: number): Uint8Array {
     this.need(n);
-    const out = new Uint8Array(this.view.buffer, this.view.byteOffset + this.at, n);
+    const out = this.bytes.subarray(this.at, this.at + n);
     this.at += n;
     return out;
   }
+}
+
+function be32(b: Uint8Array, at: number): number {
+  return (
+    (((b[at] as number) << 24) >>> 0) +
+    ((b[at + 1] as number) << 16) +
+    ((b[at + 2] as number) << 8) +
+    (b[at + 3] as number)
+  );
 }
 
 export function writeU48(view: DataView, at: number, value: number): number {
