@@ -11,8 +11,6 @@ export interface WindowConfig {
   max: number;
 }
 
-export const DEFAULT_WINDOW: WindowConfig = { initial: 2 * 1024 * 1024, max: 256 * 1024 * 1024 };
-
 export class ReceiveWindow {
   window: number;
   /** The limit last advertised to the peer (absolute offset). */
@@ -49,10 +47,5 @@ export class ReceiveWindow {
     this.updateDue = false;
     this.limit = Math.max(this.limit, consumed + this.window);
     return this.limit;
-  }
-
-  /** Re-advertise the current limit (after a loss of the frame that carried it). */
-  resend(): void {
-    this.updateDue = true;
   }
 }

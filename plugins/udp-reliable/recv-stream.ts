@@ -9,8 +9,10 @@ interface Segment {
   data: Uint8Array;
 }
 
-/** Largest buffer read() hands out at once: big enough to amortise per-chunk costs above. */
+/** Largest buffer read() builds from small pieces: big enough to amortise per-chunk costs above. */
 const MAX_READ = 256 * 1024;
+/** Pieces this big (large datagrams, on loopback) go up as they are: copying them buys nothing. */
+const PASS_THROUGH = 8192;
 
 export class RecvStream {
   /** Out-of-order segments, ascending by offset, non-overlapping. */
@@ -72,7 +74,7 @@ export class RecvStream {
     if (this.readyBytes === 0) return null;
     const first = this.ready[0] as Uint8Array;
     let out: Uint8Array;
-    if (first.byteLength >= MAX_READ || this.ready.length === 1) {
+    if (first.byteLength >= PASS_THROUGH || this.ready.length === 1) {
       out = first;
       this.ready.shift();
     } else {

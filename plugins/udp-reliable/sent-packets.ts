@@ -74,11 +74,6 @@ export class SentPackets {
     this.packets.push(p);
   }
 
-  get(pn: number): SentPacket | undefined {
-    const i = pn - this.basePn;
-    return i >= this.head && i < this.packets.length ? this.packets[i] : undefined;
-  }
-
   /** Applies an ACK frame's ranges (newest first). */
   onAck(ranges: readonly PnRange[], now: number): AckResult {
     const acked: SentPacket[] = [];
@@ -172,15 +167,6 @@ export class SentPackets {
   get hasAckEliciting(): boolean {
     for (const _ of this.outstanding()) return true;
     return false;
-  }
-
-  /** Sent time of the newest ack-eliciting packet in flight (for the PTO), or undefined. */
-  lastAckElicitingSentAt(): number | undefined {
-    for (let i = this.packets.length - 1; i >= this.head; i--) {
-      const p = this.packets[i] as SentPacket;
-      if (p.state === "sent" && p.ackEliciting) return p.sentAt;
-    }
-    return undefined;
   }
 
   /**

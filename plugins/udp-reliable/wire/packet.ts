@@ -12,8 +12,6 @@ export const CID_BYTES = 8;
 export const MIN_DATAGRAM = 1200;
 /** Largest datagram a peer may announce: Ethernet MTU 1500 − 28 bytes of IPv4+UDP. */
 export const MAX_DATAGRAM = 1472;
-/** magic + version/type + destination CID + 48-bit packet number. */
-export const DATA_HEADER_BYTES = 2 + CID_BYTES + 6;
 export const COOKIE_BYTES = 6 + 16;
 
 export const PACKET = { syn: 1, synAck: 2, echo: 3, data: 4, reset: 5 } as const;

@@ -3,8 +3,6 @@
  * (1, 2, 4 or 8 bytes). Limited to 2^53 − 1 so every value is an exact JS number.
  */
 
-export const MAX_VARINT = Number.MAX_SAFE_INTEGER;
-
 export function varintSize(value: number): number {
   if (value < 0x40) return 1;
   if (value < 0x4000) return 2;
@@ -63,13 +61,6 @@ export class Reader {
     const b = this.bytes;
     const v = ((b[this.at] as number) << 8) | (b[this.at + 1] as number);
     this.at += 2;
-    return v;
-  }
-
-  u32(): number {
-    this.need(4);
-    const v = be32(this.bytes, this.at);
-    this.at += 4;
     return v;
   }
 
