@@ -11,7 +11,11 @@ class Conn implements StreamConnection {
   remote = "";
   /** Bytes not yet accepted by the kernel, oldest first; write() waits until this drains. */
   private pending: Uint8Array[] = [];
-  private drained: (() => void) | null = null;
+  /**
+   * Writers waiting for the kernel to take `pending`. A list, not one slot: the session writes
+   * control messages (pings) while a data write waits, and a second waiter must not replace the first.
+   */
+  private drained: (() => void)[] = [];
   private failure: Error | null = null;
   private closed = false;
   private socket: BunSocket | null = null;
@@ -64,17 +68,13 @@ class Conn implements StreamConnection {
       }
       this.pending.shift();
     }
-    const d = this.drained;
-    this.drained = null;
-    d?.();
+    for (const d of this.drained.splice(0)) d();
   }
 
   fail(err: Error): void {
     this.failure ??= err;
     this.readable.fail(err);
-    const d = this.drained;
-    this.drained = null;
-    d?.();
+    for (const d of this.drained.splice(0)) d();
   }
 
   onClose(err?: Error): void {
@@ -86,7 +86,7 @@ class Conn implements StreamConnection {
 
   private waitDrained(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.drained = () => (this.failure ? reject(this.failure) : resolve());
+      this.drained.push(() => (this.failure ? reject(this.failure) : resolve()));
     });
   }
 }
