@@ -2,6 +2,7 @@
  * Runs one pure Connection against the real world: a UDP port, the clock and timers. All protocol
  * decisions stay in the Connection; this file only moves datagrams and wakes it up on time.
  */
+import { setImmediate } from "node:timers";
 import type { UdpPeer, UdpPort } from "../../src/plugin/udp/index.ts";
 import type { Connection } from "./connection.ts";
 
