@@ -11,6 +11,8 @@ interface Segment {
 
 /** Largest buffer read() builds from small pieces: big enough to amortise per-chunk costs above. */
 const MAX_READ = 256 * 1024;
+/** Out-of-order pieces held at most; a peer splitting its window into tiny frames is refused. */
+const MAX_PENDING_SEGMENTS = 65536;
 /** Pieces this big (large datagrams, on loopback) go up as they are: copying them buys nothing. */
 const PASS_THROUGH = 8192;
 
@@ -163,6 +165,10 @@ export class RecvStream {
       data = data.subarray(0, next.offset - offset);
       break;
     }
-    if (data.byteLength) p.splice(lo, 0, { offset, data });
+    if (data.byteLength === 0) return;
+    if (p.length >= MAX_PENDING_SEGMENTS) throw new Error("too many out-of-order pieces");
+    // A small piece must not pin the whole datagram it came in: memory stays proportional to data.
+    if (data.byteLength * 4 < data.buffer.byteLength) data = data.slice();
+    p.splice(lo, 0, { offset, data });
   }
 }
