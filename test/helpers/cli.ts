@@ -20,11 +20,22 @@ export interface Running {
   waitFor(pred: (e: Event) => boolean, timeoutMs?: number): Promise<Event>;
 }
 
+/** Deno from the npm devDependency: `deno run -A src/cli.ts` is the same CLI on the other runtime. */
+export const DENO = [join(ROOT, "node_modules/.bin/deno"), "run", "-A"];
+
 export function run(
   args: string[],
-  opts: { cwd?: string; stdin?: "pipe" | "ignore"; rawStdout?: boolean; env?: Record<string, string> } = {},
+  opts: {
+    cwd?: string;
+    stdin?: "pipe" | "ignore";
+    rawStdout?: boolean;
+    env?: Record<string, string>;
+    /** Command that runs a .ts file (default: this Bun), e.g. DENO. */
+    runtime?: string[];
+  } = {},
 ): Running {
-  const proc = spawn(process.execPath, [CLI_ENTRY, ...args], {
+  const [command, ...prefix] = opts.runtime ?? [process.execPath];
+  const proc = spawn(command as string, [...prefix, CLI_ENTRY, ...args], {
     cwd: opts.cwd ?? ROOT,
     stdio: [opts.stdin ?? "ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1", ...opts.env },

@@ -1,0 +1,41 @@
+/**
+ * The same source under Deno 2: every built-in transport end to end with both sides on Deno, and
+ * a Deno sender against a Bun receiver (the runtimes interoperate on the wire).
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { BUILTIN_TRANSPORTS } from "../../plugins/builtin.ts";
+import { DENO, run, startReceiver, tempDir } from "../helpers/cli.ts";
+
+const data = (n: number) => {
+  const b = new Uint8Array(n);
+  for (let at = 0; at < n; at += 65536) crypto.getRandomValues(b.subarray(at, Math.min(n, at + 65536)));
+  return b;
+};
+
+async function transfer(transport: string, sender: string[] | undefined, receiver: string[] | undefined) {
+  await using src = await tempDir();
+  await using dst = await tempDir();
+  const payload = data(2 * 1024 * 1024 + 3);
+  await writeFile(join(src.path, "f.bin"), payload);
+  const recv = await startReceiver(dst.path, ["--once", "--via", transport], { runtime: receiver });
+  const send = run(["send", "--json", "--via", transport, join(src.path, "f.bin"), `127.0.0.1:${recv.port}`], {
+    runtime: sender,
+  });
+  const code = await send.exited;
+  expect(code, send.stderr()).toBe(0);
+  expect(await recv.exited, recv.stderr()).toBe(0);
+  expect(Buffer.compare(await readFile(join(dst.path, "f.bin")), payload)).toBe(0);
+  const hashes = [send, recv].map((p) => p.events.find((e) => e.event === "done")?.hash);
+  expect(hashes[0]).toBe(hashes[1]);
+}
+
+describe.skipIf(!existsSync(DENO[0] as string))("under Deno", () => {
+  for (const t of BUILTIN_TRANSPORTS) {
+    test(`${t.name}: Deno sender → Deno receiver`, () => transfer(t.name, DENO, DENO), 60_000);
+  }
+  test("udp-reliable: Deno sender → Bun receiver", () => transfer("udp-reliable", DENO, undefined), 60_000);
+  test("tcp-stream: Bun sender → Deno receiver", () => transfer("tcp-stream", undefined, DENO), 60_000);
+});
