@@ -4,6 +4,7 @@
  */
 import type { AnyTransport } from "../src/plugin/api.ts";
 import tcpStream from "./tcp-stream/index.ts";
+import udpRaw from "./udp-raw/index.ts";
 import udpReliable from "./udp-reliable/index.ts";
 
-export const BUILTIN_TRANSPORTS: readonly AnyTransport[] = [tcpStream, udpReliable];
+export const BUILTIN_TRANSPORTS: readonly AnyTransport[] = [tcpStream, udpReliable, udpRaw];

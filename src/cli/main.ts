@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--rate <bits/s>", "Cap the sending rate where the transport supports it (e.g. 95mbit)")
     .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
     .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
+    .option("--allow-loss", "udp-raw: save incomplete files anyway (holes as zeros, listed in <name>.missing.json)")
     .action((dir: string | undefined, flags: Flags) => {
       flagsSeen = flags;
       run = (signal) => recvCommand(dir, flags as never, reporterFor(flags), signal);
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--rate <bits/s>", "Cap the sending rate where the transport supports it (e.g. 95mbit)")
     .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
     .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
+    .option("--allow-loss", "udp-raw: data lost on the way is not a failure (exit 0 with a loss report)")
     .action((args: string[], flags: Flags) => {
       flagsSeen = flags;
       run = (signal) => sendCommand(args, flags as never, reporterFor(flags), signal);
@@ -72,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
   cli.version(`${VERSION} (${BUILD_COMMIT})`);
 
   try {
-    const parsed = cli.parse(protectStdinArg(argv), { run: false });
+    const parsed = cli.parse(pinHyphenatedBooleans(cli, protectStdinArg(argv)), { run: false });
     if (parsed.options.help || parsed.options.version) return EXIT.ok;
     if (!cli.matchedCommand) {
       if (cli.args.length > 0) throw new XferError("usage", `unknown command '${cli.args[0]}' (see: xfer --help)`);
@@ -132,4 +134,19 @@ function checkUnknownFlags(known: string[], options: Record<string, unknown>): v
 
 function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * cac hands mri only the camel-case name of a boolean option, so mri reads `--follow-symlinks a b`
+ * as `--follow-symlinks=a` and the path is lost. Writing such flags as `--follow-symlinks=true`
+ * before parsing keeps the next argument where it belongs.
+ */
+function pinHyphenatedBooleans(cli: ReturnType<typeof cac>, argv: string[]): string[] {
+  const booleans = new Set(
+    [cli.globalCommand, ...cli.commands]
+      .flatMap((c) => c.options)
+      .filter((o) => o.isBoolean)
+      .flatMap((o) => o.rawName.split(/[\s,]+/).filter((t) => t.startsWith("--") && t.includes("-", 2))),
+  );
+  return argv.map((a) => (booleans.has(a) ? `${a}=true` : a));
 }

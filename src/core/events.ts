@@ -33,6 +33,17 @@ export type XferEvent =
       hash: string;
     }
   | { event: "stats"; transport: string; [key: string]: number | string }
+  | {
+      /** What the network did to a datagram session's data (udp-raw): exact counts and missing ranges. */
+      event: "loss-report";
+      expected: number;
+      received: number;
+      lost: number;
+      duplicated: number;
+      reordered: number;
+      corrupt: number;
+      files: { path: string; status: string; missing: [number, number][]; missingFile?: string }[];
+    }
   | { event: "warning"; message: string }
   | { event: "error"; code: string; message: string; exitCode: number };
 

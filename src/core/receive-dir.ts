@@ -10,6 +10,7 @@ import { toXferError, XferError } from "./errors.ts";
 import { hashFilePrefix } from "./hash-file.ts";
 import { newHasher, type StreamingHasher } from "./hashing.ts";
 import { checkOfferedNames, PART_SUFFIX } from "./names.ts";
+import { PlacedFile } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 import type { FileSink, Prepared, ReceiveTarget } from "./receive-target.ts";
 
@@ -115,6 +116,21 @@ export class ReceiveDir implements ReceiveTarget {
     }
     const hasher = offset > 0 && prefix ? prefix : await newHasher();
     return new IncomingFile(entry, fh, partPath, target, offset, hasher);
+  }
+
+  /** Open the part file for writes at any offset (datagram transports); it starts empty. */
+  async openPlaced(entry: ManifestEntry): Promise<PlacedFile> {
+    await this.checkParents(entry.path);
+    const target = this.pathOf(entry.path);
+    const partPath = target + PART_SUFFIX;
+    let fh: FileHandle;
+    try {
+      fh = await open(partPath, constants.O_WRONLY | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600);
+      await fh.truncate(0);
+    } catch (err) {
+      throw toXferError(err, `cannot create '${entry.path}${PART_SUFFIX}'`);
+    }
+    return new PlacedFile(entry, fh, partPath, target);
   }
 
   /**

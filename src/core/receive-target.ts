@@ -1,5 +1,6 @@
 /** Where a receiving session puts what it accepts: a directory (ReceiveDir) or standard output. */
 import type { StreamingHasher } from "./hashing.ts";
+import type { PlacedFile } from "./placed-file.ts";
 import type { AcceptedFile, ManifestEntry } from "./protocol/messages.ts";
 
 /** What the receiver knows about one offered file after looking at its disk. */
@@ -23,4 +24,6 @@ export interface ReceiveTarget {
   makeDir(entry: ManifestEntry): Promise<void>;
   openFile(entry: ManifestEntry, offset: number, prefix: StreamingHasher | null): Promise<FileSink>;
   finishDirs(entries: readonly ManifestEntry[]): Promise<void>;
+  /** Files written at any offset (datagram transports). Absent where order matters (standard output). */
+  openPlaced?(entry: ManifestEntry): Promise<PlacedFile>;
 }

@@ -14,6 +14,8 @@ export interface Impairment {
   /** Fixed extra delay (ms); reordered datagrams get `reorderDelayMs` more. */
   delayMs?: number;
   reorderDelayMs?: number;
+  /** Impair only udp-raw data datagrams (0x52 then kind 1), letting control through. */
+  dataOnly?: boolean;
 }
 
 export interface ProxyCounters {
@@ -53,6 +55,11 @@ export async function startLossyProxy(
   };
 
   const forward = (msg: Buffer, imp: Impairment | undefined, c: ProxyCounters, send: (m: Buffer) => void) => {
+    if (imp?.dataOnly && !(msg[0] === 0x52 && msg[1] === 1)) {
+      c.forwarded++;
+      send(msg);
+      return;
+    }
     if (proxy.blackout || (imp?.loss && random() < imp.loss)) {
       c.dropped++;
       return;

@@ -16,6 +16,7 @@ export interface RecvFlags extends CommonFlags {
   once?: boolean;
   overwrite?: boolean;
   stdout?: boolean;
+  allowLoss?: boolean;
 }
 
 export async function recvCommand(
@@ -64,6 +65,7 @@ export async function recvCommand(
       ctxFor: (t) => contextFor(t, options, emit, Boolean(flags.verbose)),
       emit,
       idleTimeoutMs: idle,
+      allowLoss: Boolean(flags.allowLoss),
       onSession: (outcome) => {
         if ("result" in outcome) reportDone(emit, outcome.result);
         else

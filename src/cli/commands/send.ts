@@ -10,6 +10,7 @@ export interface SendFlags extends CommonFlags {
   via: string;
   name?: string;
   followSymlinks?: boolean;
+  allowLoss?: boolean;
 }
 
 export async function sendCommand(
@@ -43,6 +44,7 @@ export async function sendCommand(
     stdin: paths.includes("-") ? (process.stdin as AsyncIterable<Uint8Array>) : (async function* () {})(),
     signal,
     idleTimeoutMs: idleTimeoutMs(flags),
+    allowLoss: Boolean(flags.allowLoss),
   }).finally(() => settleTransports([found.transport]));
   reportDone(emit, result);
   return exitCodeOf(result);

@@ -2,7 +2,16 @@
  * Sessions end to end: dial or listen through any registered transport, then run the session
  * protocol over it. Nothing here knows a transport by name.
  */
-import type { AnyTransport, Endpoint, Listener, StreamConnection, TransportContext } from "../../plugin/api.ts";
+import type {
+  AnyTransport,
+  DatagramConnection,
+  Endpoint,
+  Listener,
+  StreamConnection,
+  TransportContext,
+} from "../../plugin/api.ts";
+import { receiveDatagramSession } from "../datagram/receiver.ts";
+import { sendDatagramSession } from "../datagram/sender.ts";
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
 import type { LocalEntry } from "../manifest.ts";
@@ -22,19 +31,32 @@ export interface SendRequest {
   signal: AbortSignal;
   /** See SessionChannel: how long to wait for a silent peer (0: forever). */
   idleTimeoutMs: number;
+  /** Datagram transports: a file that arrives incomplete is not a failure. */
+  allowLoss?: boolean;
 }
 
 export async function sendSession(req: SendRequest): Promise<SessionResult> {
   const { transport, to } = req;
-  if (transport.kind !== "stream")
-    throw new XferError("usage", `transport '${transport.name}' carries datagrams; this xfer cannot send over it yet`);
-  let conn: StreamConnection;
+  let conn: StreamConnection | DatagramConnection;
   try {
     conn = await transport.dial(to, req.ctx, req.signal);
   } catch (err) {
     const e = toXferError(err, `${to.host}:${to.port} over ${transport.name}`);
     throw e.code === "internal" ? new XferError("unreachable", e.message, { cause: err }) : e;
   }
+  if (transport.kind === "datagram") {
+    const dconn = conn as DatagramConnection;
+    req.emit({ event: "connected", transport: transport.name, remote: dconn.remote, role: "sender" });
+    const onAbort = () => dconn.close();
+    req.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await sendDatagramSession(dconn, req.entries, req.emit, { allowLoss: req.allowLoss ?? false });
+    } finally {
+      req.signal.removeEventListener("abort", onAbort);
+      dconn.close();
+    }
+  }
+  conn = conn as StreamConnection;
   req.emit({ event: "connected", transport: transport.name, remote: conn.remote, role: "sender" });
   const channel = new SessionChannel(conn, req.idleTimeoutMs);
   const onAbort = () => channel.destroy(new Error("interrupted"));
@@ -56,6 +78,8 @@ export interface ServeRequest {
   ctxFor: (transport: AnyTransport) => TransportContext;
   emit: EventSink;
   idleTimeoutMs: number;
+  /** Datagram transports: publish incomplete files (holes as zeros) instead of keeping them as parts. */
+  allowLoss?: boolean;
   /** Called when a session ends, with its result or its error. */
   onSession: (outcome: { result: SessionResult } | { error: XferError }) => void;
 }
@@ -74,11 +98,19 @@ export async function serve(req: ServeRequest): Promise<Server> {
   let port = req.at.port;
   try {
     for (const transport of req.transports) {
-      if (transport.kind !== "stream") {
-        req.emit({
-          event: "warning",
-          message: `transport '${transport.name}' carries datagrams; not served by this xfer yet`,
+      if (transport.kind === "datagram") {
+        const listener = await transport.listen({ host: req.at.host, port }, req.ctxFor(transport), (conn) => {
+          req.emit({ event: "connected", transport: transport.name, remote: conn.remote, role: "receiver" });
+          receiveDatagramSession(conn, req.target, req.emit, { allowLoss: req.allowLoss ?? false })
+            .then(
+              (result) => req.onSession({ result }),
+              (err: unknown) => req.onSession({ error: toXferError(err) }),
+            )
+            .finally(() => conn.close());
         });
+        port = listener.address.port;
+        listeners.push({ transport, listener });
+        req.emit({ event: "listening", transport: transport.name, host: listener.address.host, port });
         continue;
       }
       const listener = await transport.listen({ host: req.at.host, port }, req.ctxFor(transport), (conn) => {

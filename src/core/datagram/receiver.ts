@@ -1,0 +1,200 @@
+/**
+ * The receiving side of a datagram session: accept an offer (answering repeats), place every data
+ * datagram where it belongs, and on END verify what is complete, keep what is not (with its missing
+ * ranges), and answer with the exact loss report — repeated for as long as the sender repeats END.
+ */
+import type { DatagramConnection } from "../../plugin/api.ts";
+import { toXferError, XferError } from "../errors.ts";
+import type { EventSink } from "../events.ts";
+import type { PlacedFile } from "../placed-file.ts";
+import { Progress } from "../progress.ts";
+import { type ManifestEntry, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
+import type { ReceiveTarget } from "../receive-target.ts";
+import { type SessionResult, summaryHash } from "../session/result.ts";
+import { encodeControl } from "./codec.ts";
+import { DatagramInbox } from "./control.ts";
+import { type DgMessage, type DgReport, parseDgMessage } from "./messages.ts";
+import { reportEvent } from "./report.ts";
+import { Coverage, Tally } from "./tally.ts";
+
+/** A sender silent this long mid-transfer has gone. */
+const IDLE_MS = 30_000;
+/** After answering END, keep answering repeats this long (the report may be lost). */
+const LINGER_MS = 2_000;
+
+export interface DatagramReceiveOptions {
+  /** Publish incomplete files anyway (holes are zero bytes), with their missing ranges beside them. */
+  allowLoss: boolean;
+}
+
+export async function receiveDatagramSession(
+  conn: DatagramConnection,
+  target: ReceiveTarget,
+  emit: EventSink,
+  opts: DatagramReceiveOptions,
+): Promise<SessionResult> {
+  const inbox = new DatagramInbox(conn);
+  let session: number | null = null;
+  let entries: ManifestEntry[] = [];
+  const placed = new Map<number, PlacedFile>();
+  const coverage = new Map<number, Coverage>();
+  const tally = new Tally();
+  let progress: Progress | null = null;
+  let answer: Uint8Array | null = null;
+  let result: SessionResult | null = null;
+  const reply = (msg: DgMessage) => encodeControl(session as number, msg);
+
+  try {
+    for (;;) {
+      const d = await inbox.next(result ? LINGER_MS : IDLE_MS);
+      if (!d) {
+        if (result) return result;
+        throw new XferError("timeout", `the sender went silent for ${IDLE_MS / 1000} s`);
+      }
+      if (session === null && d.kind === "control") {
+        const msg = parseDgMessage(d.json);
+        if (msg?.type !== "dg-offer") continue;
+        session = d.session;
+        try {
+          if (msg.version !== SESSION_PROTOCOL_VERSION)
+            throw new XferError(
+              "version",
+              `sender speaks session protocol v${msg.version}, this is v${SESSION_PROTOCOL_VERSION}`,
+            );
+          if (!target.openPlaced)
+            throw new XferError("rejected", "this receiver cannot place out-of-order data (standard output)");
+          entries = msg.entries;
+          await acceptOffer(target, entries, placed, coverage, emit, conn.remote);
+          progress = new Progress(
+            emit,
+            entries.reduce((n, e) => n + (e.kind === "file" ? (e.size ?? 0) : 0), 0),
+          );
+          answer = reply({ type: "dg-accept" });
+        } catch (err) {
+          const e = toXferError(err);
+          await conn.send([reply({ type: "dg-reject", code: e.code, message: e.message })]);
+          throw e;
+        }
+        await conn.send([answer]);
+        continue;
+      }
+      if (d.session !== session) continue;
+      if (d.kind === "data") {
+        const file = placed.get(d.file);
+        if (!tally.record(d.seq, d.intact) || !file || result) continue;
+        await file.writeAt(d.payload, d.offset);
+        coverage.get(d.file)?.add(d.offset, d.offset + d.payload.byteLength);
+        progress?.add(d.payload.byteLength);
+        continue;
+      }
+      const msg = parseDgMessage(d.json);
+      if (msg?.type === "dg-offer" && answer && !result) await conn.send([answer]);
+      else if (msg?.type === "dg-end") {
+        if (!result) {
+          progress?.flush();
+          const report = await finish(msg, entries, placed, coverage, tally, target, opts, emit);
+          answer = reply(report.report);
+          result = report.result;
+          if (progress) result.seconds = progress.elapsedSeconds();
+        }
+        await conn.send([answer as Uint8Array]);
+      }
+    }
+  } catch (err) {
+    for (const f of placed.values()) await f.abandon();
+    throw err;
+  }
+}
+
+async function acceptOffer(
+  target: ReceiveTarget,
+  entries: ManifestEntry[],
+  placed: Map<number, PlacedFile>,
+  coverage: Map<number, Coverage>,
+  emit: EventSink,
+  remote: string,
+): Promise<void> {
+  const files = entries.filter((e) => e.kind === "file");
+  emit({
+    event: "offer",
+    remote,
+    files: files.length,
+    dirs: entries.length - files.length,
+    totalBytes: files.reduce((n, e) => n + (e.size ?? 0), 0),
+    names: entries.slice(0, 20).map((e) => e.path),
+  });
+  const prepared = await target.prepare(entries);
+  for (const p of prepared.values())
+    if (p.accepted.existing)
+      throw new XferError(
+        "exists",
+        `'${entries[p.accepted.index]?.path}' already exists here (use --overwrite to replace it)`,
+      );
+  for (const [index, entry] of entries.entries()) {
+    if (entry.kind === "dir") await target.makeDir(entry);
+    else if (entry.size === null) throw new XferError("protocol", `'${entry.path}' has no size`);
+  }
+  for (const [index, entry] of entries.entries()) {
+    if (entry.kind !== "file") continue;
+    placed.set(index, await (target.openPlaced as NonNullable<ReceiveTarget["openPlaced"]>)(entry));
+    coverage.set(index, new Coverage());
+    emit({ event: "file-start", index, path: entry.path, size: entry.size, offset: 0 });
+  }
+}
+
+async function finish(
+  end: Extract<DgMessage, { type: "dg-end" }>,
+  entries: ManifestEntry[],
+  placed: Map<number, PlacedFile>,
+  coverage: Map<number, Coverage>,
+  tally: Tally,
+  target: ReceiveTarget,
+  opts: DatagramReceiveOptions,
+  emit: EventSink,
+): Promise<{ report: DgReport; result: SessionResult }> {
+  const files: DgReport["files"] = [];
+  const failures: SessionResult["failures"] = [];
+  const hashes = new Map<string, string>();
+  const missingFiles = new Map<number, string>();
+  let bytes = 0;
+  for (const f of end.files) {
+    const entry = entries[f.index];
+    const file = placed.get(f.index);
+    if (!entry || !file || entry.size !== f.size) continue;
+    const missing = coverage.get(f.index)?.missing(f.size) ?? [[0, f.size]];
+    try {
+      if (missing.length === 0) {
+        await file.finish(f.hash);
+        hashes.set(entry.path, f.hash);
+        bytes += f.size;
+        emit({
+          event: "file-done",
+          index: f.index,
+          path: entry.path,
+          bytes: f.size,
+          hash: f.hash,
+          resumedFrom: 0,
+          skipped: false,
+        });
+        files.push({ index: f.index, status: "complete", missing: [] });
+      } else {
+        missingFiles.set(f.index, await file.keepIncomplete(missing, opts.allowLoss));
+        const message = `'${entry.path}' is missing ${missing.reduce((n, [s, e]) => n + e - s, 0)} bytes in ${missing.length} ranges`;
+        if (!opts.allowLoss) failures.push({ code: "incomplete", message });
+        emit({ event: "file-failed", index: f.index, path: entry.path, code: "incomplete", message });
+        files.push({ index: f.index, status: "incomplete", missing });
+      }
+    } catch (err) {
+      const e = toXferError(err);
+      failures.push({ code: e.code, message: e.message });
+      files.push({ index: f.index, status: "failed", missing, message: e.message });
+    }
+  }
+  await target.finishDirs(entries);
+  const report: DgReport = { type: "dg-report", ...tally.report(end.datagrams), files };
+  emit(reportEvent(report, entries, missingFiles));
+  return {
+    report,
+    result: { files: hashes.size, failures, bytes, seconds: 0, hash: await summaryHash(hashes) },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The sending side of a datagram session: offer (repeated until answered), every file's bytes as
+ * self-placing data datagrams sent once, then END (repeated until the receiver's report arrives).
+ */
+import { open } from "node:fs/promises";
+import type { DatagramConnection } from "../../plugin/api.ts";
+import { toXferError, XferError } from "../errors.ts";
+import type { EventSink } from "../events.ts";
+import { newHasher } from "../hashing.ts";
+import type { LocalEntry } from "../manifest.ts";
+import { Progress } from "../progress.ts";
+import { SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
+import type { SessionResult } from "../session/result.ts";
+import { summaryHash } from "../session/result.ts";
+import { SOFTWARE } from "../version.ts";
+import { DATA_HEADER, encodeData } from "./codec.ts";
+import { DatagramInbox, exchange } from "./control.ts";
+import type { DgReport } from "./messages.ts";
+import { reportEvent } from "./report.ts";
+
+const OFFER_TIMEOUT_MS = 10_000;
+const END_TIMEOUT_MS = 30_000;
+const READ_BYTES = 1 << 20;
+/** Datagrams handed to the transport per send() call (it paces them). */
+const BATCH = 64;
+
+export async function sendDatagramSession(
+  conn: DatagramConnection,
+  entries: readonly LocalEntry[],
+  emit: EventSink,
+  opts: { allowLoss: boolean },
+): Promise<SessionResult> {
+  if (entries.some((e) => e.source.kind === "stdin"))
+    throw new XferError("usage", "datagram transports need sizes up front: standard input cannot be sent over them");
+  const session = (Math.random() * 2 ** 32) >>> 0;
+  const chunk = conn.maxDatagramSize - DATA_HEADER;
+  const inbox = new DatagramInbox(conn);
+  const reply = await exchange(
+    conn,
+    inbox,
+    session,
+    {
+      type: "dg-offer",
+      version: SESSION_PROTOCOL_VERSION,
+      software: SOFTWARE,
+      entries: entries.map((e) => e.entry),
+      chunk,
+    },
+    ["dg-accept", "dg-reject"],
+    OFFER_TIMEOUT_MS,
+    "the offer",
+  );
+  if (reply.type === "dg-reject")
+    throw new XferError(reply.code === "version" ? "version" : "rejected", `receiver refused: ${reply.message}`);
+
+  const files = entries.flatMap((e, index) => (e.entry.kind === "file" ? [{ index, local: e }] : []));
+  const total = files.reduce((n, f) => n + (f.local.entry.size ?? 0), 0);
+  const progress = new Progress(emit, total);
+  const hashes = new Map<string, string>();
+  const ends: { index: number; size: number; hash: string }[] = [];
+  let seq = 0;
+  for (const { index, local } of files) {
+    if (local.source.kind !== "file") continue;
+    const size = local.entry.size ?? 0;
+    emit({ event: "file-start", index, path: local.entry.path, size, offset: 0 });
+    progress.file = local.entry.path;
+    const hasher = await newHasher();
+    const fh = await open(local.source.path, "r").catch((err: unknown) => {
+      throw toXferError(err, `cannot read '${local.source.kind === "file" ? local.source.path : ""}'`);
+    });
+    try {
+      // Whole datagrams per read, so only a file's last datagram is short.
+      const block = new Uint8Array(Math.max(1, Math.floor(READ_BYTES / chunk)) * chunk);
+      let batch: Uint8Array[] = [];
+      for (let pos = 0; pos < size; ) {
+        const { bytesRead } = await fh.read(block, 0, Math.min(block.byteLength, size - pos), pos);
+        if (bytesRead === 0) throw new XferError("source-unreadable", `'${local.entry.path}' shrank while being sent`);
+        const data = block.subarray(0, bytesRead);
+        hasher.update(data);
+        for (let at = 0; at < bytesRead; at += chunk) {
+          batch.push(encodeData(session, seq++, index, pos + at, data.subarray(at, Math.min(bytesRead, at + chunk))));
+          if (batch.length === BATCH) {
+            await conn.send(batch);
+            batch = [];
+          }
+        }
+        pos += bytesRead;
+        progress.add(bytesRead);
+      }
+      if (batch.length) await conn.send(batch);
+    } finally {
+      await fh.close();
+    }
+    const hash = hasher.digest();
+    hashes.set(local.entry.path, hash);
+    ends.push({ index, size, hash });
+  }
+  progress.flush();
+  const report: DgReport = await exchange(
+    conn,
+    inbox,
+    session,
+    { type: "dg-end", datagrams: seq, files: ends },
+    ["dg-report"],
+    END_TIMEOUT_MS,
+    "the end of the transfer",
+  );
+  emit(
+    reportEvent(
+      report,
+      entries.map((e) => e.entry),
+    ),
+  );
+  return resultOf(report, entries, hashes, progress, opts.allowLoss);
+}
+
+function resultOf(
+  report: DgReport,
+  entries: readonly LocalEntry[],
+  hashes: Map<string, string>,
+  progress: Progress,
+  allowLoss: boolean,
+): Promise<SessionResult> {
+  const failures: SessionResult["failures"] = [];
+  for (const f of report.files) {
+    const path = entries[f.index]?.entry.path ?? `#${f.index}`;
+    if (f.status === "failed") failures.push({ code: "integrity", message: f.message ?? `'${path}' failed` });
+    else if (f.status === "incomplete" && !allowLoss)
+      failures.push({
+        code: "incomplete",
+        message: `'${path}' arrived incomplete (${f.missing.length} missing ranges)`,
+      });
+  }
+  return summaryHash(hashes).then((hash) => ({
+    files: report.files.filter((f) => f.status === "complete").length,
+    failures,
+    bytes: progress.transferred,
+    seconds: progress.elapsedSeconds(),
+    hash,
+  }));
+}

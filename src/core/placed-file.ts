@@ -1,0 +1,109 @@
+/**
+ * A file written at arbitrary offsets (datagrams arrive in any order): bytes go into the `.xfer-part`
+ * where they belong; at the end the whole part is hashed from disk and published only if it matches,
+ * or kept, with the list of missing byte ranges beside it, when data never arrived.
+ */
+import type { FileHandle } from "node:fs/promises";
+import { chmod, rename, rm, utimes, writeFile } from "node:fs/promises";
+import { toXferError, XferError } from "./errors.ts";
+import { hashFilePrefix } from "./hash-file.ts";
+import type { ManifestEntry } from "./protocol/messages.ts";
+
+/** Positional writes allowed in flight before writeAt() waits for the disk. */
+const MAX_IN_FLIGHT = 64;
+
+export const MISSING_SUFFIX = ".missing.json";
+
+export class PlacedFile {
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  private failure: unknown = null;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: (() => void) | null = null;
+
+  constructor(
+    readonly entry: ManifestEntry,
+    private readonly fh: FileHandle,
+    readonly partPath: string,
+    private readonly finalPath: string,
+  ) {}
+
+  /** Write `bytes` at `offset`; resolves once the write is queued (the disk may still be behind). */
+  async writeAt(bytes: Uint8Array, offset: number): Promise<void> {
+    if (this.failure) throw toXferError(this.failure, `writing '${this.entry.path}'`);
+    if (offset + bytes.byteLength > (this.entry.size ?? 0))
+      throw new XferError("protocol", `data beyond the ${this.entry.size} bytes offered for '${this.entry.path}'`);
+    while (this.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => this.waiting.push(r));
+    if (this.inFlight++ === 0) this.idle = new Promise<void>((r) => (this.markIdle = r));
+    const copy = bytes.slice();
+    void this.write(copy, offset)
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.inFlight--;
+        this.waiting.shift()?.();
+        if (this.inFlight === 0) this.markIdle?.();
+      });
+  }
+
+  private async write(bytes: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const { bytesWritten } = await this.fh.write(bytes, done, bytes.byteLength - done, position + done);
+      done += bytesWritten;
+    }
+  }
+
+  /** Every byte arrived: verify the part against `hash` and publish it under the final name. */
+  async finish(hash: string): Promise<void> {
+    await this.flush();
+    const size = this.entry.size ?? 0;
+    const actual = (await hashFilePrefix(this.partPath, size)).digest();
+    if (actual !== hash) {
+      await this.fh.close();
+      await rm(this.partPath, { force: true });
+      throw new XferError("integrity", `'${this.entry.path}' failed verification (hash mismatch); discarded`);
+    }
+    try {
+      await this.fh.close();
+      await rename(this.partPath, this.finalPath);
+      await chmod(this.finalPath, this.entry.mode & 0o777);
+      const t = this.entry.mtimeMs / 1000;
+      await utimes(this.finalPath, t, t);
+    } catch (err) {
+      throw toXferError(err, `saving '${this.entry.path}'`);
+    }
+  }
+
+  /**
+   * Data is missing. Keep the part (resending can fill it) or, with `publish` (--allow-loss), give it
+   * its final name with the holes as zero bytes. Either way the missing ranges go beside it as JSON;
+   * returns that file's path.
+   */
+  async keepIncomplete(missing: [number, number][], publish: boolean): Promise<string> {
+    await this.flush();
+    await this.fh.truncate(this.entry.size ?? 0);
+    await this.fh.close();
+    let path = this.partPath;
+    if (publish) {
+      await rename(this.partPath, this.finalPath);
+      await chmod(this.finalPath, this.entry.mode & 0o777);
+      path = this.finalPath;
+    }
+    const doc = { file: this.entry.path, size: this.entry.size, missing };
+    await writeFile(path + MISSING_SUFFIX, `${JSON.stringify(doc)}\n`);
+    return path + MISSING_SUFFIX;
+  }
+
+  async abandon(): Promise<void> {
+    await this.flush().catch(() => {});
+    await this.fh.close().catch(() => {});
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight > 0) await this.idle;
+    if (this.failure) throw toXferError(this.failure, `writing '${this.entry.path}'`);
+    await this.fh.datasync();
+  }
+}
