@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
 import { startLossyProxy } from "../helpers/lossy-udp-proxy.ts";
@@ -99,6 +99,25 @@ describe("udp-raw end to end", () => {
     } finally {
       proxy.close();
     }
+  }, 30_000);
+
+  test("a folder of 80 files (an offer spanning many datagrams) arrives whole", async () => {
+    await using src = await tempDir();
+    await using dst = await tempDir();
+    const tree = join(src.path, "tree");
+    for (let i = 0; i < 80; i++) {
+      await mkdir(join(tree, `dir-${i % 7}`), { recursive: true });
+      await writeFile(join(tree, `dir-${i % 7}`, `file-with-a-long-name-${i}.bin`), bytes(1000 + i * 97));
+    }
+    const recv = await startReceiver(dst.path, ["--once", ...VIA]);
+    const sent = await sendAndWait([...VIA, tree, `127.0.0.1:${recv.port}`]);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(await recv.exited).toBe(0);
+    for (let i = 0; i < 80; i += 13) {
+      const rel = join("tree", `dir-${i % 7}`, `file-with-a-long-name-${i}.bin`);
+      expect(Buffer.compare(await readFile(join(dst.path, rel)), await readFile(join(src.path, rel)))).toBe(0);
+    }
+    expect(sent.events.find((e) => e.event === "done")).toMatchObject({ files: 80, failed: 0 });
   }, 30_000);
 
   test("standard input cannot go over datagrams: a usage error", async () => {

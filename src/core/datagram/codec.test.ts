@@ -44,7 +44,23 @@ test("arbitrary bytes decode to null or a datagram, never throw", () => {
   );
 });
 
-test("control datagrams carry their JSON", () => {
-  const d = decode(encodeControl(7, { type: "dg-accept" }));
-  expect(d).toEqual({ kind: "control", session: 7, json: '{"type":"dg-accept"}' });
+test("a control message longer than a datagram is split and reassembled in any order", async () => {
+  const { DatagramInbox } = await import("./control.ts");
+  const message = { type: "dg-offer", names: Array.from({ length: 300 }, (_, i) => `folder/file-${i}.bin`) };
+  const parts = encodeControl(7, message, 200);
+  expect(parts.length).toBeGreaterThan(10);
+  for (const p of parts) expect(p.byteLength).toBeLessThanOrEqual(200);
+  const shuffled = [...parts.slice(1).reverse(), parts[0] as Uint8Array, parts[3] as Uint8Array];
+  const inbox = new DatagramInbox({
+    remote: "test",
+    maxDatagramSize: 200,
+    send: async () => {},
+    close() {},
+    datagrams: (async function* () {
+      yield* shuffled;
+    })(),
+  });
+  const got = await inbox.next(1000);
+  expect(got).toEqual({ kind: "control", session: 7, json: JSON.stringify(message) });
+  expect(await inbox.next(50)).toBeNull();
 });

@@ -8,7 +8,8 @@ import { crc32 } from "node:zlib";
 export const KIND = { data: 1, control: 2 } as const;
 /** kind + session + seq + file + offset(48) + length + crc */
 export const DATA_HEADER = 1 + 4 + 4 + 4 + 6 + 2 + 4;
-export const CONTROL_HEADER = 1 + 4;
+/** kind + session + message id + fragment index + fragment count */
+export const CONTROL_HEADER = 1 + 4 + 4 + 2 + 2;
 
 export interface DataDatagram {
   kind: "data";
@@ -20,10 +21,14 @@ export interface DataDatagram {
   /** False when the payload does not match its CRC (corrupted on the way). */
   intact: boolean;
 }
+/** One fragment of a control message (a message larger than a datagram is split). */
 export interface ControlDatagram {
   kind: "control";
   session: number;
-  json: string;
+  message: number;
+  index: number;
+  count: number;
+  bytes: Uint8Array;
 }
 export type SessionDatagram = DataDatagram | ControlDatagram;
 
@@ -48,28 +53,41 @@ export function encodeData(
   return out;
 }
 
-export function encodeControl(session: number, message: object): Uint8Array {
+/** A control message as datagrams of at most `maxBytes` each (one, unless the JSON is long). */
+export function encodeControl(session: number, message: object, maxBytes: number): Uint8Array[] {
   const json = new TextEncoder().encode(JSON.stringify(message));
-  const out = new Uint8Array(CONTROL_HEADER + json.byteLength);
-  const v = new DataView(out.buffer);
-  v.setUint8(0, KIND.control);
-  v.setUint32(1, session);
-  out.set(json, CONTROL_HEADER);
+  const room = maxBytes - CONTROL_HEADER;
+  const count = Math.max(1, Math.ceil(json.byteLength / room));
+  if (count > 0xffff) throw new RangeError("control message too large");
+  const id = (Math.random() * 2 ** 32) >>> 0;
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const part = json.subarray(i * room, (i + 1) * room);
+    const d = new Uint8Array(CONTROL_HEADER + part.byteLength);
+    const v = new DataView(d.buffer);
+    v.setUint8(0, KIND.control);
+    v.setUint32(1, session);
+    v.setUint32(5, id);
+    v.setUint16(9, i);
+    v.setUint16(11, count);
+    d.set(part, CONTROL_HEADER);
+    out.push(d);
+  }
   return out;
 }
 
 /** Parses a datagram; null when it is not one of ours or is cut short (the caller counts it). */
 export function decode(d: Uint8Array): SessionDatagram | null {
-  if (d.byteLength < CONTROL_HEADER) return null;
+  if (d.byteLength < 5) return null;
   const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
   const kind = v.getUint8(0);
   const session = v.getUint32(1);
   if (kind === KIND.control) {
-    return {
-      kind: "control",
-      session,
-      json: new TextDecoder("utf-8", { fatal: false }).decode(d.subarray(CONTROL_HEADER)),
-    };
+    if (d.byteLength < CONTROL_HEADER) return null;
+    const index = v.getUint16(9);
+    const count = v.getUint16(11);
+    if (count === 0 || index >= count) return null;
+    return { kind: "control", session, message: v.getUint32(5), index, count, bytes: d.subarray(CONTROL_HEADER) };
   }
   if (kind !== KIND.data || d.byteLength < DATA_HEADER) return null;
   const length = v.getUint16(19);

@@ -5,13 +5,19 @@
  */
 import type { DatagramConnection } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
-import { decode, encodeControl, type SessionDatagram } from "./codec.ts";
+import { type ControlDatagram, type DataDatagram, decode, encodeControl } from "./codec.ts";
 import { type DgMessage, parseDgMessage } from "./messages.ts";
 
 export const RETRY_MS = 250;
+/** Control messages being reassembled at once, at most (older partial ones are dropped). */
+const MAX_PARTIAL = 8;
+
+/** What the inbox hands out: data datagrams, and control messages once all their fragments arrived. */
+export type Received = DataDatagram | { kind: "control"; session: number; json: string };
 
 export class DatagramInbox {
-  private readonly queue: SessionDatagram[] = [];
+  private readonly queue: Received[] = [];
+  private readonly partial = new Map<number, { parts: (Uint8Array | undefined)[]; left: number }>();
   private wake: (() => void) | null = null;
   private ended = false;
   malformed = 0;
@@ -25,7 +31,9 @@ export class DatagramInbox {
             this.malformed++;
             continue;
           }
-          this.queue.push(parsed);
+          const item = parsed.kind === "data" ? parsed : this.assemble(parsed);
+          if (!item) continue;
+          this.queue.push(item);
           this.wake?.();
         }
       } finally {
@@ -35,8 +43,24 @@ export class DatagramInbox {
     })();
   }
 
+  private assemble(f: ControlDatagram): Received | null {
+    const text = (parts: Uint8Array[]) => new TextDecoder().decode(Buffer.concat(parts));
+    if (f.count === 1) return { kind: "control", session: f.session, json: text([f.bytes]) };
+    let p = this.partial.get(f.message);
+    if (!p) {
+      if (this.partial.size >= MAX_PARTIAL) this.partial.delete(this.partial.keys().next().value as number);
+      p = { parts: new Array(f.count), left: f.count };
+      this.partial.set(f.message, p);
+    }
+    if (p.parts.length !== f.count || p.parts[f.index]) return null;
+    p.parts[f.index] = f.bytes.slice();
+    if (--p.left > 0) return null;
+    this.partial.delete(f.message);
+    return { kind: "control", session: f.session, json: text(p.parts as Uint8Array[]) };
+  }
+
   /** The next datagram, or null after `timeoutMs` (or when the connection closed). */
-  async next(timeoutMs: number): Promise<SessionDatagram | null> {
+  async next(timeoutMs: number): Promise<Received | null> {
     const deadline = Date.now() + timeoutMs;
     while (this.queue.length === 0) {
       if (this.ended) return null;
@@ -65,9 +89,9 @@ export async function exchange<T extends DgMessage["type"]>(
   what: string,
 ): Promise<Extract<DgMessage, { type: T }>> {
   const deadline = Date.now() + timeoutMs;
-  const bytes = encodeControl(session, request);
+  const datagrams = encodeControl(session, request, conn.maxDatagramSize);
   while (Date.now() < deadline) {
-    await conn.send([bytes]);
+    await conn.send(datagrams);
     const until = Math.min(deadline, Date.now() + RETRY_MS);
     while (Date.now() < until) {
       const d = await inbox.next(until - Date.now());

@@ -40,9 +40,9 @@ export async function receiveDatagramSession(
   const coverage = new Map<number, Coverage>();
   const tally = new Tally();
   let progress: Progress | null = null;
-  let answer: Uint8Array | null = null;
+  let answer: Uint8Array[] | null = null;
   let result: SessionResult | null = null;
-  const reply = (msg: DgMessage) => encodeControl(session as number, msg);
+  const reply = (msg: DgMessage) => encodeControl(session as number, msg, conn.maxDatagramSize);
 
   try {
     for (;;) {
@@ -72,10 +72,10 @@ export async function receiveDatagramSession(
           answer = reply({ type: "dg-accept" });
         } catch (err) {
           const e = toXferError(err);
-          await conn.send([reply({ type: "dg-reject", code: e.code, message: e.message })]);
+          await conn.send(reply({ type: "dg-reject", code: e.code, message: e.message }));
           throw e;
         }
-        await conn.send([answer]);
+        await conn.send(answer);
         continue;
       }
       if (d.session !== session) continue;
@@ -88,7 +88,7 @@ export async function receiveDatagramSession(
         continue;
       }
       const msg = parseDgMessage(d.json);
-      if (msg?.type === "dg-offer" && answer && !result) await conn.send([answer]);
+      if (msg?.type === "dg-offer" && answer && !result) await conn.send(answer);
       else if (msg?.type === "dg-end") {
         if (!result) {
           progress?.flush();
@@ -97,7 +97,7 @@ export async function receiveDatagramSession(
           result = report.result;
           if (progress) result.seconds = progress.elapsedSeconds();
         }
-        await conn.send([answer as Uint8Array]);
+        await conn.send(answer as Uint8Array[]);
       }
     }
   } catch (err) {
