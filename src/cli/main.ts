@@ -52,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
     .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
     .option("--allow-loss", "udp-raw: data lost on the way is not a failure (exit 0 with a loss report)")
+    .option("--fec <k:m>", "udp-raw: add m XOR parity datagrams per k·m data (rebuilds one loss in each of m classes)")
     .action((args: string[], flags: Flags) => {
       flagsSeen = flags;
       run = (signal) => sendCommand(args, flags as never, reporterFor(flags), signal);

@@ -39,6 +39,8 @@ export type XferEvent =
       expected: number;
       received: number;
       lost: number;
+      /** Lost datagrams rebuilt from FEC parity. */
+      recovered: number;
       duplicated: number;
       reordered: number;
       corrupt: number;

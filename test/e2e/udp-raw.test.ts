@@ -101,6 +101,33 @@ describe("udp-raw end to end", () => {
     }
   }, 30_000);
 
+  test("--fec 10:2 rebuilds a 4% loss pattern it claims to survive (one loss per class)", async () => {
+    await using src = await tempDir();
+    await using dst = await tempDir();
+    const data = bytes(3_000_000);
+    await writeFile(join(src.path, "f.bin"), data);
+    const recv = await startReceiver(dst.path, ["--once", ...VIA_PROXY]);
+    // Every 25th data datagram lost: at most one per block of 20, so every class can be rebuilt.
+    const proxy = await startLossyProxy(recv.port, { seed: 8, toTarget: { dropEvery: 25, dataOnly: true } });
+    try {
+      const sent = await sendAndWait([
+        ...VIA_PROXY,
+        "--fec",
+        "10:2",
+        join(src.path, "f.bin"),
+        `127.0.0.1:${proxy.port}`,
+      ]);
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(await recv.exited).toBe(0);
+      expect(Buffer.compare(await readFile(join(dst.path, "f.bin")), data)).toBe(0);
+      const report = sent.events.find((e) => e.event === "loss-report") as unknown as Record<string, number>;
+      expect(report.lost).toBe(proxy.toTarget.dropped);
+      expect(report.recovered).toBe(report.lost);
+    } finally {
+      proxy.close();
+    }
+  }, 30_000);
+
   test("a folder of 80 files (an offer spanning many datagrams) arrives whole", async () => {
     await using src = await tempDir();
     await using dst = await tempDir();

@@ -16,9 +16,13 @@ export interface Impairment {
   reorderDelayMs?: number;
   /** Impair only udp-raw data datagrams (0x52 then kind 1), letting control through. */
   dataOnly?: boolean;
+  /** Drop exactly every n-th impaired datagram (a known pattern) instead of by chance. */
+  dropEvery?: number;
 }
 
 export interface ProxyCounters {
+  /** Datagrams subject to impairment. */
+  seen: number;
   forwarded: number;
   dropped: number;
   duplicated: number;
@@ -42,7 +46,7 @@ export async function startLossyProxy(
   const front = createSocket("udp4");
   await new Promise<void>((r) => front.bind(0, "127.0.0.1", r));
   const upstreams = new Map<string, Socket>();
-  const counters = () => ({ forwarded: 0, dropped: 0, duplicated: 0, reordered: 0 });
+  const counters = () => ({ seen: 0, forwarded: 0, dropped: 0, duplicated: 0, reordered: 0 });
   const proxy: LossyProxy = {
     port: front.address().port,
     toTarget: counters(),
@@ -60,7 +64,8 @@ export async function startLossyProxy(
       send(msg);
       return;
     }
-    if (proxy.blackout || (imp?.loss && random() < imp.loss)) {
+    const nth = imp?.dropEvery ? ++c.seen % imp.dropEvery === 0 : false;
+    if (proxy.blackout || nth || (imp?.loss && random() < imp.loss)) {
       c.dropped++;
       return;
     }

@@ -1,3 +1,4 @@
+import { type FecParams, parseFec } from "../../core/datagram/fec.ts";
 import { XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { buildManifest } from "../../core/manifest.ts";
@@ -11,6 +12,7 @@ export interface SendFlags extends CommonFlags {
   name?: string;
   followSymlinks?: boolean;
   allowLoss?: boolean;
+  fec?: string;
 }
 
 export async function sendCommand(
@@ -45,7 +47,17 @@ export async function sendCommand(
     signal,
     idleTimeoutMs: idleTimeoutMs(flags),
     allowLoss: Boolean(flags.allowLoss),
+    fec: flags.fec === undefined ? undefined : fecOf(String(flags.fec), found.transport.kind),
   }).finally(() => settleTransports([found.transport]));
   reportDone(emit, result);
   return exitCodeOf(result);
+}
+
+function fecOf(text: string, kind: string): FecParams {
+  if (kind !== "datagram") throw new XferError("usage", "--fec applies to datagram transports (udp-raw)");
+  try {
+    return parseFec(text);
+  } catch (err) {
+    throw new XferError("usage", (err as Error).message);
+  }
 }

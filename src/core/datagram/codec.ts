@@ -5,7 +5,9 @@
  */
 import { crc32 } from "node:zlib";
 
-export const KIND = { data: 1, control: 2 } as const;
+export const KIND = { data: 1, control: 2, parity: 3 } as const;
+/** kind + session + block + class + length + crc */
+export const PARITY_HEADER = 1 + 4 + 4 + 1 + 2 + 4;
 /** kind + session + seq + file + offset(48) + length + crc */
 export const DATA_HEADER = 1 + 4 + 4 + 4 + 6 + 2 + 4;
 /** kind + session + message id + fragment index + fragment count */
@@ -30,7 +32,29 @@ export interface ControlDatagram {
   count: number;
   bytes: Uint8Array;
 }
-export type SessionDatagram = DataDatagram | ControlDatagram;
+/** An FEC parity unit (see fec.ts) for one class of one block. */
+export interface ParityDatagram {
+  kind: "parity";
+  session: number;
+  block: number;
+  cls: number;
+  unit: Uint8Array;
+  intact: boolean;
+}
+export type SessionDatagram = DataDatagram | ControlDatagram | ParityDatagram;
+
+export function encodeParity(session: number, block: number, cls: number, unit: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PARITY_HEADER + unit.byteLength);
+  const v = new DataView(out.buffer);
+  v.setUint8(0, KIND.parity);
+  v.setUint32(1, session);
+  v.setUint32(5, block);
+  v.setUint8(9, cls);
+  v.setUint16(10, unit.byteLength);
+  v.setUint32(12, crc32(unit));
+  out.set(unit, PARITY_HEADER);
+  return out;
+}
 
 export function encodeData(
   session: number,
@@ -88,6 +112,18 @@ export function decode(d: Uint8Array): SessionDatagram | null {
     const count = v.getUint16(11);
     if (count === 0 || index >= count) return null;
     return { kind: "control", session, message: v.getUint32(5), index, count, bytes: d.subarray(CONTROL_HEADER) };
+  }
+  if (kind === KIND.parity) {
+    if (d.byteLength < PARITY_HEADER || d.byteLength !== PARITY_HEADER + v.getUint16(10)) return null;
+    const unit = d.subarray(PARITY_HEADER);
+    return {
+      kind: "parity",
+      session,
+      block: v.getUint32(5),
+      cls: v.getUint8(9),
+      unit,
+      intact: crc32(unit) === v.getUint32(12),
+    };
   }
   if (kind !== KIND.data || d.byteLength < DATA_HEADER) return null;
   const length = v.getUint16(19);

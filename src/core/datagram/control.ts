@@ -5,7 +5,7 @@
  */
 import type { DatagramConnection } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
-import { type ControlDatagram, type DataDatagram, decode, encodeControl } from "./codec.ts";
+import { type ControlDatagram, type DataDatagram, decode, encodeControl, type ParityDatagram } from "./codec.ts";
 import { type DgMessage, parseDgMessage } from "./messages.ts";
 
 export const RETRY_MS = 250;
@@ -13,7 +13,7 @@ export const RETRY_MS = 250;
 const MAX_PARTIAL = 8;
 
 /** What the inbox hands out: data datagrams, and control messages once all their fragments arrived. */
-export type Received = DataDatagram | { kind: "control"; session: number; json: string };
+export type Received = DataDatagram | ParityDatagram | { kind: "control"; session: number; json: string };
 
 export class DatagramInbox {
   private readonly queue: Received[] = [];
@@ -31,7 +31,7 @@ export class DatagramInbox {
             this.malformed++;
             continue;
           }
-          const item = parsed.kind === "data" ? parsed : this.assemble(parsed);
+          const item = parsed.kind === "control" ? this.assemble(parsed) : parsed;
           if (!item) continue;
           this.queue.push(item);
           this.wake?.();

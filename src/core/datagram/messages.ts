@@ -12,6 +12,8 @@ export const DgOffer = z.object({
   entries: z.array(ManifestEntry).max(100_000),
   /** Payload bytes per data datagram. */
   chunk: z.number().int().min(1).max(65_000),
+  /** Interleaved XOR parity (see fec.ts), when the sender adds it. */
+  fec: z.object({ k: z.number().int().min(1).max(64), m: z.number().int().min(1).max(16) }).optional(),
 });
 export const DgAccept = z.object({ type: z.literal("dg-accept") });
 export const DgReject = z.object({
@@ -34,6 +36,8 @@ export const DgReport = z.object({
   duplicated: u53,
   reordered: u53,
   corrupt: u53,
+  /** Lost datagrams rebuilt from parity (they count in `lost` too: the network did lose them). */
+  recovered: u53.default(0),
   files: z
     .array(
       z.object({

@@ -13,6 +13,7 @@ import type { ReceiveTarget } from "../receive-target.ts";
 import { type SessionResult, summaryHash } from "../session/result.ts";
 import { encodeControl } from "./codec.ts";
 import { DatagramInbox } from "./control.ts";
+import { decodeUnit, encodeUnit, FecDecoder, PLACEMENT_BYTES } from "./fec.ts";
 import { type DgMessage, type DgReport, parseDgMessage } from "./messages.ts";
 import { reportEvent } from "./report.ts";
 import { Coverage, Tally } from "./tally.ts";
@@ -40,6 +41,22 @@ export async function receiveDatagramSession(
   const coverage = new Map<number, Coverage>();
   const tally = new Tally();
   let progress: Progress | null = null;
+  let fec: FecDecoder | null = null;
+  let unitSize = 0;
+  /** Write one intact, new data datagram where it belongs. */
+  const place = async (file: number, offset: number, payload: Uint8Array) => {
+    const sink = placed.get(file);
+    if (!sink || result) return;
+    await sink.writeAt(payload, offset);
+    coverage.get(file)?.add(offset, offset + payload.byteLength);
+    progress?.add(payload.byteLength);
+  };
+  const placeRecovered = async (units: { seq: number; unit: Uint8Array }[]) => {
+    for (const r of units) {
+      const u = decodeUnit(r.unit);
+      if (u && tally.recover(r.seq)) await place(u.file, u.offset, u.payload);
+    }
+  };
   let answer: Uint8Array[] | null = null;
   let result: SessionResult | null = null;
   const reply = (msg: DgMessage) => encodeControl(session as number, msg, conn.maxDatagramSize);
@@ -64,6 +81,10 @@ export async function receiveDatagramSession(
           if (!target.openPlaced)
             throw new XferError("rejected", "this receiver cannot place out-of-order data (standard output)");
           entries = msg.entries;
+          if (msg.fec) {
+            fec = new FecDecoder(msg.fec);
+            unitSize = PLACEMENT_BYTES + msg.chunk;
+          }
           await acceptOffer(target, entries, placed, coverage, emit, conn.remote);
           progress = new Progress(
             emit,
@@ -80,17 +101,21 @@ export async function receiveDatagramSession(
       }
       if (d.session !== session) continue;
       if (d.kind === "data") {
-        const file = placed.get(d.file);
-        if (!tally.record(d.seq, d.intact) || !file || result) continue;
-        await file.writeAt(d.payload, d.offset);
-        coverage.get(d.file)?.add(d.offset, d.offset + d.payload.byteLength);
-        progress?.add(d.payload.byteLength);
+        if (!tally.record(d.seq, d.intact)) continue;
+        await place(d.file, d.offset, d.payload);
+        if (fec) await placeRecovered(fec.addData(d.seq, encodeUnit(d.file, d.offset, d.payload, unitSize), null));
+        continue;
+      }
+      if (d.kind === "parity") {
+        if (fec && d.intact && d.unit.byteLength === unitSize && !result)
+          await placeRecovered(fec.addParity(d.block, d.cls, d.unit, null));
         continue;
       }
       const msg = parseDgMessage(d.json);
       if (msg?.type === "dg-offer" && answer && !result) await conn.send(answer);
       else if (msg?.type === "dg-end") {
         if (!result) {
+          if (fec) await placeRecovered(fec.recoverAll(msg.datagrams));
           progress?.flush();
           const report = await finish(msg, entries, placed, coverage, tally, target, opts, emit);
           answer = reply(report.report);

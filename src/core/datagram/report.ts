@@ -13,6 +13,7 @@ export function reportEvent(
     expected: r.expected,
     received: r.received,
     lost: r.lost,
+    recovered: r.recovered,
     duplicated: r.duplicated,
     reordered: r.reordered,
     corrupt: r.corrupt,

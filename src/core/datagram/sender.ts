@@ -13,8 +13,9 @@ import { SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
 import type { SessionResult } from "../session/result.ts";
 import { summaryHash } from "../session/result.ts";
 import { SOFTWARE } from "../version.ts";
-import { DATA_HEADER, encodeData } from "./codec.ts";
+import { DATA_HEADER, encodeData, encodeParity, PARITY_HEADER } from "./codec.ts";
 import { DatagramInbox, exchange } from "./control.ts";
+import { encodeUnit, FecEncoder, type FecParams, PLACEMENT_BYTES } from "./fec.ts";
 import type { DgReport } from "./messages.ts";
 import { reportEvent } from "./report.ts";
 
@@ -28,12 +29,14 @@ export async function sendDatagramSession(
   conn: DatagramConnection,
   entries: readonly LocalEntry[],
   emit: EventSink,
-  opts: { allowLoss: boolean },
+  opts: { allowLoss: boolean; fec?: FecParams },
 ): Promise<SessionResult> {
   if (entries.some((e) => e.source.kind === "stdin"))
     throw new XferError("usage", "datagram transports need sizes up front: standard input cannot be sent over them");
   const session = (Math.random() * 2 ** 32) >>> 0;
-  const chunk = conn.maxDatagramSize - DATA_HEADER;
+  // A parity datagram carries a whole unit (placement + a full chunk): leave it room.
+  const chunk = conn.maxDatagramSize - (opts.fec ? PARITY_HEADER + PLACEMENT_BYTES : DATA_HEADER);
+  const fec = opts.fec ? new FecEncoder(opts.fec, PLACEMENT_BYTES + chunk) : null;
   const inbox = new DatagramInbox(conn);
   const reply = await exchange(
     conn,
@@ -45,6 +48,7 @@ export async function sendDatagramSession(
       software: SOFTWARE,
       entries: entries.map((e) => e.entry),
       chunk,
+      fec: opts.fec,
     },
     ["dg-accept", "dg-reject"],
     OFFER_TIMEOUT_MS,
@@ -78,8 +82,12 @@ export async function sendDatagramSession(
         const data = block.subarray(0, bytesRead);
         hasher.update(data);
         for (let at = 0; at < bytesRead; at += chunk) {
-          batch.push(encodeData(session, seq++, index, pos + at, data.subarray(at, Math.min(bytesRead, at + chunk))));
-          if (batch.length === BATCH) {
+          const payload = data.subarray(at, Math.min(bytesRead, at + chunk));
+          batch.push(encodeData(session, seq++, index, pos + at, payload));
+          if (fec)
+            for (const [b, j, unit] of fec.add(encodeUnit(index, pos + at, payload, PLACEMENT_BYTES + chunk)))
+              batch.push(encodeParity(session, b, j, unit));
+          if (batch.length >= BATCH) {
             await conn.send(batch);
             batch = [];
           }
@@ -94,6 +102,10 @@ export async function sendDatagramSession(
     const hash = hasher.digest();
     hashes.set(local.entry.path, hash);
     ends.push({ index, size, hash });
+  }
+  if (fec) {
+    const tail = fec.flush().map(([b, j, unit]) => encodeParity(session, b, j, unit));
+    if (tail.length) await conn.send(tail);
   }
   progress.flush();
   const report: DgReport = await exchange(

@@ -45,6 +45,7 @@ test("the report matches a seeded link's drops, duplicates and reorders exactly"
           expected: count,
           received: count - dropped.size,
           lost: dropped.size,
+          recovered: 0,
           duplicated: duplicates,
           reordered,
           corrupt: 0,

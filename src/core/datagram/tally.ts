@@ -6,11 +6,22 @@
 
 export class Tally {
   private readonly seen = new Set<number>();
+  private readonly rebuilt = new Set<number>();
   private highest = -1;
   received = 0;
   duplicated = 0;
   reordered = 0;
   corrupt = 0;
+  recovered = 0;
+
+  /** A lost datagram rebuilt from parity; false if it had arrived after all. */
+  recover(seq: number): boolean {
+    if (this.seen.has(seq)) return false;
+    this.seen.add(seq);
+    this.rebuilt.add(seq);
+    this.recovered++;
+    return true;
+  }
 
   /** Returns true when the datagram is new and intact (the caller writes it). */
   record(seq: number, intact: boolean): boolean {
@@ -19,6 +30,12 @@ export class Tally {
       return false;
     }
     if (this.seen.has(seq)) {
+      // Rebuilt from parity, then it arrived late after all: received, not a duplicate.
+      if (this.rebuilt.delete(seq)) {
+        this.recovered--;
+        this.received++;
+        return false;
+      }
       this.duplicated++;
       return false;
     }
@@ -34,6 +51,7 @@ export class Tally {
       expected,
       received: this.received,
       lost: Math.max(0, expected - this.received),
+      recovered: this.recovered,
       duplicated: this.duplicated,
       reordered: this.reordered,
       corrupt: this.corrupt,

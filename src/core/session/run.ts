@@ -10,6 +10,7 @@ import type {
   StreamConnection,
   TransportContext,
 } from "../../plugin/api.ts";
+import type { FecParams } from "../datagram/fec.ts";
 import { receiveDatagramSession } from "../datagram/receiver.ts";
 import { sendDatagramSession } from "../datagram/sender.ts";
 import { toXferError, XferError } from "../errors.ts";
@@ -33,6 +34,8 @@ export interface SendRequest {
   idleTimeoutMs: number;
   /** Datagram transports: a file that arrives incomplete is not a failure. */
   allowLoss?: boolean;
+  /** Datagram transports: interleaved XOR parity, k data per parity, m parities per block. */
+  fec?: FecParams;
 }
 
 export async function sendSession(req: SendRequest): Promise<SessionResult> {
@@ -50,7 +53,10 @@ export async function sendSession(req: SendRequest): Promise<SessionResult> {
     const onAbort = () => dconn.close();
     req.signal.addEventListener("abort", onAbort, { once: true });
     try {
-      return await sendDatagramSession(dconn, req.entries, req.emit, { allowLoss: req.allowLoss ?? false });
+      return await sendDatagramSession(dconn, req.entries, req.emit, {
+        allowLoss: req.allowLoss ?? false,
+        fec: req.fec,
+      });
     } finally {
       req.signal.removeEventListener("abort", onAbort);
       dconn.close();
