@@ -21,7 +21,9 @@ async function transfer(transport: string, sender: string[] | undefined, receive
   const payload = data(2 * 1024 * 1024 + 3);
   await writeFile(join(src.path, "f.bin"), payload);
   const recv = await startReceiver(dst.path, ["--once", "--via", transport], { runtime: receiver });
-  const send = run(["send", "--json", "--via", transport, join(src.path, "f.bin"), `127.0.0.1:${recv.port}`], {
+  // Deno's node:dgram receives slowly (docs/RUNTIMES.md): raw UDP, which never resends, goes gently.
+  const pace = transport === "udp-raw" ? ["--rate", "20mbit"] : [];
+  const send = run(["send", "--json", "--via", transport, ...pace, join(src.path, "f.bin"), `127.0.0.1:${recv.port}`], {
     runtime: sender,
   });
   const code = await send.exited;

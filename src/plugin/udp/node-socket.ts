@@ -9,10 +9,13 @@ import { isIpv6, type RawUdpHandlers, type RawUdpOpener, type RawUdpSocket, type
 const MAX_QUEUED = 512;
 
 export const openNodeUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, options) => {
+  // Deno accepts a buffer size here without applying it, and its receive path then stalls
+  // (RUNTIME-FACTS.md): leave Deno's kernel default alone.
+  const sized = !("Deno" in globalThis);
   const socket: Socket = createSocket({
     type: isIpv6(at.host) ? "udp6" : "udp4",
-    recvBufferSize: options.recvBufferBytes,
-    sendBufferSize: options.sendBufferBytes,
+    recvBufferSize: sized ? options.recvBufferBytes : undefined,
+    sendBufferSize: sized ? options.sendBufferBytes : undefined,
   });
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
