@@ -107,6 +107,11 @@ async function main(): Promise<void> {
     .trim()
     .split("\n")
     .map((l) => (JSON.parse(l) as { name: string }).name);
+  // A plugin with its own npm dependency loads into the compiled binary (--compile-autoload-package-json).
+  const withDep = join(import.meta.dir, "..", "examples", "plugins", "with-dep");
+  const plugged = execFileSync(host, ["transports", "--json", "--plugin", withDep]).toString();
+  if (!plugged.includes('"tcp-xor-dep"')) throw new Error("the host binary did not load examples/plugins/with-dep");
+  console.log("ok  host binary loads a plugin with its own npm dependency");
   const work = await mkdtemp(join(tmpdir(), "xfer-binaries-"));
   try {
     for (const t of transports) await transferWith(host, t, work);
