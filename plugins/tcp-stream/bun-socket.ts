@@ -49,7 +49,8 @@ class Conn implements StreamConnection {
   async end(): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.pending.length) await this.waitDrained();
-    this.socket?.end();
+    // shutdown(), not end(): end() closes both directions on Bun, shutdown() sends FIN and keeps reading.
+    this.socket?.shutdown();
   }
 
   destroy(reason?: Error): void {

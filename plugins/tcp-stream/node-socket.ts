@@ -14,7 +14,14 @@ export async function nodeListen(at: Endpoint, onConnection: (conn: StreamConnec
   const addr = server.address();
   const address: Endpoint =
     addr && typeof addr === "object" ? { host: addr.address, port: addr.port } : { host: at.host, port: at.port };
-  return { address, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  // server.close() stops accepting at once but calls back only when every connection has ended:
+  // the API wants close() to return promptly and leave open connections alone.
+  return {
+    address,
+    close: async () => {
+      server.close();
+    },
+  };
 }
 
 export function nodeDial(to: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<StreamConnection> {
@@ -73,7 +80,14 @@ function wrap(socket: Socket): StreamConnection {
 
   return {
     remote: `${socket.remoteAddress}:${socket.remotePort}`,
-    readable: socket as AsyncIterable<Uint8Array>,
+    // Not `socket` itself: leaving a for-await over a socket destroys it, which would also end our
+    // half of a half-closed connection.
+    readable: {
+      [Symbol.asyncIterator]: () =>
+        (socket as unknown as { iterator(o: { destroyOnReturn: boolean }): AsyncIterator<Uint8Array> }).iterator({
+          destroyOnReturn: false,
+        }),
+    },
     async write(chunk) {
       if (failure) throw failure;
       // node:net may keep the chunk in its own buffer after write() returns; the API lets the caller
@@ -90,7 +104,10 @@ function wrap(socket: Socket): StreamConnection {
       await finished;
     },
     destroy(reason) {
-      socket.destroy(reason);
+      // A reset, not a FIN: the peer must see an error, not a clean end (where the runtime has it).
+      const reset = (socket as Socket & { resetAndDestroy?: () => void }).resetAndDestroy;
+      if (reset && !socket.destroyed && socket.readyState !== "opening") reset.call(socket);
+      else socket.destroy(reason);
     },
   };
 }

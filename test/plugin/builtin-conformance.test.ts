@@ -14,13 +14,7 @@ import { ROOT } from "../helpers/cli.ts";
  * Cases a built-in is known to fail, with why. They show as todo instead of failing the suite;
  * delete an entry once the transport is fixed (the case then runs as a normal test again).
  */
-const KNOWN_GAPS: Record<string, Record<string, string>> = {
-  "tcp-stream": {
-    // Bun.connect/Bun.listen sockets close both directions when one side calls end(): the peer's
-    // writes after that fail with "connection closed with unsent data".
-    "stream.half-close": "Bun sockets do not stay half-open after end()",
-  },
-};
+const KNOWN_GAPS: Record<string, Record<string, string>> = {};
 
 /** One kit run per transport, shared by its per-case tests. */
 const reports = new Map<string, Promise<ConformanceReport>>();
