@@ -22,6 +22,9 @@ import { PathLocks, runReceiver } from "./receiver.ts";
 import type { SessionResult } from "./result.ts";
 import { runSender } from "./sender.ts";
 
+/** How long a transport may take to connect before the send gives up. */
+const DIAL_TIMEOUT_MS = 30_000;
+
 export interface SendRequest {
   transport: AnyTransport;
   to: Endpoint;
@@ -41,8 +44,21 @@ export interface SendRequest {
 export async function sendSession(req: SendRequest): Promise<SessionResult> {
   const { transport, to } = req;
   let conn: StreamConnection | DatagramConnection;
+  // A plugin's dial() might never settle: bound it, and tell the plugin through its signal.
+  const deadline = AbortSignal.timeout(DIAL_TIMEOUT_MS);
+  const timedOut = new Promise<never>((_, reject) =>
+    deadline.addEventListener("abort", () =>
+      reject(
+        new XferError(
+          "timeout",
+          `no connection to ${to.host}:${to.port} over ${transport.name} within ${DIAL_TIMEOUT_MS / 1000} s`,
+        ),
+      ),
+    ),
+  );
+  timedOut.catch(() => {});
   try {
-    conn = await transport.dial(to, req.ctx, req.signal);
+    conn = await Promise.race([transport.dial(to, req.ctx, AbortSignal.any([req.signal, deadline])), timedOut]);
   } catch (err) {
     const e = toXferError(err, `${to.host}:${to.port} over ${transport.name}`);
     throw e.code === "internal" ? new XferError("unreachable", e.message, { cause: err }) : e;
