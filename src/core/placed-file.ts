@@ -85,15 +85,7 @@ export class PlacedFile {
       await rm(this.partPath, { force: true });
       throw new XferError("integrity", `'${this.entry.path}' failed verification (hash mismatch); discarded`);
     }
-    try {
-      await this.fh.close();
-      await rename(this.partPath, this.finalPath);
-      await chmod(this.finalPath, this.entry.mode & 0o777);
-      const t = this.entry.mtimeMs / 1000;
-      await utimes(this.finalPath, t, t);
-    } catch (err) {
-      throw toXferError(err, `saving '${this.entry.path}'`);
-    }
+    await publish(this.fh, this.partPath, this.finalPath, this.entry);
   }
 
   /**
@@ -126,5 +118,23 @@ export class PlacedFile {
     if (this.inFlight > 0) await this.idle;
     if (this.failure) throw toXferError(this.failure, `writing '${this.entry.path}'`);
     await this.fh.datasync();
+  }
+}
+
+/** Close the flushed part and give it its final name, mode and modification time. */
+export async function publish(
+  fh: FileHandle,
+  partPath: string,
+  finalPath: string,
+  entry: ManifestEntry,
+): Promise<void> {
+  try {
+    await fh.close();
+    await rename(partPath, finalPath);
+    await chmod(finalPath, entry.mode & 0o777);
+    const t = entry.mtimeMs / 1000;
+    await utimes(finalPath, t, t);
+  } catch (err) {
+    throw toXferError(err, `saving '${entry.path}'`);
   }
 }

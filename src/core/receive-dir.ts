@@ -4,13 +4,13 @@
  * after the hash matched, by an atomic rename.
  */
 import { constants, type Stats } from "node:fs";
-import { chmod, type FileHandle, lstat, mkdir, open, rename, rm, utimes } from "node:fs/promises";
+import { chmod, type FileHandle, lstat, mkdir, open, rm, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { toXferError, XferError } from "./errors.ts";
 import { hashFilePrefix } from "./hash-file.ts";
 import { newHasher, type StreamingHasher } from "./hashing.ts";
 import { checkOfferedNames, PART_SUFFIX } from "./names.ts";
-import { PlacedFile } from "./placed-file.ts";
+import { PlacedFile, publish } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 import type { FileSink, Prepared, ReceiveTarget } from "./receive-target.ts";
 
@@ -98,6 +98,19 @@ export class ReceiveDir implements ReceiveTarget {
    * (required when offset > 0).
    */
   async openFile(entry: ManifestEntry, offset: number, prefix: StreamingHasher | null): Promise<IncomingFile> {
+    const { fh, partPath, target } = await this.openPart(entry, offset);
+    const hasher = offset > 0 && prefix ? prefix : await newHasher();
+    return new IncomingFile(entry, fh, partPath, target, offset, hasher);
+  }
+
+  /** Open the part file for writes at any offset (datagram transports); it starts empty. */
+  async openPlaced(entry: ManifestEntry): Promise<PlacedFile> {
+    const { fh, partPath, target } = await this.openPart(entry, 0);
+    return new PlacedFile(entry, fh, partPath, target);
+  }
+
+  /** The part file, opened for writing and cut to `keep` bytes. */
+  private async openPart(entry: ManifestEntry, keep: number) {
     await this.checkParents(entry.path);
     const target = this.pathOf(entry.path);
     const partPath = target + PART_SUFFIX;
@@ -109,28 +122,12 @@ export class ReceiveDir implements ReceiveTarget {
       throw toXferError(err, `cannot create '${entry.path}${PART_SUFFIX}'`);
     }
     try {
-      await fh.truncate(offset);
+      await fh.truncate(keep);
     } catch (err) {
       await fh.close();
       throw toXferError(err, `cannot prepare '${entry.path}${PART_SUFFIX}'`);
     }
-    const hasher = offset > 0 && prefix ? prefix : await newHasher();
-    return new IncomingFile(entry, fh, partPath, target, offset, hasher);
-  }
-
-  /** Open the part file for writes at any offset (datagram transports); it starts empty. */
-  async openPlaced(entry: ManifestEntry): Promise<PlacedFile> {
-    await this.checkParents(entry.path);
-    const target = this.pathOf(entry.path);
-    const partPath = target + PART_SUFFIX;
-    let fh: FileHandle;
-    try {
-      fh = await open(partPath, constants.O_WRONLY | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600);
-      await fh.truncate(0);
-    } catch (err) {
-      throw toXferError(err, `cannot create '${entry.path}${PART_SUFFIX}'`);
-    }
-    return new PlacedFile(entry, fh, partPath, target);
+    return { fh, partPath, target };
   }
 
   /**
@@ -265,17 +262,11 @@ export class IncomingFile implements FileSink {
       const why = size !== this.position ? `size ${this.position}, expected ${size}` : "hash mismatch";
       throw new XferError("integrity", `'${this.entry.path}' failed verification (${why}); partial data discarded`);
     }
-    try {
-      // Durable before visible: after a crash the final name never holds unflushed data.
-      await this.fh.datasync();
-      await this.fh.close();
-      await rename(this.partPath, this.finalPath);
-      await chmod(this.finalPath, this.entry.mode & 0o777);
-      const t = this.entry.mtimeMs / 1000;
-      await utimes(this.finalPath, t, t);
-    } catch (err) {
+    // Durable before visible: after a crash the final name never holds unflushed data.
+    await this.fh.datasync().catch((err: unknown) => {
       throw toXferError(err, `saving '${this.entry.path}'`);
-    }
+    });
+    await publish(this.fh, this.partPath, this.finalPath, this.entry);
   }
 
   /** Keep what was written for a later resume; flush so a crash after this loses nothing. */

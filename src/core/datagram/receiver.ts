@@ -155,7 +155,7 @@ async function acceptOffer(
         "exists",
         `'${entries[p.accepted.index]?.path}' already exists here (use --overwrite to replace it)`,
       );
-  for (const [index, entry] of entries.entries()) {
+  for (const entry of entries) {
     if (entry.kind === "dir") await target.makeDir(entry);
     else if (entry.size === null) throw new XferError("protocol", `'${entry.path}' has no size`);
   }
