@@ -5,7 +5,14 @@
  * shared with udp-reliable (0x55).
  */
 import { type DatagramConnection, defineTransport, type TransportContext } from "../../src/plugin/api.ts";
-import { bindUdp, resolvePeer, type UdpPeer, type UdpPort, wildcardFor } from "../../src/plugin/udp/index.ts";
+import {
+  bindUdp,
+  formatPeer,
+  resolvePeer,
+  type UdpPeer,
+  type UdpPort,
+  wildcardFor,
+} from "../../src/plugin/udp/index.ts";
 import { DatagramQueue } from "./datagram-queue.ts";
 import { SmoothPacer } from "./pacer.ts";
 
@@ -90,10 +97,6 @@ function rateOf(ctx: TransportContext): number {
   return DEFAULT_RATE_BITS;
 }
 
-function fmt(p: UdpPeer): string {
-  return p.address.includes(":") ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
-}
-
 export default defineTransport({
   name: "udp-raw",
   description: "raw UDP: datagrams sent once at --rate, with an exact loss report (no retransmission)",
@@ -114,7 +117,7 @@ export default defineTransport({
         let conn = peers.get(key);
         if (!conn) {
           if (!accepting) return true;
-          conn = new RawConnection(port, from, fmt(from), rate, () => peers.delete(key));
+          conn = new RawConnection(port, from, formatPeer(from), rate, () => peers.delete(key));
           peers.set(key, conn);
           onConnection(conn);
         }
@@ -144,7 +147,7 @@ export default defineTransport({
     signal.throwIfAborted();
     // The sending side mostly sends: Bun's socket (sendMany) serves it best; replies are few.
     const port = await bindUdp(wildcardFor(peer), { connect: peer });
-    const conn = new RawConnection(port, peer, fmt(peer), rateOf(ctx), () => port.close());
+    const conn = new RawConnection(port, peer, formatPeer(peer), rateOf(ctx), () => port.close());
     port.attach({
       claim(data, from, truncated) {
         if (data[0] !== MAGIC || from.port !== peer.port) return false;

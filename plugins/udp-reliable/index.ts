@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { defineTransport, type Endpoint, type StreamConnection, type TransportContext } from "../../src/plugin/api.ts";
-import { bindUdp, resolvePeer, type UdpPeer, wildcardFor } from "../../src/plugin/udp/index.ts";
+import { bindUdp, formatPeer, resolvePeer, type UdpPeer, wildcardFor } from "../../src/plugin/udp/index.ts";
 import { Connection, type ConnectionConfig } from "./connection.ts";
 import { allClosed, Driver } from "./driver.ts";
 import { ListenerCore } from "./listener-core.ts";
@@ -41,7 +41,7 @@ export default defineTransport({
         let driver = drivers.get(conn);
         if (!driver && routed.created) {
           const peer = core.peerOf(conn) as UdpPeer;
-          const stream = new UdpReliableStream(conn, `${fmt(peer)}`, ctx, () => {
+          const stream = new UdpReliableStream(conn, formatPeer(peer), ctx, () => {
             drivers.delete(conn);
             core.remove(conn);
           });
@@ -85,7 +85,7 @@ export default defineTransport({
     signal.throwIfAborted();
     const port = await bindUdp(wildcardFor(peer), { connect: peer });
     const conn = new Connection("client", randomBytes(CID_BYTES), new Uint8Array(CID_BYTES), config, performance.now());
-    const stream = new UdpReliableStream(conn, fmt(peer), ctx, () => port.close());
+    const stream = new UdpReliableStream(conn, formatPeer(peer), ctx, () => port.close());
     let settle: (() => void) | undefined;
     const driver = new Driver(
       conn,
@@ -106,7 +106,7 @@ export default defineTransport({
       },
       onWritable: () => driver.onWritable(),
       onError: () => {
-        conn.unreachable(`nothing is listening on UDP ${fmt(peer)} (port unreachable)`);
+        conn.unreachable(`nothing is listening on UDP ${formatPeer(peer)} (port unreachable)`);
         driver.kick();
       },
     });
@@ -126,7 +126,7 @@ export default defineTransport({
       if (signal.aborted) throw new Error("dial aborted");
       throw new Error(
         conn.error?.kind === "handshake-timeout"
-          ? `no udp-reliable listener answered at ${fmt(peer)} within ${config.handshakeTimeoutMs / 1000} s (UDP)`
+          ? `no udp-reliable listener answered at ${formatPeer(peer)} within ${config.handshakeTimeoutMs / 1000} s (UDP)`
           : (conn.error?.message ?? "connection failed"),
       );
     }
@@ -136,10 +136,6 @@ export default defineTransport({
   /** Lets ended connections finish their close (FIN ACKs, linger) before the process exits. */
   settle: allClosed,
 });
-
-function fmt(p: UdpPeer): string {
-  return p.address.includes(":") ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
-}
 
 /** A closed listener's socket lives on until its last connection ends. */
 function closeWhenIdle(drivers: Map<Connection, Driver>, close: () => void): void {

@@ -2,6 +2,7 @@
 export {
   type BindOptions,
   bindUdp,
+  formatPeer,
   resolvePeer,
   type UdpConsumer,
   type UdpPeer,

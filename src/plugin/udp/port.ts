@@ -143,3 +143,8 @@ export async function resolvePeer(to: Endpoint): Promise<UdpPeer> {
 export function wildcardFor(peer: UdpPeer): Endpoint {
   return { host: isIpv6(peer.address) ? "::" : "0.0.0.0", port: 0 };
 }
+
+/** "1.2.3.4:5" or "[::1]:5", for messages and StreamConnection.remote. */
+export function formatPeer(p: UdpPeer): string {
+  return isIpv6(p.address) ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
+}
