@@ -60,7 +60,10 @@ export interface ConnectionConfig {
   cc: string;
   /** --rate cap in bytes/s (Infinity: none). */
   maxRate: number;
-  /** Cap on bytes written but not yet acknowledged; write() beyond it reports backpressure. */
+  /**
+   * Bytes written but not yet acknowledged before write() reports backpressure; grows to 2·cwnd
+   * (at most window.max) on paths whose bandwidth-delay product needs more.
+   */
   sendBufferBytes: number;
 }
 
@@ -89,6 +92,7 @@ const MAX_PTO_MS = 2000;
 /** Consecutive PTOs after which everything in flight is presumed lost (persistent congestion). */
 const PERSISTENT_PTOS = 3;
 const MTU_PROBE_ATTEMPTS = 3;
+const MIN_LINGER_MS = 1000;
 // 32 like quic-go allows: 10 (RFC 9002) costs two extra round trips of STARTUP on long paths.
 const INITIAL_WINDOW_PACKETS = 32;
 /** Every endpoint receives datagrams of any size UDP allows; what is sent depends on the path. */
@@ -131,6 +135,8 @@ export class Connection {
   private maxDataDue = false;
   private appLimited = false;
   private nextPacingTime = 0;
+  private lingered = false;
+  private peerFinished = false;
 
   readonly counters = {
     packetsSent: 0,
@@ -174,7 +180,8 @@ export class Connection {
   /** Server side: the connection is created from a valid ECHO; process it like any packet. */
   acceptEcho(echo: EchoPacket, handshakeRtt: number, now: number): void {
     this.setPeer(echo.params);
-    if (handshakeRtt > 0) this.rtt.update(handshakeRtt, 0);
+    // Karn's rule: only the first ECHO (packet number 0) times the round trip unambiguously.
+    if (handshakeRtt > 0 && echo.pn === 0) this.rtt.update(handshakeRtt, 0);
     this.receive(echo, now);
   }
 
@@ -201,9 +208,12 @@ export class Connection {
     if (this.state === "closed") return;
     switch (packet.type) {
       case "syn-ack":
-        if (this.state !== "syn-sent" && this.state !== "echo-sent") return;
+        // Only the first answer counts: a later SYN-ACK (to a repeated SYN) names another server
+        // CID, and switching to it would leave the listener holding two half-open connections.
+        if (this.state !== "syn-sent") return;
         if (!sameBytes(packet.clientCid, this.localCid)) return;
-        if (this.state === "syn-sent") this.rtt.update(now - this.handshakeStarted, 0);
+        // Karn's rule: a repeated SYN makes the round trip ambiguous.
+        if (this.handshakeAttempts === 1) this.rtt.update(now - this.handshakeStarted, 0);
         this.remoteCid = packet.serverCid;
         this.cookie = packet.cookie;
         this.setPeer(packet.params);
@@ -216,6 +226,9 @@ export class Connection {
         // A listener that stops accepting answers a SYN with a RESET naming our own CID.
         if (this.state === "syn-sent" && sameBytes(packet.cid, this.localCid))
           this.fail(new ConnectionError("the listener is not accepting connections", "refused"));
+        else if (this.state === "linger" && sameBytes(packet.cid, this.remoteCid))
+          // Both directions were already done: the peer just forgot us before our linger ended.
+          this.state = "closed";
         else if (this.state !== "syn-sent" && sameBytes(packet.cid, this.remoteCid))
           this.fail(new ConnectionError("the peer no longer knows this connection (it restarted or gave up)", "reset"));
         return;
@@ -224,7 +237,13 @@ export class Connection {
         this.receiveFrames(packet, now);
         return;
       case "version":
-        if (this.state === "syn-sent")
+        // Only an answer to our own SYN, and only one that does not list our version (a listener
+        // that speaks it would have answered SYN-ACK): anything else is stale or forged.
+        if (
+          this.state === "syn-sent" &&
+          sameBytes(packet.clientCid, this.localCid) &&
+          !packet.versions.includes(WIRE_VERSION)
+        )
           this.fail(
             new ConnectionError(
               `the listener speaks udp-reliable wire version ${packet.versions.join(", ")}; this xfer speaks ${WIRE_VERSION} (upgrade one side)`,
@@ -266,6 +285,9 @@ export class Connection {
       this.counters.duplicatePackets++;
       return;
     }
+    // Like TCP restarting TIME_WAIT on a repeated FIN: the peer still waits for our ACKs, so stay
+    // until it has been quiet for the whole linger.
+    if (eliciting && this.state === "linger") this.stateDeadline = now + this.lingerMs();
     for (const f of frames) {
       if (this.state === "closed") return;
       this.applyFrame(f, now);
@@ -276,6 +298,10 @@ export class Connection {
   private applyFrame(f: Frame, now: number): void {
     switch (f.type) {
       case "ack":
+        if ((f.ranges[0] as { high: number }).high >= this.nextPn) {
+          this.abortWith(CLOSE_CODE.protocol, "ACK of a packet never sent", "protocol", now);
+          return;
+        }
         this.onAckFrame(f.ranges, f.delayUs, now);
         return;
       case "max-data":
@@ -297,6 +323,12 @@ export class Connection {
         return;
       }
       case "close":
+        if (f.code === CLOSE_CODE.finished && this.recvStream.complete) {
+          // The peer closed cleanly after receiving everything: our unacknowledged tail arrived.
+          this.peerFinished = true;
+          this.state = "closed";
+          return;
+        }
         this.fail(
           new ConnectionError(
             f.code === CLOSE_CODE.aborted
@@ -371,7 +403,13 @@ export class Connection {
 
   /** Bytes write() can take before the send buffer is full. */
   get writable(): number {
-    return Math.max(0, this.config.sendBufferBytes - this.sendStream.buffered);
+    // The send buffer holds everything unacknowledged, so it must follow the window the path
+    // allows (2·cwnd: a round of loss repair on top of a full pipe), up to the max-window cap.
+    const limit = Math.min(
+      Math.max(this.config.sendBufferBytes, 2 * this.cc.congestionWindow()),
+      Math.max(this.config.sendBufferBytes, this.config.window.max),
+    );
+    return Math.max(0, limit - this.sendStream.buffered);
   }
 
   write(data: Uint8Array): void {
@@ -386,7 +424,17 @@ export class Connection {
 
   /** Everything written, including FIN, was acknowledged by the peer. */
   get delivered(): boolean {
-    return this.sendStream.allAcked;
+    return this.sendStream.allAcked || this.peerFinished;
+  }
+
+  /** Closed after a complete exchange both ways (LINGER ran out), not by an error. */
+  get finishedCleanly(): boolean {
+    return this.state === "closed" && this.lingered;
+  }
+
+  /** The next packet number (a listener answering for a finished connection continues from it). */
+  get nextPacketNumber(): number {
+    return this.nextPn;
   }
 
   read(): Uint8Array | null {
@@ -429,18 +477,21 @@ export class Connection {
 
   // ---- time --------------------------------------------------------------------------------
 
+  // Every check below is written `now >= x + y`, the same sum deadline() returns: `now - x >= y`
+  // can round the other way, leaving a deadline due forever that nothing acts on.
   tick(now: number): void {
     if (this.state === "closed") return;
     if ((this.state === "closing" || this.state === "linger") && now >= this.stateDeadline) {
+      this.lingered = this.state === "linger";
       this.state = "closed";
       return;
     }
     if (this.state === "syn-sent" || this.state === "echo-sent") {
-      if (now - this.handshakeStarted >= this.config.handshakeTimeoutMs) {
+      if (now >= this.handshakeStarted + this.config.handshakeTimeoutMs) {
         this.fail(new ConnectionError("no answer to the handshake", "handshake-timeout"));
         return;
       }
-    } else if (now - this.lastReceived >= this.idleTimeout()) {
+    } else if (now >= this.lastReceived + this.idleTimeout()) {
       this.fail(new ConnectionError(`no packet from the peer for ${this.idleTimeout()} ms`, "idle-timeout"));
       return;
     }
@@ -478,6 +529,14 @@ export class Connection {
     if (this.lossTime !== Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
     const backoff = Math.min(this.ptoBase() * 2 ** this.ptoCount, Math.max(MAX_PTO_MS, 2 * this.rtt.smoothed));
     return this.lastAckElicitingSent + backoff;
+  }
+
+  /**
+   * LINGER lasts 3·PTO, and at least MIN_LINGER_MS: our PTO says nothing of the peer's, which on
+   * an asymmetric path (its large packets queue, our small ACKs do not) can be many times longer.
+   */
+  private lingerMs(): number {
+    return Math.max(3 * this.ptoBase(), MIN_LINGER_MS);
   }
 
   private idleTimeout(): number {
@@ -576,7 +635,7 @@ export class Connection {
   }
 
   private keepaliveDue(now: number): boolean {
-    return this.state === "established" && now - this.lastAckElicitingSent >= this.idleTimeout() / 3;
+    return this.state === "established" && now >= this.lastAckElicitingSent + this.idleTimeout() / 3;
   }
 
   private mtuProbeDue(): boolean {
@@ -711,7 +770,7 @@ export class Connection {
     // Unread bytes do not hold the close up: they stay readable after the connection is gone.
     if (this.sendStream.allAcked && this.recvStream.complete) {
       this.state = "linger";
-      this.stateDeadline = now + 3 * this.ptoBase();
+      this.stateDeadline = now + this.lingerMs();
     }
   }
 

@@ -6,7 +6,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { TransportParams } from "./wire/packet.ts";
-import { COOKIE_BYTES } from "./wire/packet.ts";
+import { CID_BYTES, COOKIE_BYTES } from "./wire/packet.ts";
 import { writeU48 } from "./wire/varint.ts";
 
 export const COOKIE_LIFETIME_MS = 10_000;
@@ -42,11 +42,18 @@ export class CookieJar {
   }
 
   private mac(input: CookieInput, stamp: number): Uint8Array {
+    // Fixed-size fields first and the one variable-length field (the peer) last, so no two inputs
+    // serialise to the same bytes (a shifted CID cannot be traded for a longer port).
+    const fixed = new DataView(new ArrayBuffer(6 + 2 + 8 + 8));
+    writeU48(fixed, 0, stamp);
+    fixed.setUint16(6, input.params.maxDatagram);
+    fixed.setFloat64(8, input.params.initialMaxData);
+    fixed.setFloat64(16, input.params.idleTimeoutMs);
     const h = createHmac("sha256", this.key);
+    h.update(new Uint8Array(fixed.buffer));
+    h.update(input.clientCid.subarray(0, CID_BYTES));
+    h.update(input.serverCid.subarray(0, CID_BYTES));
     h.update(input.peer);
-    h.update(input.clientCid);
-    h.update(input.serverCid);
-    h.update(`${stamp}|${input.params.maxDatagram}|${input.params.initialMaxData}|${input.params.idleTimeoutMs}`);
     return h.digest().subarray(0, MAC_BYTES);
   }
 }

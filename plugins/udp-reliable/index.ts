@@ -43,7 +43,7 @@ export default defineTransport({
           const peer = core.peerOf(conn) as UdpPeer;
           const stream = new UdpReliableStream(conn, formatPeer(peer), ctx, () => {
             drivers.delete(conn);
-            core.remove(conn);
+            core.remove(conn, performance.now());
           });
           driver = new Driver(
             conn,

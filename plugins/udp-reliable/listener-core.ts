@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { ACCEPT_DATAGRAM, Connection, type ConnectionConfig, sameBytes } from "./connection.ts";
 import { CookieJar } from "./cookie.ts";
+import { CLOSE_CODE, writeCloseFrame } from "./wire/frames.ts";
 import {
   CID_BYTES,
   encodeReset,
@@ -14,6 +15,7 @@ import {
   encodeVersionNegotiation,
   MIN_DATAGRAM,
   readPacket,
+  startData,
   versionOf,
   WIRE_VERSION,
 } from "./wire/packet.ts";
@@ -34,11 +36,22 @@ export interface Routed {
 }
 
 const RESETS_PER_SECOND = 100;
+/**
+ * How long a cleanly finished connection is remembered (a CID, a packet number and a time): as long
+ * as the idle timeout, so a peer whose last ACK was lost in a blackout longer than LINGER still
+ * learns that everything arrived instead of getting a RESET.
+ */
+const TOMBSTONE_MS = 30_000;
+const MAX_TOMBSTONES = 4096;
 
 export class ListenerCore {
   private readonly cookies = new CookieJar();
   /** Keyed by the CID's first 48 bits (cheap to compute per datagram); the full CID is then compared. */
   private readonly byCid = new Map<number, { conn: Connection; peer: Peer }>();
+  private readonly finished = new Map<
+    number,
+    { localCid: Uint8Array; remoteCid: Uint8Array; pn: number; until: number }
+  >();
   private resetBudget = RESETS_PER_SECOND;
   private resetRefill = 0;
   readonly counters = { malformed: 0, badCookies: 0, resets: 0, refused: 0 };
@@ -61,9 +74,20 @@ export class ListenerCore {
     return this.byCid.size;
   }
 
-  /** Forget a connection (closed); later packets for it get a RESET. */
-  remove(conn: Connection): void {
+  /**
+   * Forget a connection (closed). Later packets for it get a RESET, or, if it finished cleanly, for
+   * TOMBSTONE_MS a CLOSE "finished" that tells the peer its retransmissions had all arrived.
+   */
+  remove(conn: Connection, now = 0): void {
     this.byCid.delete(key(conn.localCid));
+    if (!conn.finishedCleanly) return;
+    if (this.finished.size >= MAX_TOMBSTONES) this.finished.delete(this.finished.keys().next().value as number);
+    this.finished.set(key(conn.localCid), {
+      localCid: conn.localCid,
+      remoteCid: conn.remoteCid,
+      pn: conn.nextPacketNumber,
+      until: now + TOMBSTONE_MS,
+    });
   }
 
   receive(datagram: Uint8Array, from: Peer, now: number): Routed {
@@ -73,10 +97,10 @@ export class ListenerCore {
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       this.counters.malformed++;
-      // A SYN-sized datagram from another protocol version: say which versions we speak (3 bytes,
+      // A SYN-sized datagram from another protocol version: say which versions we speak (11 bytes,
       // so it cannot amplify), instead of leaving the peer to time out.
       if (datagram.byteLength >= MIN_DATAGRAM && versionOf(datagram) !== WIRE_VERSION && versionOf(datagram) !== 0)
-        return { replies: [{ to: from, bytes: encodeVersionNegotiation() }] };
+        return { replies: [{ to: from, bytes: encodeVersionNegotiation(datagram) }] };
       return { replies: [] };
     }
     const peerKey = `${from.address}|${from.port}`;
@@ -112,7 +136,7 @@ export class ListenerCore {
           return { replies: [] };
         }
         const conn = new Connection("server", packet.serverCid, packet.clientCid, this.configFor(from), now);
-        this.byCid.set(key(packet.serverCid), { conn, peer: from });
+        this.byCid.set(key(packet.serverCid), { conn, peer: { address: from.address, port: from.port } });
         conn.acceptEcho(packet, now - minted, now);
         return { replies: [], conn, created: true };
       }
@@ -120,12 +144,16 @@ export class ListenerCore {
         const entry = this.lookup(packet.dcid);
         if (entry) {
           // Follow the peer if its address changed (NAT rebinding): the CID, not the address, names it.
-          entry.peer.address = from.address;
-          entry.peer.port = from.port;
+          // Only a packet that parsed moves it, so junk wearing a known CID cannot redirect replies.
+          const before = entry.conn.counters.packetsReceived;
           entry.conn.receive(packet, now);
+          if (entry.conn.counters.packetsReceived > before) {
+            entry.peer.address = from.address;
+            entry.peer.port = from.port;
+          }
           return { replies: [], conn: entry.conn };
         }
-        return { replies: this.reset(packet.dcid, from, now) };
+        return { replies: this.answerUnknown(packet.dcid, datagram.byteLength, from, now) };
       }
       default:
         return { replies: [] };
@@ -146,14 +174,36 @@ export class ListenerCore {
     return { maxDatagram: ACCEPT_DATAGRAM, initialMaxData: config.window.initial, idleTimeoutMs: config.idleTimeoutMs };
   }
 
-  private reset(cid: Uint8Array, to: Peer, now: number): { to: Peer; bytes: Uint8Array }[] {
+  private answerUnknown(cid: Uint8Array, size: number, to: Peer, now: number): { to: Peer; bytes: Uint8Array }[] {
+    const k = key(cid);
+    const t = this.finished.get(k);
+    if (!t || !sameBytes(t.localCid, cid)) return this.reset(cid, to, now);
+    if (now > t.until) {
+      this.finished.delete(k);
+      return this.reset(cid, to, now);
+    }
+    const w = startData(new Uint8Array(64), t.remoteCid, t.pn);
+    w.at = writeCloseFrame(w.view, w.at, CLOSE_CODE.finished, "");
+    // Never larger than what provoked it (no amplification); the peer's next probe is larger.
+    if (w.at > size || !this.spendReplyBudget(now)) return [];
+    t.pn++;
+    return [{ to, bytes: w.done() }];
+  }
+
+  /** Answers to unknown CIDs are rate-limited (they cost us a packet each). */
+  private spendReplyBudget(now: number): boolean {
     this.resetBudget = Math.min(
       RESETS_PER_SECOND,
       this.resetBudget + ((now - this.resetRefill) * RESETS_PER_SECOND) / 1000,
     );
     this.resetRefill = now;
-    if (this.resetBudget < 1) return [];
+    if (this.resetBudget < 1) return false;
     this.resetBudget--;
+    return true;
+  }
+
+  private reset(cid: Uint8Array, to: Peer, now: number): { to: Peer; bytes: Uint8Array }[] {
+    if (!this.spendReplyBudget(now)) return [];
     this.counters.resets++;
     return [{ to, bytes: encodeReset(cid) }];
   }

@@ -119,6 +119,8 @@ export class RecvStream {
       const s = p[n] as Segment;
       if (s.offset > this.received) break;
       const end = s.offset + s.data.byteLength;
+      // Whatever of the held piece the in-order data already covered arrived twice.
+      this.duplicateBytes += Math.min(end, this.received) - s.offset;
       if (end > this.received) this.append(s.data.subarray(this.received - s.offset));
       n++;
     }

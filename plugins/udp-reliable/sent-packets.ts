@@ -59,7 +59,11 @@ export class SentPackets {
   lostPackets = 0;
   spuriousLosses = 0;
 
+  /** The highest packet number sent (-1: none yet). */
+  largestSent = -1;
+
   onSent(p: SentPacket): void {
+    this.largestSent = Math.max(this.largestSent, p.pn);
     if (this.packets.length === 0) this.basePn = p.pn;
     if (p.inFlight) {
       if (this.bytesInFlight === 0) {
@@ -79,7 +83,8 @@ export class SentPackets {
     const acked: SentPacket[] = [];
     let spurious = 0;
     let rttSample: number | undefined;
-    const largest = (ranges[0] as PnRange).high;
+    // A peer acknowledging packets never sent must not make every later packet look lost.
+    const largest = Math.min((ranges[0] as PnRange).high, this.largestSent);
     for (const r of ranges) {
       const low = Math.max(r.low, this.basePn + this.head);
       // Descending, jumping over runs acknowledged together before: ACKs repeat old ranges, and
@@ -135,7 +140,9 @@ export class SentPackets {
         p.ackedRunLow = p.pn;
         continue;
       }
-      if (this.largestAcked - p.pn >= this.packetThreshold || p.sentAt <= now - lossDelay) {
+      // Same arithmetic as the timer below (sentAt + lossDelay), or a rounding gap can leave the
+      // timer due forever with nothing declared lost.
+      if (this.largestAcked - p.pn >= this.packetThreshold || p.sentAt + lossDelay <= now) {
         p.state = "lost";
         if (p.inFlight) this.bytesInFlight -= p.bytes;
         this.lostBytes += p.bytes;

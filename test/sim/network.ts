@@ -31,6 +31,15 @@ export interface SimSpec {
   limitMs: number;
   /** Extra hostile datagrams injected at the listener: (time, bytes, from) tuples. */
   inject?: { at: number; bytes: Uint8Array; from: Peer }[];
+  /** Record every flow's progress this often (ms of virtual time), for benchmarks. */
+  sampleEveryMs?: number;
+  /** Forged datagrams delivered straight to a client: (time, flow, bytes). */
+  toClient?: { at: number; flow: number; bytes: Uint8Array }[];
+  /**
+   * An on-path meddler between clients and listener: each client datagram also arrives as a
+   * truncated copy with probability `truncate`, and again seconds later (a replay) with `replay`.
+   */
+  tamper?: { truncate?: number; replay?: number };
 }
 
 export interface FlowResult {
@@ -48,6 +57,8 @@ export interface FlowResult {
   serverStats: Record<string, number | string>;
   /** Highest bytes held by the receiver out of order (memory bound check). */
   maxReceiverHeld: number;
+  /** With sampleEveryMs: bytes read by the receiver and the sender's smoothed RTT over time. */
+  samples: { t: number; received: number; srttMs: number }[];
 }
 
 export interface SimResult {
@@ -57,13 +68,16 @@ export interface SimResult {
   forward: Link["counters"];
   backward: Link["counters"];
   listener: ListenerCore["counters"];
+  /** Connections the listener created (a replayed ECHO can add one; junk must never). */
+  serverConnections: number;
 }
 
 type Ev =
   | (Timed & { kind: "to-server"; bytes: Uint8Array; from: Peer })
   | (Timed & { kind: "to-client"; flow: number; bytes: Uint8Array })
   | (Timed & { kind: "wake"; flow: number; side: "client" | "server" })
-  | (Timed & { kind: "start"; flow: number });
+  | (Timed & { kind: "start"; flow: number })
+  | (Timed & { kind: "sample" });
 
 const CHUNK = 64 * 1024;
 
@@ -86,6 +100,7 @@ interface FlowState {
   readBudget: number;
   readStamp: number;
   maxHeld: number;
+  samples: FlowResult["samples"];
 }
 
 export function simulate(spec: SimSpec): SimResult {
@@ -112,16 +127,20 @@ export function simulate(spec: SimSpec): SimResult {
     readBudget: 0,
     readStamp: 0,
     maxHeld: 0,
+    samples: [],
   }));
   const byServerConn = new Map<Connection, number>();
+  const serverConns = new Set<Connection>();
   const verify = spec.verify ?? true;
   const chunk = new Uint8Array(CHUNK);
   let now = 0;
   let events = 0;
 
   for (const [i, f] of flows.entries()) queue.push({ time: f.startMs, kind: "start", flow: i });
+  if (spec.sampleEveryMs) queue.push({ time: spec.sampleEveryMs, kind: "sample" });
   for (const inj of spec.inject ?? [])
     queue.push({ time: inj.at, kind: "to-server", bytes: inj.bytes, from: inj.from });
+  for (const f of spec.toClient ?? []) queue.push({ time: f.at, kind: "to-client", flow: f.flow, bytes: f.bytes });
 
   const fill = (offset: number, n: number): Uint8Array => {
     const out = chunk.subarray(0, n);
@@ -145,11 +164,13 @@ export function simulate(spec: SimSpec): SimResult {
     } else readServer(f, conn);
     const out = conn.poll(now);
     const link = side === "client" ? forward : backward;
-    for (const d of out)
+    for (const d of out) {
+      if (side === "client") meddle(d, f.peer);
       for (const a of link.offer(d, now)) {
         if (side === "client") queue.push({ time: a.at, kind: "to-server", bytes: a.bytes, from: f.peer });
         else queue.push({ time: a.at, kind: "to-client", flow: i, bytes: a.bytes });
       }
+    }
     let wake = conn.deadline();
     if (side === "server" && f.spec.readRateBytesPerSec && conn.state !== "closed") wake = Math.min(wake, now + 1);
     if (wake < f.wakeAt[side] || f.wakeAt[side] <= now) {
@@ -157,6 +178,15 @@ export function simulate(spec: SimSpec): SimResult {
       if (Number.isFinite(wake)) queue.push({ time: Math.max(wake, now), kind: "wake", flow: i, side });
     }
     if (f.doneMs < 0 && f.client?.delivered && f.server?.readEnded) f.doneMs = now;
+  };
+
+  const meddle = (d: Uint8Array, from: Peer) => {
+    const t = spec.tamper;
+    if (!t) return;
+    if (t.truncate && random() < t.truncate)
+      queue.push({ time: now + 1, kind: "to-server", bytes: d.subarray(0, Math.floor(random() * d.byteLength)), from });
+    if (t.replay && random() < t.replay)
+      queue.push({ time: now + 1000 + random() * 5000, kind: "to-server", bytes: d, from });
   };
 
   const readServer = (f: FlowState, conn: Connection) => {
@@ -211,15 +241,29 @@ export function simulate(spec: SimSpec): SimResult {
             queue.push({ time: a.at, kind: "to-client", flow: i, bytes: a.bytes });
         }
         if (routed.conn) {
+          serverConns.add(routed.conn);
           let i = byServerConn.get(routed.conn);
           if (i === undefined) {
             i = flows.findIndex((f) => f.peer.address === ev.from.address && f.peer.port === ev.from.port);
-            if (i < 0) break;
+            // A connection nobody drives (a replayed ECHO after the real one closed): the listener
+            // would idle it out; here it is dropped at once and only counted.
+            if (i < 0 || (flows[i] as FlowState).server) {
+              listener.remove(routed.conn);
+              break;
+            }
             byServerConn.set(routed.conn, i);
             (flows[i] as FlowState).server = routed.conn;
           }
           step(i, "server");
         }
+        break;
+      }
+      case "sample": {
+        for (const f of flows) {
+          const srtt = Number(f.client?.stats().rttMs ?? 0);
+          f.samples.push({ t: now, received: f.received, srttMs: srtt });
+        }
+        queue.push({ time: now + (spec.sampleEveryMs as number), kind: "sample" });
         break;
       }
       case "wake": {
@@ -228,7 +272,7 @@ export function simulate(spec: SimSpec): SimResult {
         f.wakeAt[ev.side] = Number.POSITIVE_INFINITY;
         step(ev.flow, ev.side);
         const conn = ev.side === "server" ? f.server : undefined;
-        if (conn?.state === "closed") listener.remove(conn);
+        if (conn?.state === "closed") listener.remove(conn, now);
         break;
       }
     }
@@ -249,11 +293,13 @@ export function simulate(spec: SimSpec): SimResult {
       clientStats: f.client?.stats() ?? {},
       serverStats: f.server?.stats() ?? {},
       maxReceiverHeld: f.maxHeld,
+      samples: f.samples,
     })),
     endMs: now,
     events,
     forward: forward.counters,
     backward: backward.counters,
     listener: listener.counters,
+    serverConnections: serverConns.size,
   };
 }

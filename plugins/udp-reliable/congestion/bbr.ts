@@ -214,7 +214,9 @@ export class BbrController implements CongestionController {
     if (congestive) {
       this.congestiveCuts++;
       const measured = this.bwFilter.value;
-      this.bwLimit = Math.max(Math.min(this.bwLimit, measured) * LOSS_CUT, this.config.mss * 4);
+      // Never below the window floor's rate (MIN_WINDOW_PACKETS a round trip), as with cwnd.
+      const floor = (MIN_WINDOW_PACKETS * this.config.mss * 1000) / Math.max(this.minRtt, 1);
+      this.bwLimit = Math.max(Math.min(this.bwLimit, measured) * LOSS_CUT, floor);
     } else if (this.roundLost === 0 || queue < queueThreshold / 2) {
       // Let the limit recover gradually once the queue is gone.
       this.bwLimit = Number.isFinite(this.bwLimit) ? this.bwLimit * 1.05 : this.bwLimit;

@@ -49,6 +49,11 @@ export type Frame = AckFrame | StreamFrame | MaxDataFrame | CloseFrame | PingFra
 
 /** Close codes (docs/PROTOCOL.md §2.6). */
 export const CLOSE_CODE = {
+  /**
+   * Sent by a listener for a connection it closed cleanly (both directions done): whatever the
+   * peer still retransmits had arrived. Not an error.
+   */
+  finished: 0,
   /** destroy() by the application. */
   aborted: 1,
   /** The peer broke the protocol (flow-control violation, bad frame). */

@@ -15,7 +15,11 @@ export const MAX_DATAGRAM = 1472;
 export const COOKIE_BYTES = 6 + 16;
 
 export const PACKET = { syn: 1, synAck: 2, echo: 3, data: 4, reset: 5 } as const;
-/** Version negotiation: `0x55 0x0F` then one byte per supported version. Version-independent. */
+/**
+ * Version negotiation: `0x55 0x0F`, the 8 bytes that follow the header of the SYN it answers (every
+ * version's SYN starts with the client CID there), then one byte per supported version.
+ * Version-independent.
+ */
 export const VERSION_NEGOTIATION = 0x0f;
 
 /** What each side declares in the handshake. */
@@ -63,6 +67,8 @@ export interface ResetPacket {
 }
 export interface VersionPacket {
   type: "version";
+  /** Echo of the client CID of the SYN this answers: off-path spoofers cannot guess it. */
+  clientCid: Uint8Array;
   versions: number[];
 }
 export type Packet = SynPacket | SynAckPacket | EchoPacket | DataPacket | ResetPacket | VersionPacket;
@@ -81,7 +87,8 @@ export function readPacket(datagram: Uint8Array): Packet {
   const r = new Reader(datagram);
   if (r.u8() !== MAGIC) throw new WireError("not a udp-reliable datagram");
   const vt = r.u8();
-  if (vt === VERSION_NEGOTIATION) return { type: "version", versions: [...r.take(Math.min(r.remaining, 16))] };
+  if (vt === VERSION_NEGOTIATION)
+    return { type: "version", clientCid: r.take(CID_BYTES), versions: [...r.take(Math.min(r.remaining, 16))] };
   if (vt >> 4 !== WIRE_VERSION) throw new WireError(`unsupported version ${vt >> 4}`);
   switch (vt & 0x0f) {
     case PACKET.data:
@@ -207,7 +214,11 @@ export function encodeReset(cid: Uint8Array): Uint8Array {
   return new PacketWriter(new Uint8Array(2 + CID_BYTES)).header(PACKET.reset).raw(cid).done();
 }
 
-/** What a listener answers to a SYN-sized datagram of a version it does not speak. */
-export function encodeVersionNegotiation(): Uint8Array {
-  return new Uint8Array([MAGIC, VERSION_NEGOTIATION, WIRE_VERSION]);
+/** What a listener answers to a SYN-sized datagram (`syn`) of a version it does not speak. */
+export function encodeVersionNegotiation(syn: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + CID_BYTES + 1);
+  out.set([MAGIC, VERSION_NEGOTIATION]);
+  out.set(syn.subarray(2, 2 + CID_BYTES), 2);
+  out[2 + CID_BYTES] = WIRE_VERSION;
+  return out;
 }
