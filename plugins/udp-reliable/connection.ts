@@ -409,7 +409,8 @@ export class Connection {
       Math.max(this.config.sendBufferBytes, 2 * this.cc.congestionWindow()),
       Math.max(this.config.sendBufferBytes, this.config.window.max),
     );
-    return Math.max(0, limit - this.sendStream.buffered);
+    // Whole bytes: cwnd is fractional, and a writer offered 0.3 bytes would spin forever.
+    return Math.max(0, Math.floor(limit - this.sendStream.buffered));
   }
 
   write(data: Uint8Array): void {

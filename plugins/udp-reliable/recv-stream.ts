@@ -19,6 +19,7 @@ const PASS_THROUGH = 8192;
 export class RecvStream {
   /** Out-of-order segments, ascending by offset, non-overlapping. */
   private readonly pending: Segment[] = [];
+  private pendingTotal = 0;
   /** Contiguous bytes ready for the application. */
   private readonly ready: Uint8Array[] = [];
   private readyBytes = 0;
@@ -100,9 +101,7 @@ export class RecvStream {
 
   /** Bytes held out of order (for stats and memory bounds). */
   get pendingBytes(): number {
-    let n = 0;
-    for (const s of this.pending) n += s.data.byteLength;
-    return n;
+    return this.pendingTotal;
   }
 
   private append(data: Uint8Array): void {
@@ -121,6 +120,7 @@ export class RecvStream {
       const end = s.offset + s.data.byteLength;
       // Whatever of the held piece the in-order data already covered arrived twice.
       this.duplicateBytes += Math.min(end, this.received) - s.offset;
+      this.pendingTotal -= s.data.byteLength;
       if (end > this.received) this.append(s.data.subarray(this.received - s.offset));
       n++;
     }
@@ -160,6 +160,7 @@ export class RecvStream {
       if (nextEnd <= end) {
         // Fully covered by the new data: replace it.
         this.duplicateBytes += next.data.byteLength;
+        this.pendingTotal -= next.data.byteLength;
         p.splice(i, 1);
         continue;
       }
@@ -172,5 +173,6 @@ export class RecvStream {
     // A small piece must not pin the whole datagram it came in: memory stays proportional to data.
     if (data.byteLength * 4 < data.buffer.byteLength) data = data.slice();
     p.splice(lo, 0, { offset, data });
+    this.pendingTotal += data.byteLength;
   }
 }

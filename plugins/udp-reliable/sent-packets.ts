@@ -59,6 +59,8 @@ export class SentPackets {
   lostPackets = 0;
   spuriousLosses = 0;
 
+  /** Ack-eliciting packets in state "sent": hasAckEliciting is asked on every deadline(). */
+  private elicitingOutstanding = 0;
   /** The highest packet number sent (-1: none yet). */
   largestSent = -1;
 
@@ -75,6 +77,7 @@ export class SentPackets {
     p.deliveredAtSend = this.delivered;
     p.deliveredTimeAtSend = this.deliveredTime;
     p.firstSentTimeAtSend = this.firstSentTime;
+    if (p.ackEliciting) this.elicitingOutstanding++;
     this.packets.push(p);
   }
 
@@ -97,6 +100,7 @@ export class SentPackets {
         }
         if (p.state === "lost") spurious++;
         else {
+          if (p.ackEliciting) this.elicitingOutstanding--;
           if (p.inFlight) this.bytesInFlight -= p.bytes;
           acked.push(p);
         }
@@ -144,6 +148,7 @@ export class SentPackets {
       // timer due forever with nothing declared lost.
       if (this.largestAcked - p.pn >= this.packetThreshold || p.sentAt + lossDelay <= now) {
         p.state = "lost";
+        if (p.ackEliciting) this.elicitingOutstanding--;
         if (p.inFlight) this.bytesInFlight -= p.bytes;
         this.lostBytes += p.bytes;
         this.lostPackets++;
@@ -166,14 +171,14 @@ export class SentPackets {
   declareLost(p: SentPacket): void {
     if (p.state !== "sent") return;
     p.state = "lost";
+    if (p.ackEliciting) this.elicitingOutstanding--;
     if (p.inFlight) this.bytesInFlight -= p.bytes;
     this.lostBytes += p.bytes;
     this.lostPackets++;
   }
 
   get hasAckEliciting(): boolean {
-    for (const _ of this.outstanding()) return true;
-    return false;
+    return this.elicitingOutstanding > 0;
   }
 
   /**

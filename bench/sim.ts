@@ -1,0 +1,121 @@
+/**
+ * udp-reliable beyond this machine: the pure protocol core (the same Connection and ListenerCore the
+ * plugin runs) in the virtual-time simulator of test/sim, on links far faster and longer than
+ * netlab can emulate. Each case runs `--flows` competing flows through one drop-tail bottleneck of
+ * `--capacity` with random loss each way and a buffer of one bandwidth-delay product.
+ *
+ * Reported per case: efficiency = aggregate goodput / (capacity × (1 − loss)) in the steady state
+ * (the last two thirds of the run; whole-run figure beside it), Jain's fairness index over the
+ * flows' steady-state goodputs, and RTT inflation = mean smoothed RTT / propagation RTT.
+ *
+ * Usage: bun bench/sim.ts [--capacity 1,10] [--rtt 150,300] [--loss 0.1,1,2] [--flows 1,2,5]
+ *        [--seconds 30] [--datagram 1472] [--markdown]
+ */
+import { parseArgs } from "node:util";
+import { simulate } from "../test/sim/network.ts";
+
+const { values } = parseArgs({
+  options: {
+    capacity: { type: "string", default: "1,10" },
+    rtt: { type: "string", default: "150,300" },
+    loss: { type: "string", default: "0.1,1,2" },
+    flows: { type: "string", default: "1,2,5" },
+    seconds: { type: "string", default: "30" },
+    datagram: { type: "string", default: "1472" },
+    markdown: { type: "boolean", default: false },
+  },
+});
+const list = (s: string) => s.split(",").map(Number);
+const seconds = Number(values.seconds);
+const datagram = Number(values.datagram);
+
+interface Row {
+  gbit: number;
+  rttMs: number;
+  lossPct: number;
+  flows: number;
+  efficiency: number;
+  wholeRun: number;
+  jain: number;
+  rttInflation: number;
+  retransmitPct: number;
+  wallSeconds: number;
+}
+
+function jain(xs: number[]): number {
+  const sum = xs.reduce((a, b) => a + b, 0);
+  const squares = xs.reduce((a, b) => a + b * b, 0);
+  return squares === 0 ? 0 : (sum * sum) / (xs.length * squares);
+}
+
+function run(gbit: number, rttMs: number, lossPct: number, flowCount: number): Row {
+  const capacity = (gbit * 1e9) / 8;
+  const loss = lossPct / 100;
+  const bdpPackets = Math.ceil((capacity * rttMs) / 1000 / datagram);
+  const link = { rateBytesPerSec: capacity, delayMs: rttMs / 2, loss, queuePackets: bdpPackets };
+  const durationMs = seconds * 1000;
+  const started = performance.now();
+  const res = simulate({
+    seed: 1,
+    forward: link,
+    backward: link,
+    // Flows join 100 ms apart, so none is handed the empty pipe alone for long.
+    flows: Array.from({ length: flowCount }, (_, i) => ({ bytes: Number.MAX_SAFE_INTEGER, startMs: i * 100 })),
+    // What `--transport-opt max-window=…` gives a user on such a path: room for 2·BDP and more.
+    config: {
+      maxDatagram: datagram,
+      window: { initial: 2 << 20, max: Math.max(256 << 20, 4 * bdpPackets * datagram) },
+    },
+    verify: false,
+    limitMs: durationMs,
+    sampleEveryMs: 250,
+  });
+  const steadyFrom = durationMs / 3;
+  const goodputs = res.flows.map((f) => {
+    const from = f.samples.find((s) => s.t >= steadyFrom);
+    const to = f.samples[f.samples.length - 1];
+    if (!from || !to || to.t <= from.t) return 0;
+    return ((to.received - from.received) * 1000) / (to.t - from.t);
+  });
+  const srtts = res.flows.flatMap((f) =>
+    f.samples.filter((s) => s.t >= steadyFrom && s.srttMs > 0).map((s) => s.srttMs),
+  );
+  const meanSrtt = srtts.reduce((a, b) => a + b, 0) / Math.max(1, srtts.length);
+  const retransmitted = res.flows.reduce((n, f) => n + Number(f.clientStats.retransmittedBytes ?? 0), 0);
+  const sent = res.flows.reduce((n, f) => n + Number(f.clientStats.streamBytesSent ?? 0), 0);
+  const wholeRun = res.flows.reduce((n, f) => n + f.received, 0) / (durationMs / 1000);
+  const ideal = capacity * (1 - loss);
+  return {
+    gbit,
+    rttMs,
+    lossPct,
+    flows: flowCount,
+    efficiency: goodputs.reduce((a, b) => a + b, 0) / ideal,
+    wholeRun: wholeRun / ideal,
+    jain: jain(goodputs),
+    rttInflation: meanSrtt / rttMs,
+    retransmitPct: sent ? (100 * retransmitted) / sent : 0,
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+const rows: Row[] = [];
+for (const gbit of list(values.capacity))
+  for (const rttMs of list(values.rtt))
+    for (const lossPct of list(values.loss))
+      for (const flows of list(values.flows)) {
+        const row = run(gbit, rttMs, lossPct, flows);
+        rows.push(row);
+        if (!values.markdown) console.log(JSON.stringify(row));
+      }
+
+if (values.markdown) {
+  console.log(
+    "| link | RTT | loss each way | flows | efficiency (steady) | efficiency (whole run) | Jain | RTT inflation | retransmitted |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows)
+    console.log(
+      `| ${r.gbit} Gbit/s | ${r.rttMs} ms | ${r.lossPct}% | ${r.flows} | ${(100 * r.efficiency).toFixed(1)}% | ${(100 * r.wholeRun).toFixed(1)}% | ${r.jain.toFixed(3)} | ${r.rttInflation.toFixed(2)}× | ${r.retransmitPct.toFixed(2)}% |`,
+    );
+}
