@@ -200,7 +200,7 @@ describe("DATA routing", () => {
       expect(readPacket(reply)).toEqual({ type: "reset", cid });
     }
     // After remove(), the connection's own CID is unknown too.
-    core.remove(conn);
+    core.remove(conn, 25);
     expect(core.size).toBe(0);
     expect(core.receive(dataTo(conn.localCid, 6), PEER, 30).replies.length).toBe(1);
     expect(core.counters.resets).toBe(3);

@@ -78,7 +78,7 @@ export class ListenerCore {
    * Forget a connection (closed). Later packets for it get a RESET, or, if it finished cleanly, for
    * TOMBSTONE_MS a CLOSE "finished" that tells the peer its retransmissions had all arrived.
    */
-  remove(conn: Connection, now = 0): void {
+  remove(conn: Connection, now: number): void {
     this.byCid.delete(key(conn.localCid));
     if (!conn.finishedCleanly) return;
     if (this.finished.size >= MAX_TOMBSTONES) this.finished.delete(this.finished.keys().next().value as number);

@@ -61,11 +61,8 @@ export class SentPackets {
 
   /** Ack-eliciting packets in state "sent": hasAckEliciting is asked on every deadline(). */
   private elicitingOutstanding = 0;
-  /** The highest packet number sent (-1: none yet). */
-  largestSent = -1;
 
   onSent(p: SentPacket): void {
-    this.largestSent = Math.max(this.largestSent, p.pn);
     if (this.packets.length === 0) this.basePn = p.pn;
     if (p.inFlight) {
       if (this.bytesInFlight === 0) {
@@ -147,11 +144,7 @@ export class SentPackets {
       // Same arithmetic as the timer below (sentAt + lossDelay), or a rounding gap can leave the
       // timer due forever with nothing declared lost.
       if (this.largestAcked - p.pn >= this.packetThreshold || p.sentAt + lossDelay <= now) {
-        p.state = "lost";
-        if (p.ackEliciting) this.elicitingOutstanding--;
-        if (p.inFlight) this.bytesInFlight -= p.bytes;
-        this.lostBytes += p.bytes;
-        this.lostPackets++;
+        this.declareLost(p);
         lost.push(p);
       } else nextCheck = Math.min(nextCheck, p.sentAt + lossDelay);
     }
@@ -167,7 +160,7 @@ export class SentPackets {
     }
   }
 
-  /** Marks a packet lost outside the ACK path (persistent congestion, RTO). */
+  /** Marks a packet lost (by detectLosses, or outside the ACK path: persistent congestion, RTO). */
   declareLost(p: SentPacket): void {
     if (p.state !== "sent") return;
     p.state = "lost";
@@ -175,6 +168,11 @@ export class SentPackets {
     if (p.inFlight) this.bytesInFlight -= p.bytes;
     this.lostBytes += p.bytes;
     this.lostPackets++;
+  }
+
+  /** The highest packet number sent (-1: none yet); packet numbers are consecutive from basePn. */
+  get largestSent(): number {
+    return this.basePn + this.packets.length - 1;
   }
 
   get hasAckEliciting(): boolean {

@@ -248,7 +248,7 @@ export function simulate(spec: SimSpec): SimResult {
             // A connection nobody drives (a replayed ECHO after the real one closed): the listener
             // would idle it out; here it is dropped at once and only counted.
             if (i < 0 || (flows[i] as FlowState).server) {
-              listener.remove(routed.conn);
+              listener.remove(routed.conn, now);
               break;
             }
             byServerConn.set(routed.conn, i);
