@@ -15,7 +15,7 @@ import type { CongestionController } from "./congestion/controller.ts";
 import { createController } from "./congestion/index.ts";
 import { ReceiveWindow, type WindowConfig } from "./flow-control.ts";
 import { Pacer } from "./pacer.ts";
-import { MAX_ACK_DELAY_MS, ReceivedPackets } from "./received-packets.ts";
+import { MAX_ACK_DELAY_MS, MAX_ACK_FRAME_RANGES, ReceivedPackets } from "./received-packets.ts";
 import { RecvStream } from "./recv-stream.ts";
 import { RttEstimator } from "./rtt.ts";
 import { SendStream } from "./send-stream.ts";
@@ -65,6 +65,8 @@ export interface ConnectionConfig {
    * (at most window.max) on paths whose bandwidth-delay product needs more.
    */
   sendBufferBytes: number;
+  /** Randomness for the controller (BBR's probing phase); seeded in simulations. */
+  random: () => number;
 }
 
 export const DEFAULT_CONFIG: ConnectionConfig = {
@@ -75,6 +77,7 @@ export const DEFAULT_CONFIG: ConnectionConfig = {
   cc: "bbr",
   maxRate: Number.POSITIVE_INFINITY,
   sendBufferBytes: 8 * 1024 * 1024,
+  random: Math.random,
 };
 
 /** Why a connection ended badly, for the stream adapter's errors. */
@@ -655,7 +658,8 @@ export class Connection {
     const record = this.newRecord(pn, now);
     if (withAck) {
       // Ranges are repeated in every ACK (ACK loss is harmless); they take at most half the room.
-      w.at = writeAckFrame(w.view, w.at, this.received.ranges, this.received.ackDelayUs(now), Math.floor(w.room / 2));
+      const r = this.received;
+      w.at = writeAckFrame(w.view, w.at, r.ranges, r.ackDelayUs(now), Math.floor(w.room / 2), MAX_ACK_FRAME_RANGES);
       this.received.onAckSent();
       w.at = writeMaxDataFrame(w.view, w.at, this.window.limit);
     } else if (this.maxDataDue) w.at = writeMaxDataFrame(w.view, w.at, this.window.limit);
@@ -794,6 +798,7 @@ export class Connection {
       mss: this.datagramSize,
       maxRate: this.config.maxRate,
       initialWindowPackets: INITIAL_WINDOW_PACKETS,
+      random: this.config.random,
     });
   }
 

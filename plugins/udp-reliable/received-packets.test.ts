@@ -55,6 +55,24 @@ describe("when an ACK is due", () => {
     expect(r.ranges).toEqual([{ low: 0, high: 7 }]);
   });
 
+  test("after the first 100 packets, every tenth in-order packet makes an ACK due (decimation)", () => {
+    const r = new ReceivedPackets();
+    const dueAt: number[] = [];
+    // 10 µs apart: fast enough that the max ACK delay never decides.
+    for (let pn = 0; pn < 140; pn++) {
+      r.record(pn, pn / 100);
+      if (r.ackDue(pn / 100)) {
+        dueAt.push(pn);
+        r.onAckSent();
+      }
+    }
+    const young = Array.from({ length: 50 }, (_, i) => 2 * i + 1);
+    expect(dueAt).toEqual([...young, 109, 119, 129, 139]);
+    // A gap still asks for an ACK at once.
+    r.record(141, 1.41);
+    expect(r.ackDue(1.41)).toBe(true);
+  });
+
   test("a gap makes the ACK immediate; so does filling it", () => {
     const r = new ReceivedPackets();
     r.record(0, 0);

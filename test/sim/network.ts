@@ -105,7 +105,7 @@ interface FlowState {
 
 export function simulate(spec: SimSpec): SimResult {
   const random = seededRandom(spec.seed);
-  const config: ConnectionConfig = { ...DEFAULT_CONFIG, ...spec.config };
+  const config: ConnectionConfig = { ...DEFAULT_CONFIG, random, ...spec.config };
   const forward = new Link(spec.forward, random);
   const backward = new Link(spec.backward, random);
   const cidRandom = () => {

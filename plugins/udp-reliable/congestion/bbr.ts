@@ -281,7 +281,7 @@ export class BbrController implements CongestionController {
     this.mode = "probe-bw";
     this.cwndGain = CWND_GAIN;
     // Random start phase, but never the draining one, as BBRv1 does.
-    this.cycleIndex = 2 + Math.floor(Math.random() * (PROBE_GAINS.length - 2));
+    this.cycleIndex = 2 + Math.floor(this.config.random() * (PROBE_GAINS.length - 2));
     this.cycleStamp = now;
     this.pacingGain = PROBE_GAINS[this.cycleIndex] as number;
   }

@@ -65,4 +65,6 @@ export interface ControllerConfig {
   maxRate: number;
   /** Initial window in packets (RFC 9002 suggests 10). */
   initialWindowPackets: number;
+  /** Uniform in [0, 1): injected so simulated runs replay exactly from their seed. */
+  random: () => number;
 }

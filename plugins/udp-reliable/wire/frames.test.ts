@@ -135,6 +135,13 @@ describe("ACK frames", () => {
     expect(read(bytes)).toEqual([{ type: "ack", ranges: ranges.slice(0, 4), delayUs: 0 }]);
   });
 
+  test("maxRanges keeps the newest ranges even when more would fit", () => {
+    const ranges = Array.from({ length: 50 }, (_, i) => ({ low: 1000 - 10 * i, high: 1000 - 10 * i + 5 }));
+    const buf = new Uint8Array(4096);
+    const end = writeAckFrame(new DataView(buf.buffer), 0, ranges, 0, 4096, 32);
+    expect(read(buf.subarray(0, end))).toEqual([{ type: "ack", ranges: ranges.slice(0, 32), delayUs: 0 }]);
+  });
+
   test("writeAckFrame needs a range", () => {
     expect(() => writeAck([], 0)).toThrow(RangeError);
   });

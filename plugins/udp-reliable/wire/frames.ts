@@ -75,8 +75,9 @@ export function writeStreamHeader(view: DataView, at: number, offset: number, le
 }
 
 /**
- * Writes as many ranges (newest first) as fit in `room` bytes; returns the offset after the frame.
- * Old ranges fall off the end: the sender has long declared those packets lost or acknowledged.
+ * Writes as many ranges (newest first) as fit in `room` bytes, at most `maxRanges`; returns the
+ * offset after the frame. Old ranges fall off the end: the sender has long declared those packets
+ * lost or acknowledged.
  */
 export function writeAckFrame(
   view: DataView,
@@ -84,6 +85,7 @@ export function writeAckFrame(
   ranges: readonly PnRange[],
   delayUs: number,
   room: number,
+  maxRanges = Number.POSITIVE_INFINITY,
 ): number {
   const first = ranges[0];
   if (!first) throw new RangeError("an ACK needs at least one range");
@@ -93,7 +95,8 @@ export function writeAckFrame(
   // Count how many ranges fit before writing, since the count precedes them.
   let size = 1 + varintSize(first.high) + varintSize(delay) + varintSize(first.high - first.low);
   let count = 0;
-  for (let i = 1; i < ranges.length; i++) {
+  const available = Math.min(ranges.length, maxRanges);
+  for (let i = 1; i < available; i++) {
     const prev = ranges[i - 1] as PnRange;
     const r = ranges[i] as PnRange;
     const extra = varintSize(prev.low - r.high - 2) + varintSize(r.high - r.low);
