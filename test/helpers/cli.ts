@@ -20,8 +20,11 @@ export interface Running {
   waitFor(pred: (e: Event) => boolean, timeoutMs?: number): Promise<Event>;
 }
 
-/** Deno from the npm devDependency: `deno run -A src/cli.ts` is the same CLI on the other runtime. */
-export const DENO = [join(ROOT, "node_modules/.bin/deno"), "run", "-A"];
+/**
+ * Deno from the npm devDependency: `deno run -A --unstable-net src/cli.ts` is the same CLI on the other
+ * runtime (`--unstable-net` brings Deno.listenDatagram, its fast UDP adapter).
+ */
+export const DENO = [join(ROOT, "node_modules/.bin/deno"), "run", "-A", "--unstable-net"];
 
 export function run(
   args: string[],

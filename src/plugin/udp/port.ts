@@ -5,6 +5,7 @@
  */
 import { lookup } from "node:dns/promises";
 import type { Endpoint } from "../api.ts";
+import { hasDenoDatagrams, openDenoUdp } from "./deno-socket.ts";
 import { openNodeUdp } from "./node-socket.ts";
 import { isIpv6, type RawUdpOpener, type RawUdpOptions, type RawUdpSocket, type UdpPeer } from "./socket.ts";
 
@@ -21,7 +22,7 @@ export interface UdpConsumer {
 
 export interface UdpPort {
   readonly local: Endpoint;
-  /** The adapter in use ("bun" or "node"). */
+  /** The adapter in use ("bun", "node" or "deno"). */
   readonly impl: string;
   /** See RawUdpSocket.send: returns how many datagrams the kernel took now. */
   send(datagrams: readonly Uint8Array[], to: UdpPeer): number;
@@ -118,12 +119,17 @@ async function openShared(at: Endpoint, options: RawUdpOptions): Promise<SharedS
 
 /**
  * Bun's native socket sends fastest (sendMany) but cannot size its receive buffer; node:dgram can.
- * XFER_UDP_IMPL=bun|node overrides the choice (benchmarks compare them).
+ * Under Deno, Deno.listenDatagram (when `--unstable-net` made it available) loses less and sends
+ * faster than Deno's node:dgram, for listeners and dialers alike: it cannot connect(), but Deno's
+ * node:dgram only emulates connect() and reports no ICMP errors either (docs/RUNTIMES.md).
+ * XFER_UDP_IMPL=node|bun overrides the choice (benchmarks compare them); "bun" only on Bun.
  */
 function pickOpener(options: RawUdpOptions): RawUdpOpener {
   const forced = process.env.XFER_UDP_IMPL;
+  if (forced === "node") return openNodeUdp;
+  if (hasDenoDatagrams()) return openDenoUdp;
   const onBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-  if (forced === "node" || !onBun) return openNodeUdp;
+  if (!onBun) return openNodeUdp;
   if (forced === "bun" || options.recvBufferBytes === undefined) return lazyBun;
   return openNodeUdp;
 }

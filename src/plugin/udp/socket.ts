@@ -1,6 +1,6 @@
 /**
  * The runtime seam for UDP: one small interface, one adapter per runtime API (Bun.udpSocket,
- * node:dgram). Everything above it (port sharing, protocols) is runtime-neutral.
+ * node:dgram, Deno.listenDatagram). Everything above it (port sharing, protocols) is runtime-neutral.
  */
 import type { Endpoint } from "../api.ts";
 
@@ -21,7 +21,7 @@ export interface RawUdpHandlers {
 
 export interface RawUdpSocket {
   readonly local: Endpoint;
-  /** Which adapter this is ("bun", "node"), for stats and benchmarks. */
+  /** Which adapter this is ("bun", "node", "deno"), for stats and benchmarks. */
   readonly impl: string;
   /**
    * Hand datagrams to the kernel; returns how many it took now (a prefix of the list). The socket
