@@ -63,9 +63,13 @@ async function xferRun(via: string, src: string, out: string): Promise<XferResul
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
+  // The clock stops when the sender has exited and the receiver reported `done` (file verified and
+  // in place): what a user waits for. A receiver's LINGER after that delays nobody.
+  let receiverDone = 0;
   await new Promise<void>((res) => {
     createInterface({ input: recv.stdout! }).on("line", (l) => {
       if (l.includes('"listening"')) res();
+      if (l.includes('"event":"done"')) receiverDone = performance.now();
     });
   });
   const t0 = performance.now();
@@ -77,8 +81,10 @@ async function xferRun(via: string, src: string, out: string): Promise<XferResul
     const e = JSON.parse(l) as Record<string, unknown>;
     if (e.event === "stats") stats = e;
   });
-  const [s, r] = await Promise.all([exitOf(send), exitOf(recv)]);
-  const seconds = (performance.now() - t0) / 1000;
+  const s = await exitOf(send);
+  const senderExit = performance.now();
+  const r = await exitOf(recv);
+  const seconds = (Math.max(senderExit, receiverDone) - t0) / 1000;
   const size = await stat(join(out, "src.bin")).then(
     (st) => st.size,
     () => -1,
@@ -92,7 +98,7 @@ try {
   const src = join(work, "src.bin");
   await randomFile(src, bytes);
   console.log(
-    `file ${values.size} MB, link ${values.rate}, ${values.delay} each way, loss each way as listed; MB/s = 1e6 B/s`,
+    `file ${values.size} MB, link ${values.rate}, ${values.delay} each way, loss each way as listed; MB/s = 1e6 B/s over the time from starting the sender until it exited and the receiver reported done`,
   );
   for (const loss of values.loss.split(",")) {
     lab("up", "--delay", values.delay, "--rate", values.rate, "--loss", `${loss}%`);

@@ -134,6 +134,8 @@ export class Connection {
   private stateDeadline = Number.POSITIVE_INFINITY;
   private closeFrame: { code: number; reason: string } | null = null;
   private closeDue = false;
+  /** Listener in LINGER: tell the dialer it has everything (CLOSE "finished"), so it need not linger. */
+  private finishedDue = false;
   private mtuProbe: { size: number; attempts: number; pn: number } | null = null;
   private maxDataDue = false;
   private appLimited = false;
@@ -290,7 +292,10 @@ export class Connection {
     }
     // Like TCP restarting TIME_WAIT on a repeated FIN: the peer still waits for our ACKs, so stay
     // until it has been quiet for the whole linger.
-    if (eliciting && this.state === "linger") this.stateDeadline = now + this.lingerMs();
+    if (eliciting && this.state === "linger") {
+      this.stateDeadline = now + this.lingerMs();
+      this.finishedDue = this.role === "server";
+    }
     for (const f of frames) {
       if (this.state === "closed") return;
       this.applyFrame(f, now);
@@ -431,9 +436,9 @@ export class Connection {
     return this.sendStream.allAcked || this.peerFinished;
   }
 
-  /** Closed after a complete exchange both ways (LINGER ran out), not by an error. */
+  /** Closed after a complete exchange both ways (LINGER ran out, or the peer said it finished), not by an error. */
   get finishedCleanly(): boolean {
-    return this.state === "closed" && this.lingered;
+    return this.state === "closed" && (this.lingered || this.peerFinished);
   }
 
   /** The next packet number (a listener answering for a finished connection continues from it). */
@@ -591,6 +596,10 @@ export class Connection {
         return out;
     }
     this.pollEstablished(now, out);
+    if (this.finishedDue) {
+      this.finishedDue = false;
+      out.push(this.buildFinished(now));
+    }
     return out;
   }
 
@@ -760,6 +769,14 @@ export class Connection {
     return { bytes, record };
   }
 
+  /** CLOSE "finished" from LINGER: recorded like any packet (packet numbers stay consecutive), never resent. */
+  private buildFinished(now: number): Uint8Array {
+    const w = startData(allocate(this.datagramSize), this.remoteCid, this.nextPn);
+    const record = this.newRecord(this.nextPn++, now);
+    w.at = writeCloseFrame(w.view, w.at, CLOSE_CODE.finished, "");
+    return this.finishPacket(w, record, now);
+  }
+
   private buildClose(frame: { code: number; reason: string }): Uint8Array {
     const w = startData(allocate(this.datagramSize), this.remoteCid, this.nextPn++);
     w.at = writeCloseFrame(w.view, w.at, frame.code, frame.reason);
@@ -769,13 +786,20 @@ export class Connection {
 
   // ---- close -------------------------------------------------------------------------------
 
-  /** Both directions finished: linger like TCP's TIME_WAIT so a lost final ACK can be repeated. */
+  /**
+   * Both directions finished: linger like TCP's TIME_WAIT so a lost final ACK can be repeated. Only
+   * the listener needs to: it tells the dialer so (CLOSE "finished": it holds every byte and FIN
+   * the dialer sent), and the dialer, usually the process a user waits for, closes at once instead
+   * of lingering too. If that CLOSE is lost the dialer lingers as before; a dialer that retransmits
+   * meanwhile is answered with another.
+   */
   private maybeFinishClose(now: number): void {
     if (this.state !== "established") return;
     // Unread bytes do not hold the close up: they stay readable after the connection is gone.
     if (this.sendStream.allAcked && this.recvStream.complete) {
       this.state = "linger";
       this.stateDeadline = now + this.lingerMs();
+      this.finishedDue = this.role === "server";
     }
   }
 

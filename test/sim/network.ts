@@ -55,6 +55,8 @@ export interface FlowResult {
   serverState: string;
   clientStats: Record<string, number | string>;
   serverStats: Record<string, number | string>;
+  /** When each side reached CLOSED (virtual ms; -1: never). */
+  closedMs: { client: number; server: number };
   /** Highest bytes held by the receiver out of order (memory bound check). */
   maxReceiverHeld: number;
   /** With sampleEveryMs: bytes read by the receiver and the sender's smoothed RTT over time. */
@@ -88,6 +90,7 @@ export function patternByte(i: number): number {
 
 interface FlowState {
   spec: FlowSpec;
+  closedMs: FlowResult["closedMs"];
   peer: Peer;
   client?: Connection;
   server?: Connection;
@@ -124,6 +127,7 @@ export function simulate(spec: SimSpec): SimResult {
     startMs: f.startMs ?? 0,
     doneMs: -1,
     wakeAt: { client: Number.POSITIVE_INFINITY, server: Number.POSITIVE_INFINITY },
+    closedMs: { client: -1, server: -1 },
     readBudget: 0,
     readStamp: 0,
     maxHeld: 0,
@@ -178,6 +182,7 @@ export function simulate(spec: SimSpec): SimResult {
       if (Number.isFinite(wake)) queue.push({ time: Math.max(wake, now), kind: "wake", flow: i, side });
     }
     if (f.doneMs < 0 && f.client?.delivered && f.server?.readEnded) f.doneMs = now;
+    if (conn.state === "closed" && f.closedMs[side] < 0) f.closedMs[side] = now;
   };
 
   const meddle = (d: Uint8Array, from: Peer) => {
@@ -292,6 +297,7 @@ export function simulate(spec: SimSpec): SimResult {
       serverState: f.server?.state ?? "none",
       clientStats: f.client?.stats() ?? {},
       serverStats: f.server?.stats() ?? {},
+      closedMs: f.closedMs,
       maxReceiverHeld: f.maxHeld,
       samples: f.samples,
     })),

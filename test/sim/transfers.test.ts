@@ -86,6 +86,18 @@ describe("udp-reliable in the seeded simulator", () => {
     expect(f.maxReceiverHeld).toBeLessThanOrEqual(window.initial);
   });
 
+  test("only the listener lingers: its CLOSE 'finished' lets the dialer close at once", () => {
+    const res = simulate({ seed: 3, forward: clean, backward: clean, flows: [{ bytes: 2_000_000 }], limitMs: 30_000 });
+    const f = res.flows[0] as FlowResult;
+    expect(f.completed && f.intact).toBe(true);
+    expect(f.clientError).toBeNull();
+    expect(f.serverError).toBeNull();
+    // The dialer is done about one round trip (50 ms) after the last byte was read ...
+    expect(f.closedMs.client - f.doneMs).toBeLessThan(200);
+    // ... while the listener keeps LINGER's full second to repeat a lost final ACK.
+    expect(f.closedMs.server - f.closedMs.client).toBeGreaterThan(900);
+  });
+
   test("a 3 s blackout mid-transfer is survived", () => {
     const res = simulate({
       seed: 2,
