@@ -81,9 +81,14 @@ async function xferRun(via: string, src: string, out: string): Promise<XferResul
     const e = JSON.parse(l) as Record<string, unknown>;
     if (e.event === "stats") stats = e;
   });
-  const s = await exitOf(send);
-  const senderExit = performance.now();
-  const r = await exitOf(recv);
+  let senderExit = 0;
+  const [s, r] = await Promise.all([
+    exitOf(send).then((code) => {
+      senderExit = performance.now();
+      return code;
+    }),
+    exitOf(recv),
+  ]);
   const seconds = (Math.max(senderExit, receiverDone) - t0) / 1000;
   const size = await stat(join(out, "src.bin")).then(
     (st) => st.size,

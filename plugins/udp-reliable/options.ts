@@ -3,6 +3,7 @@
  * max-window, mtu, idle). Unknown keys are refused loudly rather than ignored silently.
  */
 import type { TransportOptions } from "../../src/plugin/api.ts";
+import { isLoopback } from "../../src/plugin/udp/index.ts";
 import { CONTROLLERS } from "./congestion/index.ts";
 import { type ConnectionConfig, DEFAULT_CONFIG } from "./connection.ts";
 import { MAX_DATAGRAM, MIN_DATAGRAM } from "./wire/packet.ts";
@@ -10,14 +11,10 @@ import { MAX_DATAGRAM, MIN_DATAGRAM } from "./wire/packet.ts";
 const KNOWN = ["cc", "window", "max-window", "mtu", "idle"];
 
 /**
- * Datagram size offered on loopback: its MTU is 64 KiB and nothing fragments, so big datagrams cut
- * the per-packet CPU cost (the bottleneck there) several times. Everywhere else the Ethernet limit.
+ * Datagram size offered on loopback (see isLoopback): big datagrams cut the per-packet CPU cost,
+ * the bottleneck there, several times. Everywhere else the Ethernet limit.
  */
 export const LOOPBACK_DATAGRAM = 16384;
-
-export function isLoopback(address: string): boolean {
-  return address.startsWith("127.") || address === "::1" || address.startsWith("::ffff:127.");
-}
 
 export function configFrom(options: TransportOptions, address: string): ConnectionConfig {
   const ipv6 = address.includes(":");

@@ -9,3 +9,4 @@ export {
   type UdpPort,
   wildcardFor,
 } from "./port.ts";
+export { isLoopback } from "./socket.ts";

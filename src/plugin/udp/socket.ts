@@ -44,6 +44,14 @@ export interface RawUdpOptions {
 
 export type RawUdpOpener = (at: Endpoint, handlers: RawUdpHandlers, options: RawUdpOptions) => Promise<RawUdpSocket>;
 
+/**
+ * A loopback peer: its MTU is 64 KiB and nothing fragments, so a transport may use datagrams far
+ * larger than Ethernet's there (per-datagram CPU cost is what limits loopback).
+ */
+export function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1" || address.startsWith("::ffff:127.");
+}
+
 /** IPv6 literals contain a colon; everything else binds IPv4. */
 export function isIpv6(host: string): boolean {
   return host.includes(":");
