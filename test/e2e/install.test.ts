@@ -1,6 +1,8 @@
 /**
- * install.sh against a local HTTP server (127.0.0.1) serving a release folder: it installs a binary
- * whose checksum matches, and refuses, installing nothing, when the checksum does not.
+ * install.sh and install.ps1 against a local HTTP server (127.0.0.1) serving a release folder: each
+ * installs a binary whose checksum matches, and refuses, installing nothing, when it does not.
+ * install.ps1 runs where PowerShell (`pwsh`) is: the release workflow's Windows job; this machine
+ * has none (neither npm nor Debian ships it), so here its tests are skipped.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -11,6 +13,7 @@ import { join } from "node:path";
 import { ROOT, tempDir } from "../helpers/cli.ts";
 
 const hasFetcher = ["curl", "wget"].some((c) => spawnSync("sh", ["-c", `command -v ${c}`]).status === 0);
+const hasPwsh = spawnSync("pwsh", ["-NoProfile", "-Command", "exit 0"]).status === 0;
 const name = `xfer-${platform() === "darwin" ? "darwin" : "linux"}-${arch() === "arm64" ? "arm64" : "x64"}`;
 // A stand-in for the binary: install.sh runs it for --version after installing.
 const fakeBinary = "#!/bin/sh\necho 'xfer/9.9.9 (test)'\n";
@@ -31,13 +34,20 @@ beforeAll(() => {
 afterAll(() => server.stop(true));
 
 /** Asynchronous on purpose: the HTTP server answering the script runs in this very process. */
-function install(dir: string): Promise<{ status: number | null; stderr: string }> {
-  const proc = spawn("sh", [join(ROOT, "install.sh")], {
+function install(dir: string, script: "install.sh" | "install.ps1" = "install.sh") {
+  const command =
+    script === "install.sh"
+      ? ["sh", join(ROOT, "install.sh")]
+      : ["pwsh", "-NoProfile", "-NonInteractive", "-File", join(ROOT, "install.ps1")];
+  const proc = spawn(command[0] as string, command.slice(1), {
     env: { ...process.env, XFER_INSTALL_BASE: `http://127.0.0.1:${server.port}`, XFER_INSTALL_DIR: dir },
   });
-  let stderr = "";
-  proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => proc.on("exit", (status) => resolve({ status, stderr })));
+  let output = "";
+  proc.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  proc.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  return new Promise<{ status: number | null; stderr: string }>((resolve) =>
+    proc.on("exit", (status) => resolve({ status, stderr: output })),
+  );
 }
 
 describe.skipIf(!hasFetcher || platform() === "win32")("install.sh", () => {
@@ -65,5 +75,36 @@ describe.skipIf(!hasFetcher || platform() === "win32")("install.sh", () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("no entry");
     expect(existsSync(join(dir.path, "xfer"))).toBe(false);
+  });
+});
+
+describe.skipIf(!hasPwsh)("install.ps1", () => {
+  const exe = "xfer-windows-x64.exe";
+  const content = "MZ stand-in for the Windows binary";
+
+  test("installs xfer.exe after verifying its checksum", async () => {
+    await using dir = await tempDir();
+    files = { [exe]: content, SHA256SUMS: `${sha("other")}  xfer-other\n${sha(content)}  ${exe}\n` };
+    const r = await install(dir.path, "install.ps1");
+    expect(r.status, r.stderr).toBe(0);
+    expect(await Bun.file(join(dir.path, "xfer.exe")).text()).toBe(content);
+  });
+
+  test("refuses a binary whose checksum does not match, and installs nothing", async () => {
+    await using dir = await tempDir();
+    files = { [exe]: `${content} (tampered)`, SHA256SUMS: `${sha(content)}  ${exe}\n` };
+    const r = await install(dir.path, "install.ps1");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("checksum mismatch");
+    expect(existsSync(join(dir.path, "xfer.exe"))).toBe(false);
+  });
+
+  test("refuses when SHA256SUMS has no entry for Windows", async () => {
+    await using dir = await tempDir();
+    files = { [exe]: content, SHA256SUMS: `${sha(content)}  xfer-elsewhere\n` };
+    const r = await install(dir.path, "install.ps1");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("no entry");
+    expect(existsSync(join(dir.path, "xfer.exe"))).toBe(false);
   });
 });
