@@ -56,6 +56,8 @@ export class BbrController implements CongestionController {
   private queueHighRounds = 0;
   private guarded = false;
   private congestiveCuts = 0;
+  /** Loss rate per round on this path without a queue (EWMA): random loss, not congestion. */
+  private randomLoss = 0;
   private delivered = 0;
   // ACK aggregation (BBR's extra_acked): ACKs arrive in batches (delayed ACKs, event-loop turns), so
   // a window of exactly gain × BDP would idle between batches. Measured, not assumed.
@@ -210,7 +212,15 @@ export class BbrController implements CongestionController {
     const queueThreshold = Math.max(0.25 * this.baseRtt, 10);
     // STARTUP overshoots by design and DRAIN removes that queue: loss then is self-inflicted, not a signal.
     const probing = this.mode === "startup" || this.mode === "drain";
-    const congestive = !probing && (lossRate > HEAVY_LOSS || (this.roundLost > 0 && queue > queueThreshold));
+    // Loss above the path's own random loss, with a standing queue: random loss goes on at its
+    // rate whatever we do, so on a lossy path almost every round has some, and counting that as
+    // congestion would cut every flow at random (multiplicative cuts and recoveries keep whatever
+    // shares the flows happen to have: measured, 5 flows never converged).
+    const excess = lossRate > 2 * this.randomLoss + 0.002;
+    const congestive = !probing && (lossRate > HEAVY_LOSS || (excess && queue > queueThreshold));
+    // The random-loss baseline learns only from rounds without a standing queue.
+    if (total > 0 && queue < queueThreshold / 2)
+      this.randomLoss += (Math.min(lossRate, HEAVY_LOSS) - this.randomLoss) / 8;
     if (congestive) {
       this.congestiveCuts++;
       const measured = this.bwFilter.value;
