@@ -4,12 +4,11 @@
  * the wire).
  */
 import { describe, expect, test } from "bun:test";
-import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BUILTIN_TRANSPORTS } from "../../plugins/builtin.ts";
-import { DENO, run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
+import { closedUdpPort, DENO, run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
 
 const data = (n: number) => {
   const b = new Uint8Array(n);
@@ -49,10 +48,7 @@ describe.skipIf(!existsSync(DENO[0] as string))("under Deno", () => {
   test("udp-reliable: nothing listening, a clear error and the network exit code", async () => {
     await using src = await tempDir();
     await writeFile(join(src.path, "d.txt"), "x");
-    const probe = createSocket("udp4");
-    await new Promise<void>((res) => probe.bind(0, "127.0.0.1", res));
-    const port = probe.address().port;
-    probe.close();
+    const port = await closedUdpPort();
     const sent = await sendAndWait(["--via", "udp-reliable", join(src.path, "d.txt"), `127.0.0.1:${port}`], {
       runtime: DENO,
     });

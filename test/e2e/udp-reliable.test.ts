@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
+import { closedUdpPort, run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
 import { startLossyProxy } from "../helpers/lossy-udp-proxy.ts";
 import { seededRandom } from "../sim/rng.ts";
 
@@ -122,10 +122,7 @@ describe("udp-reliable end to end", () => {
   test("nothing listening: a clear error and the network exit code, at once", async () => {
     await using src = await tempDir();
     await writeFile(join(src.path, "d.txt"), "x");
-    const probe = createSocket("udp4");
-    await new Promise<void>((res) => probe.bind(0, "127.0.0.1", res));
-    const port = probe.address().port;
-    probe.close();
+    const port = await closedUdpPort();
     const started = Date.now();
     const sent = await sendAndWait([...VIA, join(src.path, "d.txt"), `127.0.0.1:${port}`]);
     expect(sent.code).toBe(3);

@@ -1,5 +1,6 @@
 /** Run the real CLI as child processes and read its NDJSON events. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -105,4 +106,13 @@ export async function sendAndWait(args: string[], opts: Parameters<typeof run>[1
 export async function tempDir(prefix = "xfer-e2e-"): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, [Symbol.asyncDispose]: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** A loopback UDP port nobody listens on (bound, read, released): for "nothing listening" cases. */
+export async function closedUdpPort(): Promise<number> {
+  const probe = createSocket("udp4");
+  await new Promise<void>((res) => probe.bind(0, "127.0.0.1", res));
+  const port = probe.address().port;
+  probe.close();
+  return port;
 }
