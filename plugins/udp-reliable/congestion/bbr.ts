@@ -227,8 +227,10 @@ export class BbrController implements CongestionController {
       // Never below the window floor's rate (MIN_WINDOW_PACKETS a round trip), as with cwnd.
       const floor = (MIN_WINDOW_PACKETS * this.config.mss * 1000) / Math.max(this.minRtt, 1);
       this.bwLimit = Math.max(Math.min(this.bwLimit, measured) * LOSS_CUT, floor);
-    } else if (this.roundLost === 0 || queue < queueThreshold / 2) {
-      // Let the limit recover gradually once the queue is gone.
+    } else {
+      // Any round that was not congestive lets the limit recover. Waiting for the queue to be gone
+      // as well kept flows sharing a bottleneck (whose delay guard holds a small standing queue)
+      // at whatever limit their last cut left, so the first flow out of STARTUP kept the most.
       this.bwLimit = Number.isFinite(this.bwLimit) ? this.bwLimit * 1.05 : this.bwLimit;
       if (this.bwLimit > this.bwFilter.value * 2) this.bwLimit = Number.POSITIVE_INFINITY;
     }
