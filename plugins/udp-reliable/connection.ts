@@ -114,7 +114,7 @@ export class Connection {
   private readonly sent = new SentPackets();
   private readonly received = new ReceivedPackets();
   private readonly sendStream = new SendStream();
-  private readonly recvStream = new RecvStream();
+  private readonly recvStream: RecvStream;
   private readonly window: ReceiveWindow;
   private readonly cc: CongestionController;
   private readonly pacer: Pacer;
@@ -164,6 +164,7 @@ export class Connection {
     this.remoteCid = remoteCid;
     this.config = config;
     this.window = new ReceiveWindow(config.window);
+    this.recvStream = RecvStream.forWindow(config.window.max);
     this.peerMaxData = 0;
     this.cc = this.makeController();
     this.pacer = new Pacer(this.datagramSize, now);
@@ -556,6 +557,9 @@ export class Connection {
   /** The next time tick()/poll() must run (ms; Infinity: only on input). */
   deadline(): number {
     if (this.state === "closed") return Number.POSITIVE_INFINITY;
+    // CLOSING only waits out its time (poll sends the CLOSE at once): an ACK or loss timer left
+    // from before would stay due forever, and the caller would spin on it.
+    if (this.state === "closing") return this.stateDeadline;
     let d = Math.min(this.stateDeadline, this.lossTime, this.ptoDeadline(), this.received.ackDeadline);
     if (this.state === "syn-sent" || this.state === "echo-sent")
       d = Math.min(d, this.handshakeDue, this.handshakeStarted + this.config.handshakeTimeoutMs);

@@ -235,4 +235,20 @@ describe("out-of-order cap", () => {
     s.push(2 * 65536 + 1, one, false);
     expect(s.pendingBytes).toBe(65536);
   });
+
+  test("a window with room for more real datagrams admits more pieces (1 Gbit/s × 300 ms × 4)", () => {
+    const window = 150e6;
+    const s = RecvStream.forWindow(window);
+    const datagram = new Uint8Array(1440);
+    // Every second 1440-byte piece of the window arrives: 52 000 holes' worth, then more.
+    const pieces = 70_000;
+    for (let i = 0; i < pieces; i++) s.push(1440 * (2 * i + 1), datagram, false);
+    expect(s.pendingBytes).toBe(pieces * 1440);
+    // The cap still binds tiny pieces: a window's worth of 1-byte pieces is refused.
+    const tiny = RecvStream.forWindow(window);
+    const cap = Math.ceil(window / 1024);
+    const one = new Uint8Array(1);
+    for (let i = 0; i < cap; i++) tiny.push(2 * i + 1, one, false);
+    expect(() => tiny.push(2 * cap + 1, one, false)).toThrow("too many out-of-order pieces");
+  });
 });

@@ -11,12 +11,27 @@ interface Segment {
 
 /** Largest buffer read() builds from small pieces: big enough to amortise per-chunk costs above. */
 const MAX_READ = 256 * 1024;
-/** Out-of-order pieces held at most; a peer splitting its window into tiny frames is refused. */
-const MAX_PENDING_SEGMENTS = 65536;
+/**
+ * Out-of-order pieces held at most, unless the window allows more: a peer splitting its window into
+ * tiny frames is refused, while real datagrams (≥ 1200 bytes) fill any window (see forWindow).
+ */
+const MIN_PENDING_SEGMENTS = 65536;
+/** A window's worth of pieces of at least this many bytes is legitimate. */
+const MIN_PIECE_BYTES = 1024;
 /** Pieces this big (large datagrams, on loopback) go up as they are: copying them buys nothing. */
 const PASS_THROUGH = 8192;
 
 export class RecvStream {
+  /**
+   * @param maxPendingSegments out-of-order pieces held at most; forWindow() derives it from the
+   * flow-control window (at 1 Gbit/s × 300 ms a 150 MB window holds 100 000 datagrams in flight).
+   */
+  constructor(private readonly maxPendingSegments = MIN_PENDING_SEGMENTS) {}
+
+  static forWindow(maxWindowBytes: number): RecvStream {
+    return new RecvStream(Math.max(MIN_PENDING_SEGMENTS, Math.ceil(maxWindowBytes / MIN_PIECE_BYTES)));
+  }
+
   /** Out-of-order segments, ascending by offset, non-overlapping. */
   private readonly pending: Segment[] = [];
   private pendingTotal = 0;
@@ -169,7 +184,7 @@ export class RecvStream {
       break;
     }
     if (data.byteLength === 0) return;
-    if (p.length >= MAX_PENDING_SEGMENTS) throw new Error("too many out-of-order pieces");
+    if (p.length >= this.maxPendingSegments) throw new Error("too many out-of-order pieces");
     // A small piece must not pin the whole datagram it came in: memory stays proportional to data.
     if (data.byteLength * 4 < data.buffer.byteLength) data = data.slice();
     p.splice(lo, 0, { offset, data });
