@@ -70,6 +70,10 @@ function run(gbit: number, rttMs: number, lossPct: number, flowCount: number): R
     limitMs: durationMs,
     sampleEveryMs: 250,
   });
+  // A flow that failed would only show as low goodput: say so.
+  for (const [i, f] of res.flows.entries())
+    if (f.clientError || f.serverError)
+      console.error(`${gbit} Gbit/s ${rttMs} ms ${lossPct}% flow ${i}: ${f.clientError ?? f.serverError}`);
   const steadyFrom = durationMs / 3;
   const goodputs = res.flows.map((f) => {
     const from = f.samples.find((s) => s.t >= steadyFrom);
