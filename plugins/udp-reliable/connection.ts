@@ -595,14 +595,14 @@ export class Connection {
       case "closing":
         if (this.closeDue && this.closeFrame) {
           this.closeDue = false;
-          out.push(this.buildClose(this.closeFrame));
+          out.push(this.buildClose(this.closeFrame, now));
         }
         return out;
     }
     this.pollEstablished(now, out);
     if (this.finishedDue) {
       this.finishedDue = false;
-      out.push(this.buildFinished(now));
+      out.push(this.buildClose({ code: CLOSE_CODE.finished, reason: "" }, now));
     }
     return out;
   }
@@ -773,19 +773,12 @@ export class Connection {
     return { bytes, record };
   }
 
-  /** CLOSE "finished" from LINGER: recorded like any packet (packet numbers stay consecutive), never resent. */
-  private buildFinished(now: number): Uint8Array {
+  /** A CLOSE (abort, or "finished" from LINGER): recorded like any packet (packet numbers stay consecutive), never resent. */
+  private buildClose(frame: { code: number; reason: string }, now: number): Uint8Array {
     const w = startData(allocate(this.datagramSize), this.remoteCid, this.nextPn);
     const record = this.newRecord(this.nextPn++, now);
-    w.at = writeCloseFrame(w.view, w.at, CLOSE_CODE.finished, "");
-    return this.finishPacket(w, record, now);
-  }
-
-  private buildClose(frame: { code: number; reason: string }): Uint8Array {
-    const w = startData(allocate(this.datagramSize), this.remoteCid, this.nextPn++);
     w.at = writeCloseFrame(w.view, w.at, frame.code, frame.reason);
-    this.counters.packetsSent++;
-    return shrinkLast(w.bytes, w.at);
+    return this.finishPacket(w, record, now);
   }
 
   // ---- close -------------------------------------------------------------------------------
