@@ -4,15 +4,16 @@
  * after the hash matched, by an atomic rename.
  */
 import { constants, type Stats } from "node:fs";
-import { chmod, type FileHandle, lstat, mkdir, open, rm, utimes } from "node:fs/promises";
+import { chmod, type FileHandle, lstat, mkdir, open, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { toXferError, XferError } from "./errors.ts";
 import { hashFilePrefix } from "./hash-file.ts";
 import { newHasher, type StreamingHasher } from "./hashing.ts";
+import { IncomingFile } from "./incoming-file.ts";
 import { checkOfferedNames, PART_SUFFIX } from "./names.ts";
-import { PlacedFile, publish } from "./placed-file.ts";
+import { PlacedFile } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
-import type { FileSink, Prepared, ReceiveTarget } from "./receive-target.ts";
+import type { Prepared, ReceiveTarget } from "./receive-target.ts";
 
 export interface ReceiveDirOptions {
   overwrite: boolean;
@@ -153,127 +154,6 @@ export class ReceiveDir implements ReceiveTarget {
 
   private pathOf(rel: string): string {
     return join(this.root, ...rel.split("/"));
-  }
-}
-
-/**
- * Incoming pieces are copied into a few fixed staging buffers that are written in order while the
- * network keeps going: the disk and the network work at the same time, memory stays fixed
- * (STAGING_BUFFERS x STAGING_BYTES), and writes are issued one after another, so a process killed
- * mid-queue leaves a part file that is a clean prefix, which is what resume relies on.
- */
-const STAGING_BYTES = 1 << 20;
-const STAGING_BUFFERS = 8;
-
-export class IncomingFile implements FileSink {
-  /** Bytes accepted so far (written or staged), as a file offset. */
-  private position: number;
-  /** File offset where the current staging buffer starts. */
-  private stagedAt: number;
-  private staging: Uint8Array;
-  private stagingFill = 0;
-  private readonly free: Uint8Array[] = [];
-  private readonly waitingForBuffer: (() => void)[] = [];
-  private failure: unknown = null;
-  private tail: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly entry: ManifestEntry,
-    private readonly fh: FileHandle,
-    private readonly partPath: string,
-    private readonly finalPath: string,
-    readonly startOffset: number,
-    private readonly hasher: StreamingHasher,
-  ) {
-    this.position = startOffset;
-    this.stagedAt = startOffset;
-    for (let i = 0; i < STAGING_BUFFERS; i++) this.free.push(new Uint8Array(STAGING_BYTES));
-    this.staging = this.free.pop()!;
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.entry.size !== null && this.position + bytes.byteLength > this.entry.size)
-      throw new XferError(
-        "protocol",
-        `peer sent more than the ${this.entry.size} bytes offered for '${this.entry.path}'`,
-      );
-    this.throwIfFailed();
-    this.hasher.update(bytes);
-    this.position += bytes.byteLength;
-    let at = 0;
-    while (at < bytes.byteLength) {
-      const take = Math.min(bytes.byteLength - at, STAGING_BYTES - this.stagingFill);
-      this.staging.set(bytes.subarray(at, at + take), this.stagingFill);
-      this.stagingFill += take;
-      at += take;
-      if (this.stagingFill === STAGING_BYTES) await this.flushStaging();
-    }
-    this.throwIfFailed();
-  }
-
-  /** Queue the staging buffer for writing and take a free one (waiting if the disk is behind). */
-  private async flushStaging(): Promise<void> {
-    const buf = this.staging;
-    const length = this.stagingFill;
-    const position = this.stagedAt;
-    this.stagedAt += length;
-    this.tail = this.tail
-      .then(() => (this.failure ? undefined : this.writeAt(buf.subarray(0, length), position)))
-      .catch((err: unknown) => {
-        this.failure ??= err;
-      })
-      .finally(() => {
-        this.free.push(buf);
-        this.waitingForBuffer.shift()?.();
-      });
-    this.stagingFill = 0;
-    while (this.free.length === 0) await new Promise<void>((resolve) => this.waitingForBuffer.push(resolve));
-    this.staging = this.free.pop()!;
-  }
-
-  private async writeAt(bytes: Uint8Array, position: number): Promise<void> {
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const { bytesWritten } = await this.fh.write(bytes, done, bytes.byteLength - done, position + done);
-      done += bytesWritten;
-    }
-  }
-
-  private async drain(): Promise<void> {
-    if (this.stagingFill > 0) await this.flushStaging();
-    await this.tail;
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure) throw toXferError(this.failure, `writing '${this.entry.path}'`);
-  }
-
-  /**
-   * Verify and publish. On a hash mismatch the part file is deleted (resuming from bytes known
-   * to be wrong would only fail again) and nothing appears under the final name.
-   */
-  async finish(size: number, hash: string): Promise<void> {
-    await this.drain();
-    const actual = this.hasher.digest();
-    if (this.failure || size !== this.position || actual !== hash) {
-      await this.fh.close();
-      if (this.failure) throw toXferError(this.failure, `writing '${this.entry.path}'`);
-      await rm(this.partPath, { force: true });
-      const why = size !== this.position ? `size ${this.position}, expected ${size}` : "hash mismatch";
-      throw new XferError("integrity", `'${this.entry.path}' failed verification (${why}); partial data discarded`);
-    }
-    // Durable before visible: after a crash the final name never holds unflushed data.
-    await this.fh.datasync().catch((err: unknown) => {
-      throw toXferError(err, `saving '${this.entry.path}'`);
-    });
-    await publish(this.fh, this.partPath, this.finalPath, this.entry);
-  }
-
-  /** Keep what was written for a later resume; flush so a crash after this loses nothing. */
-  async abandon(): Promise<void> {
-    await this.drain();
-    await this.fh.datasync().catch(() => {});
-    await this.fh.close().catch(() => {});
   }
 }
 

@@ -72,4 +72,15 @@ describe("frame codec", () => {
   test("invalid UTF-8 in a control frame is a FrameError", () => {
     expect(() => new FrameDecoder().push(new Uint8Array([1, 0, 0, 0, 2, 0xc3, 0x28]))).toThrow(FrameError);
   });
+
+  test("a data frame's payload is cache-line aligned, its header right before it", () => {
+    for (const size of [0, 1, 4096, 512 * 1024]) {
+      const { frame, payload } = allocDataFrame(size);
+      expect(payload.byteOffset % 64).toBe(0);
+      expect(frame.buffer).toBe(payload.buffer);
+      expect(payload.byteOffset - frame.byteOffset).toBe(5);
+      expect(frame.byteLength).toBe(5 + size);
+      expect([...frame.subarray(0, 5)]).toEqual([2, size >>> 24, (size >>> 16) & 255, (size >>> 8) & 255, size & 255]);
+    }
+  });
 });
