@@ -1,10 +1,11 @@
 /**
  * Bun's garbage collector frees dead ArrayBuffers lazily: moving 1 GiB through a socket grew the
- * receiver to ~150 MB (measured; minor collections and --smol did not help). One full collection
- * per 64 MiB moved keeps each side near 115 MB with no measurable cost in throughput
- * (docs/BENCHMARKS.md). Other runtimes collect eagerly enough and skip this.
+ * receiver to 130-150 MB (measured; minor collections and --smol did not help). One full collection
+ * per 128 MiB moved keeps the receiver near 100-110 MB; each takes ~10 ms and makes the freed pages
+ * fault in again, so once per 64 MiB cost ~15 % of 1 GiB's time on loopback (docs/BENCHMARKS.md).
+ * Other runtimes collect eagerly enough and skip this.
  */
-const RECLAIM_EVERY_BYTES = 64 << 20;
+const RECLAIM_EVERY_BYTES = 128 << 20;
 const fullCollection = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun?.gc;
 
 export class GarbageReclaimer {
