@@ -18,14 +18,50 @@ import { parseArgs } from "node:util";
 const ROOT = import.meta.dir;
 const DIST = join(ROOT, "dist");
 
-/** Our name for a target, Bun's --target, and the npm package holding that runtime. */
+/**
+ * Our name for a target, Bun's --target, the npm package holding that runtime, and the platform
+ * suffix of the BLAKE3 addon built for it (@napi-rs/blake-hash-<suffix>).
+ */
 export const TARGETS = {
-  "linux-x64": { bun: "bun-linux-x64", pkg: "bun-linux-x64", exe: "" },
-  "linux-arm64": { bun: "bun-linux-arm64", pkg: "bun-linux-aarch64", exe: "" },
-  "darwin-x64": { bun: "bun-darwin-x64", pkg: "bun-darwin-x64", exe: "" },
-  "darwin-arm64": { bun: "bun-darwin-arm64", pkg: "bun-darwin-aarch64", exe: "" },
-  "windows-x64": { bun: "bun-windows-x64", pkg: "bun-windows-x64", exe: ".exe" },
+  "linux-x64": { bun: "bun-linux-x64", pkg: "bun-linux-x64", exe: "", addon: "linux-x64-gnu" },
+  "linux-arm64": { bun: "bun-linux-arm64", pkg: "bun-linux-aarch64", exe: "", addon: "linux-arm64-gnu" },
+  "darwin-x64": { bun: "bun-darwin-x64", pkg: "bun-darwin-x64", exe: "", addon: "darwin-x64" },
+  "darwin-arm64": { bun: "bun-darwin-arm64", pkg: "bun-darwin-aarch64", exe: "", addon: "darwin-arm64" },
+  "windows-x64": { bun: "bun-windows-x64", pkg: "bun-windows-x64", exe: ".exe", addon: "win32-x64-msvc" },
 } as const;
+
+/** Where addons of other platforms are unpacked (npm installs only this machine's). */
+const ADDON_CACHE = join(ROOT, "node_modules", ".cache", "xfer-addons");
+
+/**
+ * The BLAKE3 addon (.node) for `target`: this machine's from node_modules, any other fetched once
+ * with `npm pack` at the version package.json pins. Embedded in the binary (src/core/hashing.ts).
+ */
+async function addonFor(target: Target): Promise<string> {
+  const suffix = TARGETS[target].addon;
+  const pkg = `@napi-rs/blake-hash-${suffix}`;
+  const file = `blake.${suffix}.node`;
+  const installed = join(ROOT, "node_modules", pkg, file);
+  if (existsSync(installed)) return installed;
+  const dir = join(ADDON_CACHE, suffix);
+  const cached = join(dir, "package", file);
+  if (existsSync(cached)) return cached;
+  const { dependencies } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+    dependencies: Record<string, string>;
+  };
+  const version = dependencies["@napi-rs/blake-hash"];
+  await mkdir(dir, { recursive: true });
+  const tarball = execFileSync("npm", ["pack", `${pkg}@${version}`, "--silent", "--pack-destination", dir], {
+    cwd: dir,
+  })
+    .toString()
+    .trim()
+    .split("\n")
+    .pop()!;
+  execFileSync("tar", ["-xzf", join(dir, tarball), "-C", dir]);
+  if (!existsSync(cached)) throw new Error(`${pkg}@${version} has no ${file}`);
+  return cached;
+}
 export type Target = keyof typeof TARGETS;
 
 export function hostTarget(): Target {
@@ -66,6 +102,8 @@ async function build(target: Target, commit: string, runtimes: string | undefine
     `--target=${TARGETS[target].bun}`,
     "--define",
     `process.env.XFER_BUILD_COMMIT=${JSON.stringify(commit)}`,
+    "--define",
+    `XFER_EMBEDDED_BLAKE3=${JSON.stringify(await addonFor(target))}`,
     "--outfile",
     out,
   ];

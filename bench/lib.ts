@@ -27,8 +27,13 @@ export function exitOf(p: ChildProcess): Promise<number> {
   return new Promise((r) => p.on("exit", (c) => r(c ?? 1)));
 }
 
+/** The CLI from source under `runtime`, or the built binary named by XFER_BIN (what users download). */
 export function xfer(args: string[], runtime = process.execPath): ChildProcess {
-  return spawn(runtime, [CLI, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const stdio: ["ignore", "pipe", "inherit"] = ["ignore", "pipe", "inherit"];
+  const binary = process.env.XFER_BIN;
+  return binary && runtime === process.execPath
+    ? spawn(binary, args, { stdio })
+    : spawn(runtime, [CLI, ...args], { stdio });
 }
 
 /** Start `xfer recv --json` and resolve with the port it listens on. */

@@ -1,6 +1,7 @@
 /** The command line: flags in, one command run, one exit code out. All real work is in src/core. */
 import cac from "cac";
 import { EXIT, toXferError, XferError } from "../core/errors.ts";
+import { hashingImplementation } from "../core/hashing.ts";
 import { BUILD_COMMIT, VERSION } from "../core/version.ts";
 import { pluginPaths } from "./commands/common.ts";
 import { pluginCheckCommand } from "./commands/plugin-check.ts";
@@ -72,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   cli.help();
-  cli.version(`${VERSION} (${BUILD_COMMIT})`);
+  cli.version(`${VERSION} (${BUILD_COMMIT}, ${hashingImplementation()})`);
 
   try {
     const parsed = cli.parse(pinHyphenatedBooleans(cli, protectStdinArg(argv)), { run: false });
