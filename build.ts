@@ -29,6 +29,7 @@ export const TARGETS = {
   "darwin-arm64": { bun: "bun-darwin-arm64", pkg: "bun-darwin-aarch64", exe: "", addon: "darwin-arm64" },
   "windows-x64": { bun: "bun-windows-x64", pkg: "bun-windows-x64", exe: ".exe", addon: "win32-x64-msvc" },
 } as const;
+export type Target = keyof typeof TARGETS;
 
 /** Where addons of other platforms are unpacked (npm installs only this machine's). */
 const ADDON_CACHE = join(ROOT, "node_modules", ".cache", "xfer-addons");
@@ -62,7 +63,6 @@ async function addonFor(target: Target): Promise<string> {
   if (!existsSync(cached)) throw new Error(`${pkg}@${version} has no ${file}`);
   return cached;
 }
-export type Target = keyof typeof TARGETS;
 
 export function hostTarget(): Target {
   const os = platform() === "win32" ? "windows" : platform();

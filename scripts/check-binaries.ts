@@ -1,8 +1,8 @@
 /**
  * Checks what build.ts wrote: every file in dist/SHA256SUMS matches its checksum and is an
  * executable of the right format for its target (ELF x86-64/aarch64, Mach-O x86-64/arm64, PE
- * x86-64); the host binary prints its version (with the native BLAKE3 embedded) and moves a real file over loopback with every
- * built-in transport. Under qemu-aarch64 (apt: qemu-user), the linux-arm64 binary's --version too.
+ * x86-64); the host binary prints its version (which must name the native BLAKE3, embedded per
+ * target) and moves a real file over loopback with every built-in transport. Under qemu-aarch64 (apt: qemu-user), the linux-arm64 binary's --version too.
  *
  *   bun scripts/check-binaries.ts
  */
