@@ -23,7 +23,10 @@ export function trackPeakRss(proc: ChildProcess): { peakMb: () => number } {
   return { peakMb: () => peakKb / 1024 };
 }
 
+/** The exit code; also for a process that already exited (its 'exit' event will not come again). */
 export function exitOf(p: ChildProcess): Promise<number> {
+  if (p.exitCode !== null) return Promise.resolve(p.exitCode);
+  if (p.signalCode !== null) return Promise.resolve(1);
   return new Promise((r) => p.on("exit", (c) => r(c ?? 1)));
 }
 

@@ -75,15 +75,13 @@ async function runFloor(): Promise<number> {
   const pair = join(import.meta.dir, "floor-pair.ts");
   const lines = (p: ReturnType<typeof spawn>) => createInterface({ input: p.stdout! })[Symbol.asyncIterator]();
   const recv = spawn(process.execPath, [pair, "recv", String(port), out], { stdio: ["ignore", "pipe", "inherit"] });
-  const recvExit = exitOf(recv);
   const recvLines = lines(recv);
   if ((await recvLines.next()).value !== "listening") throw new Error("floor receiver did not start");
   await settleDisk();
   const t0 = performance.now();
   const send = spawn(process.execPath, [pair, "send", String(port), src], { stdio: ["ignore", "pipe", "inherit"] });
-  const sendExit = exitOf(send);
   const [sentHash, receivedHash] = await Promise.all([lines(send).next(), recvLines.next()]);
-  const [s, r] = await Promise.all([sendExit, recvExit]);
+  const [s, r] = await Promise.all([exitOf(send), exitOf(recv)]);
   const seconds = (performance.now() - t0) / 1000;
   if (s !== 0 || r !== 0 || !sentHash.value || sentHash.value !== receivedHash.value)
     throw new Error(`floor pair failed (${s}/${r})`);
