@@ -30,13 +30,17 @@ export function exitOf(p: ChildProcess): Promise<number> {
   return new Promise((r) => p.on("exit", (c) => r(c ?? 1)));
 }
 
+/** Both sides of every benchmarked session know this code (the handshake runs as for users). */
+export const BENCH_CODE = "7-bench-code-both-sides-know";
+
 /** The CLI from source under `runtime`, or the built binary named by XFER_BIN (what users download). */
 export function xfer(args: string[], runtime = process.execPath): ChildProcess {
   const stdio: ["ignore", "pipe", "inherit"] = ["ignore", "pipe", "inherit"];
+  const env = { ...process.env, XFER_CODE: BENCH_CODE };
   const binary = process.env.XFER_BIN;
   return binary && runtime === process.execPath
-    ? spawn(binary, args, { stdio })
-    : spawn(runtime, [CLI, ...args], { stdio });
+    ? spawn(binary, args, { stdio, env })
+    : spawn(runtime, [CLI, ...args], { stdio, env });
 }
 
 /** Start `xfer recv --json` and resolve with the port it listens on. */

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { CLI, exitOf, randomFile } from "./lib.ts";
+import { BENCH_CODE, CLI, exitOf, randomFile } from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -59,9 +59,7 @@ async function xferRun(via: string, src: string, out: string): Promise<XferResul
   const recv = spawn(
     LAB,
     ["run", "b", "--", bun, CLI, "recv", out, "--listen", `${B}:7878`, "--via", via, "--once", "--json"],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-    },
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, XFER_CODE: BENCH_CODE } },
   );
   // The clock stops when the sender has exited and the receiver reported `done` (file verified and
   // in place): what a user waits for. A receiver's LINGER after that delays nobody.
@@ -75,6 +73,7 @@ async function xferRun(via: string, src: string, out: string): Promise<XferResul
   const t0 = performance.now();
   const send = spawn(LAB, ["run", "a", "--", bun, CLI, "send", "--json", "--via", via, src, `${B}:7878`], {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, XFER_CODE: BENCH_CODE },
   });
   let stats: Record<string, unknown> | null = null;
   createInterface({ input: send.stdout! }).on("line", (l) => {

@@ -81,11 +81,16 @@ async function transferWith(binary: string, transport: string, work: string): Pr
   crypto.getRandomValues(data.subarray(0, 65536));
   await writeFile(src, data);
   const recv = spawn(binary, ["recv", out, "--listen", "127.0.0.1:0", "--via", transport, "--once", "--json"]);
-  const port = await new Promise<number>((resolve, reject) => {
-    lines(recv, (e) => e.event === "listening" && resolve(e.port as number));
-    recv.on("exit", (c) => reject(new Error(`receiver exited (${c}) before listening`)));
+  // The receiver makes up a one-time code; the sender gives it back, as a person would.
+  const { port, code } = await new Promise<{ port: number; code: string }>((resolve, reject) => {
+    let port = 0;
+    lines(recv, (e) => {
+      if (e.event === "listening") port = e.port as number;
+      if (e.event === "code") resolve({ port, code: e.code as string });
+    });
+    recv.on("exit", (c) => reject(new Error(`receiver exited (${c}) before printing its code`)));
   });
-  const send = spawn(binary, ["send", "--via", transport, "--json", src, `127.0.0.1:${port}`]);
+  const send = spawn(binary, ["send", "--via", transport, "--json", "--code", code, src, `127.0.0.1:${port}`]);
   const [s, r] = await Promise.all([
     new Promise<number>((res) => send.on("exit", (c) => res(c ?? 1))),
     new Promise<number>((res) => recv.on("exit", (c) => res(c ?? 1))),

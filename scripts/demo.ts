@@ -40,14 +40,18 @@ try {
     );
     const recv = xfer(["recv", dest, "--listen", "127.0.0.1:0", "--via", t.name, "--once", "--json"], true);
     const recvExit = exitOf(recv);
-    const port = await new Promise<number>((res, rej) => {
+    // The receiver makes up a one-time code and prints it; the sender gives it back.
+    const { port, code } = await new Promise<{ port: number; code: string }>((res, rej) => {
+      let port = 0;
       createInterface({ input: recv.stdout! }).on("line", (line) => {
         const e = JSON.parse(line);
-        if (e.event === "listening") res(e.port);
+        if (e.event === "listening") port = e.port;
+        if (e.event === "code") res({ port, code: e.code });
       });
-      void recvExit.then((c) => rej(new Error(`receiver exited with ${c} before listening`)));
+      void recvExit.then((c) => rej(new Error(`receiver exited with ${c} before printing its code`)));
     });
-    const sendCode = await exitOf(xfer(["send", "--via", t.name, src, `127.0.0.1:${port}`], false));
+    console.error(`receiver's code: ${code}`);
+    const sendCode = await exitOf(xfer(["send", "--via", t.name, "--code", code, src, `127.0.0.1:${port}`], false));
     const recvCode = await recvExit;
     const same =
       sendCode === 0 &&

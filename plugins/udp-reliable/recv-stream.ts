@@ -186,7 +186,7 @@ export class RecvStream {
     if (data.byteLength === 0) return;
     if (p.length >= this.maxPendingSegments) throw new Error("too many out-of-order pieces");
     // A small piece must not pin the whole datagram it came in: memory stays proportional to data.
-    if (data.byteLength * 4 < data.buffer.byteLength) data = data.slice();
+    if (data.byteLength * 4 < data.buffer.byteLength) data = new Uint8Array(data);
     p.splice(lo, 0, { offset, data });
     this.pendingTotal += data.byteLength;
   }

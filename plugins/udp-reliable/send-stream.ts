@@ -40,11 +40,15 @@ export class SendStream {
     return this.written - this.ackedFloor;
   }
 
-  /** Takes a copy: the caller reuses its buffer (see StreamConnection.write). */
+  /**
+   * Takes a copy: the caller reuses its buffer (see StreamConnection.write). `new Uint8Array(data)`,
+   * not `data.slice()`: a Node Buffer's slice() is a view, and a view of a buffer the caller (or the
+   * runtime, for a cipher's tag) reuses would resend other bytes.
+   */
   write(data: Uint8Array): void {
     if (this.finOffset !== null) throw new Error("write after end()");
     if (data.byteLength === 0) return;
-    this.chunks.push({ offset: this.written, data: data.slice() });
+    this.chunks.push({ offset: this.written, data: new Uint8Array(data) });
     this.written += data.byteLength;
   }
 

@@ -18,3 +18,15 @@ export function formatDuration(seconds: number): string {
   const s = Math.round(seconds % 60);
   return m < 60 ? `${m}m${s}s` : `${Math.floor(m / 60)}h${m % 60}m`;
 }
+
+/**
+ * A peer's text made safe for a terminal: control characters (C0, DEL, C1), bidi overrides and
+ * invisible formatting characters are shown as \u escapes instead of acting on the screen.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

@@ -39,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
     .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
     .option("--allow-loss", "udp-raw: save incomplete files anyway (holes as zeros, listed in <name>.missing.json)")
+    .option("--code <code>", "Accept senders that give this code (default: a new one-time code; also XFER_CODE)")
+    .option("-y, --yes", "Accept offers without asking (asked only on a terminal)")
     .action((dir: string | undefined, flags: Flags) => {
       flagsSeen = flags;
       run = (signal) => recvCommand(dir, flags as never, reporterFor(flags), signal);
@@ -53,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
     .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
     .option("--allow-loss", "udp-raw: data lost on the way is not a failure (exit 0 with a loss report)")
+    .option("--code <code>", "The code the receiver printed (also XFER_CODE, which stays out of ps)")
     .option("--fec <k:m>", "udp-raw: add m XOR parity datagrams per k·m data (rebuilds one loss in each of m classes)")
     .action((args: string[], flags: Flags) => {
       flagsSeen = flags;

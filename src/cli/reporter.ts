@@ -5,7 +5,7 @@
 import { SingleBar } from "cli-progress";
 import { createConsola } from "consola";
 import type { XferEvent } from "../core/events.ts";
-import { formatBytes, formatDuration, formatRate } from "./format.ts";
+import { formatBytes, formatDuration, formatRate, printable } from "./format.ts";
 
 export interface ReporterOptions {
   json: boolean;
@@ -39,12 +39,19 @@ function humanReporter(opts: ReporterOptions): Reporter {
       case "listening":
         log.info(`listening on ${e.host.includes(":") ? `[${e.host}]` : e.host}:${e.port} (${e.transport})`);
         break;
+      case "code":
+        log.info(`code: ${e.code}`);
+        log.info(`on the other machine: ${e.command}`);
+        break;
+      case "authenticated":
+        log.debug(`${e.remote} knows the code; the session is encrypted`);
+        break;
       case "connected":
         log.debug(`${e.role === "sender" ? "connected to" : "connection from"} ${e.remote} over ${e.transport}`);
         break;
       case "offer":
         log.info(
-          `${e.remote} offers ${e.files} file(s)${e.dirs ? ` in ${e.dirs} folder(s)` : ""}, ${e.totalBytes === null ? "size unknown" : formatBytes(e.totalBytes)}`,
+          `${printable(e.remote)} offers ${e.files} file(s)${e.dirs ? ` in ${e.dirs} folder(s)` : ""}, ${e.totalBytes === null ? "size unknown" : formatBytes(e.totalBytes)}`,
         );
         break;
       case "file-start":
@@ -79,7 +86,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
         break;
       case "file-failed":
         stopBar();
-        log.error(`${e.path}: ${e.message}`);
+        log.error(`${printable(e.path)}: ${printable(e.message)}`);
         break;
       case "stats":
         log.debug(
@@ -100,7 +107,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
         break;
       case "error":
         stopBar();
-        log.error(e.message);
+        log.error(printable(e.message));
         break;
     }
   };

@@ -8,6 +8,8 @@ export const EXIT = {
   rejected: 4,
   integrity: 5,
   localIo: 6,
+  /** Wrong code, or data altered on the way: the peer could not prove it holds the session key. */
+  auth: 7,
   /** 128 + SIGINT, as shells expect. */
   interrupted: 130,
 } as const;
@@ -22,6 +24,8 @@ export type ErrorCode =
   | "peer-gone"
   | "protocol"
   | "version"
+  | "auth"
+  | "tampered"
   | "rejected"
   | "exists"
   | "unsafe-name"
@@ -41,6 +45,8 @@ const EXIT_OF: Record<ErrorCode, ExitCode> = {
   "peer-gone": EXIT.network,
   protocol: EXIT.network,
   version: EXIT.rejected,
+  auth: EXIT.auth,
+  tampered: EXIT.auth,
   rejected: EXIT.rejected,
   exists: EXIT.rejected,
   "unsafe-name": EXIT.rejected,

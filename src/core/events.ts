@@ -3,6 +3,10 @@
 export type XferEvent =
   | { event: "listening"; transport: string; host: string; port: number }
   | { event: "connected"; transport: string; remote: string; role: "sender" | "receiver" }
+  /** The receiver's code, and what to type on the other machine (printed once, when it listens). */
+  | { event: "code"; code: string; generated: boolean; command: string }
+  /** The peer proved it knows the code; everything after this is sealed. */
+  | { event: "authenticated"; remote: string }
   | { event: "offer"; remote: string; files: number; dirs: number; totalBytes: number | null; names: string[] }
   | { event: "file-start"; index: number; path: string; size: number | null; offset: number }
   | {

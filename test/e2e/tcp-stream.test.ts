@@ -4,8 +4,9 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { encodeControlFrame, FrameDecoder } from "../../src/core/protocol/frames.ts";
+import { encodeControlFrame } from "../../src/core/protocol/frames.ts";
 import { run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
+import { sealedConnect, sealedTalk } from "../helpers/sealed-client.ts";
 
 const random = (n: number) => {
   const b = new Uint8Array(n);
@@ -209,8 +210,8 @@ describe("bad input", () => {
     await using dst = await tempDir();
     for (const path of ["../escape", "/abs/path", "a/../../b", "C:/win", "x\u0001y", "ok/../../.."]) {
       const recv = await startReceiver(dst.path, ["--once"]);
-      const replies = await talk(recv.port, [
-        { type: "hello", protocol: "xfer", version: 1, role: "sender", software: "hostile-test" },
+      const replies = await sealedTalk(recv.port, [
+        { type: "hello", protocol: "xfer", version: 2, role: "sender", software: "hostile-test" },
         { type: "offer", entries: [{ path, kind: "file", size: 4, mode: 0o644, mtimeMs: 0 }] },
       ]);
       expect(replies.map((r) => r.type)).toEqual(["hello", "reject"]);
@@ -237,7 +238,8 @@ describe("bad input", () => {
   test("a version mismatch gets a clear error", async () => {
     await using dst = await tempDir();
     const recv = await startReceiver(dst.path, ["--once"]);
-    const replies = await talk(recv.port, [
+    // Inside an authenticated session (a newer session protocol under the same handshake).
+    const replies = await sealedTalk(recv.port, [
       { type: "hello", protocol: "xfer", version: 99, role: "sender", software: "xfer/99" },
     ]);
     expect(replies[0]).toMatchObject({ type: "error", code: "version" });
@@ -258,49 +260,23 @@ describe("bad input", () => {
   });
 });
 
-/** Minimal protocol client: send control messages, collect the replies until the peer closes. */
-async function talk(port: number, messages: object[]): Promise<Record<string, unknown>[]> {
-  const replies: Record<string, unknown>[] = [];
-  const decoder = new FrameDecoder();
-  await new Promise<void>((res, rej) => {
-    const s = connect(port, "127.0.0.1", () => {
-      for (const m of messages) s.write(encodeControlFrame(JSON.stringify(m)));
-    });
-    s.on("data", (d: Buffer) => {
-      for (const p of decoder.push(d)) if (p.kind === "control") replies.push(JSON.parse(p.json));
-    });
-    s.on("end", () => {
-      s.end();
-      res();
-    });
-    s.on("error", rej);
-    setTimeout(() => {
-      s.destroy();
-      res();
-    }, 5000);
-  });
-  return replies;
-}
-
 describe("silent peers", () => {
   test("a peer that goes silent without closing is given up after --idle-timeout", async () => {
     await using dst = await tempDir();
     const recv = await startReceiver(dst.path, ["--once", "--idle-timeout", "2"]);
     const started = Date.now();
-    // Say hello, then nothing: the TCP connection stays open, as with a peer behind a blackout.
-    const socket = connect(recv.port, "127.0.0.1", () => {
-      socket.write(
-        encodeControlFrame(
-          JSON.stringify({ type: "hello", protocol: "xfer", version: 1, role: "sender", software: "t" }),
-        ),
-      );
-    });
-    socket.on("error", () => {});
+    // Authenticate, say hello, then nothing: the connection stays open, as with a peer behind a blackout.
+    const conn = await sealedConnect(recv.port);
+    await conn.write(
+      encodeControlFrame(
+        JSON.stringify({ type: "hello", protocol: "xfer", version: 2, role: "sender", software: "t" }),
+      ),
+    );
     expect(await recv.exited).toBe(3);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThan(1900);
     expect(elapsed).toBeLessThan(6000);
     expect(recv.events.find((e) => e.event === "error")).toMatchObject({ code: "timeout" });
-    socket.destroy();
+    conn.destroy();
   });
 });

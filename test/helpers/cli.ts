@@ -9,6 +9,9 @@ import { createInterface } from "node:readline";
 export const ROOT = resolve(import.meta.dir, "../..");
 export const CLI_ENTRY = join(ROOT, "src/cli.ts");
 
+/** Both sides of every test session know this code, through XFER_CODE (a test may override it). */
+export const TEST_CODE = "7-test-code-for-every-case";
+
 export type Event = Record<string, unknown> & { event: string };
 
 export interface Running {
@@ -42,7 +45,7 @@ export function run(
   const proc = spawn(command as string, [...prefix, CLI_ENTRY, ...args], {
     cwd: opts.cwd ?? ROOT,
     stdio: [opts.stdin ?? "ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1", ...opts.env },
+    env: { ...process.env, NO_COLOR: "1", XFER_CODE: TEST_CODE, ...opts.env },
   });
   const events: Event[] = [];
   const listeners = new Set<() => void>();

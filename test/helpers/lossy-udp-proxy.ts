@@ -14,10 +14,15 @@ export interface Impairment {
   /** Fixed extra delay (ms); reordered datagrams get `reorderDelayMs` more. */
   delayMs?: number;
   reorderDelayMs?: number;
-  /** Impair only udp-raw data datagrams (0x52 then kind 1), letting control through. */
+  /**
+   * Impair only udp-raw data datagrams, letting control through. Sessions are sealed, so kinds are
+   * not visible on the wire: full-size datagrams (≥ 1000 bytes) are data, control ones are small.
+   */
   dataOnly?: boolean;
   /** Drop exactly every n-th impaired datagram (a known pattern) instead of by chance. */
   dropEvery?: number;
+  /** Flip one bit (the last byte's lowest) of the n-th impaired datagram: a tampering path. */
+  flipBitOf?: number;
 }
 
 export interface ProxyCounters {
@@ -59,12 +64,17 @@ export async function startLossyProxy(
   };
 
   const forward = (msg: Buffer, imp: Impairment | undefined, c: ProxyCounters, send: (m: Buffer) => void) => {
-    if (imp?.dataOnly && !(msg[0] === 0x52 && msg[1] === 1)) {
+    if (imp?.dataOnly && !(msg[0] === 0x52 && msg.byteLength >= 1000)) {
       c.forwarded++;
       send(msg);
       return;
     }
-    const nth = imp?.dropEvery ? ++c.seen % imp.dropEvery === 0 : false;
+    c.seen++;
+    const nth = imp?.dropEvery ? c.seen % imp.dropEvery === 0 : false;
+    if (imp?.flipBitOf === c.seen) {
+      msg = Buffer.from(msg);
+      msg[msg.byteLength - 1] = (msg[msg.byteLength - 1] as number) ^ 1;
+    }
     if (proxy.blackout || nth || (imp?.loss && random() < imp.loss)) {
       c.dropped++;
       return;

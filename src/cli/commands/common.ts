@@ -1,6 +1,7 @@
 import { EXIT, type ExitCode, XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { DEFAULT_IDLE_TIMEOUT_MS } from "../../core/protocol/channel.ts";
+import { normalizeCode } from "../../core/secure/code.ts";
 import type { SessionResult } from "../../core/session/result.ts";
 import type { TransportOptions } from "../../plugin/api.ts";
 import { parseRate, parseTransportOpts } from "../parse.ts";
@@ -14,6 +15,13 @@ export interface CommonFlags {
   idleTimeout?: string | number;
   /** `--plugin` paths, in the order given. */
   plugin?: string | string[];
+  code?: string | number;
+}
+
+/** `--code` wins over XFER_CODE (which keeps the code out of `ps` and shell history). */
+export function codeOf(flags: CommonFlags): string | null {
+  const given = flags.code ?? process.env.XFER_CODE;
+  return given === undefined || given === "" ? null : normalizeCode(String(given));
 }
 
 export function idleTimeoutMs(flags: CommonFlags): number {

@@ -2,10 +2,20 @@ import { type FecParams, parseFec } from "../../core/datagram/fec.ts";
 import { XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { buildManifest } from "../../core/manifest.ts";
+import { normalizeCode } from "../../core/secure/code.ts";
 import { sendSession, settleTransports } from "../../core/session/run.ts";
+import { ask, canAsk } from "../ask.ts";
 import { parseEndpoint, STDIN_ARG } from "../parse.ts";
 import { contextFor, loadTransports } from "../transports.ts";
-import { type CommonFlags, exitCodeOf, idleTimeoutMs, pluginPaths, reportDone, transportOptions } from "./common.ts";
+import {
+  type CommonFlags,
+  codeOf,
+  exitCodeOf,
+  idleTimeoutMs,
+  pluginPaths,
+  reportDone,
+  transportOptions,
+} from "./common.ts";
 
 export interface SendFlags extends CommonFlags {
   via: string;
@@ -36,7 +46,9 @@ export async function sendCommand(
   });
   if (!entries.some((e) => e.entry.kind === "file" || e.entry.kind === "dir"))
     throw new XferError("usage", "nothing to send");
+  const code = codeOf(flags) ?? (await askCode(paths));
   const result = await sendSession({
+    code,
     transport: found.transport,
     to,
     entries,
@@ -51,6 +63,13 @@ export async function sendCommand(
   }).finally(() => settleTransports([found.transport]));
   reportDone(emit, result);
   return exitCodeOf(result);
+}
+
+/** Without --code or XFER_CODE, a person at a terminal is asked; a script gets a usage error. */
+async function askCode(paths: string[]): Promise<string> {
+  const missing = "the receiver printed a code: pass it with --code CODE or the XFER_CODE variable";
+  if (!canAsk() || paths.includes("-")) throw new XferError("usage", missing);
+  return normalizeCode(await ask("Code shown by the receiver: "));
 }
 
 function fecOf(text: string, kind: string): FecParams {

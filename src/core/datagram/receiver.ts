@@ -10,6 +10,7 @@ import type { PlacedFile } from "../placed-file.ts";
 import { Progress } from "../progress.ts";
 import { type ManifestEntry, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
 import type { ReceiveTarget } from "../receive-target.ts";
+import { DECLINED_MESSAGE, offerEvent, type ReceiverShared } from "../session/receiver.ts";
 import { type SessionResult, summaryHash } from "../session/result.ts";
 import { encodeControl } from "./codec.ts";
 import { DatagramInbox } from "./control.ts";
@@ -26,6 +27,8 @@ const LINGER_MS = 2_000;
 export interface DatagramReceiveOptions {
   /** Publish incomplete files anyway (holes are zero bytes), with their missing ranges beside them. */
   allowLoss: boolean;
+  /** Datagrams the seal dropped as altered or forged so far (they count as corrupt in the report). */
+  forged?: () => number;
 }
 
 export async function receiveDatagramSession(
@@ -33,7 +36,9 @@ export async function receiveDatagramSession(
   target: ReceiveTarget,
   emit: EventSink,
   opts: DatagramReceiveOptions,
+  shared: ReceiverShared,
 ): Promise<SessionResult> {
+  let locked: string[] = [];
   const inbox = new DatagramInbox(conn);
   let session: number | null = null;
   let entries: ManifestEntry[] = [];
@@ -85,7 +90,14 @@ export async function receiveDatagramSession(
             fec = new FecDecoder(msg.fec);
             unitSize = PLACEMENT_BYTES + msg.chunk;
           }
-          await acceptOffer(target, entries, placed, coverage, emit, conn.remote);
+          const offer = offerEvent(conn.remote, entries);
+          emit(offer);
+          if (shared.approve && !(await shared.approve(offer))) throw new XferError("rejected", DECLINED_MESSAGE);
+          const paths = entries.map((e) => e.path);
+          if (!shared.locks.tryLock(paths))
+            throw new XferError("busy", "another session is writing some of these files right now");
+          locked = paths;
+          await acceptOffer(target, entries, placed, coverage, emit);
           progress = new Progress(
             emit,
             entries.reduce((n, e) => n + (e.kind === "file" ? (e.size ?? 0) : 0), 0),
@@ -128,6 +140,8 @@ export async function receiveDatagramSession(
   } catch (err) {
     for (const f of placed.values()) await f.abandon();
     throw err;
+  } finally {
+    shared.locks.unlock(locked);
   }
 }
 
@@ -137,17 +151,7 @@ async function acceptOffer(
   placed: Map<number, PlacedFile>,
   coverage: Map<number, Coverage>,
   emit: EventSink,
-  remote: string,
 ): Promise<void> {
-  const files = entries.filter((e) => e.kind === "file");
-  emit({
-    event: "offer",
-    remote,
-    files: files.length,
-    dirs: entries.length - files.length,
-    totalBytes: files.reduce((n, e) => n + (e.size ?? 0), 0),
-    names: entries.slice(0, 20).map((e) => e.path),
-  });
   const prepared = await target.prepare(entries);
   for (const p of prepared.values())
     if (p.accepted.existing)
@@ -216,7 +220,14 @@ async function finish(
     }
   }
   await target.finishDirs(entries);
-  const report: DgReport = { type: "dg-report", ...tally.report(end.datagrams), files };
+  const counts = tally.report(end.datagrams);
+  const forged = opts.forged?.() ?? 0;
+  if (forged > 0)
+    failures.unshift({
+      code: "tampered",
+      message: `${forged} datagram(s) failed authentication: altered or forged on the way`,
+    });
+  const report: DgReport = { type: "dg-report", ...counts, corrupt: counts.corrupt + forged, files };
   emit(reportEvent(report, entries, missingFiles));
   return {
     report,

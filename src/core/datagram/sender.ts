@@ -31,8 +31,6 @@ export async function sendDatagramSession(
   emit: EventSink,
   opts: { allowLoss: boolean; fec?: FecParams },
 ): Promise<SessionResult> {
-  if (entries.some((e) => e.source.kind === "stdin"))
-    throw new XferError("usage", "datagram transports need sizes up front: standard input cannot be sent over them");
   const session = (Math.random() * 2 ** 32) >>> 0;
   // A parity datagram carries a whole unit (placement + a full chunk): leave it room.
   const chunk = conn.maxDatagramSize - (opts.fec ? PARITY_HEADER + PLACEMENT_BYTES : DATA_HEADER);
@@ -134,6 +132,11 @@ function resultOf(
   allowLoss: boolean,
 ): Promise<SessionResult> {
   const failures: SessionResult["failures"] = [];
+  if (report.corrupt > 0)
+    failures.push({
+      code: "tampered",
+      message: `the receiver dropped ${report.corrupt} datagram(s) that failed authentication (altered on the way)`,
+    });
   for (const f of report.files) {
     const path = entries[f.index]?.entry.path ?? `#${f.index}`;
     if (f.status === "failed") failures.push({ code: "integrity", message: f.message ?? `'${path}' failed` });

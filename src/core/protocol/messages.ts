@@ -5,7 +5,7 @@
 import { z } from "zod";
 
 /** Bumped on any change an older peer would misread. Peers must speak the same major version. */
-export const SESSION_PROTOCOL_VERSION = 1;
+export const SESSION_PROTOCOL_VERSION = 2;
 export const PROTOCOL_NAME = "xfer";
 
 const u53 = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

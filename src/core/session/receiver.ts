@@ -1,7 +1,6 @@
 /** The receiving side of a session: check the offer, write what arrives, verify every file. */
 import { toXferError, XferError } from "../errors.ts";
-import type { EventSink } from "../events.ts";
-import { GarbageReclaimer } from "../memory.ts";
+import type { EventSink, XferEvent } from "../events.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
@@ -31,25 +30,47 @@ interface OpenFile {
   received: number;
 }
 
-export async function runReceiver(
-  channel: SessionChannel,
-  target: ReceiveTarget,
-  emit: EventSink,
-  locks: PathLocks,
-): Promise<SessionResult> {
-  await exchangeHello(channel, "receiver");
-  const first = await channel.expect();
-  if (first.kind !== "control" || first.msg.type !== "offer") throw new XferError("protocol", "expected an offer");
-  const entries = first.msg.entries;
+/** What every kind of receiving session shares with the others of one receiver. */
+export interface ReceiverShared {
+  locks: PathLocks;
+  /** Asks the user before anything is written (a terminal); undefined: accept. */
+  approve?: (offer: OfferEvent) => Promise<boolean>;
+}
+
+export type OfferEvent = Extract<XferEvent, { event: "offer" }>;
+
+export function offerEvent(remote: string, entries: readonly ManifestEntry[]): OfferEvent {
   const files = entries.filter((e) => e.kind === "file");
-  emit({
+  return {
     event: "offer",
-    remote: channel.remote,
+    remote,
     files: files.length,
     dirs: entries.length - files.length,
     totalBytes: files.some((f) => f.size === null) ? null : files.reduce((a, f) => a + (f.size ?? 0), 0),
     names: entries.slice(0, 20).map((e) => e.path),
-  });
+  };
+}
+
+export const DECLINED_MESSAGE = "the receiver declined the offer";
+
+export async function runReceiver(
+  channel: SessionChannel,
+  target: ReceiveTarget,
+  emit: EventSink,
+  shared: ReceiverShared,
+): Promise<SessionResult> {
+  const { locks } = shared;
+  await exchangeHello(channel, "receiver");
+  const first = await channel.expect();
+  if (first.kind !== "control" || first.msg.type !== "offer") throw new XferError("protocol", "expected an offer");
+  const entries = first.msg.entries;
+  const offer = offerEvent(channel.remote, entries);
+  emit(offer);
+  if (shared.approve && !(await shared.approve(offer))) {
+    await channel.send({ type: "reject", code: "rejected", message: DECLINED_MESSAGE });
+    await channel.end().catch(() => {});
+    throw new XferError("rejected", DECLINED_MESSAGE);
+  }
   const paths = entries.map((e) => e.path);
   if (!locks.tryLock(paths)) {
     const message = "another session is writing some of these files right now";
@@ -86,7 +107,6 @@ async function receiveFiles(
     ? null
     : remaining.reduce((sum, a) => sum + (entries[a.index]?.size ?? 0) - a.offset, 0);
   const progress = new Progress(emit, totalLeft);
-  const reclaimer = new GarbageReclaimer();
   const hashes = new Map<string, string>();
   const failures: { code: string; message: string }[] = [];
   let current: OpenFile | null = null;
@@ -98,7 +118,6 @@ async function receiveFiles(
         await current.sink.write(item.bytes);
         current.received += item.bytes.byteLength;
         progress.add(item.bytes.byteLength);
-        reclaimer.moved(item.bytes.byteLength);
         continue;
       }
       const msg = item.msg;

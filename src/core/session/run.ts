@@ -18,7 +18,10 @@ import type { EventSink } from "../events.ts";
 import type { LocalEntry } from "../manifest.ts";
 import { SessionChannel } from "../protocol/channel.ts";
 import type { ReceiveTarget } from "../receive-target.ts";
-import { PathLocks, runReceiver } from "./receiver.ts";
+import type { CodeAttempts } from "../secure/attempts.ts";
+import { secureDatagrams } from "../secure/sealed-datagrams.ts";
+import { secureStream } from "../secure/stream-handshake.ts";
+import { PathLocks, type ReceiverShared, runReceiver } from "./receiver.ts";
 import type { SessionResult } from "./result.ts";
 import { runSender } from "./sender.ts";
 
@@ -39,10 +42,14 @@ export interface SendRequest {
   allowLoss?: boolean;
   /** Datagram transports: interleaved XOR parity, k data per parity, m parities per block. */
   fec?: FecParams;
+  /** The code both sides were given (normalised): the session's only secret. */
+  code: string;
 }
 
 export async function sendSession(req: SendRequest): Promise<SessionResult> {
   const { transport, to } = req;
+  if (transport.kind === "datagram" && req.entries.some((e) => e.source.kind === "stdin"))
+    throw new XferError("usage", "datagram transports need sizes up front: standard input cannot be sent over them");
   let conn: StreamConnection | DatagramConnection;
   // A plugin's dial() might never settle: bound it, and tell the plugin through its signal.
   const deadline = AbortSignal.timeout(DIAL_TIMEOUT_MS);
@@ -63,24 +70,39 @@ export async function sendSession(req: SendRequest): Promise<SessionResult> {
     const e = toXferError(err, `${to.host}:${to.port} over ${transport.name}`);
     throw e.code === "internal" ? new XferError("unreachable", e.message, { cause: err }) : e;
   }
+  const secure = { role: "sender", code: req.code, ctx: { kind: transport.kind, transport: transport.name } } as const;
   if (transport.kind === "datagram") {
-    const dconn = conn as DatagramConnection;
-    req.emit({ event: "connected", transport: transport.name, remote: dconn.remote, role: "sender" });
-    const onAbort = () => dconn.close();
+    const raw = conn as DatagramConnection;
+    req.emit({ event: "connected", transport: transport.name, remote: raw.remote, role: "sender" });
+    const onAbort = () => raw.close();
     req.signal.addEventListener("abort", onAbort, { once: true });
     try {
+      const dconn = await secureDatagrams(raw, secure);
+      req.emit({ event: "authenticated", remote: raw.remote });
       return await sendDatagramSession(dconn, req.entries, req.emit, {
         allowLoss: req.allowLoss ?? false,
         fec: req.fec,
       });
     } finally {
       req.signal.removeEventListener("abort", onAbort);
-      dconn.close();
+      raw.close();
     }
   }
-  conn = conn as StreamConnection;
-  req.emit({ event: "connected", transport: transport.name, remote: conn.remote, role: "sender" });
-  const channel = new SessionChannel(conn, req.idleTimeoutMs);
+  const raw = conn as StreamConnection;
+  req.emit({ event: "connected", transport: transport.name, remote: raw.remote, role: "sender" });
+  const onAbortHandshake = () => raw.destroy(new Error("interrupted"));
+  req.signal.addEventListener("abort", onAbortHandshake, { once: true });
+  let sealed: StreamConnection;
+  try {
+    sealed = await secureStream(raw, secure);
+  } catch (err) {
+    raw.destroy();
+    throw err;
+  } finally {
+    req.signal.removeEventListener("abort", onAbortHandshake);
+  }
+  req.emit({ event: "authenticated", remote: raw.remote });
+  const channel = new SessionChannel(sealed, req.idleTimeoutMs);
   const onAbort = () => channel.destroy(new Error("interrupted"));
   req.signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -104,6 +126,12 @@ export interface ServeRequest {
   allowLoss?: boolean;
   /** Called when a session ends, with its result or its error. */
   onSession: (outcome: { result: SessionResult } | { error: XferError }) => void;
+  /** The code senders must know (normalised). */
+  code: string;
+  /** The guess limiter for that code, shared by every session. */
+  attempts: CodeAttempts;
+  /** Asked before an authenticated peer's offer is written (see ReceiverShared). */
+  approve?: ReceiverShared["approve"];
 }
 
 export interface Server {
@@ -114,45 +142,82 @@ export interface Server {
 
 /** Listen on every transport at the same port number (the first bind decides it when port is 0). */
 export async function serve(req: ServeRequest): Promise<Server> {
-  const locks = new PathLocks();
-  const live = new Set<SessionChannel>();
+  const shared: ReceiverShared = { locks: new PathLocks(), approve: req.approve };
+  /** Every session still running, of any kind: closing the server aborts them all. */
+  const live = new Set<(reason: Error) => void>();
   const listeners: Server["listeners"] = [];
+  const secureFor = (transport: AnyTransport) =>
+    ({
+      role: "receiver",
+      code: req.code,
+      attempts: req.attempts,
+      ctx: { kind: transport.kind, transport: transport.name },
+    }) as const;
+  const track = (abort: (reason: Error) => void, session: Promise<SessionResult>) => {
+    live.add(abort);
+    session.then(
+      (result) => {
+        live.delete(abort);
+        req.onSession({ result });
+      },
+      (err: unknown) => {
+        live.delete(abort);
+        req.onSession({ error: toXferError(err) });
+      },
+    );
+  };
   let port = req.at.port;
   try {
     for (const transport of req.transports) {
-      if (transport.kind === "datagram") {
-        const listener = await transport.listen({ host: req.at.host, port }, req.ctxFor(transport), (conn) => {
-          req.emit({ event: "connected", transport: transport.name, remote: conn.remote, role: "receiver" });
-          receiveDatagramSession(conn, req.target, req.emit, { allowLoss: req.allowLoss ?? false })
-            .then(
-              (result) => req.onSession({ result }),
-              (err: unknown) => req.onSession({ error: toXferError(err) }),
-            )
-            .finally(() => conn.close());
-        });
-        port = listener.address.port;
-        listeners.push({ transport, listener });
-        req.emit({ event: "listening", transport: transport.name, host: listener.address.host, port });
-        continue;
-      }
-      const listener = await transport.listen({ host: req.at.host, port }, req.ctxFor(transport), (conn) => {
-        req.emit({ event: "connected", transport: transport.name, remote: conn.remote, role: "receiver" });
-        const channel = new SessionChannel(conn, req.idleTimeoutMs);
-        live.add(channel);
-        runReceiver(channel, req.target, req.emit, locks).then(
-          (result) => {
-            // Finished and ended: no longer live, so closing the server cannot abort its last ACKs.
-            live.delete(channel);
-            req.onSession({ result });
-          },
-          async (err: unknown) => {
-            // Close gracefully first so an error message already sent reaches the peer.
-            await closeGracefully(channel);
-            live.delete(channel);
-            req.onSession({ error: toXferError(err) });
-          },
-        );
-      });
+      const ctx = req.ctxFor(transport);
+      const connected = (remote: string) =>
+        req.emit({ event: "connected", transport: transport.name, remote, role: "receiver" });
+      const listener =
+        transport.kind === "datagram"
+          ? await transport.listen({ host: req.at.host, port }, ctx, (raw) => {
+              connected(raw.remote);
+              track(
+                () => raw.close(),
+                (async () => {
+                  try {
+                    const conn = await secureDatagrams(raw, secureFor(transport));
+                    req.emit({ event: "authenticated", remote: raw.remote });
+                    return await receiveDatagramSession(
+                      conn,
+                      req.target,
+                      req.emit,
+                      { allowLoss: req.allowLoss ?? false, forged: () => conn.dropped.forged },
+                      shared,
+                    );
+                  } finally {
+                    raw.close();
+                  }
+                })(),
+              );
+            })
+          : await transport.listen({ host: req.at.host, port }, ctx, (raw) => {
+              connected(raw.remote);
+              let channel: SessionChannel | null = null;
+              track(
+                (reason) => (channel ? channel.destroy(reason) : raw.destroy(reason)),
+                (async () => {
+                  try {
+                    channel = new SessionChannel(await secureStream(raw, secureFor(transport)), req.idleTimeoutMs);
+                  } catch (err) {
+                    raw.destroy();
+                    throw err;
+                  }
+                  req.emit({ event: "authenticated", remote: raw.remote });
+                  try {
+                    return await runReceiver(channel, req.target, req.emit, shared);
+                  } catch (err) {
+                    // Close gracefully first so an error message already sent reaches the peer.
+                    await closeGracefully(channel);
+                    throw err;
+                  }
+                })(),
+              );
+            });
       port = listener.address.port;
       listeners.push({ transport, listener });
       req.emit({ event: "listening", transport: transport.name, host: listener.address.host, port });
@@ -166,7 +231,7 @@ export async function serve(req: ServeRequest): Promise<Server> {
     listeners,
     async close() {
       await Promise.all(listeners.map((l) => l.listener.close()));
-      for (const channel of live) channel.destroy(new Error("receiver shutting down"));
+      for (const abort of live) abort(new Error("receiver shutting down"));
     },
   };
 }

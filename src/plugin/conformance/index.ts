@@ -11,7 +11,7 @@ import { shapeProblem } from "../registry.ts";
 import { DATAGRAM_CASES } from "./datagram-cases.ts";
 import { CaseSkipped, quietContext, Scope, within } from "./harness.ts";
 import { leakCase } from "./leak-case.ts";
-import { sessionCase } from "./session-case.ts";
+import { sessionCase, wrongCodeCase } from "./session-case.ts";
 import { DATA_CASES } from "./stream-data-cases.ts";
 import { LIFECYCLE_CASES } from "./stream-lifecycle-cases.ts";
 import type { CaseEnv, CaseResult, ConformanceCase, ConformanceOptions, ConformanceReport } from "./types.ts";
@@ -27,7 +27,7 @@ const STEP_MS = 5000;
 /** Ids of the cases the kit runs for a transport of this kind, in order. */
 export function caseIds(kind: TransportKind): string[] {
   return kind === "stream"
-    ? [...STREAM_CASES.map((c) => c.id), sessionCase.id, leakCase().id]
+    ? [...STREAM_CASES.map((c) => c.id), sessionCase.id, wrongCodeCase.id, leakCase().id]
     : [...DATAGRAM_CASES.map((c) => c.id), leakCase().id];
 }
 
@@ -50,7 +50,7 @@ export async function runConformance(
   if (!problem) {
     results.push(
       ...(transport.kind === "stream"
-        ? await runCases(transport, [...STREAM_CASES, sessionCase, leakCase<"stream">()], options)
+        ? await runCases(transport, [...STREAM_CASES, sessionCase, wrongCodeCase, leakCase<"stream">()], options)
         : await runCases(transport, [...DATAGRAM_CASES, leakCase<"datagram">()], options)),
     );
   }

@@ -3,12 +3,13 @@
  * plugin, with the core's own sendSession() and serve(), as `xfer send` and `xfer recv` run them.
  */
 import { Buffer } from "node:buffer";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { XferError } from "../../core/errors.ts";
 import { buildManifest } from "../../core/manifest.ts";
 import { ReceiveDir } from "../../core/receive-dir.ts";
+import { CodeAttempts } from "../../core/secure/attempts.ts";
 import type { SessionResult } from "../../core/session/result.ts";
 import { sendSession, serve } from "../../core/session/run.ts";
 import { expected, MiB } from "./bytes.ts";
@@ -21,53 +22,69 @@ const FILES: Record<string, Uint8Array> = {
   "tree/sub/big.bin": expected(7, 0, MiB).slice(),
 };
 
+const CODE = "7-conformance-kit-secret-code";
+
+/** One session through the plugin: the receiver's code is CODE, the sender's `senderCode`. */
+async function sessionThrough(
+  scope: Parameters<ConformanceCase<"stream">["run"]>[0],
+  env: Parameters<ConformanceCase<"stream">["run"]>[1],
+  senderCode: string,
+) {
+  const src = await mkdtemp(join(tmpdir(), "xfer-conformance-src-"));
+  const dst = await mkdtemp(join(tmpdir(), "xfer-conformance-dst-"));
+  scope.defer(() =>
+    Promise.all([rm(src, { recursive: true, force: true }), rm(dst, { recursive: true, force: true })]),
+  );
+  for (const [name, bytes] of Object.entries(FILES)) {
+    await mkdir(join(src, name, ".."), { recursive: true });
+    await writeFile(join(src, name), bytes);
+  }
+  let received!: (outcome: { result: SessionResult } | { error: XferError }) => void;
+  const receiverDone = new Promise<{ result: SessionResult } | { error: XferError }>((r) => (received = r));
+  const server = await within(
+    env.stepMs,
+    "serve() through the plugin",
+    serve({
+      transports: [scope.transport],
+      at: { host: LOOPBACK, port: 0 },
+      target: new ReceiveDir(dst, { overwrite: false }),
+      ctxFor: () => scope.ctx,
+      emit: () => {},
+      idleTimeoutMs: 10_000,
+      onSession: received,
+      code: CODE,
+      attempts: new CodeAttempts(false),
+    }),
+  );
+  scope.defer(() => server.close());
+  const port = server.listeners[0]!.listener.address.port;
+  const entries = await buildManifest([join(src, "tree")], {
+    followSymlinks: false,
+    stdinName: "stdin",
+    onSkip: () => {},
+  });
+  const sent = await sendSession({
+    transport: scope.transport,
+    to: { host: LOOPBACK, port },
+    entries,
+    ctx: scope.ctx,
+    emit: () => {},
+    stdin: (async function* () {})(),
+    signal: scope.controller.signal,
+    idleTimeoutMs: 10_000,
+    code: senderCode,
+  }).catch((err: unknown) => err as XferError);
+  const outcome = await within(env.stepMs, "the receiver's end of the session", receiverDone);
+  return { sent, outcome, dst };
+}
+
 export const sessionCase: ConformanceCase<"stream"> = {
   id: "session.files",
-  title: "a full xfer session (folder with 3 files) through the core's sender and receiver",
+  title: "a full xfer session (code, handshake, folder with 3 files) through the core's sender and receiver",
   timeoutMs: 30_000,
   async run(scope, env) {
-    const src = await mkdtemp(join(tmpdir(), "xfer-conformance-src-"));
-    const dst = await mkdtemp(join(tmpdir(), "xfer-conformance-dst-"));
-    scope.defer(() =>
-      Promise.all([rm(src, { recursive: true, force: true }), rm(dst, { recursive: true, force: true })]),
-    );
-    for (const [name, bytes] of Object.entries(FILES)) {
-      await mkdir(join(src, name, ".."), { recursive: true });
-      await writeFile(join(src, name), bytes);
-    }
-    let received!: (outcome: { result: SessionResult } | { error: XferError }) => void;
-    const receiverDone = new Promise<{ result: SessionResult } | { error: XferError }>((r) => (received = r));
-    const server = await within(
-      env.stepMs,
-      "serve() through the plugin",
-      serve({
-        transports: [scope.transport],
-        at: { host: LOOPBACK, port: 0 },
-        target: new ReceiveDir(dst, { overwrite: false }),
-        ctxFor: () => scope.ctx,
-        emit: () => {},
-        idleTimeoutMs: 10_000,
-        onSession: received,
-      }),
-    );
-    scope.defer(() => server.close());
-    const port = server.listeners[0]!.listener.address.port;
-    const entries = await buildManifest([join(src, "tree")], {
-      followSymlinks: false,
-      stdinName: "stdin",
-      onSkip: () => {},
-    });
-    const sent = await sendSession({
-      transport: scope.transport,
-      to: { host: LOOPBACK, port },
-      entries,
-      ctx: scope.ctx,
-      emit: () => {},
-      stdin: (async function* () {})(),
-      signal: scope.controller.signal,
-      idleTimeoutMs: 10_000,
-    });
-    const outcome = await within(env.stepMs, "the receiver's end of the session", receiverDone);
+    const { sent, outcome, dst } = await sessionThrough(scope, env, CODE);
+    if (sent instanceof Error) throw new Error(`the sender failed: ${sent.message}`);
     if ("error" in outcome) throw new Error(`the receiver failed: ${outcome.error.message}`);
     expect(sent.failures.length === 0, `the sender saw failures: ${JSON.stringify(sent.failures)}`);
     expect(
@@ -77,6 +94,23 @@ export const sessionCase: ConformanceCase<"stream"> = {
     expect(sent.hash === outcome.result.hash, "sender and receiver disagree on the session hash");
     for (const [name, bytes] of Object.entries(FILES))
       expect(Buffer.compare(await readFile(join(dst, name)), bytes) === 0, `${name} arrived with different bytes`);
+    return undefined;
+  },
+};
+
+export const wrongCodeCase: ConformanceCase<"stream"> = {
+  id: "session.wrong-code",
+  title: "a sender with the wrong code fails on both sides with an authentication error, nothing written",
+  timeoutMs: 30_000,
+  async run(scope, env) {
+    const { sent, outcome, dst } = await sessionThrough(scope, env, "7-not-the-right-code");
+    expect(
+      sent instanceof Error && (sent as XferError).code === "auth",
+      `sender: expected auth error, got ${String(sent)}`,
+    );
+    expect("error" in outcome && outcome.error.code === "auth", "receiver: expected an auth error");
+    const written = await readdir(dst);
+    expect(written.length === 0, `the receiver wrote ${written.join(", ")}`);
     return undefined;
   },
 };

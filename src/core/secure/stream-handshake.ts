@@ -1,0 +1,264 @@
+/**
+ * The handshake over a stream transport, then the sealed stream every session frame travels in
+ * (docs/PROTOCOL.md §1.0 and §1.5). Before authentication a peer may send only small handshake
+ * frames, and must finish within a few seconds; nothing about the receiver is revealed.
+ */
+import type { StreamConnection } from "../../plugin/api.ts";
+import { toXferError, XferError } from "../errors.ts";
+import { GarbageReclaimer } from "../memory.ts";
+import { encodeControlFrame, FRAME_HEADER_BYTES, FrameType } from "../protocol/frames.ts";
+import { PROTOCOL_NAME, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
+import type { CodeAttempts } from "./attempts.ts";
+import {
+  type HandshakeContext,
+  HandshakeMessage,
+  InitiatorHandshake,
+  ResponderHandshake,
+  type SessionKeys,
+  WRONG_CODE_MESSAGE,
+} from "./handshake.ts";
+import { MAX_RECORD_PLAINTEXT, RecordOpener, RecordSealer } from "./records.ts";
+
+/** Frame type of a cleartext handshake message (beside control 1 and data 2, which are sealed). */
+export const HANDSHAKE_FRAME = 3;
+/** A handshake message is ~200 bytes; nothing bigger is read from an unauthenticated peer. */
+export const MAX_HANDSHAKE_PAYLOAD = 1024;
+/** How long an unauthenticated peer may take for each of its handshake messages. */
+export const AUTH_TIMEOUT_MS = 10_000;
+
+export interface SecureOptions {
+  role: "sender" | "receiver";
+  code: string;
+  ctx: HandshakeContext;
+  /** Receiver: the guess limiter shared by all its sessions. */
+  attempts?: CodeAttempts;
+}
+
+/** Run the handshake on `conn`; resolves with a stream that seals and opens everything after it. */
+export async function secureStream(conn: StreamConnection, opts: SecureOptions): Promise<StreamConnection> {
+  const reader = new PreAuthReader(conn.readable[Symbol.asyncIterator]());
+  const say = (msg: HandshakeMessage) => conn.write(handshakeFrame(msg));
+  if (opts.role === "sender") {
+    const hs = new InitiatorHandshake(opts.code, opts.ctx);
+    await say(hs.first);
+    const reply = await reader.message(AUTH_TIMEOUT_MS);
+    if (reply.type === "auth-failed") throw new XferError("auth", `receiver: ${reply.message}`);
+    if (reply.type !== "pake-reply") throw new XferError("protocol", `expected pake-reply, peer sent '${reply.type}'`);
+    let done: ReturnType<InitiatorHandshake["onReply"]>;
+    try {
+      done = hs.onReply(reply);
+    } catch (err) {
+      await say({ type: "auth-failed", message: WRONG_CODE_MESSAGE }).catch(() => {});
+      await endWithin(conn, 1000);
+      throw err;
+    }
+    await say(done.send);
+    return new SealedStream(conn, reader, done.keys);
+  }
+
+  const hs = new ResponderHandshake(opts.code, opts.ctx);
+  const first = await reader.message(AUTH_TIMEOUT_MS).catch(async (err: unknown) => {
+    const e = toXferError(err);
+    if (e.code === "version")
+      await conn
+        .write(encodeControlFrame(JSON.stringify({ type: "error", code: "version", message: e.message })))
+        .catch(() => {});
+    throw e;
+  });
+  if (first.type !== "pake") throw new XferError("protocol", `expected pake, peer sent '${first.type}'`);
+  try {
+    opts.attempts?.admit();
+  } catch (err) {
+    await say({ type: "auth-failed", message: (err as Error).message }).catch(() => {});
+    throw err;
+  }
+  let reply: HandshakeMessage;
+  try {
+    reply = hs.onPake(first);
+  } catch (err) {
+    const e = toXferError(err);
+    // A newer sender's handshake: answer as every version can read, a control frame.
+    if (e.code === "version")
+      await conn
+        .write(encodeControlFrame(JSON.stringify({ type: "error", code: "version", message: e.message })))
+        .catch(() => {});
+    throw e;
+  }
+  await say(reply);
+  // From here on, a peer that does not prove the code has used up one guess, however it leaves.
+  let keys: SessionKeys;
+  try {
+    const confirm = await reader.message(AUTH_TIMEOUT_MS);
+    if (confirm.type === "auth-failed") throw new XferError("auth", WRONG_CODE_MESSAGE);
+    if (confirm.type !== "confirm") throw new XferError("protocol", `expected confirm, peer sent '${confirm.type}'`);
+    keys = hs.keys(confirm);
+  } catch (err) {
+    opts.attempts?.failed();
+    const e = toXferError(err);
+    if (e.code === "auth") {
+      await say({ type: "auth-failed", message: WRONG_CODE_MESSAGE }).catch(() => {});
+      await endWithin(conn, 1000);
+      throw e;
+    }
+    throw new XferError("auth", `the peer did not prove it knows the code (${e.message})`, { cause: err });
+  }
+  return new SealedStream(conn, reader, keys);
+}
+
+/** Half-close so a last handshake message reaches the peer before the connection is torn down. */
+async function endWithin(conn: StreamConnection, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([conn.end().catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+function handshakeFrame(msg: HandshakeMessage): Uint8Array {
+  const body = new TextEncoder().encode(JSON.stringify(msg));
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + body.byteLength);
+  frame[0] = HANDSHAKE_FRAME;
+  new DataView(frame.buffer).setUint32(1, body.byteLength);
+  frame.set(body, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/** Reads whole cleartext frames, bounded; keeps what follows the last one for the record layer. */
+class PreAuthReader {
+  private buffered: Uint8Array = new Uint8Array(0);
+
+  constructor(readonly source: AsyncIterator<Uint8Array>) {}
+
+  /** Bytes received after the last handshake frame (the first sealed records). */
+  takeRest(): Uint8Array {
+    const rest = this.buffered;
+    this.buffered = new Uint8Array(0);
+    return rest;
+  }
+
+  async message(timeoutMs: number): Promise<HandshakeMessage> {
+    const { type, payload } = await this.frame(timeoutMs);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+    } catch {
+      throw new XferError("protocol", "peer's handshake message is not JSON");
+    }
+    if (type === FrameType.control) throw versionMismatch(raw);
+    const parsed = HandshakeMessage.safeParse(raw);
+    if (!parsed.success) throw new XferError("protocol", "peer sent an invalid handshake message");
+    return parsed.data;
+  }
+
+  private async frame(timeoutMs: number): Promise<{ type: number; payload: Uint8Array }> {
+    await this.fill(FRAME_HEADER_BYTES, timeoutMs);
+    const type = this.buffered[0] as number;
+    const length = new DataView(this.buffered.buffer, this.buffered.byteOffset).getUint32(1);
+    // A control frame here is an older xfer's hello (or error): read it to name its version.
+    if ((type !== HANDSHAKE_FRAME && type !== FrameType.control) || length > MAX_HANDSHAKE_PAYLOAD)
+      throw new XferError("protocol", "peer did not start with a handshake (not xfer, or not this version)");
+    await this.fill(FRAME_HEADER_BYTES + length, timeoutMs);
+    const payload = this.buffered.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length);
+    this.buffered = this.buffered.subarray(FRAME_HEADER_BYTES + length);
+    return { type, payload };
+  }
+
+  private async fill(bytes: number, timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new XferError("timeout", `the peer did not authenticate within ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
+    });
+    try {
+      while (this.buffered.byteLength < bytes) {
+        const next = await Promise.race([this.source.next(), timeout]).catch((err: unknown) => {
+          throw toXferError(err, "connection");
+        });
+        if (next.done) throw new XferError("peer-gone", "peer closed the connection during the handshake");
+        const joined = new Uint8Array(this.buffered.byteLength + next.value.byteLength);
+        joined.set(this.buffered);
+        joined.set(next.value, this.buffered.byteLength);
+        this.buffered = joined;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** An older xfer speaks plain session frames: say which versions met, in its own framing. */
+function versionMismatch(raw: unknown): XferError {
+  const m = raw as { type?: unknown; version?: unknown; code?: unknown; message?: unknown } | null;
+  if (m?.type === "error" && m.code === "version" && typeof m.message === "string")
+    return new XferError("version", `peer: ${m.message.slice(0, 300)}`);
+  const theirs = m?.type === "hello" && typeof m.version === "number" ? `v${m.version}` : "an older version";
+  return new XferError(
+    "version",
+    `peer speaks ${PROTOCOL_NAME} session protocol ${theirs}, this is v${SESSION_PROTOCOL_VERSION} (codes and encryption): update the older side`,
+  );
+}
+
+/** The session's bytes inside AEAD records, as a StreamConnection (the channel above cannot tell). */
+class SealedStream implements StreamConnection {
+  private readonly sealer: RecordSealer;
+  /** Every record leaves fresh buffers behind, either way: one place collects them. */
+  private readonly reclaimer = new GarbageReclaimer();
+  private lastWrite: Promise<void> = Promise.resolve();
+  readonly readable: AsyncIterable<Uint8Array>;
+
+  constructor(
+    private readonly inner: StreamConnection,
+    reader: PreAuthReader,
+    keys: SessionKeys,
+  ) {
+    this.sealer = new RecordSealer(keys.send);
+    const opener = new RecordOpener(keys.receive);
+    const rest = reader.takeRest();
+    const source = reader.source;
+    const reclaimer = this.reclaimer;
+    this.readable = {
+      async *[Symbol.asyncIterator]() {
+        if (rest.byteLength) yield* opener.push(rest);
+        for (;;) {
+          const next = await source.next();
+          if (next.done) {
+            if (!opener.atBoundary) throw new XferError("peer-gone", "peer closed the connection mid-record");
+            return;
+          }
+          reclaimer.moved(next.value.byteLength);
+          yield* opener.push(next.value);
+        }
+      },
+    };
+  }
+
+  get remote(): string {
+    return this.inner.remote;
+  }
+
+  /**
+   * Writes are serialised: the channel's pings are written while a data write waits, and a record
+   * sent in parts (or a frame spanning records) must not be interleaved with another write's bytes.
+   */
+  write(chunk: Uint8Array): Promise<void> {
+    const done = this.lastWrite.then(() => this.writeRecords(chunk));
+    this.lastWrite = done.catch(() => {});
+    return done;
+  }
+
+  private async writeRecords(chunk: Uint8Array): Promise<void> {
+    for (let at = 0; at < chunk.byteLength; at += MAX_RECORD_PLAINTEXT)
+      for (const part of this.sealer.sealParts(chunk.subarray(at, at + MAX_RECORD_PLAINTEXT))) {
+        await this.inner.write(part);
+        this.reclaimer.moved(part.byteLength);
+      }
+  }
+
+  end(): Promise<void> {
+    return this.lastWrite.then(() => this.inner.end());
+  }
+
+  destroy(reason?: Error): void {
+    this.inner.destroy(reason);
+  }
+}
