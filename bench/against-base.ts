@@ -2,6 +2,7 @@
  * This tree's CLI against another checkout's (today's code before a change), disk to disk on
  * loopback, alternating rounds so both see the same noise. What a change to a hot path costs.
  * Usage: XFER_BASE=/path/to/other/checkout bun bench/against-base.ts [via=tcp-stream] [sizeMiB=1024] [rounds=3]
+ * XFER_SEND_ARGS / XFER_RECV_ARGS add flags to each side (e.g. "--rate 3gbit --allow-loss" for udp-raw).
  * (the other checkout needs its node_modules; `git worktree add /tmp/base <commit>` and a symlink do).
  */
 import { spawn } from "node:child_process";
@@ -16,6 +17,9 @@ const via = process.argv[2] ?? "tcp-stream";
 const sizeMiB = Number(process.argv[3] ?? 1024);
 const rounds = Number(process.argv[4] ?? 3);
 const bytes = sizeMiB * 1024 * 1024;
+const words = (v: string | undefined) => (v ?? "").split(" ").filter(Boolean);
+const SEND_ARGS = words(process.env.XFER_SEND_ARGS);
+const RECV_ARGS = words(process.env.XFER_RECV_ARGS);
 const work = await mkdtemp(join(tmpdir(), "xfer-bench-base-"));
 const src = join(work, "src.bin");
 await randomFile(src, bytes);
@@ -27,7 +31,7 @@ async function once(cli: string): Promise<{ mbps: number; sendRss: number; recvR
   const stdio: ["ignore", "pipe", "inherit"] = ["ignore", "pipe", "inherit"];
   const recv = spawn(
     process.execPath,
-    [cli, "recv", dest, "--listen", "127.0.0.1:0", "--via", via, "--once", "--json"],
+    [cli, "recv", dest, "--listen", "127.0.0.1:0", "--via", via, "--once", "--json", ...RECV_ARGS],
     { stdio, env },
   );
   const recvRss = trackPeakRss(recv);
@@ -35,7 +39,7 @@ async function once(cli: string): Promise<{ mbps: number; sendRss: number; recvR
   spawn("sync").on("exit", () => {});
   await new Promise((r) => setTimeout(r, 500));
   const t0 = performance.now();
-  const send = spawn(process.execPath, [cli, "send", "--quiet", "--via", via, src, `127.0.0.1:${port}`], {
+  const send = spawn(process.execPath, [cli, "send", "--quiet", "--via", via, ...SEND_ARGS, src, `127.0.0.1:${port}`], {
     stdio,
     env,
   });

@@ -70,19 +70,14 @@ export async function recvCommand(
       ? undefined
       : (offer: OfferEvent) =>
           confirm(`Accept ${describeOffer(offer)} into ${flags.stdout ? "standard output" : (dir ?? ".")}?`);
-  let announced = false;
-  const announce: EventSink = (e) => {
-    emit(e);
-    if (e.event !== "listening" || announced) return;
-    announced = true;
-    const where = `${suggestedHost(at.host)}:${e.port}`;
+  /** Once every transport listens: the code, and what to type on the other machine. */
+  const announce = (port: number) =>
     emit({
       event: "code",
       code,
       generated: given === null,
-      command: `xfer send${given === null ? ` --code ${code}` : ""} <files> ${where}`,
+      command: `xfer send${given === null ? ` --code ${code}` : ""} <files> ${suggestedHost(at.host)}:${port}`,
     });
-  };
 
   return new Promise<number>((resolve, reject) => {
     let finished = false;
@@ -99,7 +94,7 @@ export async function recvCommand(
       at,
       target,
       ctxFor: (t) => contextFor(t, options, emit, Boolean(flags.verbose)),
-      emit: announce,
+      emit,
       code,
       attempts,
       approve,
@@ -128,7 +123,7 @@ export async function recvCommand(
         }
       },
     });
-    server.catch(reject);
+    server.then((s) => announce(s.listeners[0]?.listener.address.port ?? at.port), reject);
     signal.addEventListener("abort", () => finish(EXIT.interrupted), { once: true });
   });
 }

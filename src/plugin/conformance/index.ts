@@ -27,8 +27,8 @@ const STEP_MS = 5000;
 /** Ids of the cases the kit runs for a transport of this kind, in order. */
 export function caseIds(kind: TransportKind): string[] {
   return kind === "stream"
-    ? [...STREAM_CASES.map((c) => c.id), sessionCase.id, wrongCodeCase.id, leakCase().id]
-    : [...DATAGRAM_CASES.map((c) => c.id), leakCase().id];
+    ? [...STREAM_CASES.map((c) => c.id), sessionCase().id, wrongCodeCase().id, leakCase().id]
+    : [...DATAGRAM_CASES.map((c) => c.id), sessionCase().id, wrongCodeCase().id, leakCase().id];
 }
 
 export async function runConformance(
@@ -50,8 +50,16 @@ export async function runConformance(
   if (!problem) {
     results.push(
       ...(transport.kind === "stream"
-        ? await runCases(transport, [...STREAM_CASES, sessionCase, wrongCodeCase, leakCase<"stream">()], options)
-        : await runCases(transport, [...DATAGRAM_CASES, leakCase<"datagram">()], options)),
+        ? await runCases(
+            transport,
+            [...STREAM_CASES, sessionCase<"stream">(), wrongCodeCase<"stream">(), leakCase<"stream">()],
+            options,
+          )
+        : await runCases(
+            transport,
+            [...DATAGRAM_CASES, sessionCase<"datagram">(), wrongCodeCase<"datagram">(), leakCase<"datagram">()],
+            options,
+          )),
     );
   }
   return {
