@@ -134,6 +134,26 @@ describe("udp-raw end to end", () => {
     }
   }, 30_000);
 
+  test("the network's duplicates are dropped by the seal and counted exactly in the report", async () => {
+    await using src = await tempDir();
+    await using dst = await tempDir();
+    const data = bytes(2_000_000);
+    await writeFile(join(src.path, "d.bin"), data);
+    const recv = await startReceiver(dst.path, ["--once", ...VIA_PROXY]);
+    const proxy = await startLossyProxy(recv.port, { seed: 9, toTarget: { duplicate: 0.05, dataOnly: true } });
+    try {
+      const sent = await sendAndWait([...VIA_PROXY, join(src.path, "d.bin"), `127.0.0.1:${proxy.port}`]);
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(await recv.exited).toBe(0);
+      expect(Buffer.compare(await readFile(join(dst.path, "d.bin")), data)).toBe(0);
+      const report = sent.events.find((e) => e.event === "loss-report") as unknown as Record<string, number>;
+      expect(proxy.toTarget.duplicated).toBeGreaterThan(0);
+      expect(report.duplicated).toBe(proxy.toTarget.duplicated);
+    } finally {
+      proxy.close();
+    }
+  }, 30_000);
+
   test("a folder of 80 files (an offer spanning many datagrams) arrives whole", async () => {
     await using src = await tempDir();
     await using dst = await tempDir();

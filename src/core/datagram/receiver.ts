@@ -27,8 +27,11 @@ const LINGER_MS = 2_000;
 export interface DatagramReceiveOptions {
   /** Publish incomplete files anyway (holes are zero bytes), with their missing ranges beside them. */
   allowLoss: boolean;
-  /** Datagrams the seal dropped as altered or forged so far (they count as corrupt in the report). */
-  forged?: () => number;
+  /**
+   * What the seal dropped so far: forged (altered or not ours: `corrupt` in the report) and replayed
+   * (a datagram already opened: the network's duplicates end here, `duplicated` in the report).
+   */
+  sealDrops?: () => { forged: number; replayed: number };
 }
 
 export async function receiveDatagramSession(
@@ -221,13 +224,19 @@ async function finish(
   }
   await target.finishDirs(entries);
   const counts = tally.report(end.datagrams);
-  const forged = opts.forged?.() ?? 0;
+  const { forged, replayed } = opts.sealDrops?.() ?? { forged: 0, replayed: 0 };
   if (forged > 0)
     failures.unshift({
       code: "tampered",
       message: `${forged} datagram(s) failed authentication: altered or forged on the way`,
     });
-  const report: DgReport = { type: "dg-report", ...counts, corrupt: counts.corrupt + forged, files };
+  const report: DgReport = {
+    type: "dg-report",
+    ...counts,
+    corrupt: counts.corrupt + forged,
+    duplicated: counts.duplicated + replayed,
+    files,
+  };
   emit(reportEvent(report, entries, missingFiles));
   return {
     report,

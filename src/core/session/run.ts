@@ -186,7 +186,7 @@ export async function serve(req: ServeRequest): Promise<Server> {
                       conn,
                       req.target,
                       req.emit,
-                      { allowLoss: req.allowLoss ?? false, forged: () => conn.dropped.forged },
+                      { allowLoss: req.allowLoss ?? false, sealDrops: () => conn.dropped },
                       shared,
                     );
                   } finally {
