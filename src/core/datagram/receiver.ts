@@ -10,7 +10,7 @@ import type { PlacedFile } from "../placed-file.ts";
 import { Progress } from "../progress.ts";
 import { type ManifestEntry, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
 import type { ReceiveTarget } from "../receive-target.ts";
-import { DECLINED_MESSAGE, offerEvent, type ReceiverShared } from "../session/receiver.ts";
+import { BUSY_MESSAGE, DECLINED_MESSAGE, offerEvent, type ReceiverShared } from "../session/receiver.ts";
 import { type SessionResult, summaryHash } from "../session/result.ts";
 import { encodeControl } from "./codec.ts";
 import { DatagramInbox } from "./control.ts";
@@ -97,8 +97,7 @@ export async function receiveDatagramSession(
           emit(offer);
           if (shared.approve && !(await shared.approve(offer))) throw new XferError("rejected", DECLINED_MESSAGE);
           const paths = entries.map((e) => e.path);
-          if (!shared.locks.tryLock(paths))
-            throw new XferError("busy", "another session is writing some of these files right now");
+          if (!shared.locks.tryLock(paths)) throw new XferError("busy", BUSY_MESSAGE);
           locked = paths;
           await acceptOffer(target, entries, placed, coverage, emit);
           progress = new Progress(

@@ -1,6 +1,6 @@
 /**
- * The one place session messages meet a transport. Authentication and encryption will wrap
- * frames here, for every transport at once.
+ * The one place session messages meet a transport connection: the sealed one from
+ * src/core/secure/, so every frame here travels authenticated and encrypted, on every transport.
  */
 import type { StreamConnection } from "../../plugin/api.ts";
 import { toXferError, XferError } from "../errors.ts";

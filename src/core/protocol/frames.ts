@@ -1,8 +1,8 @@
 /**
  * Session framing above every stream transport (docs/PROTOCOL.md, "Frames").
  * A frame is [type u8][length u32 big-endian][payload]. Control frames carry one JSON message;
- * data frames carry file bytes for the file currently open. Frames are bounded so a later
- * encryption layer can seal each one as a record.
+ * data frames carry file bytes for the file currently open. Frames are bounded so that each fits
+ * one sealed record (src/core/secure/records.ts).
  */
 
 export const FRAME_HEADER_BYTES = 5;

@@ -19,7 +19,7 @@ export const Hello = z.object({
   version: z.number().int().positive(),
   role: z.enum(["sender", "receiver"]),
   software: z.string().max(200),
-  /** Optional capabilities, e.g. future "pake" or "aead"; unknown ones are ignored. */
+  /** Optional capabilities a newer peer may announce; unknown ones are ignored. */
   features: z.array(z.string().max(64)).max(64).default([]),
 });
 

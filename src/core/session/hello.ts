@@ -4,8 +4,8 @@ import { type ControlMessage, PROTOCOL_NAME, SESSION_PROTOCOL_VERSION } from "..
 import { SOFTWARE } from "../version.ts";
 
 /**
- * Both sides introduce themselves before anything else. This is the seam where a PAKE exchange
- * and key confirmation will go, so everything after it can be sealed.
+ * Both sides introduce themselves, first thing inside the sealed records (the code's handshake came
+ * before, src/core/secure/): software names and features reach only an authenticated peer.
  */
 export async function exchangeHello(channel: SessionChannel, role: "sender" | "receiver"): Promise<void> {
   const mine: ControlMessage = {

@@ -52,6 +52,7 @@ export function offerEvent(remote: string, entries: readonly ManifestEntry[]): O
 }
 
 export const DECLINED_MESSAGE = "the receiver declined the offer";
+export const BUSY_MESSAGE = "another session is writing some of these files right now";
 
 export async function runReceiver(
   channel: SessionChannel,
@@ -73,9 +74,8 @@ export async function runReceiver(
   }
   const paths = entries.map((e) => e.path);
   if (!locks.tryLock(paths)) {
-    const message = "another session is writing some of these files right now";
-    await channel.send({ type: "reject", code: "busy", message });
-    throw new XferError("busy", message);
+    await channel.send({ type: "reject", code: "busy", message: BUSY_MESSAGE });
+    throw new XferError("busy", BUSY_MESSAGE);
   }
   try {
     let prepared: Map<number, Prepared>;
