@@ -4,6 +4,7 @@
  * frames, and must finish within a few seconds; nothing about the receiver is revealed.
  */
 import type { StreamConnection } from "../../plugin/api.ts";
+import { waitAtMost } from "../bounded.ts";
 import { toXferError, XferError } from "../errors.ts";
 import { GarbageReclaimer } from "../memory.ts";
 import { encodeControlFrame, FRAME_HEADER_BYTES, FrameType } from "../protocol/frames.ts";
@@ -49,7 +50,7 @@ export async function secureStream(conn: StreamConnection, opts: SecureOptions):
       done = hs.onReply(reply);
     } catch (err) {
       await say({ type: "auth-failed", message: WRONG_CODE_MESSAGE }).catch(() => {});
-      await endWithin(conn, 1000);
+      await waitAtMost(conn.end(), 1000);
       throw err;
     }
     await say(done.send);
@@ -57,14 +58,7 @@ export async function secureStream(conn: StreamConnection, opts: SecureOptions):
   }
 
   const hs = new ResponderHandshake(opts.code, opts.ctx);
-  const first = await reader.message(AUTH_TIMEOUT_MS).catch(async (err: unknown) => {
-    const e = toXferError(err);
-    if (e.code === "version")
-      await conn
-        .write(encodeControlFrame(JSON.stringify({ type: "error", code: "version", message: e.message })))
-        .catch(() => {});
-    throw e;
-  });
+  const first = await reader.message(AUTH_TIMEOUT_MS).catch((err: unknown) => answerVersion(conn, err));
   if (first.type !== "pake") throw new XferError("protocol", `expected pake, peer sent '${first.type}'`);
   try {
     opts.attempts?.admit();
@@ -76,13 +70,7 @@ export async function secureStream(conn: StreamConnection, opts: SecureOptions):
   try {
     reply = hs.onPake(first);
   } catch (err) {
-    const e = toXferError(err);
-    // A newer sender's handshake: answer as every version can read, a control frame.
-    if (e.code === "version")
-      await conn
-        .write(encodeControlFrame(JSON.stringify({ type: "error", code: "version", message: e.message })))
-        .catch(() => {});
-    throw e;
+    return answerVersion(conn, err);
   }
   await say(reply);
   // From here on, a peer that does not prove the code has used up one guess, however it leaves.
@@ -97,7 +85,7 @@ export async function secureStream(conn: StreamConnection, opts: SecureOptions):
     const e = toXferError(err);
     if (e.code === "auth") {
       await say({ type: "auth-failed", message: WRONG_CODE_MESSAGE }).catch(() => {});
-      await endWithin(conn, 1000);
+      await waitAtMost(conn.end(), 1000);
       throw e;
     }
     throw new XferError("auth", `the peer did not prove it knows the code (${e.message})`, { cause: err });
@@ -105,11 +93,17 @@ export async function secureStream(conn: StreamConnection, opts: SecureOptions):
   return new SealedStream(conn, reader, keys);
 }
 
-/** Half-close so a last handshake message reaches the peer before the connection is torn down. */
-async function endWithin(conn: StreamConnection, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([conn.end().catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
+/**
+ * An older peer (its hello) or a newer one (its pake's version): tell it which versions met in a
+ * control frame, which every version reads, then fail with the same error.
+ */
+async function answerVersion(conn: StreamConnection, err: unknown): Promise<never> {
+  const e = toXferError(err);
+  if (e.code === "version")
+    await conn
+      .write(encodeControlFrame(JSON.stringify({ type: "error", code: "version", message: e.message })))
+      .catch(() => {});
+  throw e;
 }
 
 function handshakeFrame(msg: HandshakeMessage): Uint8Array {

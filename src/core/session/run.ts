@@ -10,6 +10,7 @@ import type {
   StreamConnection,
   TransportContext,
 } from "../../plugin/api.ts";
+import { waitAtMost } from "../bounded.ts";
 import type { FecParams } from "../datagram/fec.ts";
 import { receiveDatagramSession } from "../datagram/receiver.ts";
 import { sendDatagramSession } from "../datagram/sender.ts";
@@ -238,9 +239,7 @@ export async function serve(req: ServeRequest): Promise<Server> {
 
 /** Half-close (flushing what was sent) with a bound, then tear down whatever is left. */
 async function closeGracefully(channel: SessionChannel): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([channel.end().catch(() => {}), new Promise((r) => (timer = setTimeout(r, 1000)))]);
-  clearTimeout(timer);
+  await waitAtMost(channel.end(), 1000);
   channel.destroy();
 }
 
@@ -250,8 +249,5 @@ async function closeGracefully(channel: SessionChannel): Promise<void> {
  */
 export async function settleTransports(transports: readonly AnyTransport[], boundMs = 3000): Promise<void> {
   const pending = transports.flatMap((t) => (t.settle ? [t.settle().catch(() => {})] : []));
-  if (pending.length === 0) return;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([Promise.all(pending), new Promise((r) => (timer = setTimeout(r, boundMs)))]);
-  clearTimeout(timer);
+  if (pending.length > 0) await waitAtMost(Promise.all(pending), boundMs);
 }
