@@ -2,7 +2,16 @@ import { describe, expect, test } from "bun:test";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
 import fc from "fast-check";
 import { XferError } from "../errors.ts";
-import { GENERATED_CODE_BITS, generateCode, isGeneratedShape, normalizeCode } from "./code.ts";
+import { GENERATED_CODE_BITS, generateCode, normalizeCode } from "./code.ts";
+
+const WORD_SET: ReadonlySet<string> = new Set(wordlist);
+
+/** The shape generateCode() promises: a number 1..999 without leading zero, then four list words. */
+function isGeneratedShape(code: string): boolean {
+  const [number, ...words] = code.split("-");
+  if (number === undefined || !/^[1-9][0-9]{0,2}$/.test(number)) return false;
+  return words.length === 4 && words.every((w) => WORD_SET.has(w));
+}
 
 /** Hands out the given 16-bit values, big-endian, two bytes per call. */
 function sequence(values: number[]): (n: number) => Uint8Array {
@@ -140,7 +149,7 @@ describe("normalizeCode", () => {
   });
 });
 
-describe("isGeneratedShape", () => {
+describe("the shape check these tests use", () => {
   test.each([
     [`1-${wordlist.slice(0, 4).join("-")}`, true],
     [`999-${wordlist.slice(4, 8).join("-")}`, true],

@@ -14,8 +14,6 @@ const MIN_CODE_LENGTH = 6;
 
 export const GENERATED_CODE_BITS = WORDS * WORD_BITS + Math.log2(MAX_NUMBER);
 
-const WORD_SET: ReadonlySet<string> = new Set(wordlist);
-
 function defaultRandomBytes(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
 }
@@ -56,11 +54,4 @@ export function normalizeCode(text: string): string {
     throw new XferError("usage", `the code is too short to be safe: use at least ${MIN_CODE_LENGTH} characters`);
   }
   return code;
-}
-
-/** True when a normalized code has the shape generateCode makes (number, then four list words). */
-export function isGeneratedShape(code: string): boolean {
-  const [number, ...words] = code.split("-");
-  if (number === undefined || !/^[1-9][0-9]{0,2}$/.test(number)) return false;
-  return words.length === WORDS && words.every((w) => WORD_SET.has(w));
 }
