@@ -1,5 +1,5 @@
 /**
- * Side by side on the emulated long, lossy link of ../shared/netlab (100 Mbit/s, 25 ms each way, loss each
+ * Side by side on the emulated long, lossy link of bench/netlab/ (100 Mbit/s, 25 ms each way, loss each
  * way): iperf3 with TCP cubic and bbr, then xfer over each given transport, the same bytes in one run.
  * Needs root (network namespaces). Traffic stays between 10.77.0.1 and 10.77.0.2 inside the namespaces.
  *
@@ -26,7 +26,7 @@ const { values } = parseArgs({
     "iperf-seconds": { type: "string", default: "20" },
   },
 });
-const LAB = resolve(import.meta.dir, "../../shared/netlab/netem-lab");
+const LAB = resolve(import.meta.dir, "netlab/netem-lab");
 const B = "10.77.0.2";
 const bytes = Number(values.size) * 1e6;
 

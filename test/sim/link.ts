@@ -1,5 +1,5 @@
 /**
- * One direction of a simulated path, in the spirit of netem and ../shared/netlab's linkemu: random
+ * One direction of a simulated path, in the spirit of netem and bench/netlab/linkemu.c: random
  * loss before the queue, a drop-tail queue of `queuePackets`, serialisation at `rateBytesPerSec`,
  * then propagation `delayMs` + jitter. Duplication, reordering (a packet takes extra delay) and
  * blackouts (everything dropped in [from, to)) are seeded, so a failing run replays exactly.

@@ -2,8 +2,8 @@
  * A BBR-style controller (BBRv1's model and gains) whose response to loss is gated on delay: random
  * loss on a long path is not congestion, so it is answered by retransmission alone; loss together
  * with a standing queue is, and cuts the rate. A delay guard keeps the queue we cause bounded so
- * loss-based TCP flows sharing a bottleneck keep their share. See ../../../../shared/ARQ-NOTES.md §2.5
- * and docs/PROTOCOL.md §2.8. Nothing here is tuned to one link: windows follow bw × min RTT.
+ * loss-based TCP flows sharing a bottleneck keep their share. The design, its rules and figures are
+ * in docs/PROTOCOL.md §2.7. Nothing here is tuned to one link: windows follow bw × min RTT.
  */
 import type { AckEvent, CongestionController, ControllerConfig, LossEvent } from "./controller.ts";
 import { WindowedMax } from "./windowed-max.ts";
