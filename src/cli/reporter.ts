@@ -16,8 +16,29 @@ export interface ReporterOptions {
 export type Reporter = (event: XferEvent) => void;
 
 export function createReporter(opts: ReporterOptions): Reporter {
-  if (opts.json) return (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
-  return humanReporter(opts);
+  if (opts.json) return (event) => process.stdout.write(`${jsonLine(event)}\n`);
+  const human = humanReporter(opts);
+  // Every string in an event may come from the peer (names, messages, addresses): escape them all
+  // here, once, rather than trusting each line below to remember.
+  return (event) => human(escapeStrings(event));
+}
+
+/** NDJSON with the characters JSON leaves raw (C1, bidi, invisible) escaped too: same value, safe on a terminal. */
+export function jsonLine(event: XferEvent): string {
+  return JSON.stringify(event).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+function escapeStrings(event: XferEvent): XferEvent {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(event))
+    out[k] =
+      typeof v === "string"
+        ? printable(v)
+        : Array.isArray(v)
+          ? v.map((x) => (typeof x === "string" ? printable(x) : x))
+          : v;
+  return out as XferEvent;
 }
 
 function humanReporter(opts: ReporterOptions): Reporter {
@@ -51,7 +72,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
         break;
       case "offer":
         log.info(
-          `${printable(e.remote)} offers ${e.files} file(s)${e.dirs ? ` in ${e.dirs} folder(s)` : ""}, ${e.totalBytes === null ? "size unknown" : formatBytes(e.totalBytes)}`,
+          `${e.remote} offers ${e.files} file(s)${e.dirs ? ` in ${e.dirs} folder(s)` : ""}, ${e.totalBytes === null ? "size unknown" : formatBytes(e.totalBytes)}`,
         );
         break;
       case "file-start":
@@ -86,7 +107,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
         break;
       case "file-failed":
         stopBar();
-        log.error(`${printable(e.path)}: ${printable(e.message)}`);
+        log.error(`${e.path}: ${e.message}`);
         break;
       case "stats":
         log.debug(
@@ -107,7 +128,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
         break;
       case "error":
         stopBar();
-        log.error(printable(e.message));
+        log.error(e.message);
         break;
     }
   };

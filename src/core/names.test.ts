@@ -4,7 +4,16 @@ import fc from "fast-check";
 import { checkOfferedNames, unsafeNameReason } from "./names.ts";
 
 describe("offered names", () => {
-  test.each([["a.txt"], ["dir/sub/file.bin"], ["ünïcødé/файл.txt"], [".hidden"], ["a..b"]])("accepts %p", (name) => {
+  test.each([
+    ["a.txt"],
+    ["dir/sub/file.bin"],
+    ["ünïcødé/файл.txt"],
+    [".hidden"],
+    ["a..b"],
+    ["می\u200cخواهم.txt"],
+    ["family 👨\u200d👩\u200d👧.jpg"],
+    ["❤\ufe0f.png"],
+  ])("accepts %p", (name) => {
     expect(unsafeNameReason(name)).toBeNull();
   });
 
@@ -26,6 +35,15 @@ describe("offered names", () => {
     ["trailing.", "dot or space"],
     ["x.xfer-part", ".xfer-part"],
     ["a".repeat(256), "too long"],
+    ["a\u0085b", "C1"],
+    [Array(257).fill("d").join("/"), "folders deep"],
+    ["invoice\u202etxt.exe", "bidi"],
+    ["re\u2067adme", "bidi"],
+    ["pass\u200bwd", "invisible"],
+    ["\ufeffbom", "invisible"],
+    ["x\ufffe", "invisible"],
+    ["a\ud800", "lone surrogate"],
+    ["\udc00b", "lone surrogate"],
   ])("refuses %p", (name, why) => {
     expect(unsafeNameReason(name)).toContain(why);
   });
