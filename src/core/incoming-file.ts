@@ -15,7 +15,7 @@ import type { FileHandle } from "node:fs/promises";
 import { rm } from "node:fs/promises";
 import { toXferError, XferError } from "./errors.ts";
 import type { StreamingHasher } from "./hashing.ts";
-import { publish } from "./placed-file.ts";
+import { closeAndPublish } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 import type { FileSink } from "./receive-target.ts";
 
@@ -99,7 +99,7 @@ export class IncomingFile implements FileSink {
     await this.fh.datasync().catch((err: unknown) => {
       throw toXferError(err, `saving '${this.entry.path}'`);
     });
-    await publish(this.fh, this.partPath, this.finalPath, this.entry);
+    await closeAndPublish(this.fh, this.partPath, this.finalPath, this.entry);
   }
 
   /** Keep what was written for a later resume; flush so a crash after this loses nothing. */

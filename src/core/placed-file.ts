@@ -3,8 +3,10 @@
  * where they belong; at the end the whole part is hashed from disk and published only if it matches,
  * or kept, with the list of missing byte ranges beside it, when data never arrived.
  */
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { chmod, rename, rm, utimes, writeFile } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { toXferError, XferError } from "./errors.ts";
 import { hashFilePrefix } from "./hash-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
@@ -15,6 +17,13 @@ const MAX_IN_FLIGHT = 16;
 const GATHER_BYTES = 1 << 20;
 
 export const MISSING_SUFFIX = ".missing.json";
+
+/** The receiving folder, as far as a placed file needs it (ReceiveDir). */
+export interface RelativeDir {
+  /** Open a path under the folder without following links (see open-inside.ts). */
+  open(rel: string, flags: number, mode?: number): Promise<FileHandle>;
+  pathOf(rel: string): string;
+}
 
 export class PlacedFile {
   private inFlight = 0;
@@ -31,7 +40,10 @@ export class PlacedFile {
     private readonly fh: FileHandle,
     readonly partPath: string,
     private readonly finalPath: string,
+    private readonly dir: RelativeDir,
   ) {}
+  /** One past the last byte written: the part never grows beyond what really arrived. */
+  private extent = 0;
 
   /**
    * Write `bytes` at `offset`; resolves once queued (the disk may still be behind). Datagrams mostly
@@ -47,6 +59,7 @@ export class PlacedFile {
     if (this.gatherFill === 0) this.gatherAt = offset;
     this.gather.set(bytes, this.gatherFill);
     this.gatherFill += bytes.byteLength;
+    this.extent = Math.max(this.extent, offset + bytes.byteLength);
   }
 
   private async flushGather(): Promise<void> {
@@ -79,33 +92,55 @@ export class PlacedFile {
   async finish(hash: string): Promise<void> {
     await this.flush();
     const size = this.entry.size ?? 0;
-    const actual = (await hashFilePrefix(this.partPath, size)).digest();
+    const actual = (await hashFilePrefix(this.partPath, size, { noFollow: true })).digest();
     if (actual !== hash) {
       await this.fh.close();
       await rm(this.partPath, { force: true });
       throw new XferError("integrity", `'${this.entry.path}' failed verification (hash mismatch); discarded`);
     }
-    await publish(this.fh, this.partPath, this.finalPath, this.entry);
+    await closeAndPublish(this.fh, this.partPath, this.finalPath, this.entry);
   }
 
   /**
    * Data is missing. Keep the part (resending can fill it) or, with `publish` (--allow-loss), give it
    * its final name with the holes as zero bytes. Either way the missing ranges go beside it as JSON;
-   * returns that file's path.
+   * returns that file's path. A kept part is never extended to the
+   * size the peer only claimed: it ends where the last byte that arrived ends.
    */
   async keepIncomplete(missing: [number, number][], publish: boolean): Promise<string> {
     await this.flush();
-    await this.fh.truncate(this.entry.size ?? 0);
-    await this.fh.close();
-    let path = this.partPath;
+    const size = this.entry.size ?? 0;
+    let rel = `${this.entry.path}.xfer-part`;
     if (publish) {
-      await rename(this.partPath, this.finalPath);
-      await chmod(this.finalPath, this.entry.mode & 0o777);
-      path = this.finalPath;
+      await this.fh.truncate(size);
+      await closeAndPublish(this.fh, this.partPath, this.finalPath, this.entry);
+      rel = this.entry.path;
+    } else {
+      await this.fh.truncate(Math.min(this.extent, size));
+      await this.fh.close();
     }
     const doc = { file: this.entry.path, size: this.entry.size, missing };
-    await writeFile(path + MISSING_SUFFIX, `${JSON.stringify(doc)}\n`);
-    return path + MISSING_SUFFIX;
+    await this.writeBeside(rel + MISSING_SUFFIX, `${JSON.stringify(doc)}\n`);
+    return this.dir.pathOf(rel + MISSING_SUFFIX);
+  }
+
+  /**
+   * A new file under a random name, opened exclusively, then renamed over `rel`: whatever was at
+   * `rel` (a planted link, say) is replaced, never written through.
+   */
+  private async writeBeside(rel: string, text: string): Promise<void> {
+    const temp = `${rel}.${randomBytes(6).toString("hex")}.tmp`;
+    const fh = await this.dir.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    const tempPath = this.dir.pathOf(temp);
+    try {
+      await fh.writeFile(text);
+      await fh.close();
+      await rename(tempPath, this.dir.pathOf(rel));
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await rm(tempPath, { force: true });
+      throw toXferError(err, `saving '${rel}'`);
+    }
   }
 
   async abandon(): Promise<void> {
@@ -121,20 +156,24 @@ export class PlacedFile {
   }
 }
 
-/** Close the flushed part and give it its final name, mode and modification time. */
-export async function publish(
+/**
+ * Give the flushed part the offered mode and time through its handle (so nothing swapped in at
+ * either name is touched), close it and rename it to its final name.
+ */
+export async function closeAndPublish(
   fh: FileHandle,
   partPath: string,
   finalPath: string,
   entry: ManifestEntry,
 ): Promise<void> {
   try {
+    await fh.chmod(entry.mode & 0o777);
+    const t = entry.mtimeMs / 1000;
+    await fh.utimes(t, t);
     await fh.close();
     await rename(partPath, finalPath);
-    await chmod(finalPath, entry.mode & 0o777);
-    const t = entry.mtimeMs / 1000;
-    await utimes(finalPath, t, t);
   } catch (err) {
+    await fh.close().catch(() => {});
     throw toXferError(err, `saving '${entry.path}'`);
   }
 }

@@ -2,24 +2,34 @@
  * The receiver's directory: where offered entries may land, what is already there (resume), and
  * the only code that creates files. Data goes to `name.xfer-part`; the final name appears only
  * after the hash matched, by an atomic rename.
+ *
+ * Everything here is opened without following links, and checked to be where it should be after
+ * opening (see openInside), so a link or folder swapped in by someone else never redirects a write.
  */
 import { constants, type Stats } from "node:fs";
-import { chmod, type FileHandle, lstat, mkdir, open, utimes } from "node:fs/promises";
+import { type FileHandle, lstat, mkdir, realpath, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { toXferError, XferError } from "./errors.ts";
 import { hashFilePrefix } from "./hash-file.ts";
 import { newHasher, type StreamingHasher } from "./hashing.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { checkOfferedNames, PART_SUFFIX } from "./names.ts";
-import { PlacedFile } from "./placed-file.ts";
+import { openInside } from "./open-inside.ts";
+import { PlacedFile, type RelativeDir } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
-import type { Prepared, ReceiveTarget } from "./receive-target.ts";
+import type { Prepared, PrepareOptions, ReceiveTarget } from "./receive-target.ts";
+
+/** Free space an offer must leave on the receiving disk (other programs need some too). */
+export const DISK_HEADROOM_BYTES = 64 << 20;
 
 export interface ReceiveDirOptions {
   overwrite: boolean;
 }
 
-export class ReceiveDir implements ReceiveTarget {
+export class ReceiveDir implements ReceiveTarget, RelativeDir {
+  /** The folder with links resolved once: what every opened handle must lie inside. */
+  private realRoot: Promise<string> | null = null;
+
   constructor(
     readonly root: string,
     private readonly opts: ReceiveDirOptions,
@@ -27,9 +37,10 @@ export class ReceiveDir implements ReceiveTarget {
 
   /**
    * Validate an offer against this directory. Throws an XferError (sent to the peer as a reject)
-   * when any name is unsafe or a file would be replaced without --overwrite; writes nothing.
+   * when any name is unsafe, a file would be replaced without --overwrite, or the disk cannot hold
+   * it; writes nothing.
    */
-  async prepare(entries: readonly ManifestEntry[]): Promise<Map<number, Prepared>> {
+  async prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<Map<number, Prepared>> {
     const bad = checkOfferedNames(entries.map((e) => e.path));
     if (bad) throw new XferError("unsafe-name", `refusing offered name '${printable(bad.name)}': ${bad.reason}`);
     const prepared = new Map<number, Prepared>();
@@ -42,8 +53,9 @@ export class ReceiveDir implements ReceiveTarget {
           throw new XferError("exists", `'${entry.path}' exists here and is not a folder`);
         continue;
       }
-      prepared.set(index, await this.prepareFile(index, entry, target, existing));
+      prepared.set(index, await this.prepareFile(index, entry, target, existing, options.resume));
     }
+    await this.checkSpace(entries, prepared);
     return prepared;
   }
 
@@ -52,45 +64,82 @@ export class ReceiveDir implements ReceiveTarget {
     entry: ManifestEntry,
     target: string,
     existing: Stats | null,
+    resume: boolean,
   ): Promise<Prepared> {
     if (existing) {
       if (!existing.isFile()) throw new XferError("exists", `'${entry.path}' exists here and is not a regular file`);
       if (!this.opts.overwrite) {
         if (entry.size === null || existing.size !== entry.size)
           throw new XferError("exists", `'${entry.path}' already exists here (use --overwrite to replace it)`);
-        const prefix = await hashFilePrefix(target, existing.size);
-        return { accepted: { index, offset: existing.size, prefixHash: prefix.digest(), existing: true }, prefix };
+        // No hash goes to the peer: it sends its own and we compare (an offer must not learn the
+        // BLAKE3 of a file it does not have). Hashed only if the sender asks for the comparison.
+        const size = existing.size;
+        return {
+          accepted: { index, offset: size, existing: true },
+          prefix: null,
+          existingHash: async () => (await hashFilePrefix(target, size, { noFollow: true })).digest(),
+        };
       }
     }
+    const fresh: Prepared = { accepted: { index, offset: 0, existing: false }, prefix: null };
+    if (!resume || entry.size === null) return fresh;
     const part = await lstatOrNull(target + PART_SUFFIX);
     if (part && !part.isFile()) throw new XferError("exists", `'${entry.path}${PART_SUFFIX}' is not a regular file`);
-    if (!part || part.size === 0 || entry.size === null)
-      return { accepted: { index, offset: 0, existing: false }, prefix: null };
+    if (!part || part.size === 0) return fresh;
     const offset = Math.min(part.size, entry.size);
-    const prefix = await hashFilePrefix(target + PART_SUFFIX, offset);
+    const prefix = await hashFilePrefix(target + PART_SUFFIX, offset, { noFollow: true });
     return { accepted: { index, offset, prefixHash: prefix.digest(), existing: false }, prefix };
   }
 
-  async makeDir(entry: ManifestEntry): Promise<void> {
+  /** Refuse, before anything is created, an offer the disk cannot hold. */
+  private async checkSpace(entries: readonly ManifestEntry[], prepared: Map<number, Prepared>): Promise<void> {
+    let need = 0;
+    for (const [index, p] of prepared)
+      if (!p.accepted.existing) need += Math.max(0, (entries[index]?.size ?? 0) - p.accepted.offset);
+    if (need === 0) return;
+    let free: number;
+    try {
+      const fs = await statfs(this.root);
+      free = fs.bavail * fs.bsize;
+    } catch {
+      return; // No figure on this system: the writes themselves will say when the disk is full.
+    }
+    if (need + DISK_HEADROOM_BYTES > free)
+      throw new XferError(
+        "disk-full",
+        `not enough space here: the offer needs ${need} bytes, the receiving disk has ${Math.max(0, free - DISK_HEADROOM_BYTES)} to spare`,
+      );
+  }
+
+  /** Create a folder; true when this call created it (only those get the sender's mode and time). */
+  async makeDir(entry: ManifestEntry): Promise<boolean> {
     await this.checkParents(entry.path);
     const target = this.pathOf(entry.path);
     try {
       await mkdir(target, { mode: 0o700 });
+      return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw toXferError(err, entry.path);
       const info = await lstat(target);
       if (!info.isDirectory()) throw new XferError("exists", `'${entry.path}' exists here and is not a folder`);
+      return false;
     }
   }
 
-  /** Apply folder modes and times last: writing files inside would change them again. */
-  async finishDirs(entries: readonly ManifestEntry[]): Promise<void> {
-    for (const entry of [...entries].reverse()) {
-      if (entry.kind !== "dir") continue;
-      const target = this.pathOf(entry.path);
-      await chmod(target, entry.mode & 0o777);
-      const t = entry.mtimeMs / 1000;
-      await utimes(target, t, t);
+  /**
+   * Apply folder modes and times last (writing files inside would change them again), only to
+   * folders this session created, through a handle that did not follow a link.
+   */
+  async finishDirs(created: readonly ManifestEntry[]): Promise<void> {
+    for (const entry of [...created].reverse()) {
+      const fh = await this.open(entry.path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+      try {
+        await fh.chmod(entry.mode & 0o777);
+        const t = entry.mtimeMs / 1000;
+        await fh.utimes(t, t);
+      } finally {
+        await fh.close();
+      }
     }
   }
 
@@ -107,7 +156,7 @@ export class ReceiveDir implements ReceiveTarget {
   /** Open the part file for writes at any offset (datagram transports); it starts empty. */
   async openPlaced(entry: ManifestEntry): Promise<PlacedFile> {
     const { fh, partPath, target } = await this.openPart(entry, 0);
-    return new PlacedFile(entry, fh, partPath, target);
+    return new PlacedFile(entry, fh, partPath, target, this);
   }
 
   /** The part file, opened for writing and cut to `keep` bytes. */
@@ -115,20 +164,33 @@ export class ReceiveDir implements ReceiveTarget {
     await this.checkParents(entry.path);
     const target = this.pathOf(entry.path);
     const partPath = target + PART_SUFFIX;
+    const rel = entry.path + PART_SUFFIX;
     let fh: FileHandle;
     try {
-      // O_NOFOLLOW: a symlink planted under the part name must not redirect our writes.
-      fh = await open(partPath, constants.O_WRONLY | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600);
+      fh = await this.open(rel, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((err) => {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        return this.open(rel, constants.O_WRONLY);
+      });
     } catch (err) {
-      throw toXferError(err, `cannot create '${entry.path}${PART_SUFFIX}'`);
+      throw toXferError(err, `cannot create '${rel}'`);
     }
     try {
+      const info = await fh.stat();
+      // A second name for the same file (a hard link) would let our writes reach someone's file.
+      if (!info.isFile() || info.nlink > 1)
+        throw new XferError("unsafe-name", `refusing '${printable(rel)}': not a plain file of its own`);
       await fh.truncate(keep);
     } catch (err) {
       await fh.close();
-      throw toXferError(err, `cannot prepare '${entry.path}${PART_SUFFIX}'`);
+      throw toXferError(err, `cannot prepare '${rel}'`);
     }
     return { fh, partPath, target };
+  }
+
+  /** Open `rel` under the root without following a link at its end, and prove where it landed. */
+  async open(rel: string, flags: number, mode?: number): Promise<FileHandle> {
+    this.realRoot ??= realpath(this.root);
+    return openInside(await this.realRoot, this.pathOf(rel), rel, flags, mode);
   }
 
   /**
@@ -152,7 +214,7 @@ export class ReceiveDir implements ReceiveTarget {
       throw new XferError("unsafe-name", `refusing '${printable(rel)}': it is a symbolic link here`);
   }
 
-  private pathOf(rel: string): string {
+  pathOf(rel: string): string {
     return join(this.root, ...rel.split("/"));
   }
 }

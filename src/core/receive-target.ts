@@ -6,8 +6,15 @@ import type { AcceptedFile, ManifestEntry } from "./protocol/messages.ts";
 /** What the receiver knows about one offered file after looking at its disk. */
 export interface Prepared {
   accepted: AcceptedFile;
-  /** Hash state over the bytes already present (the resume prefix or the existing final file). */
+  /** Hash state over the resume prefix already present. */
   prefix: StreamingHasher | null;
+  /** The final file exists (accepted.existing): its hash, computed only when the sender asks to compare. */
+  existingHash?: () => Promise<string>;
+}
+
+export interface PrepareOptions {
+  /** Look at part files to resume them (stream sessions); datagram sessions always start afresh. */
+  resume: boolean;
 }
 
 export interface FileSink {
@@ -20,10 +27,12 @@ export interface FileSink {
 
 export interface ReceiveTarget {
   /** Check an offer; throws an XferError to reject it. Writes nothing. */
-  prepare(entries: readonly ManifestEntry[]): Promise<Map<number, Prepared>>;
-  makeDir(entry: ManifestEntry): Promise<void>;
+  prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<Map<number, Prepared>>;
+  /** True when this call created the folder. */
+  makeDir(entry: ManifestEntry): Promise<boolean>;
   openFile(entry: ManifestEntry, offset: number, prefix: StreamingHasher | null): Promise<FileSink>;
-  finishDirs(entries: readonly ManifestEntry[]): Promise<void>;
+  /** Give the folders a session created their offered mode and time (only those: see ReceiveDir). */
+  finishDirs(created: readonly ManifestEntry[]): Promise<void>;
   /** Files written at any offset (datagram transports). Absent where order matters (standard output). */
   openPlaced?(entry: ManifestEntry): Promise<PlacedFile>;
 }

@@ -6,6 +6,9 @@ import type { ManifestEntry } from "./protocol/messages.ts";
 import type { FileSink, Prepared, ReceiveTarget } from "./receive-target.ts";
 
 export class StdoutTarget implements ReceiveTarget {
+  /** Standard output takes one session's bytes, ever: a second peer must not mix its own in. */
+  private taken = false;
+
   constructor(private readonly out: Writable) {}
 
   async prepare(entries: readonly ManifestEntry[]): Promise<Map<number, Prepared>> {
@@ -14,10 +17,14 @@ export class StdoutTarget implements ReceiveTarget {
         "rejected",
         `receiver writes to standard output and takes one file; offer has ${entries.length} entries`,
       );
+    if (this.taken) throw new XferError("busy", "standard output is taken by another session");
+    this.taken = true;
     return new Map([[0, { accepted: { index: 0, offset: 0, existing: false }, prefix: null }]]);
   }
 
-  async makeDir(): Promise<void> {}
+  async makeDir(): Promise<boolean> {
+    return false;
+  }
   async finishDirs(): Promise<void> {}
 
   async openFile(entry: ManifestEntry, offset: number): Promise<FileSink> {
@@ -35,6 +42,12 @@ class StdoutSink implements FileSink {
   ) {}
 
   async write(bytes: Uint8Array): Promise<void> {
+    // Never more than was offered reaches the output: the excess is refused before it is written.
+    if (this.entry.size !== null && this.position + bytes.byteLength > this.entry.size)
+      throw new XferError(
+        "integrity",
+        `'${this.entry.path}': the sender sent more than the ${this.entry.size} bytes it offered; output stopped there`,
+      );
     this.hasher.update(bytes);
     this.position += bytes.byteLength;
     // Copy: the transport may reuse its buffer, and stdout may hold on to ours.

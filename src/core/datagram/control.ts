@@ -11,13 +11,23 @@ import { type DgMessage, parseDgMessage } from "./messages.ts";
 export const RETRY_MS = 250;
 /** Control messages being reassembled at once, at most (older partial ones are dropped). */
 const MAX_PARTIAL = 8;
+/** Bytes held for messages being reassembled, all together: a peer's fragments cannot grow it further. */
+const MAX_PARTIAL_BYTES = 16 << 20;
+/**
+ * Datagrams waiting for the session, at most. When the session (its disk) is behind, later ones are
+ * dropped, as the socket buffer would drop them, instead of piling up in memory.
+ */
+const MAX_QUEUED = 8192;
 
 /** What the inbox hands out: data datagrams, and control messages once all their fragments arrived. */
 export type Received = DataDatagram | ParityDatagram | { kind: "control"; session: number; json: string };
 
 export class DatagramInbox {
   private readonly queue: Received[] = [];
-  private readonly partial = new Map<number, { parts: (Uint8Array | undefined)[]; left: number }>();
+  private readonly partial = new Map<number, { parts: (Uint8Array | undefined)[]; left: number; bytes: number }>();
+  private partialBytes = 0;
+  /** Datagrams dropped because the session was behind (MAX_QUEUED) or reassembly was over budget. */
+  overflowed = 0;
   private wake: (() => void) | null = null;
   private ended = false;
   malformed = 0;
@@ -33,6 +43,10 @@ export class DatagramInbox {
           }
           const item = parsed.kind === "control" ? this.assemble(parsed) : parsed;
           if (!item) continue;
+          if (this.queue.length >= MAX_QUEUED) {
+            this.overflowed++;
+            continue;
+          }
           this.queue.push(item);
           this.wake?.();
         }
@@ -48,15 +62,34 @@ export class DatagramInbox {
     if (f.count === 1) return { kind: "control", session: f.session, json: text([f.bytes]) };
     let p = this.partial.get(f.message);
     if (!p) {
-      if (this.partial.size >= MAX_PARTIAL) this.partial.delete(this.partial.keys().next().value as number);
-      p = { parts: new Array(f.count), left: f.count };
+      if (this.partial.size >= MAX_PARTIAL) this.forget(this.partial.keys().next().value as number);
+      p = { parts: new Array(f.count), left: f.count, bytes: 0 };
       this.partial.set(f.message, p);
     }
     if (p.parts.length !== f.count || p.parts[f.index]) return null;
+    // Over budget: the oldest partial messages go first, then this fragment if it still does not fit.
+    while (this.partialBytes + f.bytes.byteLength > MAX_PARTIAL_BYTES && this.partial.size > 1) {
+      const oldest = this.partial.keys().next().value as number;
+      if (oldest === f.message) break;
+      this.forget(oldest);
+    }
+    if (this.partialBytes + f.bytes.byteLength > MAX_PARTIAL_BYTES) {
+      this.overflowed++;
+      return null;
+    }
     p.parts[f.index] = f.bytes.slice();
+    p.bytes += f.bytes.byteLength;
+    this.partialBytes += f.bytes.byteLength;
     if (--p.left > 0) return null;
-    this.partial.delete(f.message);
+    this.forget(f.message);
     return { kind: "control", session: f.session, json: text(p.parts as Uint8Array[]) };
+  }
+
+  private forget(message: number): void {
+    const p = this.partial.get(message);
+    if (!p) return;
+    this.partialBytes -= p.bytes;
+    this.partial.delete(message);
   }
 
   /** The next datagram, or null after `timeoutMs` (or when the connection closed). */

@@ -10,7 +10,7 @@ import type { PlacedFile } from "../placed-file.ts";
 import { Progress } from "../progress.ts";
 import { type ManifestEntry, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
 import type { ReceiveTarget } from "../receive-target.ts";
-import { BUSY_MESSAGE, DECLINED_MESSAGE, offerEvent, type ReceiverShared } from "../session/receiver.ts";
+import { BUSY_MESSAGE, DECLINED_MESSAGE, forPeer, offerEvent, type ReceiverShared } from "../session/receiver.ts";
 import { type SessionResult, summaryHash } from "../session/result.ts";
 import { encodeControl } from "./codec.ts";
 import { DatagramInbox } from "./control.ts";
@@ -19,10 +19,12 @@ import { type DgMessage, type DgReport, parseDgMessage } from "./messages.ts";
 import { reportEvent } from "./report.ts";
 import { Coverage, Tally } from "./tally.ts";
 
-/** A sender silent this long mid-transfer has gone. */
+/** A sender that moves nothing this long mid-transfer has gone (datagrams that place nothing new do not count). */
 const IDLE_MS = 30_000;
-/** After answering END, keep answering repeats this long (the report may be lost). */
+/** After answering END, keep answering repeats this long (the report may be lost); repeats do not extend it. */
 const LINGER_MS = 2_000;
+/** Answers to repeated ENDs, at most: the report can be large, and a loop of repeats must not make us a firehose. */
+const MAX_REPORT_REPEATS = 20;
 
 export interface DatagramReceiveOptions {
   /** Publish incomplete files anyway (holes are zero bytes), with their missing ranges beside them. */
@@ -46,6 +48,7 @@ export async function receiveDatagramSession(
   let session: number | null = null;
   let entries: ManifestEntry[] = [];
   const placed = new Map<number, PlacedFile>();
+  const created: ManifestEntry[] = [];
   const coverage = new Map<number, Coverage>();
   const tally = new Tally();
   let progress: Progress | null = null;
@@ -56,6 +59,7 @@ export async function receiveDatagramSession(
     const sink = placed.get(file);
     if (!sink || result) return;
     await sink.writeAt(payload, offset);
+    lastProgress = Date.now();
     coverage.get(file)?.add(offset, offset + payload.byteLength);
     progress?.add(payload.byteLength);
   };
@@ -67,19 +71,24 @@ export async function receiveDatagramSession(
   };
   let answer: Uint8Array[] | null = null;
   let result: SessionResult | null = null;
+  let lastProgress = Date.now();
+  let lingerUntil = 0;
+  let reportsSent = 0;
   const reply = (msg: DgMessage) => encodeControl(session as number, msg, conn.maxDatagramSize);
 
   try {
     for (;;) {
-      const d = await inbox.next(result ? LINGER_MS : IDLE_MS);
+      const wait = result ? lingerUntil - Date.now() : lastProgress + IDLE_MS - Date.now();
+      const d = wait > 0 ? await inbox.next(wait) : null;
       if (!d) {
         if (result) return result;
-        throw new XferError("timeout", `the sender went silent for ${IDLE_MS / 1000} s`);
+        throw new XferError("timeout", `the sender made no progress for ${IDLE_MS / 1000} s`);
       }
       if (session === null && d.kind === "control") {
         const msg = parseDgMessage(d.json);
         if (msg?.type !== "dg-offer") continue;
         session = d.session;
+        lastProgress = Date.now();
         try {
           if (msg.version !== SESSION_PROTOCOL_VERSION)
             throw new XferError(
@@ -99,7 +108,7 @@ export async function receiveDatagramSession(
           const paths = entries.map((e) => e.path);
           if (!shared.locks.tryLock(paths)) throw new XferError("busy", BUSY_MESSAGE);
           locked = paths;
-          await acceptOffer(target, entries, placed, coverage, emit);
+          await acceptOffer(target, entries, placed, coverage, created, emit);
           progress = new Progress(
             emit,
             entries.reduce((n, e) => n + (e.kind === "file" ? (e.size ?? 0) : 0), 0),
@@ -107,7 +116,7 @@ export async function receiveDatagramSession(
           answer = reply({ type: "dg-accept" });
         } catch (err) {
           const e = toXferError(err);
-          await conn.send(reply({ type: "dg-reject", code: e.code, message: e.message }));
+          await conn.send(reply({ type: "dg-reject", code: e.code, message: forPeer(e.message) }));
           throw e;
         }
         await conn.send(answer);
@@ -131,12 +140,13 @@ export async function receiveDatagramSession(
         if (!result) {
           if (fec) await placeRecovered(fec.recoverAll(msg.datagrams));
           progress?.flush();
-          const report = await finish(msg, entries, placed, coverage, tally, target, opts, emit);
+          const report = await finish(msg, entries, placed, coverage, created, tally, target, opts, emit);
           answer = reply(report.report);
           result = report.result;
+          lingerUntil = Date.now() + LINGER_MS;
           if (progress) result.seconds = progress.elapsedSeconds();
         }
-        await conn.send(answer as Uint8Array[]);
+        if (reportsSent++ < MAX_REPORT_REPEATS) await conn.send(answer as Uint8Array[]);
       }
     }
   } catch (err) {
@@ -152,9 +162,10 @@ async function acceptOffer(
   entries: ManifestEntry[],
   placed: Map<number, PlacedFile>,
   coverage: Map<number, Coverage>,
+  created: ManifestEntry[],
   emit: EventSink,
 ): Promise<void> {
-  const prepared = await target.prepare(entries);
+  const prepared = await target.prepare(entries, { resume: false });
   for (const p of prepared.values())
     if (p.accepted.existing)
       throw new XferError(
@@ -162,8 +173,9 @@ async function acceptOffer(
         `'${entries[p.accepted.index]?.path}' already exists here (use --overwrite to replace it)`,
       );
   for (const entry of entries) {
-    if (entry.kind === "dir") await target.makeDir(entry);
-    else if (entry.size === null) throw new XferError("protocol", `'${entry.path}' has no size`);
+    if (entry.kind === "dir") {
+      if (await target.makeDir(entry)) created.push(entry);
+    } else if (entry.size === null) throw new XferError("protocol", `'${entry.path}' has no size`);
   }
   for (const [index, entry] of entries.entries()) {
     if (entry.kind !== "file") continue;
@@ -178,6 +190,7 @@ async function finish(
   entries: ManifestEntry[],
   placed: Map<number, PlacedFile>,
   coverage: Map<number, Coverage>,
+  created: readonly ManifestEntry[],
   tally: Tally,
   target: ReceiveTarget,
   opts: DatagramReceiveOptions,
@@ -218,10 +231,10 @@ async function finish(
     } catch (err) {
       const e = toXferError(err);
       failures.push({ code: e.code, message: e.message });
-      files.push({ index: f.index, status: "failed", missing, message: e.message });
+      files.push({ index: f.index, status: "failed", missing, message: forPeer(e.message) });
     }
   }
-  await target.finishDirs(entries);
+  await target.finishDirs(created);
   const counts = tally.report(end.datagrams);
   const { forged, replayed } = opts.sealDrops?.() ?? { forged: 0, replayed: 0 };
   if (forged > 0)

@@ -121,17 +121,32 @@ export async function sendDatagramSession(
       entries.map((e) => e.entry),
     ),
   );
-  return resultOf(report, entries, hashes, progress, opts.allowLoss);
+  return resultOf(report, entries, ends, hashes, progress, opts.allowLoss);
 }
 
 function resultOf(
   report: DgReport,
   entries: readonly LocalEntry[],
+  ends: readonly { index: number }[],
   hashes: Map<string, string>,
   progress: Progress,
   allowLoss: boolean,
 ): Promise<SessionResult> {
   const failures: SessionResult["failures"] = [];
+  // Success is one "complete" verdict per file sent: a report that skips, repeats or invents files
+  // is the receiver's error, never a success.
+  const sent = new Set(ends.map((e) => e.index));
+  const seen = new Set<number>();
+  for (const f of report.files)
+    if (!sent.has(f.index) || seen.has(f.index))
+      throw new XferError("protocol", `the receiver's report names entry #${f.index} wrongly (not sent, or twice)`);
+    else seen.add(f.index);
+  const unanswered = ends.filter((e) => !seen.has(e.index));
+  if (unanswered.length > 0)
+    failures.push({
+      code: "incomplete",
+      message: `the receiver's report has no verdict for ${unanswered.length} file(s), e.g. '${entries[unanswered[0]!.index]?.entry.path}'`,
+    });
   if (report.corrupt > 0)
     failures.push({
       code: "tampered",

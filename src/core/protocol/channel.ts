@@ -14,6 +14,12 @@ const KNOWN_TYPES = new Set(ControlMessage.options.map((o) => o.shape.type.value
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 /** How often each side says it is alive: cheap (10 bytes), and well inside any sensible idle timeout. */
 const PING_EVERY_MS = 5_000;
+/**
+ * A peer that is heard (pings, unknown messages) but moves nothing is given this many idle timeouts
+ * (10 min by default) of our waiting: long enough for it to hash a large resume prefix, short enough
+ * that a peer cannot hold a session and its locks forever on keep-alives.
+ */
+export const NO_PROGRESS_IDLE_TIMEOUTS = 10;
 
 export class SessionChannel {
   private readonly decoder = new FrameDecoder();
@@ -23,6 +29,8 @@ export class SessionChannel {
   /** When next() started waiting for the peer, or null while we are busy with our own work. */
   private waitingSince: number | null = null;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
+  /** Time spent waiting for the peer since it last sent something other than a keep-alive. */
+  private stalledMs = 0;
 
   /**
    * Both sides ping every PING_EVERY_MS for the whole session, so a live peer is always heard. A peer
@@ -40,10 +48,20 @@ export class SessionChannel {
       this.timers.push(
         setInterval(
           () => {
-            if (this.waitingSince !== null && Date.now() - this.waitingSince > idleTimeoutMs) {
+            const waited = this.waitingSince === null ? 0 : Date.now() - this.waitingSince;
+            if (waited > idleTimeoutMs) {
               this.stopTimers();
               const seconds = Math.round(idleTimeoutMs / 1000);
               conn.destroy(new XferError("timeout", `the peer went silent: nothing received for ${seconds}s`));
+            } else if (this.stalledMs + waited > idleTimeoutMs * NO_PROGRESS_IDLE_TIMEOUTS) {
+              this.stopTimers();
+              const seconds = Math.round((idleTimeoutMs * NO_PROGRESS_IDLE_TIMEOUTS) / 1000);
+              conn.destroy(
+                new XferError(
+                  "timeout",
+                  `the peer made no progress for ${seconds}s (it only kept the connection alive)`,
+                ),
+              );
             }
           },
           Math.min(1000, idleTimeoutMs),
@@ -71,7 +89,8 @@ export class SessionChannel {
     while (this.pending.length === 0) {
       if (this.ended) return null;
       let chunk: IteratorResult<Uint8Array>;
-      this.waitingSince = Date.now();
+      const since = Date.now();
+      this.waitingSince = since;
       try {
         chunk = await this.source.next();
       } catch (err) {
@@ -80,6 +99,7 @@ export class SessionChannel {
       } finally {
         this.waitingSince = null;
       }
+      this.stalledMs += Date.now() - since;
       if (chunk.done) {
         this.ended = true;
         if (!this.decoder.atBoundary) throw new XferError("peer-gone", "peer closed the connection mid-message");
@@ -93,7 +113,10 @@ export class SessionChannel {
       }
       for (const piece of pieces) {
         const item = piece.kind === "data" ? piece : parseControl(piece.json);
-        if (item && !(item.kind === "control" && item.msg.type === "ping")) this.pending.push(item);
+        if (item && !(item.kind === "control" && item.msg.type === "ping")) {
+          this.pending.push(item);
+          this.stalledMs = 0;
+        }
       }
     }
     return this.pending.shift()!;

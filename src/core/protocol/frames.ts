@@ -11,6 +11,8 @@ export const FrameType = { control: 1, data: 2 } as const;
 export const MAX_DATA_PAYLOAD = 1 << 20;
 /** Largest control message (a manifest of ~100k files fits). */
 export const MAX_CONTROL_PAYLOAD = 64 << 20;
+/** A control frame's buffer starts this big and doubles as its bytes arrive. */
+const CONTROL_FIRST_BYTES = 64 << 10;
 
 export type DecodedPiece = { kind: "control"; json: string } | { kind: "data"; bytes: Uint8Array };
 
@@ -62,6 +64,7 @@ export class FrameDecoder {
   private remaining = 0;
   private control: Uint8Array | null = null;
   private controlFill = 0;
+  private controlSize = 0;
 
   push(chunk: Uint8Array): DecodedPiece[] {
     const out: DecodedPiece[] = [];
@@ -82,6 +85,7 @@ export class FrameDecoder {
       if (this.type === FrameType.data) {
         out.push({ kind: "data", bytes: piece });
       } else {
+        this.growControl(this.controlFill + take);
         this.control!.set(piece, this.controlFill);
         this.controlFill += take;
       }
@@ -95,12 +99,21 @@ export class FrameDecoder {
     return this.headerFill === 0;
   }
 
+  private growControl(need: number): void {
+    if (need <= this.control!.byteLength) return;
+    const bigger = new Uint8Array(Math.min(this.controlSize, Math.max(need, this.control!.byteLength * 2)));
+    bigger.set(this.control!.subarray(0, this.controlFill));
+    this.control = bigger;
+  }
+
   private startFrame(out: DecodedPiece[]): void {
     this.type = this.header[0]!;
     this.remaining = new DataView(this.header.buffer).getUint32(1);
     if (this.type === FrameType.control) {
       if (this.remaining > MAX_CONTROL_PAYLOAD) throw new FrameError(`control frame of ${this.remaining} bytes`);
-      this.control = new Uint8Array(this.remaining);
+      // Memory follows the bytes that arrive, not the length a header claims.
+      this.controlSize = this.remaining;
+      this.control = new Uint8Array(Math.min(this.remaining, CONTROL_FIRST_BYTES));
       this.controlFill = 0;
     } else if (this.type === FrameType.data) {
       if (this.remaining > MAX_DATA_PAYLOAD) throw new FrameError(`data frame of ${this.remaining} bytes`);

@@ -51,6 +51,14 @@ export function offerEvent(remote: string, entries: readonly ManifestEntry[]): O
   };
 }
 
+/**
+ * A message for the peer, without this machine's paths: errors from the file system name absolute
+ * paths (the receiving folder, the user's home), which are nobody else's business.
+ */
+export function forPeer(message: string): string {
+  return message.replace(/(^|[\s'"(=])(\/|[A-Za-z]:\\|~\/)[^\s'",)]*/g, "$1<local path>");
+}
+
 export const DECLINED_MESSAGE = "the receiver declined the offer";
 export const BUSY_MESSAGE = "another session is writing some of these files right now";
 
@@ -79,17 +87,18 @@ export async function runReceiver(
   }
   try {
     let prepared: Map<number, Prepared>;
+    const created: ManifestEntry[] = [];
     try {
-      prepared = await target.prepare(entries);
-      for (const entry of entries) if (entry.kind === "dir") await target.makeDir(entry);
+      prepared = await target.prepare(entries, { resume: true });
+      for (const entry of entries) if (entry.kind === "dir" && (await target.makeDir(entry))) created.push(entry);
     } catch (err) {
       const e = toXferError(err);
-      await channel.send({ type: "reject", code: e.code, message: e.message }).catch(() => {});
+      await channel.send({ type: "reject", code: e.code, message: forPeer(e.message) }).catch(() => {});
       await channel.end().catch(() => {});
       throw e;
     }
     await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted) });
-    return await receiveFiles(channel, target, entries, prepared, emit);
+    return await receiveFiles(channel, target, entries, prepared, created, emit);
   } finally {
     locks.unlock(paths);
   }
@@ -100,6 +109,7 @@ async function receiveFiles(
   target: ReceiveTarget,
   entries: readonly ManifestEntry[],
   prepared: Map<number, Prepared>,
+  created: readonly ManifestEntry[],
   emit: EventSink,
 ): Promise<SessionResult> {
   const remaining = [...prepared.values()].map((p) => p.accepted);
@@ -109,6 +119,8 @@ async function receiveFiles(
   const progress = new Progress(emit, totalLeft);
   const hashes = new Map<string, string>();
   const failures: { code: string; message: string }[] = [];
+  /** Files started in this session: each is written, and published, at most once. */
+  const started = new Set<number>();
   let current: OpenFile | null = null;
   try {
     for (;;) {
@@ -128,6 +140,8 @@ async function receiveFiles(
           const entry = entries[msg.index];
           if (!prep || !entry)
             throw new XferError("protocol", `peer started file #${msg.index}, which was not accepted`);
+          if (started.has(msg.index)) throw new XferError("protocol", `peer sent '${entry.path}' a second time`);
+          started.add(msg.index);
           const { accepted } = prep;
           if (msg.offset !== 0 && msg.offset !== accepted.offset)
             throw new XferError("protocol", `peer resumed '${entry.path}' at ${msg.offset}, not at ${accepted.offset}`);
@@ -149,14 +163,17 @@ async function receiveFiles(
           current = null;
           try {
             if (done.sink) await done.sink.finish(msg.size, msg.hash);
-            else if (prepared.get(done.index)?.accepted.prefixHash !== msg.hash)
-              throw new XferError("integrity", `'${done.entry.path}' differs from the existing file`);
+            else if (msg.size !== done.entry.size || (await prepared.get(done.index)?.existingHash?.()) !== msg.hash)
+              throw new XferError(
+                "exists",
+                `'${done.entry.path}' exists here with different content (the receiver needs --overwrite)`,
+              );
           } catch (err) {
             const e = toXferError(err);
-            if (e.code !== "integrity") throw e;
+            if (e.code !== "integrity" && e.code !== "exists") throw e;
             failures.push({ code: e.code, message: e.message });
             emit({ event: "file-failed", index: done.index, path: done.entry.path, code: e.code, message: e.message });
-            await channel.send({ type: "file-failed", index: done.index, code: e.code, message: e.message });
+            await channel.send({ type: "file-failed", index: done.index, code: e.code, message: forPeer(e.message) });
             break;
           }
           hashes.set(done.entry.path, msg.hash);
@@ -174,7 +191,7 @@ async function receiveFiles(
         }
         case "done": {
           progress.flush();
-          await target.finishDirs(entries);
+          await target.finishDirs(created);
           const missing = [...prepared.keys()].filter((i) => !hashes.has(entries[i]!.path)).length - failures.length;
           if (missing > 0) failures.push({ code: "incomplete", message: `${missing} offered file(s) were not sent` });
           await channel.send({
@@ -202,7 +219,8 @@ async function receiveFiles(
     const e = toXferError(err);
     if (current?.sink) await current.sink.abandon();
     // Tell the sender why, unless the connection itself is what failed.
-    if (e.code !== "peer-gone") await channel.send({ type: "error", code: e.code, message: e.message }).catch(() => {});
+    if (e.code !== "peer-gone")
+      await channel.send({ type: "error", code: e.code, message: forPeer(e.message) }).catch(() => {});
     throw e;
   }
 }

@@ -28,6 +28,13 @@ import { runSender } from "./sender.ts";
 
 /** How long a transport may take to connect before the send gives up. */
 const DIAL_TIMEOUT_MS = 30_000;
+/**
+ * Sessions a receiver runs at once, authenticated or not, and from one host: past these a new
+ * connection is closed at once, so strangers cannot exhaust memory or file descriptors, and one
+ * host cannot crowd out the others.
+ */
+export const MAX_SESSIONS = 64;
+export const MAX_SESSIONS_PER_HOST = 8;
 
 export interface SendRequest {
   transport: AnyTransport;
@@ -154,15 +161,32 @@ export async function serve(req: ServeRequest): Promise<Server> {
       attempts: req.attempts,
       ctx: { kind: transport.kind, transport: transport.name },
     }) as const;
-  const track = (abort: (reason: Error) => void, session: Promise<SessionResult>) => {
+  const perHost = new Map<string, number>();
+  /** Room for one more session from `remote`? Takes it if so; `release` gives it back. */
+  const admit = (remote: string): boolean => {
+    const host = hostOf(remote);
+    const n = perHost.get(host) ?? 0;
+    if (live.size >= MAX_SESSIONS || n >= MAX_SESSIONS_PER_HOST) return false;
+    perHost.set(host, n + 1);
+    return true;
+  };
+  const release = (remote: string) => {
+    const host = hostOf(remote);
+    const n = (perHost.get(host) ?? 1) - 1;
+    if (n > 0) perHost.set(host, n);
+    else perHost.delete(host);
+  };
+  const track = (remote: string, abort: (reason: Error) => void, session: () => Promise<SessionResult>) => {
     live.add(abort);
-    session.then(
+    session().then(
       (result) => {
         live.delete(abort);
+        release(remote);
         req.onSession({ result });
       },
       (err: unknown) => {
         live.delete(abort);
+        release(remote);
         req.onSession({ error: toXferError(err) });
       },
     );
@@ -176,10 +200,12 @@ export async function serve(req: ServeRequest): Promise<Server> {
       const listener =
         transport.kind === "datagram"
           ? await transport.listen({ host: req.at.host, port }, ctx, (raw) => {
+              if (!admit(raw.remote)) return raw.close();
               connected(raw.remote);
               track(
+                raw.remote,
                 () => raw.close(),
-                (async () => {
+                async () => {
                   try {
                     const conn = await secureDatagrams(raw, secureFor(transport));
                     req.emit({ event: "authenticated", remote: raw.remote });
@@ -193,15 +219,17 @@ export async function serve(req: ServeRequest): Promise<Server> {
                   } finally {
                     raw.close();
                   }
-                })(),
+                },
               );
             })
           : await transport.listen({ host: req.at.host, port }, ctx, (raw) => {
+              if (!admit(raw.remote)) return raw.destroy();
               connected(raw.remote);
               let channel: SessionChannel | null = null;
               track(
+                raw.remote,
                 (reason) => (channel ? channel.destroy(reason) : raw.destroy(reason)),
-                (async () => {
+                async () => {
                   try {
                     channel = new SessionChannel(await secureStream(raw, secureFor(transport)), req.idleTimeoutMs);
                   } catch (err) {
@@ -216,7 +244,7 @@ export async function serve(req: ServeRequest): Promise<Server> {
                     await closeGracefully(channel);
                     throw err;
                   }
-                })(),
+                },
               );
             });
       port = listener.address.port;
@@ -235,6 +263,12 @@ export async function serve(req: ServeRequest): Promise<Server> {
       for (const abort of live) abort(new Error("receiver shutting down"));
     },
   };
+}
+
+/** The host part of a transport's `remote` ("10.0.0.1:5000", "[::1]:5000"); the whole string if it has no port. */
+export function hostOf(remote: string): string {
+  const m = /^\[(.*)\]:\d+$/.exec(remote) ?? /^([^:]*):\d+$/.exec(remote);
+  return m ? m[1]! : remote;
 }
 
 /** Half-close (flushing what was sent) with a bound, then tear down whatever is left. */

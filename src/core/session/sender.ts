@@ -1,5 +1,6 @@
 /** The sending side of a session over a reliable stream: offer, stream each file, collect verdicts. */
 import { type FileHandle, open } from "node:fs/promises";
+import { waitAtMost } from "../bounded.ts";
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
 import { hashFilePrefix } from "../hash-file.ts";
@@ -37,7 +38,7 @@ export async function runSender(
     );
   }
   if (reply.msg.type !== "accept") throw new XferError("protocol", `expected accept, peer sent '${reply.msg.type}'`);
-  const accepted = new Map(reply.msg.files.map((f) => [f.index, f]));
+  const accepted = checkAccept(entries, reply.msg.files);
 
   const fileEntries = entries.filter((e) => e.entry.kind === "file");
   const known = fileEntries.map((e) => e.entry.size);
@@ -46,21 +47,25 @@ export async function runSender(
   const verdicts = new Verdicts(channel, entries, emit);
   const hashes = new Map<string, string>();
 
-  for (const [index, local] of entries.entries()) {
-    if (local.entry.kind !== "file") continue;
-    verdicts.throwIfAborted();
-    const acc = accepted.get(index);
-    if (!acc) throw new XferError("protocol", `receiver did not answer for '${local.entry.path}'`);
-    progress.file = local.entry.path;
-    const hash = await sendFile(channel, index, local, acc, progress, emit, verdicts, opts);
-    if (hash) hashes.set(local.entry.path, hash);
+  try {
+    for (const [index, local] of entries.entries()) {
+      if (local.entry.kind !== "file") continue;
+      verdicts.throwIfAborted();
+      const acc = accepted.get(index);
+      if (!acc) throw new XferError("protocol", `receiver did not answer for '${local.entry.path}'`);
+      progress.file = local.entry.path;
+      const hash = await sendFile(channel, index, local, acc, progress, emit, verdicts, opts);
+      if (hash) hashes.set(local.entry.path, hash);
+    }
+    progress.flush();
+    await channel.send({ type: "done" });
+  } catch (err) {
+    throw await verdicts.reasonFor(toXferError(err));
   }
-  progress.flush();
-  await channel.send({ type: "done" });
-  const summary = await verdicts.finished;
+  const confirmed = await verdicts.finished;
   await channel.end();
   return {
-    files: summary.files,
+    files: confirmed,
     failures: verdicts.failures,
     bytes: progress.transferred,
     seconds: progress.elapsedSeconds(),
@@ -82,8 +87,10 @@ async function sendFile(
   if (source.kind === "stdin") {
     await channel.send({ type: "file", index, offset: 0 });
     emit({ event: "file-start", index, path: entry.path, size: null, offset: 0 });
-    const { hash, size } = await streamStdin(channel, index, opts.stdin, progress, verdicts);
+    const { hash, size } = await streamStdin(channel, opts.stdin, progress, verdicts);
+    // Known before the end goes out: the verdict may arrive before send() returns.
     verdicts.sentFile(index, { bytes: size, hash, resumedFrom: 0 });
+    await channel.send({ type: "file-end", index, size, hash });
     return hash;
   }
   if (source.kind !== "file") return null;
@@ -96,16 +103,14 @@ async function sendFile(
   try {
     let start = 0;
     let hasher: StreamingHasher | null = null;
-    if (acc.offset > 0 && acc.prefixHash) {
+    if (acc.existing) {
+      // The receiver has a file of this size: prove ours is the same (it compares; it never tells us its hash).
+      hasher = await hashFilePrefix(source.path, acc.offset);
+      start = acc.offset;
+    } else if (acc.offset > 0 && acc.prefixHash) {
       hasher = await hashFilePrefix(source.path, acc.offset);
       if (hasher.digest() === acc.prefixHash) start = acc.offset;
       else hasher = null;
-    }
-    if (acc.existing && start !== acc.offset) {
-      // The receiver has a different file under this name and was not told to replace it.
-      const message = `'${entry.path}' exists on the receiver with different content (receiver needs --overwrite)`;
-      verdicts.localFailure(index, "exists", message);
-      return null;
     }
     await channel.send({ type: "file", index, offset: start });
     emit({ event: "file-start", index, path: entry.path, size: entry.size, offset: start });
@@ -113,8 +118,8 @@ async function sendFile(
     const size = entry.size ?? 0;
     await streamFile(channel, fh, start, size, hasher, progress, verdicts, source.path);
     const hash = hasher.digest();
-    await channel.send({ type: "file-end", index, size, hash });
     verdicts.sentFile(index, { bytes: size, hash, resumedFrom: start });
+    await channel.send({ type: "file-end", index, size, hash });
     return hash;
   } finally {
     await fh.close();
@@ -166,7 +171,6 @@ async function streamFile(
 
 async function streamStdin(
   channel: SessionChannel,
-  index: number,
   stdin: AsyncIterable<Uint8Array>,
   progress: Progress,
   verdicts: Verdicts,
@@ -185,9 +189,29 @@ async function streamStdin(
       progress.add(piece.byteLength);
     }
   }
-  const hash = hasher.digest();
-  await channel.send({ type: "file-end", index, size, hash });
-  return { hash, size };
+  return { hash: hasher.digest(), size };
+}
+
+/**
+ * The receiver's accept, checked: one answer for every file offered and nothing else, offsets
+ * within the file. A receiver that lies here gets a protocol error, not a read past the end.
+ */
+function checkAccept(entries: readonly LocalEntry[], files: readonly AcceptedFile[]): Map<number, AcceptedFile> {
+  const accepted = new Map<number, AcceptedFile>();
+  for (const f of files) {
+    const entry = entries[f.index]?.entry;
+    if (entry?.kind !== "file")
+      throw new XferError("protocol", `receiver accepted entry #${f.index}, not a file offered`);
+    if (accepted.has(f.index)) throw new XferError("protocol", `receiver answered twice for '${entry.path}'`);
+    const beyond = entry.size === null ? f.offset > 0 : f.offset > entry.size;
+    if (beyond || (f.existing && f.offset !== entry.size))
+      throw new XferError(
+        "protocol",
+        `receiver claims ${f.offset} bytes of '${entry.path}', which has ${entry.size ?? "an unknown size"}`,
+      );
+    accepted.set(f.index, f);
+  }
+  return accepted;
 }
 
 /**
@@ -197,8 +221,12 @@ async function streamStdin(
 class Verdicts {
   readonly failures: { code: string; message: string }[] = [];
   private readonly sent = new Map<number, { bytes: number; hash: string; resumedFrom: number }>();
+  /** Files whose verdict came: each gets exactly one. */
+  private readonly answered = new Set<number>();
+  private confirmed = 0;
   private abortError: XferError | null = null;
-  readonly finished: Promise<{ files: number; failed: number }>;
+  /** Resolves with the number of files the receiver confirmed, once every file sent has its verdict. */
+  readonly finished: Promise<number>;
 
   constructor(
     private readonly channel: SessionChannel,
@@ -216,9 +244,14 @@ class Verdicts {
     if (this.abortError) throw this.abortError;
   }
 
-  localFailure(index: number, code: string, message: string): void {
-    this.failures.push({ code, message });
-    this.emit({ event: "file-failed", index, path: this.pathOf(index), code, message });
+  /**
+   * Our writes failed because the receiver closed: its last message (disk full, say) is usually on
+   * its way or already read. That reason, not "connection lost", is what the user needs.
+   */
+  async reasonFor(err: XferError): Promise<XferError> {
+    if (err.code !== "peer-gone" || this.abortError) return this.abortError ?? err;
+    await waitAtMost(this.finished, 1000);
+    return this.abortError ?? err;
   }
 
   /** Remember what was sent so the receiver's verdict can be reported with it. */
@@ -230,14 +263,25 @@ class Verdicts {
     return this.entries[index]?.entry.path ?? `#${index}`;
   }
 
-  private async readLoop(): Promise<{ files: number; failed: number }> {
+  /** A verdict must be for a file whose end was sent, and the first for it. */
+  private takeVerdict(index: number, kind: string): { bytes: number; hash: string; resumedFrom: number } {
+    const info = this.sent.get(index);
+    if (!info) throw new XferError("protocol", `receiver sent ${kind} for entry #${index}, which was not sent`);
+    if (this.answered.has(index))
+      throw new XferError("protocol", `receiver answered twice for '${this.pathOf(index)}'`);
+    this.answered.add(index);
+    return info;
+  }
+
+  private async readLoop(): Promise<number> {
     for (;;) {
       const item = await this.channel.expect();
       if (item.kind !== "control") throw new XferError("protocol", "receiver sent file data to the sender");
       const msg: ControlMessage = item.msg;
       switch (msg.type) {
         case "file-ok": {
-          const info = this.sent.get(msg.index) ?? { bytes: 0, hash: "", resumedFrom: 0 };
+          const info = this.takeVerdict(msg.index, "file-ok");
+          this.confirmed++;
           this.emit({
             event: "file-done",
             index: msg.index,
@@ -248,6 +292,7 @@ class Verdicts {
           break;
         }
         case "file-failed":
+          this.takeVerdict(msg.index, "file-failed");
           this.failures.push({ code: msg.code, message: `receiver: ${msg.message}` });
           this.emit({
             event: "file-failed",
@@ -257,8 +302,18 @@ class Verdicts {
             message: msg.message,
           });
           break;
-        case "summary":
-          return { files: msg.files, failed: msg.failed };
+        case "summary": {
+          // Success is what the receiver confirmed file by file, never what its summary claims.
+          const unanswered = [...this.sent.keys()].filter((i) => !this.answered.has(i));
+          if (unanswered.length > 0)
+            throw new XferError(
+              "protocol",
+              `receiver ended the session without a verdict for ${unanswered.length} file(s), e.g. '${this.pathOf(unanswered[0]!)}'`,
+            );
+          if (msg.files !== this.confirmed)
+            throw new XferError("protocol", `receiver claims ${msg.files} file(s) but confirmed ${this.confirmed}`);
+          return this.confirmed;
+        }
         case "error":
           throw peerAbort(msg);
         default:
