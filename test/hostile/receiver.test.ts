@@ -1,0 +1,161 @@
+/**
+ * A real `xfer recv` against a hostile sender (an authentic peer that lies): each case asserts what
+ * is on the receiver's disk and what it said, not only that nothing crashed.
+ */
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { newHasher } from "../../src/core/hashing.ts";
+import { startReceiver, tempDir } from "../helpers/cli.ts";
+import { dirEntry, fileEntry, HostilePeer } from "./peer.ts";
+
+// Each case starts a real receiver (about a second on a loaded machine) and plays a whole session.
+setDefaultTimeout(20_000);
+
+const blake3 = async (bytes: Uint8Array) => {
+  const h = await newHasher();
+  h.update(bytes);
+  return h.digest();
+};
+const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+
+describe("a hostile sender", () => {
+  test("sending the same file twice in one session publishes it once, with the first verified bytes", async () => {
+    await using dst = await tempDir();
+    const recv = await startReceiver(dst.path);
+    const peer = await HostilePeer.afterHello(recv.port);
+    const first = bytes(100, 1);
+    await peer.send({ type: "offer", entries: [fileEntry("a.bin", 100)] });
+    await peer.expect("accept");
+    await peer.send({ type: "file", index: 0, offset: 0 });
+    await peer.sendData(first);
+    await peer.send({ type: "file-end", index: 0, size: 100, hash: await blake3(first) });
+    await peer.expect("file-ok");
+    await peer.send({ type: "file", index: 0, offset: 0 });
+    await peer.sendData(bytes(100, 2)).catch(() => {}); // the receiver may already have hung up
+    const refusal = await peer.expect("error");
+    expect(String(refusal.message)).toContain("second time");
+    expect(await readFile(join(dst.path, "a.bin"))).toEqual(Buffer.from(first));
+    expect(existsSync(join(dst.path, "a.bin.xfer-part"))).toBe(false);
+    peer.destroy();
+    recv.proc.kill();
+  });
+
+  test("more bytes than offered are refused; nothing is published", async () => {
+    await using dst = await tempDir();
+    const recv = await startReceiver(dst.path);
+    const peer = await HostilePeer.afterHello(recv.port);
+    await peer.send({ type: "offer", entries: [fileEntry("a.bin", 10)] });
+    await peer.expect("accept");
+    await peer.send({ type: "file", index: 0, offset: 0 });
+    await peer.sendData(bytes(11, 3));
+    expect(String((await peer.expect("error")).message)).toContain("more than the 10 bytes");
+    expect(existsSync(join(dst.path, "a.bin"))).toBe(false);
+    peer.destroy();
+    recv.proc.kill();
+  });
+
+  test("an offered folder that already exists keeps its mode and time; folders it creates get the offered ones", async () => {
+    await using dst = await tempDir();
+    await mkdir(join(dst.path, "old"));
+    await chmod(join(dst.path, "old"), 0o755);
+    const before = await stat(join(dst.path, "old"));
+    const recv = await startReceiver(dst.path);
+    const peer = await HostilePeer.afterHello(recv.port);
+    await peer.send({ type: "offer", entries: [dirEntry("old", 0o777), dirEntry("new", 0o750)] });
+    await peer.expect("accept");
+    await peer.send({ type: "done" });
+    expect((await peer.expect("summary")).files).toBe(0);
+    const after = await stat(join(dst.path, "old"));
+    expect(after.mode & 0o777).toBe(0o755);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    expect((await stat(join(dst.path, "new"))).mode & 0o777).toBe(0o750);
+    peer.destroy();
+    recv.proc.kill();
+  });
+
+  test("an existing file's hash is not revealed; a wrong claim of identity is refused and the file kept", async () => {
+    await using dst = await tempDir();
+    const secret = new TextEncoder().encode("hunter2\n");
+    await writeFile(join(dst.path, "secret.txt"), secret);
+    const recv = await startReceiver(dst.path);
+    const peer = await HostilePeer.afterHello(recv.port);
+    await peer.send({ type: "offer", entries: [fileEntry("secret.txt", secret.byteLength)] });
+    const accept = await peer.expect("accept");
+    const answer = (accept.files as Record<string, unknown>[])[0]!;
+    expect(answer).toMatchObject({ offset: secret.byteLength, existing: true });
+    expect(JSON.stringify(accept)).not.toContain(await blake3(secret));
+    await peer.send({ type: "file", index: 0, offset: secret.byteLength });
+    await peer.send({ type: "file-end", index: 0, size: secret.byteLength, hash: "0".repeat(64) });
+    const verdict = await peer.expect("file-failed");
+    expect(verdict).toMatchObject({ code: "exists" });
+    expect(await readFile(join(dst.path, "secret.txt"))).toEqual(Buffer.from(secret));
+    peer.destroy();
+    recv.proc.kill();
+  });
+
+  test.each([
+    ["bidi override", "invoice\u202etxt.exe"],
+    ["zero-width space", "pass\u200bwd"],
+    ["C1 control", "a\u009bb"],
+    ["lone surrogate", "x\ud800"],
+  ])("a name with a %s is refused with a reason, nothing created", async (_what, name) => {
+    await using dst = await tempDir();
+    const recv = await startReceiver(dst.path);
+    const peer = await HostilePeer.afterHello(recv.port);
+    await peer.send({ type: "offer", entries: [fileEntry(name, 1)] });
+    const reject = await peer.expect("reject");
+    expect(reject.code).toBe("unsafe-name");
+    expect(await readdir(dst.path)).toEqual([]);
+    peer.destroy();
+    recv.proc.kill();
+  });
+
+  test("nothing the receiver sends names its own folder", async () => {
+    await using dst = await tempDir();
+    await mkdir(join(dst.path, "a.bin.xfer-part")); // a folder where the part must go: the open fails
+    const recv = await startReceiver(dst.path);
+    const peer = await HostilePeer.afterHello(recv.port);
+    await peer.send({ type: "offer", entries: [fileEntry("a.bin", 10)] });
+    const answer = await peer.next();
+    expect(answer?.type).toBe("reject");
+    expect(JSON.stringify(answer)).not.toContain(dst.path);
+    peer.destroy();
+    recv.proc.kill();
+  });
+
+  test("a sender that only keeps the session alive is dropped after ten idle timeouts", async () => {
+    await using dst = await tempDir();
+    const recv = await startReceiver(dst.path, ["--idle-timeout", "1"]);
+    const peer = await HostilePeer.afterHello(recv.port);
+    await peer.send({ type: "offer", entries: [fileEntry("a.bin", 10)] });
+    await peer.expect("accept");
+    const pinging = setInterval(() => void peer.send({ type: "ping" }).catch(() => {}), 300);
+    const started = Date.now();
+    try {
+      expect(await peer.waitClosed(20_000)).toBe(true);
+    } finally {
+      clearInterval(pinging);
+    }
+    expect(Date.now() - started).toBeGreaterThan(8_000);
+    const failure = await recv.waitFor((e) => e.event === "error" || e.event === "warning");
+    expect(String(failure.message)).toContain("no progress");
+    recv.proc.kill();
+  }, 30_000);
+
+  test("one host gets at most 8 sessions at once; the next connection is closed at once", async () => {
+    await using dst = await tempDir();
+    const recv = await startReceiver(dst.path);
+    const held = await Promise.all(Array.from({ length: 8 }, () => HostilePeer.afterHello(recv.port)));
+    const ninth = await HostilePeer.dial(recv.port).then(
+      (p) => p,
+      () => null,
+    );
+    // Either the handshake could not even finish, or the connection closes straight after.
+    if (ninth) expect(await ninth.waitClosed(3000)).toBe(true);
+    for (const p of held) expect(p.closed).toBe(false);
+    for (const p of held) p.destroy();
+    recv.proc.kill();
+  }, 30_000);
+});
