@@ -30,6 +30,7 @@ export type ErrorCode =
   | "exists"
   | "unsafe-name"
   | "busy"
+  | "taken-over"
   | "integrity"
   | "incomplete"
   | "disk-full"
@@ -51,6 +52,7 @@ const EXIT_OF: Record<ErrorCode, ExitCode> = {
   exists: EXIT.rejected,
   "unsafe-name": EXIT.rejected,
   busy: EXIT.rejected,
+  "taken-over": EXIT.network,
   integrity: EXIT.integrity,
   incomplete: EXIT.integrity,
   "disk-full": EXIT.localIo,

@@ -101,6 +101,9 @@ export async function recvCommand(
       idleTimeoutMs: idle,
       allowLoss: Boolean(flags.allowLoss),
       onSession: (outcome) => {
+        // A dead session replaced by a new one for the same files: the new one is what counts.
+        if ("error" in outcome && outcome.error.code === "taken-over")
+          return emit({ event: "warning", message: outcome.error.message });
         if ("result" in outcome) reportDone(emit, outcome.result);
         else
           emit({

@@ -31,11 +31,13 @@ export class DatagramInbox {
   private wake: (() => void) | null = null;
   private ended = false;
   malformed = 0;
+  private lastHeardAt = Date.now();
 
   constructor(conn: DatagramConnection) {
     void (async () => {
       try {
         for await (const d of conn.datagrams) {
+          this.lastHeardAt = Date.now();
           const parsed = decode(d);
           if (!parsed) {
             this.malformed++;
@@ -83,6 +85,11 @@ export class DatagramInbox {
     if (--p.left > 0) return null;
     this.forget(f.message);
     return { kind: "control", session: f.session, json: text(p.parts as Uint8Array[]) };
+  }
+
+  /** How long since any datagram arrived. */
+  silentForMs(): number {
+    return Date.now() - this.lastHeardAt;
   }
 
   private forget(message: number): void {

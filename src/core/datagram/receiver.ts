@@ -10,6 +10,7 @@ import type { PlacedFile } from "../placed-file.ts";
 import { Progress } from "../progress.ts";
 import { type ManifestEntry, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
 import type { ReceiveTarget } from "../receive-target.ts";
+import type { LockHolder } from "../session/path-locks.ts";
 import { BUSY_MESSAGE, DECLINED_MESSAGE, forPeer, offerEvent, type ReceiverShared } from "../session/receiver.ts";
 import { type SessionResult, summaryHash } from "../session/result.ts";
 import { encodeControl } from "./codec.ts";
@@ -45,6 +46,14 @@ export async function receiveDatagramSession(
 ): Promise<SessionResult> {
   let locked: string[] = [];
   const inbox = new DatagramInbox(conn);
+  let takenOver: Error | null = null;
+  const holder: LockHolder = {
+    silentForMs: () => inbox.silentForMs(),
+    abort: (reason) => {
+      takenOver = reason;
+      conn.close();
+    },
+  };
   let session: number | null = null;
   let entries: ManifestEntry[] = [];
   const placed = new Map<number, PlacedFile>();
@@ -82,6 +91,7 @@ export async function receiveDatagramSession(
       const d = wait > 0 ? await inbox.next(wait) : null;
       if (!d) {
         if (result) return result;
+        if (takenOver) throw new XferError("taken-over", (takenOver as Error).message);
         throw new XferError("timeout", `the sender made no progress for ${IDLE_MS / 1000} s`);
       }
       if (session === null && d.kind === "control") {
@@ -106,7 +116,7 @@ export async function receiveDatagramSession(
           emit(offer);
           if (shared.approve && !(await shared.approve(offer))) throw new XferError("rejected", DECLINED_MESSAGE);
           const paths = entries.map((e) => e.path);
-          if (!shared.locks.tryLock(paths)) throw new XferError("busy", BUSY_MESSAGE);
+          if (!(await shared.locks.lock(paths, holder))) throw new XferError("busy", BUSY_MESSAGE);
           locked = paths;
           await acceptOffer(target, entries, placed, coverage, created, emit);
           progress = new Progress(
@@ -153,7 +163,7 @@ export async function receiveDatagramSession(
     for (const f of placed.values()) await f.abandon();
     throw err;
   } finally {
-    shared.locks.unlock(locked);
+    shared.locks.unlock(locked, holder);
   }
 }
 

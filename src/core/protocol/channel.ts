@@ -31,6 +31,7 @@ export class SessionChannel {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   /** Time spent waiting for the peer since it last sent something other than a keep-alive. */
   private stalledMs = 0;
+  private lastHeardAt = Date.now();
 
   /**
    * Both sides ping every PING_EVERY_MS for the whole session, so a live peer is always heard. A peer
@@ -75,6 +76,11 @@ export class SessionChannel {
     return this.conn.remote;
   }
 
+  /** How long since anything (a keep-alive included) arrived from the peer. */
+  silentForMs(): number {
+    return Date.now() - this.lastHeardAt;
+  }
+
   async send(msg: ControlMessage): Promise<void> {
     await this.write(encodeControlFrame(JSON.stringify(msg)));
   }
@@ -100,6 +106,7 @@ export class SessionChannel {
         this.waitingSince = null;
       }
       this.stalledMs += Date.now() - since;
+      this.lastHeardAt = Date.now();
       if (chunk.done) {
         this.ended = true;
         if (!this.decoder.atBoundary) throw new XferError("peer-gone", "peer closed the connection mid-message");

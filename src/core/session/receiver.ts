@@ -6,20 +6,8 @@ import type { SessionChannel } from "../protocol/channel.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
 import type { FileSink, Prepared, ReceiveTarget } from "../receive-target.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
+import { type LockHolder, type PathLocks, TAKEN_OVER_MESSAGE } from "./path-locks.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
-
-/** Paths being written by sessions in this process: two senders must not write one file. */
-export class PathLocks {
-  private readonly held = new Set<string>();
-  tryLock(paths: readonly string[]): boolean {
-    if (paths.some((p) => this.held.has(p))) return false;
-    for (const p of paths) this.held.add(p);
-    return true;
-  }
-  unlock(paths: readonly string[]): void {
-    for (const p of paths) this.held.delete(p);
-  }
-}
 
 interface OpenFile {
   index: number;
@@ -60,7 +48,7 @@ export function forPeer(message: string): string {
 }
 
 export const DECLINED_MESSAGE = "the receiver declined the offer";
-export const BUSY_MESSAGE = "another session is writing some of these files right now";
+export const BUSY_MESSAGE = "another session is writing some of these files right now (and is not silent)";
 
 export async function runReceiver(
   channel: SessionChannel,
@@ -81,7 +69,15 @@ export async function runReceiver(
     throw new XferError("rejected", DECLINED_MESSAGE);
   }
   const paths = entries.map((e) => e.path);
-  if (!locks.tryLock(paths)) {
+  let takenOver = false;
+  const holder: LockHolder = {
+    silentForMs: () => channel.silentForMs(),
+    abort: (r) => {
+      takenOver = true;
+      channel.destroy(r);
+    },
+  };
+  if (!(await locks.lock(paths, holder))) {
     await channel.send({ type: "reject", code: "busy", message: BUSY_MESSAGE });
     throw new XferError("busy", BUSY_MESSAGE);
   }
@@ -99,8 +95,10 @@ export async function runReceiver(
     }
     await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted) });
     return await receiveFiles(channel, target, entries, prepared, created, emit);
+  } catch (err) {
+    throw takenOver ? new XferError("taken-over", TAKEN_OVER_MESSAGE) : err;
   } finally {
-    locks.unlock(paths);
+    locks.unlock(paths, holder);
   }
 }
 

@@ -22,7 +22,8 @@ import type { ReceiveTarget } from "../receive-target.ts";
 import type { CodeAttempts } from "../secure/attempts.ts";
 import { secureDatagrams } from "../secure/sealed-datagrams.ts";
 import { secureStream } from "../secure/stream-handshake.ts";
-import { PathLocks, type ReceiverShared, runReceiver } from "./receiver.ts";
+import { PathLocks } from "./path-locks.ts";
+import { type ReceiverShared, runReceiver } from "./receiver.ts";
 import type { SessionResult } from "./result.ts";
 import { runSender } from "./sender.ts";
 

@@ -1,0 +1,64 @@
+/**
+ * Paths being written by the sessions of one receiver, of every kind: two sessions never write one
+ * file. A session that holds paths but has gone silent (its sender was killed, its link cut) is
+ * taken over by a new session for the same paths — the same command run again after a crash must
+ * work at once, not after the dead session's idle timeout.
+ */
+
+/** A session as the lock table sees it. */
+export interface LockHolder {
+  /** Milliseconds since the holder last heard anything from its peer. */
+  silentForMs(): number;
+  /** End the session: it will unlock its paths as it unwinds. */
+  abort(reason: Error): void;
+}
+
+/** A holder silent this long is taken to be dead. A live peer sends at least every 5 s (pings), data far more often. */
+export const TAKEOVER_SILENCE_MS = 2_000;
+/** How long a newcomer waits for the holders to fall silent or finish; longer than the 5 s ping interval. */
+export const TAKEOVER_WAIT_MS = 7_000;
+const POLL_MS = 50;
+
+export const TAKEN_OVER_MESSAGE = "a new session for the same files took over from this silent one";
+
+export class PathLocks {
+  private readonly held = new Map<string, LockHolder>();
+
+  /** Take every path, or none: returns the holders in the way (empty when locked). */
+  tryLock(paths: readonly string[], holder: LockHolder): LockHolder[] {
+    const blocking = new Set<LockHolder>();
+    for (const p of paths) {
+      const h = this.held.get(p);
+      if (h && h !== holder) blocking.add(h);
+    }
+    if (blocking.size > 0) return [...blocking];
+    for (const p of paths) this.held.set(p, holder);
+    return [];
+  }
+
+  /**
+   * Lock `paths`, taking them over from holders that are silent (now or within TAKEOVER_WAIT_MS);
+   * false if a holder stayed alive all that time (the newcomer is then refused as busy).
+   */
+  async lock(paths: readonly string[], holder: LockHolder, now: () => number = Date.now): Promise<boolean> {
+    const until = now() + TAKEOVER_WAIT_MS;
+    const aborted = new Set<LockHolder>();
+    for (;;) {
+      const blocking = this.tryLock(paths, holder);
+      if (blocking.length === 0) return true;
+      for (const h of blocking)
+        if (!aborted.has(h) && h.silentForMs() >= TAKEOVER_SILENCE_MS) {
+          aborted.add(h);
+          h.abort(new Error(TAKEN_OVER_MESSAGE));
+        }
+      // An aborted holder unwinds and unlocks in a moment; a live one gets until the deadline.
+      if (now() >= until && blocking.some((h) => !aborted.has(h))) return false;
+      if (now() >= until + TAKEOVER_WAIT_MS) return false;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  unlock(paths: readonly string[], holder: LockHolder): void {
+    for (const p of paths) if (this.held.get(p) === holder) this.held.delete(p);
+  }
+}
