@@ -1,6 +1,6 @@
 /** The sender's side of the manifest: local paths walked into the entries a receiver is offered. */
 import { constants } from "node:fs";
-import { access, lstat, readdir, realpath, stat } from "node:fs/promises";
+import { access, type FileHandle, lstat, readdir, realpath, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { XferError } from "./errors.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
@@ -117,4 +117,14 @@ async function statSource(abs: string, followLink: boolean) {
     const why = code === "ENOENT" ? "no such file or folder" : (err as Error).message;
     throw new XferError("source-unreadable", `cannot send '${abs}': ${why}`, { cause: err });
   }
+}
+
+/** The file still has the size and modification time the offer announced. */
+export async function assertUnchanged(fh: FileHandle, entry: ManifestEntry, path: string): Promise<void> {
+  const now = await fh.stat();
+  if (now.size !== entry.size || now.mtimeMs !== entry.mtimeMs)
+    throw new XferError(
+      "source-unreadable",
+      `'${path}' changed while being sent (${now.size !== entry.size ? `size ${entry.size} → ${now.size}` : "modified"}); nothing of it was published — run the command again to send the new content`,
+    );
 }

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { newHasher } from "../../src/core/hashing.ts";
+import { MAX_SESSIONS_PER_HOST } from "../../src/core/session/run.ts";
 import { startReceiver, tempDir } from "../helpers/cli.ts";
 import { dirEntry, fileEntry, HostilePeer } from "./peer.ts";
 
@@ -144,10 +145,11 @@ describe("a hostile sender", () => {
     recv.proc.kill();
   }, 30_000);
 
-  test("one host gets at most 8 sessions at once; the next connection is closed at once", async () => {
+  test("one host gets at most MAX_SESSIONS_PER_HOST sessions at once; the next connection is closed at once", async () => {
     await using dst = await tempDir();
     const recv = await startReceiver(dst.path);
-    const held = await Promise.all(Array.from({ length: 8 }, () => HostilePeer.afterHello(recv.port)));
+    const held: HostilePeer[] = [];
+    for (let i = 0; i < MAX_SESSIONS_PER_HOST; i++) held.push(await HostilePeer.afterHello(recv.port));
     const ninth = await HostilePeer.dial(recv.port).then(
       (p) => p,
       () => null,

@@ -7,7 +7,7 @@ import type { DatagramConnection } from "../../plugin/api.ts";
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
 import { newHasher } from "../hashing.ts";
-import type { LocalEntry } from "../manifest.ts";
+import { assertUnchanged, type LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import { SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
 import type { SessionResult } from "../session/result.ts";
@@ -94,6 +94,7 @@ export async function sendDatagramSession(
         progress.add(bytesRead);
       }
       if (batch.length) await conn.send(batch);
+      await assertUnchanged(fh, local.entry, local.source.path);
     } finally {
       await fh.close();
     }

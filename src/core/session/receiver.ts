@@ -7,6 +7,7 @@ import type { ManifestEntry } from "../protocol/messages.ts";
 import type { FileSink, Prepared, ReceiveTarget } from "../receive-target.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type LockHolder, type PathLocks, TAKEN_OVER_MESSAGE } from "./path-locks.ts";
+import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
 
 interface OpenFile {
@@ -37,14 +38,6 @@ export function offerEvent(remote: string, entries: readonly ManifestEntry[]): O
     totalBytes: files.some((f) => f.size === null) ? null : files.reduce((a, f) => a + (f.size ?? 0), 0),
     names: entries.slice(0, 20).map((e) => e.path),
   };
-}
-
-/**
- * A message for the peer, without this machine's paths: errors from the file system name absolute
- * paths (the receiving folder, the user's home), which are nobody else's business.
- */
-export function forPeer(message: string): string {
-  return message.replace(/(^|[\s'"(=])(\/|[A-Za-z]:\\|~\/)[^\s'",)]*/g, "$1<local path>");
 }
 
 export const DECLINED_MESSAGE = "the receiver declined the offer";

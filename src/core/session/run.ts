@@ -34,8 +34,8 @@ const DIAL_TIMEOUT_MS = 30_000;
  * connection is closed at once, so strangers cannot exhaust memory or file descriptors, and one
  * host cannot crowd out the others.
  */
-export const MAX_SESSIONS = 64;
-export const MAX_SESSIONS_PER_HOST = 8;
+export const MAX_SESSIONS = 128;
+export const MAX_SESSIONS_PER_HOST = 32;
 
 export interface SendRequest {
   transport: AnyTransport;

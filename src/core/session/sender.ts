@@ -5,12 +5,13 @@ import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
 import { hashFilePrefix } from "../hash-file.ts";
 import { newHasher, type StreamingHasher } from "../hashing.ts";
-import type { LocalEntry } from "../manifest.ts";
+import { assertUnchanged, type LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, truncateDataFrame } from "../protocol/frames.ts";
 import type { AcceptedFile, ControlMessage } from "../protocol/messages.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
+import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
 
 /** Bytes per data frame: large enough that per-frame work vanishes, small enough to pace and resume well. */
@@ -60,7 +61,11 @@ export async function runSender(
     progress.flush();
     await channel.send({ type: "done" });
   } catch (err) {
-    throw await verdicts.reasonFor(toXferError(err));
+    const e = await verdicts.reasonFor(toXferError(err));
+    // Our own failure (a source that changed, a read error): tell the receiver why before leaving.
+    if (!verdicts.aborted && e.code !== "peer-gone")
+      await channel.send({ type: "error", code: e.code, message: forPeer(e.message) }).catch(() => {});
+    throw e;
   }
   const confirmed = await verdicts.finished;
   await channel.end();
@@ -116,7 +121,11 @@ async function sendFile(
     emit({ event: "file-start", index, path: entry.path, size: entry.size, offset: start });
     hasher ??= await newHasher();
     const size = entry.size ?? 0;
+    await assertUnchanged(fh, entry, source.path);
     await streamFile(channel, fh, start, size, hasher, progress, verdicts, source.path);
+    // Read to the end of what was offered; if the file moved under us meanwhile, the hash describes
+    // bytes from two versions: say so instead of letting them be published.
+    await assertUnchanged(fh, entry, source.path);
     const hash = hasher.digest();
     verdicts.sentFile(index, { bytes: size, hash, resumedFrom: start });
     await channel.send({ type: "file-end", index, size, hash });
@@ -238,6 +247,10 @@ class Verdicts {
     this.finished.catch((err: unknown) => {
       this.abortError = toXferError(err);
     });
+  }
+
+  get aborted(): boolean {
+    return this.abortError !== null;
   }
 
   throwIfAborted(): void {
