@@ -46,6 +46,19 @@ async function partReaches(path: string, bytes: number, timeoutMs = 30_000): Pro
   throw new Error(`the part never reached ${bytes} bytes`);
 }
 
+/** The k-th kill lands in the k-th slice of the file, somewhere random within it. */
+const killPoint = (size: number, k: number, r: number) => Math.floor((size * (k + 0.2 + 0.6 * r)) / (KILLS + 1));
+
+/** One line of figures per drill (docs/RELIABILITY.md quotes the full runs). */
+function report(what: string, size: number, reruns: { killedAt: number; resumedFrom: number; ms: number }[]) {
+  const resent = reruns.reduce((n, r) => n + Math.max(0, r.killedAt - r.resumedFrom), 0);
+  const ms = reruns.map((r) => r.ms).sort((a, b) => a - b);
+  console.log(
+    `drill ${what}: ${reruns.length} kills of a ${size >> 20} MiB transfer, all resumed, ${resent} bytes of the part re-sent, ` +
+      `time to resume median ${ms[ms.length >> 1]} ms, max ${ms[ms.length - 1]} ms`,
+  );
+}
+
 const fileDone = (events: Event[]) => events.find((e) => e.event === "file-done");
 const sentBytes = (events: Event[]) => (events.find((e) => e.event === "done")?.bytes as number | undefined) ?? 0;
 
@@ -60,24 +73,25 @@ describe.each(CASES)("kill -9 and run again, $via", ({ via, size, extra }) => {
     const random = seededRandom(11);
     const args = ["send", "--json", "--via", via, ...extra, join(src.path, "big.bin"), `127.0.0.1:${recv.port}`];
     let killedAt = 0;
-    const resumes: number[] = [];
+    /** Per rerun: where the part stood at the kill, where the rerun started, how long until it did. */
+    const reruns: { killedAt: number; resumedFrom: number; ms: number }[] = [];
+    let launched = 0;
+    let last = run(args);
     for (let k = 0; k < KILLS; k++) {
-      const sender = run(args);
-      const point = Math.floor(killedAt + (size - killedAt) * (0.15 + 0.5 * random()));
-      killedAt = await partReaches(part, point);
-      sender.proc.kill("SIGKILL");
-      await sender.exited;
-      const started = sender.events.find((e) => e.event === "file-start");
-      if (k > 0) resumes.push(Number(started?.offset ?? 0));
+      killedAt = await partReaches(part, killPoint(size, k, random()));
+      last.proc.kill("SIGKILL");
+      await last.exited;
+      launched = Date.now();
+      last = run(args);
+      const start = await last.waitFor((e) => e.event === "file-start", 20_000);
+      reruns.push({ killedAt, resumedFrom: Number(start.offset), ms: Date.now() - launched });
     }
-    const last = run(args);
     expect(await last.exited).toBe(0);
     const done = fileDone(last.events)!;
-    resumes.push(Number(done.resumedFrom));
-    // Every run after a kill picked up at least where the part stood when the sender died.
-    for (const r of resumes) expect(r).toBeGreaterThan(0);
-    expect(Number(done.resumedFrom)).toBeGreaterThanOrEqual(killedAt - (8 << 20));
+    // Every run after a kill picked up where the part stood when the sender died.
+    for (const r of reruns) expect(r.resumedFrom).toBeGreaterThanOrEqual(r.killedAt);
     expect(sentBytes(last.events)).toBe(size - Number(done.resumedFrom));
+    report(`${via} sender`, size, reruns);
     expect(Buffer.compare(await readFile(join(dst.path, "big.bin")), Buffer.from(content))).toBe(0);
     expect(existsSync(part)).toBe(false);
     recv.proc.kill();
@@ -92,10 +106,10 @@ describe.each(CASES)("kill -9 and run again, $via", ({ via, size, extra }) => {
     const part = join(dst.path, "big.bin.xfer-part");
     const random = seededRandom(13);
     let killedAt = 0;
-    for (let k = 0; k < KILLS; k++) {
-      const recv = await startReceiver(dst.path);
+    const reruns: { killedAt: number; resumedFrom: number; ms: number }[] = [];
+    const send = (port: number) =>
       // A short idle timeout: over UDP nothing tells the sender its peer died, it must notice the silence.
-      const sender = run([
+      run([
         "send",
         "--json",
         "--via",
@@ -104,23 +118,28 @@ describe.each(CASES)("kill -9 and run again, $via", ({ via, size, extra }) => {
         "3",
         ...extra,
         join(src.path, "big.bin"),
-        `127.0.0.1:${recv.port}`,
+        `127.0.0.1:${port}`,
       ]);
-      const point = Math.floor(killedAt + (size - killedAt) * (0.15 + 0.5 * random()));
-      killedAt = await partReaches(part, point);
+    let recv = await startReceiver(dst.path);
+    let sender = send(recv.port);
+    for (let k = 0; k < KILLS; k++) {
+      killedAt = await partReaches(part, killPoint(size, k, random()));
       recv.proc.kill("SIGKILL");
       await recv.exited;
       expect(await sender.exited).toBe(3);
       // What a killed receiver left: only the part, never the final name.
       expect(existsSync(join(dst.path, "big.bin"))).toBe(false);
+      const launched = Date.now();
+      recv = await startReceiver(dst.path);
+      sender = send(recv.port);
+      const start = await sender.waitFor((e) => e.event === "file-start", 20_000);
+      reruns.push({ killedAt, resumedFrom: Number(start.offset), ms: Date.now() - launched });
     }
-    const kept = (await stat(part)).size;
-    const recv = await startReceiver(dst.path);
-    const last = run(["send", "--json", "--via", via, ...extra, join(src.path, "big.bin"), `127.0.0.1:${recv.port}`]);
-    expect(await last.exited).toBe(0);
-    const done = fileDone(last.events)!;
-    expect(Number(done.resumedFrom)).toBeGreaterThan(0);
-    expect(Number(done.resumedFrom)).toBeLessThanOrEqual(kept);
+    expect(await sender.exited).toBe(0);
+    // A killed receiver may lose what was still in its page cache only if the machine died too; the
+    // part it left is a clean prefix, and a rerun resumes from (nearly) where it stood.
+    for (const r of reruns) expect(r.resumedFrom).toBeGreaterThan(0);
+    report(`${via} receiver`, size, reruns);
     expect(Buffer.compare(await readFile(join(dst.path, "big.bin")), Buffer.from(content))).toBe(0);
     recv.proc.kill();
     await recv.exited;
