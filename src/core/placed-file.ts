@@ -9,6 +9,7 @@ import type { FileHandle } from "node:fs/promises";
 import { rename, rm } from "node:fs/promises";
 import { toXferError, XferError } from "./errors.ts";
 import { hashFilePrefix } from "./hash-file.ts";
+import { PART_SUFFIX } from "./names.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 
 /** Positional writes allowed in flight before writeAt() waits for the disk. */
@@ -44,6 +45,12 @@ export class PlacedFile {
   ) {}
   /** One past the last byte written: the part never grows beyond what really arrived. */
   private extent = 0;
+
+  /** A part resumed from an earlier session already holds bytes up to `size`. */
+  resumedAt(size: number): this {
+    this.extent = size;
+    return this;
+  }
 
   /**
    * Write `bytes` at `offset`; resolves once queued (the disk may still be behind). Datagrams mostly
@@ -99,6 +106,8 @@ export class PlacedFile {
       throw new XferError("integrity", `'${this.entry.path}' failed verification (hash mismatch); discarded`);
     }
     await closeAndPublish(this.fh, this.partPath, this.finalPath, this.entry);
+    // What an earlier, incomplete session left beside the part is now stale.
+    await rm(this.dir.pathOf(`${this.entry.path}${PART_SUFFIX}${MISSING_SUFFIX}`), { force: true });
   }
 
   /**
@@ -110,7 +119,7 @@ export class PlacedFile {
   async keepIncomplete(missing: [number, number][], publish: boolean): Promise<string> {
     await this.flush();
     const size = this.entry.size ?? 0;
-    let rel = `${this.entry.path}.xfer-part`;
+    let rel = `${this.entry.path}${PART_SUFFIX}`;
     if (publish) {
       await this.fh.truncate(size);
       await closeAndPublish(this.fh, this.partPath, this.finalPath, this.entry);
@@ -119,7 +128,8 @@ export class PlacedFile {
       await this.fh.truncate(Math.min(this.extent, size));
       await this.fh.close();
     }
-    const doc = { file: this.entry.path, size: this.entry.size, missing };
+    // The offer's modification time too: a later session resumes the part only for the same file.
+    const doc = { file: this.entry.path, size: this.entry.size, mtimeMs: this.entry.mtimeMs, missing };
     await this.writeBeside(rel + MISSING_SUFFIX, `${JSON.stringify(doc)}\n`);
     return this.dir.pathOf(rel + MISSING_SUFFIX);
   }

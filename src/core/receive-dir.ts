@@ -9,15 +9,26 @@
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, lstat, mkdir, realpath, statfs } from "node:fs/promises";
 import { join } from "node:path";
+import { z } from "zod";
 import { toXferError, XferError } from "./errors.ts";
 import { hashFilePrefix } from "./hash-file.ts";
 import { newHasher, type StreamingHasher } from "./hashing.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { checkOfferedNames, PART_SUFFIX } from "./names.ts";
 import { openInside } from "./open-inside.ts";
-import { PlacedFile, type RelativeDir } from "./placed-file.ts";
+import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 import type { Prepared, PrepareOptions, ReceiveTarget } from "./receive-target.ts";
+
+/** The record of a part's missing ranges, as PlacedFile.keepIncomplete writes it. */
+const MissingRecord = z.object({
+  file: z.string(),
+  size: z.number().int().nonnegative(),
+  mtimeMs: z.number(),
+  missing: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
+});
+/** A record larger than this is not one of ours (a million ranges fit). */
+const MAX_MISSING_RECORD_CHARS = 64 << 20;
 
 /** Free space an offer must leave on the receiving disk (other programs need some too). */
 export const DISK_HEADROOM_BYTES = 64 << 20;
@@ -157,6 +168,38 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   async openPlaced(entry: ManifestEntry): Promise<PlacedFile> {
     const { fh, partPath, target } = await this.openPart(entry, 0);
     return new PlacedFile(entry, fh, partPath, target, this);
+  }
+
+  /**
+   * The part an earlier datagram session left incomplete, when its missing ranges were recorded for
+   * exactly this file (same size and modification time): reopened as it is, with what is missing.
+   * Anything else (no record, a record of another version, a malformed one) starts afresh.
+   */
+  async resumePlaced(entry: ManifestEntry): Promise<{ file: PlacedFile; missing: [number, number][] } | null> {
+    if (entry.size === null) return null;
+    const rel = entry.path + PART_SUFFIX;
+    let doc: unknown;
+    let partSize: number;
+    try {
+      await this.checkParents(entry.path);
+      const record = await this.open(rel + MISSING_SUFFIX, constants.O_RDONLY);
+      try {
+        const text = await record.readFile("utf8");
+        doc = text.length <= MAX_MISSING_RECORD_CHARS ? JSON.parse(text) : null;
+      } finally {
+        await record.close();
+      }
+      partSize = (await lstat(this.pathOf(rel))).size;
+    } catch {
+      return null;
+    }
+    const parsed = MissingRecord.safeParse(doc);
+    if (!parsed.success) return null;
+    const { file, size, mtimeMs, missing } = parsed.data;
+    if (file !== entry.path || size !== entry.size || mtimeMs !== entry.mtimeMs || partSize > size) return null;
+    if (missing.some(([s, e]) => s >= e || e > size)) return null;
+    const { fh, partPath, target } = await this.openPart(entry, partSize);
+    return { file: new PlacedFile(entry, fh, partPath, target, this).resumedAt(partSize), missing };
   }
 
   /** The part file, opened for writing and cut to `keep` bytes. */

@@ -35,4 +35,6 @@ export interface ReceiveTarget {
   finishDirs(created: readonly ManifestEntry[]): Promise<void>;
   /** Files written at any offset (datagram transports). Absent where order matters (standard output). */
   openPlaced?(entry: ManifestEntry): Promise<PlacedFile>;
+  /** An incomplete part of exactly this file from an earlier datagram session, with its missing ranges. */
+  resumePlaced?(entry: ManifestEntry): Promise<{ file: PlacedFile; missing: [number, number][] } | null>;
 }

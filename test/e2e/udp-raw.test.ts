@@ -88,6 +88,37 @@ describe("udp-raw end to end", () => {
     }
   }, 30_000);
 
+  test("after a lossy run the same command sends only the missing ranges, and the file completes", async () => {
+    await using src = await tempDir();
+    await using dst = await tempDir();
+    const data = bytes(2_000_000);
+    await writeFile(join(src.path, "r.bin"), data);
+    const recv = await startReceiver(dst.path, VIA_PROXY);
+    const proxy = await startLossyProxy(recv.port, { seed: 8, toTarget: { loss: 0.05, dataOnly: true } });
+    try {
+      const lossy = await sendAndWait([...VIA_PROXY, join(src.path, "r.bin"), `127.0.0.1:${proxy.port}`]);
+      expect(lossy.code).toBe(5);
+    } finally {
+      proxy.close();
+    }
+    const report = recv.events.find((e) => e.event === "loss-report") as unknown as {
+      files: { missing: [number, number][] }[];
+    };
+    const missingBytes = report.files[0]!.missing.reduce((n, [s, e]) => n + e - s, 0);
+    expect(missingBytes).toBeGreaterThan(0);
+    const again = await sendAndWait([...VIA_PROXY, join(src.path, "r.bin"), `127.0.0.1:${recv.port}`]);
+    expect(again.code, again.stderr).toBe(0);
+    // Only what was missing crossed again (whole datagrams around each hole), not the file.
+    const sentAgain = again.events.find((e) => e.event === "done")?.bytes as number;
+    expect(sentAgain).toBeGreaterThanOrEqual(missingBytes);
+    expect(sentAgain).toBeLessThan(data.byteLength / 2);
+    expect(again.events.find((e) => e.event === "file-start")?.offset).toBe(data.byteLength - missingBytes);
+    expect(Buffer.compare(await readFile(join(dst.path, "r.bin")), Buffer.from(data))).toBe(0);
+    expect(existsSync(join(dst.path, "r.bin.xfer-part"))).toBe(false);
+    expect(existsSync(join(dst.path, "r.bin.xfer-part.missing.json"))).toBe(false);
+    recv.proc.kill();
+  }, 60_000);
+
   test("--allow-loss: both sides exit 0, the file is saved with its holes listed beside it", async () => {
     await using src = await tempDir();
     await using dst = await tempDir();

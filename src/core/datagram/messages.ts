@@ -15,7 +15,18 @@ export const DgOffer = z.object({
   /** Interleaved XOR parity (see fec.ts), when the sender adds it. */
   fec: z.object({ k: z.number().int().min(1).max(64), m: z.number().int().min(1).max(16) }).optional(),
 });
-export const DgAccept = z.object({ type: z.literal("dg-accept") });
+export const Range = z.tuple([u53, u53]);
+/**
+ * `resume`: files the receiver already holds in part (from an earlier datagram session), with the
+ * byte ranges still missing; the sender sends only those. A sender that ignores it sends everything.
+ */
+export const DgAccept = z.object({
+  type: z.literal("dg-accept"),
+  resume: z
+    .array(z.object({ index: u53, missing: z.array(Range).max(1_000_000) }))
+    .max(100_000)
+    .default([]),
+});
 export const DgReject = z.object({
   type: z.literal("dg-reject"),
   code: z.string().max(64),
@@ -27,7 +38,6 @@ export const DgEnd = z.object({
   datagrams: u53,
   files: z.array(z.object({ index: u53, size: u53, hash: hashHex })).max(100_000),
 });
-export const Range = z.tuple([u53, u53]);
 export const DgReport = z.object({
   type: z.literal("dg-report"),
   expected: u53,

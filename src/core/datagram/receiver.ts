@@ -119,12 +119,13 @@ export async function receiveDatagramSession(
           const paths = entries.map((e) => e.path);
           if (!(await shared.locks.lock(paths, holder))) throw new XferError("busy", BUSY_MESSAGE);
           locked = paths;
-          await acceptOffer(target, entries, placed, coverage, created, emit);
+          const resume = await acceptOffer(target, entries, placed, coverage, created, emit);
+          const still = new Map(resume.map((r) => [r.index, r.missing.reduce((n, [s, e]) => n + e - s, 0)]));
           progress = new Progress(
             emit,
-            entries.reduce((n, e) => n + (e.kind === "file" ? (e.size ?? 0) : 0), 0),
+            entries.reduce((n, e, i) => n + (e.kind === "file" ? (still.get(i) ?? e.size ?? 0) : 0), 0),
           );
-          answer = reply({ type: "dg-accept" });
+          answer = reply({ type: "dg-accept", resume });
         } catch (err) {
           const e = toXferError(err);
           await conn.send(reply({ type: "dg-reject", code: e.code, message: forPeer(e.message) }));
@@ -175,7 +176,7 @@ async function acceptOffer(
   coverage: Map<number, Coverage>,
   created: ManifestEntry[],
   emit: EventSink,
-): Promise<void> {
+): Promise<Resume[]> {
   const prepared = await target.prepare(entries, { resume: false });
   for (const p of prepared.values())
     if (p.accepted.existing)
@@ -188,13 +189,26 @@ async function acceptOffer(
       if (await target.makeDir(entry)) created.push(entry);
     } else if (entry.size === null) throw new XferError("protocol", `'${entry.path}' has no size`);
   }
+  const resume: Resume[] = [];
   for (const [index, entry] of entries.entries()) {
     if (entry.kind !== "file") continue;
-    placed.set(index, await (target.openPlaced as NonNullable<ReceiveTarget["openPlaced"]>)(entry));
-    coverage.set(index, new Coverage());
-    emit({ event: "file-start", index, path: entry.path, size: entry.size, offset: 0 });
+    const size = entry.size ?? 0;
+    const resumed = (await target.resumePlaced?.(entry)) ?? null;
+    if (resumed) {
+      placed.set(index, resumed.file);
+      coverage.set(index, Coverage.allBut(resumed.missing, size));
+      resume.push({ index, missing: resumed.missing });
+    } else {
+      placed.set(index, await (target.openPlaced as NonNullable<ReceiveTarget["openPlaced"]>)(entry));
+      coverage.set(index, new Coverage());
+    }
+    const have = resumed ? size - resumed.missing.reduce((n, [s, e]) => n + e - s, 0) : 0;
+    emit({ event: "file-start", index, path: entry.path, size: entry.size, offset: have });
   }
+  return resume;
 }
+
+type Resume = Extract<DgMessage, { type: "dg-accept" }>["resume"][number];
 
 async function finish(
   end: Extract<DgMessage, { type: "dg-end" }>,

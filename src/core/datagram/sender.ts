@@ -56,7 +56,11 @@ export async function sendDatagramSession(
     throw new XferError(reply.code === "version" ? "version" : "rejected", `receiver refused: ${reply.message}`);
 
   const files = entries.flatMap((e, index) => (e.entry.kind === "file" ? [{ index, local: e }] : []));
-  const total = files.reduce((n, f) => n + (f.local.entry.size ?? 0), 0);
+  // Files the receiver holds in part: only their missing ranges are sent (the hash still covers all).
+  const resume = new Map(reply.resume.map((r) => [r.index, r.missing]));
+  const toSend = (index: number, size: number) =>
+    resume.get(index)?.reduce((n, [s, e]) => n + Math.max(0, Math.min(e, size) - s), 0) ?? size;
+  const total = files.reduce((n, f) => n + toSend(f.index, f.local.entry.size ?? 0), 0);
   const progress = new Progress(emit, total);
   const hashes = new Map<string, string>();
   const ends: { index: number; size: number; hash: string }[] = [];
@@ -64,7 +68,10 @@ export async function sendDatagramSession(
   for (const { index, local } of files) {
     if (local.source.kind !== "file") continue;
     const size = local.entry.size ?? 0;
-    emit({ event: "file-start", index, path: local.entry.path, size, offset: 0 });
+    const ranges = resume.get(index);
+    const missing = ranges ? new RangeCursor(ranges) : null;
+    const counted = ranges ? new RangeCursor(ranges) : null;
+    emit({ event: "file-start", index, path: local.entry.path, size, offset: size - toSend(index, size) });
     progress.file = local.entry.path;
     const hasher = await newHasher();
     const fh = await open(local.source.path, "r").catch((err: unknown) => {
@@ -81,6 +88,7 @@ export async function sendDatagramSession(
         hasher.update(data);
         for (let at = 0; at < bytesRead; at += chunk) {
           const payload = data.subarray(at, Math.min(bytesRead, at + chunk));
+          if (missing && missing.within(pos + at, pos + at + payload.byteLength) === 0) continue;
           batch.push(encodeData(session, seq++, index, pos + at, payload));
           if (fec)
             for (const [b, j, unit] of fec.add(encodeUnit(index, pos + at, payload, PLACEMENT_BYTES + chunk)))
@@ -91,7 +99,7 @@ export async function sendDatagramSession(
           }
         }
         pos += bytesRead;
-        progress.add(bytesRead);
+        progress.add(counted ? counted.within(pos - bytesRead, pos) : bytesRead);
       }
       if (batch.length) await conn.send(batch);
       await assertUnchanged(fh, local.entry, local.source.path);
@@ -123,6 +131,27 @@ export async function sendDatagramSession(
     ),
   );
   return resultOf(report, entries, ends, hashes, progress, opts.allowLoss);
+}
+
+/**
+ * Walks sorted byte ranges alongside a file read front to back: each question costs O(1) amortised,
+ * however many ranges a resumed part has.
+ */
+class RangeCursor {
+  private i = 0;
+  private readonly ranges: readonly [number, number][];
+  constructor(ranges: readonly [number, number][]) {
+    this.ranges = [...ranges].sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Bytes of [start, end) inside the ranges; `start` never decreases between calls. */
+  within(start: number, end: number): number {
+    while (this.i < this.ranges.length && this.ranges[this.i]![1] <= start) this.i++;
+    let n = 0;
+    for (let j = this.i; j < this.ranges.length && this.ranges[j]![0] < end; j++)
+      n += Math.min(this.ranges[j]![1], end) - Math.max(this.ranges[j]![0], start);
+    return n;
+  }
 }
 
 function resultOf(

@@ -64,6 +64,18 @@ export class Coverage {
   /** Sorted, disjoint, non-adjacent [start, end). */
   private readonly ranges: [number, number][] = [];
 
+  /** Everything of a `size`-byte file except `missing` (a resumed part). */
+  static allBut(missing: readonly [number, number][], size: number): Coverage {
+    const c = new Coverage();
+    let at = 0;
+    for (const [s, e] of [...missing].sort((a, b) => a[0] - b[0])) {
+      if (s > at) c.add(at, Math.min(s, size));
+      at = Math.max(at, e);
+    }
+    if (at < size) c.add(at, size);
+    return c;
+  }
+
   add(start: number, end: number): void {
     const rs = this.ranges;
     const last = rs[rs.length - 1];

@@ -2,7 +2,10 @@ import { expect, test } from "bun:test";
 import { forPeer } from "./peer-message.ts";
 
 test.each([
-  ["EACCES: permission denied, open '/home/ann/recv/a.bin.xfer-part'", "EACCES: permission denied, open '<local path>'"],
+  [
+    "EACCES: permission denied, open '/home/ann/recv/a.bin.xfer-part'",
+    "EACCES: permission denied, open '<local path>'",
+  ],
   ["cannot read '/srv/data/x': gone", "cannot read '<local path>': gone"],
   ["failed at C:\\Users\\ann\\x.bin now", "failed at <local path> now"],
   ["in ~/secret/file", "in <local path>"],
