@@ -25,12 +25,15 @@ export function contextFor(
   emit: EventSink,
   verbose: boolean,
 ): TransportContext {
+  const prefix = `${transport.name}: `;
+  const bare = (m: string) => (m.startsWith(prefix) ? m.slice(prefix.length) : m);
   return {
     options,
+    // Each line is named once: a plugin that names itself in its message is not named twice.
     log: {
-      debug: (m) => verbose && emit({ event: "warning", message: `${transport.name}: ${m}` }),
-      info: (m) => verbose && emit({ event: "warning", message: `${transport.name}: ${m}` }),
-      warn: (m) => emit({ event: "warning", message: `${transport.name}: ${m}` }),
+      debug: (m) => verbose && emit({ event: "log", level: "debug", transport: transport.name, message: bare(m) }),
+      info: (m) => verbose && emit({ event: "log", level: "info", transport: transport.name, message: bare(m) }),
+      warn: (m) => emit({ event: "warning", message: `${transport.name}: ${bare(m)}` }),
     },
     stats: (values) => emit({ ...values, event: "stats", transport: transport.name }),
   };

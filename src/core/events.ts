@@ -4,7 +4,34 @@ export type XferEvent =
   | { event: "listening"; transport: string; host: string; port: number }
   | { event: "connected"; transport: string; remote: string; role: "sender" | "receiver" }
   /** The receiver's code, and what to type on the other machine (printed once, when it listens). */
-  | { event: "code"; code: string; generated: boolean; command: string }
+  | {
+      event: "code";
+      code: string;
+      generated: boolean;
+      /** What to type on the other machine, with this machine's first usable address. */
+      command: string;
+      /** The port every transport listens on. */
+      port: number;
+      /** This machine's addresses a sender can use (non-loopback; IPv6 when listening on "::"). */
+      addresses: string[];
+      /** The transports listening. */
+      transports: string[];
+      /** The folder files are saved in, or "standard output". */
+      into: string;
+    }
+  /**
+   * The sender has no answer yet, `seconds` after it started: `connected` false while the transport
+   * still dials, true once connected but the receiver has not completed the handshake.
+   */
+  | {
+      event: "waiting";
+      to: string;
+      transport: string;
+      seconds: number;
+      connected: boolean;
+      /** What must be reachable on the receiver, e.g. "TCP port 7878". */
+      reachableOn: string;
+    }
   /** The peer proved it knows the code; everything after this is sealed. */
   | { event: "authenticated"; remote: string }
   | { event: "offer"; remote: string; files: number; dirs: number; totalBytes: number | null; names: string[] }
@@ -35,6 +62,8 @@ export type XferEvent =
       seconds: number;
       throughputBytesPerSec: number;
       hash: string;
+      /** Receiver only: the folder the files were saved in, or "standard output". */
+      savedIn?: string;
     }
   | { event: "stats"; transport: string; [key: string]: number | string }
   | {
@@ -51,6 +80,8 @@ export type XferEvent =
       files: { path: string; status: string; missing: [number, number][]; missingFile?: string }[];
     }
   | { event: "warning"; message: string }
+  /** A transport's ctx.log.debug/info (warn is a "warning" event): shown with --verbose. */
+  | { event: "log"; level: "debug" | "info"; transport: string; message: string }
   | { event: "error"; code: string; message: string; exitCode: number };
 
 export type EventSink = (event: XferEvent) => void;
