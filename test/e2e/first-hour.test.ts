@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
-import { readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { ROOT, run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
@@ -39,6 +39,13 @@ function until(pred: () => boolean, exited: Promise<number>, what: () => string)
       if (!pred()) rej(new Error(`exited first: ${what()}`));
     });
   });
+}
+
+/** Root may write anywhere: a permission case runs the CLI as nobody then (setpriv, util-linux). */
+function asUnprivileged(): string[] | undefined {
+  return process.getuid?.() === 0
+    ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath]
+    : undefined;
 }
 
 const errorOf = (events: Record<string, unknown>[]) => String(events.find((e) => e.event === "error")?.message);
@@ -217,16 +224,27 @@ describe("the receiving side", () => {
     const r = await xfer(["recv", join(dst.path, "a-file", "sub"), "--json", "--listen", "127.0.0.1:0"]);
     expect(r.code).toBe(6);
     expect(errorOf(r.events)).toContain("cannot save into");
-    // An existing folder this user may not write into (run as nobody: root may write anywhere).
-    const { chmod } = await import("node:fs/promises");
+    // An existing folder this user may not write into.
     await chmod(dst.path, 0o555);
-    const asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath];
-    const denied = await xfer(["recv", dst.path, "--json", "--listen", "127.0.0.1:0"], {
-      runtime: process.getuid?.() === 0 ? asNobody : undefined,
-    });
+    const denied = await xfer(["recv", dst.path, "--json", "--listen", "127.0.0.1:0"], { runtime: asUnprivileged() });
     await chmod(dst.path, 0o755);
     expect(denied.code).toBe(6);
     expect(errorOf(denied.events)).toContain("cannot save into");
+  });
+
+  test("a folder that stops taking files mid-way: the sender is told the receiver's reason", async () => {
+    await using dst = await tempDir();
+    await using src = await tempDir();
+    await writeFile(join(src.path, "f"), "x");
+    await chmod(dst.path, 0o777);
+    const recv = await startReceiver(dst.path, ["--once"], { runtime: asUnprivileged() });
+    await chmod(dst.path, 0o555);
+    const send = await sendAndWait([join(src.path, "f"), `127.0.0.1:${recv.port}`]);
+    await chmod(dst.path, 0o755);
+    expect(await recv.exited).toBe(6);
+    expect(send.code).toBe(3);
+    expect(errorOf(send.events)).toContain("EACCES");
+    expect(errorOf(send.events)).toContain("cannot create 'f.xfer-part'");
   });
 
   test("recv says once where it listens, this machine's addresses and the command to type", async () => {

@@ -1,5 +1,6 @@
 /** The sending side of a session over a reliable stream: offer, stream each file, collect verdicts. */
 import { type FileHandle, open } from "node:fs/promises";
+import { waitAtMost } from "../bounded.ts";
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
 import { hashFilePrefix } from "../hash-file.ts";
@@ -14,6 +15,8 @@ import { type SessionResult, summaryHash } from "./result.ts";
 
 /** Bytes per data frame: large enough that per-frame work vanishes, small enough to pace and resume well. */
 const CHUNK_BYTES = 512 * 1024;
+/** How long a failed write waits for the receiver's own account of why (see Verdicts.reasonFor). */
+const REASON_WAIT_MS = 500;
 
 export interface SenderOptions {
   stdin: AsyncIterable<Uint8Array>;
@@ -46,14 +49,18 @@ export async function runSender(
   const verdicts = new Verdicts(channel, entries, emit);
   const hashes = new Map<string, string>();
 
-  for (const [index, local] of entries.entries()) {
-    if (local.entry.kind !== "file") continue;
-    verdicts.throwIfAborted();
-    const acc = accepted.get(index);
-    if (!acc) throw new XferError("protocol", `receiver did not answer for '${local.entry.path}'`);
-    progress.file = local.entry.path;
-    const hash = await sendFile(channel, index, local, acc, progress, emit, verdicts, opts);
-    if (hash) hashes.set(local.entry.path, hash);
+  try {
+    for (const [index, local] of entries.entries()) {
+      if (local.entry.kind !== "file") continue;
+      verdicts.throwIfAborted();
+      const acc = accepted.get(index);
+      if (!acc) throw new XferError("protocol", `receiver did not answer for '${local.entry.path}'`);
+      progress.file = local.entry.path;
+      const hash = await sendFile(channel, index, local, acc, progress, emit, verdicts, opts);
+      if (hash) hashes.set(local.entry.path, hash);
+    }
+  } catch (err) {
+    throw await verdicts.reasonFor(err);
   }
   progress.flush();
   await channel.send({ type: "done" });
@@ -214,6 +221,17 @@ class Verdicts {
 
   throwIfAborted(): void {
     if (this.abortError) throw this.abortError;
+  }
+
+  /**
+   * A receiver that fails (its disk, its folder) says why and closes: the sender's next write then
+   * fails with a bare "connection lost". Its message, read here, is the reason worth reporting.
+   */
+  async reasonFor(err: unknown): Promise<XferError> {
+    const local = toXferError(err);
+    if (local.code !== "peer-gone") return local;
+    await waitAtMost(this.finished, REASON_WAIT_MS);
+    return this.abortError ?? local;
   }
 
   localFailure(index: number, code: string, message: string): void {
