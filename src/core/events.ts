@@ -38,8 +38,11 @@ export type XferEvent =
   | { event: "file-start"; index: number; path: string; size: number | null; offset: number }
   | {
       event: "progress";
+      /** What the receiver has: `alreadyThere` plus this session's bytes (acknowledged, on a sender whose receiver says). */
       bytes: number;
       totalBytes: number | null;
+      /** Bytes the receiver had before this session (resumed prefixes, identical files). */
+      alreadyThere: number;
       rateBytesPerSec: number;
       etaSeconds: number | null;
       file: string;

@@ -3,7 +3,7 @@ import { toXferError, XferError } from "../errors.ts";
 import type { EventSink, XferEvent } from "../events.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
-import type { ManifestEntry } from "../protocol/messages.ts";
+import { FEATURE_RECEIVED, type ManifestEntry } from "../protocol/messages.ts";
 import type { FileSink, Prepared, ReceiveTarget } from "../receive-target.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
@@ -51,6 +51,9 @@ export function offerEvent(remote: string, entries: readonly ManifestEntry[]): O
   };
 }
 
+/** How often the receiver tells an acknowledging sender what it wrote (the sender's bar refresh). */
+const ACK_EVERY_MS = 250;
+
 export const DECLINED_MESSAGE = "the receiver declined the offer";
 export const BUSY_MESSAGE = "another session is writing some of these files right now";
 
@@ -61,7 +64,7 @@ export async function runReceiver(
   shared: ReceiverShared,
 ): Promise<SessionResult> {
   const { locks } = shared;
-  await exchangeHello(channel, "receiver");
+  const peerFeatures = await exchangeHello(channel, "receiver");
   const first = await channel.expect();
   if (first.kind !== "control" || first.msg.type !== "offer") throw new XferError("protocol", "expected an offer");
   const entries = first.msg.entries;
@@ -89,7 +92,7 @@ export async function runReceiver(
       throw e;
     }
     await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted) });
-    return await receiveFiles(channel, target, entries, prepared, emit);
+    return await receiveFiles(channel, target, entries, prepared, emit, peerFeatures.includes(FEATURE_RECEIVED));
   } finally {
     locks.unlock(paths);
   }
@@ -101,12 +104,16 @@ async function receiveFiles(
   entries: readonly ManifestEntry[],
   prepared: Map<number, Prepared>,
   emit: EventSink,
+  /** The sender asked for "received" messages (its hello's features). */
+  acknowledge: boolean,
 ): Promise<SessionResult> {
   const remaining = [...prepared.values()].map((p) => p.accepted);
-  const totalLeft = remaining.some((a) => entries[a.index]?.size === null)
+  // One total on both sides: every accepted file whole; what is already here counts as done.
+  const total = remaining.some((a) => entries[a.index]?.size === null)
     ? null
-    : remaining.reduce((sum, a) => sum + (entries[a.index]?.size ?? 0) - a.offset, 0);
-  const progress = new Progress(emit, totalLeft);
+    : remaining.reduce((sum, a) => sum + (entries[a.index]?.size ?? 0), 0);
+  const progress = new Progress(emit, total);
+  let lastAck = performance.now();
   const hashes = new Map<string, string>();
   const failures: { code: string; message: string }[] = [];
   let current: OpenFile | null = null;
@@ -118,6 +125,10 @@ async function receiveFiles(
         await current.sink.write(item.bytes);
         current.received += item.bytes.byteLength;
         progress.add(item.bytes.byteLength);
+        if (acknowledge && performance.now() - lastAck >= ACK_EVERY_MS) {
+          lastAck = performance.now();
+          await channel.send({ type: "received", bytes: progress.transferred });
+        }
         continue;
       }
       const msg = item.msg;
@@ -133,6 +144,7 @@ async function receiveFiles(
             throw new XferError("protocol", `peer resumed '${entry.path}' at ${msg.offset}, not at ${accepted.offset}`);
           progress.file = entry.path;
           emit({ event: "file-start", index: msg.index, path: entry.path, size: entry.size, offset: msg.offset });
+          progress.alreadyThere(msg.offset);
           const checkingExisting = accepted.existing && msg.offset === accepted.offset;
           if (accepted.existing && !checkingExisting) {
             // The sender wants to replace a file we were not allowed to replace: refuse, keep the file.

@@ -9,7 +9,7 @@ import type { LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, truncateDataFrame } from "../protocol/frames.ts";
-import type { AcceptedFile, ControlMessage } from "../protocol/messages.ts";
+import { type AcceptedFile, type ControlMessage, FEATURE_RECEIVED } from "../protocol/messages.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
 
@@ -28,7 +28,7 @@ export async function runSender(
   emit: EventSink,
   opts: SenderOptions,
 ): Promise<SessionResult> {
-  await exchangeHello(channel, "sender");
+  const peerFeatures = await exchangeHello(channel, "sender");
   await channel.send({ type: "offer", entries: entries.map((e) => e.entry) });
   const reply = await channel.expect();
   if (reply.kind !== "control") throw new XferError("protocol", "peer sent data instead of answering the offer");
@@ -46,7 +46,9 @@ export async function runSender(
   const known = fileEntries.map((e) => e.entry.size);
   const total = known.includes(null) ? null : known.reduce<number>((a, b) => a + (b ?? 0), 0);
   const progress = new Progress(emit, total);
-  const verdicts = new Verdicts(channel, entries, emit);
+  // A receiver that reports what it wrote drives the bar; an older one leaves it to what was sent.
+  if (peerFeatures.includes(FEATURE_RECEIVED)) progress.useAcknowledgements();
+  const verdicts = new Verdicts(channel, entries, emit, progress);
   const hashes = new Map<string, string>();
 
   try {
@@ -62,9 +64,9 @@ export async function runSender(
   } catch (err) {
     throw await verdicts.reasonFor(err);
   }
-  progress.flush();
   await channel.send({ type: "done" });
   const summary = await verdicts.finished;
+  progress.flush(true);
   await channel.end();
   return {
     files: summary.files,
@@ -116,6 +118,7 @@ async function sendFile(
     }
     await channel.send({ type: "file", index, offset: start });
     emit({ event: "file-start", index, path: entry.path, size: entry.size, offset: start });
+    progress.alreadyThere(start);
     hasher ??= await newHasher();
     const size = entry.size ?? 0;
     await streamFile(channel, fh, start, size, hasher, progress, verdicts, source.path);
@@ -211,6 +214,7 @@ class Verdicts {
     private readonly channel: SessionChannel,
     private readonly entries: readonly LocalEntry[],
     private readonly emit: EventSink,
+    private readonly progress: Progress,
   ) {
     this.finished = this.readLoop();
     // The sender may be busy when an abort arrives; the error surfaces on its next check.
@@ -274,6 +278,9 @@ class Verdicts {
             code: msg.code,
             message: msg.message,
           });
+          break;
+        case "received":
+          this.progress.acknowledge(msg.bytes);
           break;
         case "summary":
           return { files: msg.files, failed: msg.failed };
