@@ -35,6 +35,13 @@ export function contextFor(
       info: (m) => verbose && emit({ event: "log", level: "info", transport: transport.name, message: bare(m) }),
       warn: (m) => emit({ event: "warning", message: `${transport.name}: ${bare(m)}` }),
     },
-    stats: (values) => emit({ ...values, event: "stats", transport: transport.name }),
+    // "event" first in the JSON line, and never overridden by a value of the same name.
+    stats: (values) =>
+      emit(
+        Object.assign({ event: "stats" as const, transport: transport.name }, values, {
+          event: "stats" as const,
+          transport: transport.name,
+        }),
+      ),
   };
 }

@@ -378,5 +378,9 @@ describe("progress", () => {
     expect(shown.filter((b) => b > 0 && b < size).length).toBeGreaterThanOrEqual(3);
     expect(shown.at(-1)).toBe(size);
     expect(shown).toEqual([...shown].sort((x, y) => x - y));
+    // The receiver's transport reports its closing statistics before the session's done.
+    const kinds = recv.events.map((e) => e.event);
+    expect(kinds.lastIndexOf("stats")).toBeGreaterThan(-1);
+    expect(kinds.lastIndexOf("stats")).toBeLessThan(kinds.indexOf("done"));
   }, 30_000);
 });

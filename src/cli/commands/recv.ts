@@ -98,13 +98,17 @@ export async function recvCommand(
 
   return new Promise<number>((resolve, reject) => {
     let finished = false;
-    const finish = (code: number) => {
+    /** `last`: the final session's report, given after the transports settled so their stats come first. */
+    const finish = (code: number, last?: () => void) => {
       if (finished) return;
       finished = true;
       void server
         .then((s) => s.close())
         .then(() => settleTransports(transports))
-        .then(() => resolve(code), reject);
+        .then(() => {
+          last?.();
+          resolve(code);
+        }, reject);
     };
     const server = serve({
       transports,
@@ -120,25 +124,30 @@ export async function recvCommand(
       // Transports the user named must all listen; of "every loaded one", those that can.
       bestEffort: !flags.via,
       onSession: (outcome) => {
-        if ("result" in outcome) reportDone(emit, outcome.result, into);
-        else
-          emit({
-            event: "error",
-            code: outcome.error.code,
-            message: outcome.error.message,
-            exitCode: outcome.error.exitCode,
-          });
-        if (once) finish("result" in outcome ? exitCodeOf(outcome.result) : outcome.error.exitCode);
+        const report = () =>
+          "result" in outcome
+            ? reportDone(emit, outcome.result, into)
+            : emit({
+                event: "error",
+                code: outcome.error.code,
+                message: outcome.error.message,
+                exitCode: outcome.error.exitCode,
+              });
+        if (once) finish("result" in outcome ? exitCodeOf(outcome.result) : outcome.error.exitCode, report);
         // A generated code is for one transfer: done once it succeeded, or once guessed at too often.
-        else if (given === null && "result" in outcome && exitCodeOf(outcome.result) === EXIT.ok) finish(EXIT.ok);
-        else if (attempts.burned) {
-          emit({
-            event: "error",
-            code: "auth",
-            message: "this code was guessed at too often; start xfer recv again for a new one",
-            exitCode: EXIT.auth,
-          });
-          finish(EXIT.auth);
+        else if (given === null && "result" in outcome && exitCodeOf(outcome.result) === EXIT.ok)
+          finish(EXIT.ok, report);
+        else {
+          report();
+          if (attempts.burned) {
+            emit({
+              event: "error",
+              code: "auth",
+              message: "this code was guessed at too often; start xfer recv again for a new one",
+              exitCode: EXIT.auth,
+            });
+            finish(EXIT.auth);
+          }
         }
       },
     });
