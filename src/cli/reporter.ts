@@ -140,7 +140,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
         break;
       case "warning":
         stopBar();
-        log.warn(e.message);
+        log.warn(printable(e.message));
         break;
       case "error":
         stopBar();

@@ -8,6 +8,7 @@ import { chmod, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { ROOT, run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
+import { pluginSource, writeFiles } from "../plugin/fixtures.ts";
 
 const TCP_XOR = join(ROOT, "examples/plugins/tcp-xor/index.ts");
 
@@ -313,6 +314,40 @@ describe("the receiving side", () => {
       TCP_XOR,
     ]);
     expect(named.code).toBe(2);
+  });
+});
+
+describe("plugin logs", () => {
+  test("ctx.log.debug and info are shown at their level with --verbose, named once; without it, not at all", async () => {
+    await using dir = await tempDir();
+    const plugin = join(dir.path, "logs.ts");
+    await writeFiles(dir.path, {
+      "logs.ts": pluginSource(
+        "tcp-logs",
+        `async listen(at, ctx) { ctx.log.debug("tcp-logs: a debug line"); ctx.log.info("an info line"); return { address: at, close: async () => {} }; }, async dial() { throw new Error("unused"); }`,
+      ),
+    });
+    const args = ["recv", dir.path, "--listen", "127.0.0.1:0", "--via", "tcp-logs", "--plugin", plugin];
+    const human = run([...args, "--verbose"]);
+    await until(() => human.stderr().includes("type:"), human.exited, human.stderr);
+    human.proc.kill("SIGTERM");
+    await human.exited;
+    expect(human.stderr()).toContain("[debug] tcp-logs: a debug line");
+    expect(human.stderr()).toContain("[info] tcp-logs: an info line");
+    expect(human.stderr()).not.toContain("[warn]");
+    const json = run([...args, "--verbose", "--json"]);
+    await json.waitFor((e) => e.event === "code");
+    json.proc.kill("SIGTERM");
+    await json.exited;
+    expect(json.events.filter((e) => e.event === "log")).toEqual([
+      { event: "log", level: "debug", transport: "tcp-logs", message: "a debug line" },
+      { event: "log", level: "info", transport: "tcp-logs", message: "an info line" },
+    ]);
+    const quiet = run([...args, "--json"]);
+    await quiet.waitFor((e) => e.event === "code");
+    quiet.proc.kill("SIGTERM");
+    await quiet.exited;
+    expect(quiet.events.filter((e) => e.event === "log")).toEqual([]);
   });
 });
 
