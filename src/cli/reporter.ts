@@ -38,9 +38,8 @@ function humanReporter(opts: ReporterOptions): Reporter {
     bar?.stop();
     bar = null;
   };
-  /** Files in the offer (receiver), for "file n/N"; 0 when unknown. */
+  /** Files in the session (offered, or being sent), for "file n/N"; 0 when unknown. */
   let fileCount = 0;
-  let fileIndex = -1;
   let skipped = 0;
 
   return (e) => {
@@ -76,6 +75,12 @@ function humanReporter(opts: ReporterOptions): Reporter {
       case "connected":
         log.debug(`${e.role === "sender" ? "connected to" : "connection from"} ${e.remote} over ${e.transport}`);
         break;
+      case "sending":
+        fileCount = e.files;
+        log.debug(
+          `sending ${e.files} file(s)${e.dirs ? ` in ${e.dirs} folder(s)` : ""}, ${e.totalBytes === null ? "size unknown" : formatBytes(e.totalBytes)}, to ${e.to} over ${e.transport}`,
+        );
+        break;
       case "offer":
         fileCount = e.files;
         log.info(
@@ -83,7 +88,6 @@ function humanReporter(opts: ReporterOptions): Reporter {
         );
         break;
       case "file-start":
-        fileIndex = e.index;
         // A file already complete is counted in "already there, skipped" at the end instead.
         if (e.offset > 0 && (e.size === null || e.offset < e.size))
           log.info(`resuming ${printable(e.path)}: ${formatBytes(e.offset)} already there`);
@@ -98,7 +102,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
           size: e.totalBytes === null ? "?" : formatBytes(e.totalBytes),
           rate: formatRate(e.rateBytesPerSec),
           eta_h: e.etaSeconds === null ? "-" : formatDuration(e.etaSeconds),
-          file: `${fileCount > 1 && fileIndex >= 0 ? `file ${fileIndex + 1}/${fileCount} ` : ""}${printable(e.file)}`,
+          file: `${fileCount > 1 && e.fileNumber > 0 ? `file ${e.fileNumber}/${fileCount} ` : ""}${printable(e.file)}`,
         };
         if (!bar) {
           bar = new SingleBar({

@@ -32,6 +32,15 @@ export type XferEvent =
       /** What must be reachable on the receiver, e.g. "TCP port 7878". */
       reachableOn: string;
     }
+  /** What the sender is about to offer, before it connects. */
+  | {
+      event: "sending";
+      files: number;
+      dirs: number;
+      totalBytes: number | null;
+      to: string;
+      transport: string;
+    }
   /** The peer proved it knows the code; everything after this is sealed. */
   | { event: "authenticated"; remote: string }
   | { event: "offer"; remote: string; files: number; dirs: number; totalBytes: number | null; names: string[] }
@@ -45,7 +54,10 @@ export type XferEvent =
       alreadyThere: number;
       rateBytesPerSec: number;
       etaSeconds: number | null;
+      /** The file at the position shown. */
       file: string;
+      /** Its place among the files of the session, from 1 (0 before the first). */
+      fileNumber: number;
     }
   | {
       event: "file-done";

@@ -67,3 +67,30 @@ test("bytes already there count toward one total, are reported as such, and are 
   expect(first.etaSeconds).toBe(3);
   expect(p.transferred).toBe(100_000);
 });
+
+test("the file named is the one at the position shown: on an acknowledging sender, behind the one queued", () => {
+  let now = 0;
+  const events: XferEvent[] = [];
+  const p = new Progress(
+    (e) => events.push(e),
+    300,
+    () => now,
+  );
+  p.useAcknowledgements();
+  p.file = "a";
+  p.add(100);
+  p.file = "empty"; // an identical file already there: no bytes of its own
+  p.file = "b";
+  p.add(100);
+  p.file = "c";
+  p.add(100);
+  now += 300;
+  p.acknowledge(50);
+  expect(progressOf(events).at(-1)).toMatchObject({ file: "a", fileNumber: 1 });
+  now += 300;
+  p.acknowledge(150);
+  expect(progressOf(events).at(-1)).toMatchObject({ file: "b", fileNumber: 3 });
+  now += 300;
+  p.acknowledge(250);
+  expect(progressOf(events).at(-1)).toMatchObject({ file: "c", fileNumber: 4 });
+});

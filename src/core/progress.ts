@@ -19,7 +19,12 @@ export class Progress {
   private lastReportShown = 0;
   private rate = 0;
   readonly startedAt: number;
-  file = "";
+  /**
+   * Files in the order they started, with the session byte count at their start: the bar names the
+   * file at the position it shows, which on an acknowledging sender trails the file being queued.
+   */
+  private files: { at: number; name: string; number: number }[] = [];
+  private started = 0;
 
   constructor(
     private readonly emit: EventSink,
@@ -28,6 +33,11 @@ export class Progress {
   ) {
     this.startedAt = now();
     this.lastReportAt = this.startedAt;
+  }
+
+  /** The next file begins here (after what was added so far). */
+  set file(name: string) {
+    this.files.push({ at: this.bytes, name, number: ++this.started });
   }
 
   /** Payload bytes moved by this session (not counting what was already there). */
@@ -74,8 +84,16 @@ export class Progress {
     if (t - this.lastReportAt >= REPORT_EVERY_MS) this.report(t);
   }
 
+  /** The file at `position` (this session's bytes); files wholly before it are forgotten. */
+  private fileAt(position: number): { name: string; number: number } {
+    while (this.files.length > 1 && this.files[1]!.at <= position) this.files.shift();
+    return this.files[0] ?? { name: "", number: 0 };
+  }
+
   private report(t: number): void {
-    const shown = this.already + (this.acked ?? this.bytes);
+    const position = this.acked ?? this.bytes;
+    const shown = this.already + position;
+    const current = this.fileAt(position);
     const dt = t - this.lastReportAt;
     if (dt > 0) {
       const instant = (Math.max(0, shown - this.lastReportShown) * 1000) / dt;
@@ -92,7 +110,8 @@ export class Progress {
       alreadyThere: this.already,
       rateBytesPerSec: Math.round(this.rate),
       etaSeconds: left === null || this.rate <= 0 ? null : Math.round(left / this.rate),
-      file: this.file,
+      file: current.name,
+      fileNumber: current.number,
     });
   }
 }

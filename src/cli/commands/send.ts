@@ -61,6 +61,17 @@ export async function sendCommand(
   if (!entries.some((e) => e.entry.kind === "file" || e.entry.kind === "dir"))
     throw new XferError("usage", "nothing to send");
   const code = codeOf(flags) ?? (await askCode(paths));
+  const files = entries.filter((e) => e.entry.kind === "file");
+  emit({
+    event: "sending",
+    files: files.length,
+    dirs: entries.length - files.length,
+    totalBytes: files.some((e) => e.entry.size === null)
+      ? null
+      : files.reduce((sum, e) => sum + (e.entry.size ?? 0), 0),
+    to: formatEndpoint(to),
+    transport: found.transport.name,
+  });
   const waiting = watchForAnswer(found.transport, formatEndpoint(to), emit);
   const result = await sendSession({
     code,
