@@ -179,6 +179,21 @@ describe("transport settings", () => {
     expect(errorOf(recv.events)).toContain("--transport-opt for udp-reliable: mtu");
   });
 
+  test("xfer plugin check takes --transport-opt: checked against the schema, then handed to every case", async () => {
+    const refused = await xfer([
+      "plugin",
+      "check",
+      join(ROOT, "plugins/udp-reliable/index.ts"),
+      "--transport-opt",
+      "mtu=abc",
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--transport-opt for udp-reliable: mtu");
+    // tcp-xor declares no schema: its key reaches the plugin, and a session through it still conforms.
+    const passed = await xfer(["plugin", "check", TCP_XOR, "--transport-opt", "xorKey=7", "--only", "transfer-1B"]);
+    expect(passed.code).toBe(0);
+  });
+
   test("xfer transports --verbose lists each transport's settings", async () => {
     const r = await xfer(["transports", "--json"]);
     const reliable = r.events.find((e) => e.name === "udp-reliable") as unknown as { options: { key: string }[] };
