@@ -58,9 +58,10 @@ function humanReporter(opts: ReporterOptions): Reporter {
         log.info(`on the other machine, type: ${e.command}`);
         break;
       case "waiting":
-        if (e.seconds < 5)
+        if (e.stage === "offer") log.info(`waiting for the receiver to accept the offer…`);
+        else if (e.seconds < 5)
           log.info(
-            e.connected
+            e.stage === "handshake"
               ? `connected to ${e.to}, waiting for the receiver to answer…`
               : `connecting to ${e.to} over ${e.transport}…`,
           );

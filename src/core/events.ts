@@ -20,15 +20,15 @@ export type XferEvent =
       into: string;
     }
   /**
-   * The sender has no answer yet, `seconds` after it started: `connected` false while the transport
-   * still dials, true once connected but the receiver has not completed the handshake.
+   * The sender has no answer yet, `seconds` after it started: while the transport dials, while the
+   * receiver has not completed the handshake, or while it has not accepted the offer.
    */
   | {
       event: "waiting";
       to: string;
       transport: string;
       seconds: number;
-      connected: boolean;
+      stage: "dialing" | "handshake" | "offer";
       /** What must be reachable on the receiver, e.g. "TCP port 7878". */
       reachableOn: string;
     }
