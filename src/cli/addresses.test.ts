@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import type { NetworkInterfaceInfo } from "node:os";
-import { dialable, reachableAddresses } from "./addresses.ts";
+import { reachableAddresses } from "./addresses.ts";
 
 const iface = (address: string, family: "IPv4" | "IPv6", internal = false) =>
   ({ address, family, internal, netmask: "", mac: "", cidr: null }) as NetworkInterfaceInfo;
@@ -19,9 +19,4 @@ test("a wildcard lists non-loopback addresses of what it accepts; link-local IPv
 test("a specific listen address is the only one; a machine with only loopback has none", () => {
   expect(reachableAddresses("192.0.2.7", machine)).toEqual(["192.0.2.7"]);
   expect(reachableAddresses("0.0.0.0", { lo: machine.lo })).toEqual([]);
-});
-
-test("IPv6 addresses are bracketed for typing", () => {
-  expect(dialable("2001:db8::7", 7878)).toBe("[2001:db8::7]:7878");
-  expect(dialable("192.0.2.7", 7878)).toBe("192.0.2.7:7878");
 });

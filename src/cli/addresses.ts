@@ -19,8 +19,3 @@ export function reachableAddresses(
       : [];
   return [...new Set([...v4, ...v6])];
 }
-
-/** host:port as typed on a command line: IPv6 in brackets. */
-export function dialable(address: string, port: number): string {
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
-}

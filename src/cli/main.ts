@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       "send <...paths_and_destination>",
       `Send files, folders or - (stdin) to host[:port] (port: ${DEFAULT_PORT} unless given)`,
     )
-    .usage(`<path...> <host[:port]>  (port: ${DEFAULT_PORT} unless given; - sends standard input)`)
+    .usage(`send <path...> <host[:port]>  (port: ${DEFAULT_PORT} unless given; - sends standard input)`)
     .example("XFER_CODE=7-word-word-word xfer send photo.jpg 192.168.1.20")
     .example("xfer send --code 7-word-word-word ./album notes.txt laptop.local:7878")
     .example("tar c ./dir | xfer send - --name dir.tar 192.168.1.20")

@@ -6,6 +6,7 @@ import { SingleBar } from "cli-progress";
 import { createConsola } from "consola";
 import type { XferEvent } from "../core/events.ts";
 import { formatBytes, formatDuration, formatRate, printable } from "./format.ts";
+import { formatEndpoint } from "./parse.ts";
 
 export interface ReporterOptions {
   json: boolean;
@@ -46,7 +47,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
     switch (e.event) {
       case "listening":
         // Every transport reports its own; the "code" event that follows says it once for all.
-        log.debug(`listening on ${e.host.includes(":") ? `[${e.host}]` : e.host}:${e.port} (${e.transport})`);
+        log.debug(`listening on ${formatEndpoint(e)} (${e.transport})`);
         break;
       case "code":
         log.info(`receiving into ${e.into}, on port ${e.port} (${e.transports.join(", ")})`);

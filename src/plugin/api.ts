@@ -18,7 +18,10 @@ export interface Endpoint {
   port: number;
 }
 
-/** Per-session knobs from the command line. A transport ignores what it does not understand. */
+/**
+ * Per-session knobs from the command line. Keys a transport declares in `options` are checked before
+ * it is called; without that schema, it ignores what it does not understand.
+ */
 export interface TransportOptions {
   /** Upper bound on the sending rate, in bits per second (undefined: the transport decides). */
   rateBitsPerSecond?: number;

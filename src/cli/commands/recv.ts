@@ -12,10 +12,10 @@ import type { OfferEvent } from "../../core/session/receiver.ts";
 import { type Server, serve, settleTransports } from "../../core/session/run.ts";
 import { StdoutTarget } from "../../core/stdout-target.ts";
 import type { AnyTransport } from "../../plugin/api.ts";
-import { dialable, reachableAddresses } from "../addresses.ts";
+import { reachableAddresses } from "../addresses.ts";
 import { canAsk, confirm } from "../ask.ts";
 import { formatBytes, printable } from "../format.ts";
-import { parseListen } from "../parse.ts";
+import { formatEndpoint, parseListen } from "../parse.ts";
 import { checkTransportOptions, rateProblem } from "../transport-options.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import {
@@ -88,7 +88,7 @@ export async function recvCommand(
       event: "code",
       code,
       generated: given === null,
-      command: `xfer send${given === null ? ` --code ${code}` : ""} <files> ${dialable(addresses[0] ?? hostname(), port)}${s.listeners.some((l) => l.transport.name === "tcp-stream") ? "" : ` --via ${s.listeners[0]?.transport.name}`}`,
+      command: `xfer send${given === null ? ` --code ${code}` : ""} <files> ${formatEndpoint({ host: addresses[0] ?? hostname(), port })}${s.listeners.some((l) => l.transport.name === "tcp-stream") ? "" : ` --via ${s.listeners[0]?.transport.name}`}`,
       port,
       addresses,
       transports: s.listeners.map((l) => l.transport.name),
