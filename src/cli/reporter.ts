@@ -50,7 +50,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
         log.debug(`listening on ${formatEndpoint(e)} (${e.transport})`);
         break;
       case "code":
-        log.info(`receiving into ${e.into}, on port ${e.port} (${e.transports.join(", ")})`);
+        log.info(`receiving into ${printable(e.into)}, on port ${e.port} (${e.transports.join(", ")})`);
         log.info(
           e.addresses.length > 0
             ? `this machine's addresses: ${e.addresses.join(", ")}`
@@ -59,7 +59,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
         log.info(`on the other machine, type: ${e.command}`);
         break;
       case "waiting":
-        if (e.stage === "offer") log.info(`waiting for the receiver to accept the offer…`);
+        if (e.stage === "offer") log.info("waiting for the receiver to accept the offer (it may be asking its user)…");
         else if (e.seconds < 5)
           log.info(
             e.stage === "handshake"
