@@ -7,6 +7,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+// The units the CLI's own lines use, so the heading and the result lines agree (MB, not MiB).
+import { formatBytes } from "../src/cli/format.ts";
 
 const cli = resolve(import.meta.dir, "../src/cli.ts");
 const SIZE = Number(process.env.DEMO_BYTES ?? 64 * 1024 * 1024);
@@ -36,7 +38,7 @@ try {
   for (const t of await transports()) {
     const dest = join(work, `received-${t.name}`);
     console.error(
-      `\n=== ${t.name} (${t.reliable ? "reliable" : "unreliable"}): ${SIZE / 1024 / 1024} MiB over loopback ===`,
+      `\n=== ${t.name} (${t.reliable ? "reliable" : "unreliable"}): ${formatBytes(SIZE)} over loopback ===`,
     );
     const recv = xfer(["recv", dest, "--listen", "127.0.0.1:0", "--via", t.name, "--once", "--json"], true);
     const recvExit = exitOf(recv);

@@ -4,6 +4,7 @@
  * transport only frames, paces and routes. Each datagram starts with 0x52 ('R') so the port can be
  * shared with udp-reliable (0x55).
  */
+import { z } from "zod";
 import { type DatagramConnection, defineTransport, type TransportContext } from "../../src/plugin/api.ts";
 import {
   bindUdp,
@@ -115,6 +116,8 @@ export default defineTransport({
   apiVersion: 1,
   kind: "datagram",
   capabilities: { udpOnly: true, rateLimit: true },
+  // No --transport-opt settings: --rate and --fec are its knobs.
+  options: z.strictObject({}),
 
   async listen(at, ctx, onConnection) {
     const port = await bindUdp(at, { shared: true, recvBufferBytes: RECV_BUFFER_BYTES });

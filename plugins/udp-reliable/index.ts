@@ -9,7 +9,7 @@ import { bindUdp, formatPeer, resolvePeer, type UdpPeer, wildcardFor } from "../
 import { Connection, type ConnectionConfig } from "./connection.ts";
 import { allClosed, Driver } from "./driver.ts";
 import { ListenerCore } from "./listener-core.ts";
-import { configFrom } from "./options.ts";
+import { configFrom, OPTIONS_SCHEMA } from "./options.ts";
 import { UdpReliableStream } from "./stream.ts";
 import { CID_BYTES, isOurs } from "./wire/packet.ts";
 
@@ -23,6 +23,7 @@ export default defineTransport({
   apiVersion: 1,
   kind: "stream",
   capabilities: { udpOnly: true, rateLimit: true },
+  options: OPTIONS_SCHEMA,
 
   async listen(at, ctx, onConnection) {
     // Validate the options now, so a bad --transport-opt fails at listen time, not per connection.

@@ -2,6 +2,7 @@
  * Connection settings from the command line: `--rate` and `--transport-opt key=value` (cc, window,
  * max-window, mtu, idle). Unknown keys are refused loudly rather than ignored silently.
  */
+import { z } from "zod";
 import type { TransportOptions } from "../../src/plugin/api.ts";
 import { isLoopback } from "../../src/plugin/udp/index.ts";
 import { CONTROLLERS } from "./congestion/index.ts";
@@ -9,6 +10,32 @@ import { type ConnectionConfig, DEFAULT_CONFIG } from "./connection.ts";
 import { MAX_DATAGRAM, MIN_DATAGRAM } from "./wire/packet.ts";
 
 const KNOWN = ["cc", "window", "max-window", "mtu", "idle"];
+
+const positive = (what: string) =>
+  z
+    .string()
+    .regex(/^[1-9]\d*$/, "a positive whole number")
+    .optional()
+    .describe(what);
+
+/** The same settings as a schema, so the CLI refuses bad ones (exit 2) and lists them. */
+export const OPTIONS_SCHEMA = z.strictObject({
+  cc: z
+    .enum(Object.keys(CONTROLLERS) as [string, ...string[]])
+    .optional()
+    .describe(
+      `congestion control: ${Object.keys(CONTROLLERS).join(" or ")} (default ${DEFAULT_CONFIG.cc}; fixed needs --rate)`,
+    ),
+  window: positive(`initial flow window, bytes (default ${DEFAULT_CONFIG.window.initial})`),
+  "max-window": positive(`largest flow window, bytes (default ${DEFAULT_CONFIG.window.max})`),
+  mtu: z
+    .string()
+    .regex(/^[1-9]\d*$/, { message: "a whole number of bytes", abort: true })
+    .refine((v) => Number(v) >= MIN_DATAGRAM && Number(v) <= 65507, `from ${MIN_DATAGRAM} to 65507`)
+    .optional()
+    .describe("datagram size, bytes (default: 1472 on IPv4, 1452 on IPv6, 16384 on loopback)"),
+  idle: positive(`give up on a silent peer after this many ms (default ${DEFAULT_CONFIG.idleTimeoutMs})`),
+});
 
 /**
  * Datagram size offered on loopback (see isLoopback): big datagrams cut the per-packet CPU cost,

@@ -8,7 +8,7 @@ import { pluginCheckCommand } from "./commands/plugin-check.ts";
 import { recvCommand } from "./commands/recv.ts";
 import { sendCommand } from "./commands/send.ts";
 import { transportsCommand } from "./commands/transports.ts";
-import { DEFAULT_PORT, protectStdinArg } from "./parse.ts";
+import { closest, DEFAULT_PORT, protectStdinArg } from "./parse.ts";
 import { createReporter } from "./reporter.ts";
 
 type Flags = Record<string, unknown> & { json?: boolean; quiet?: boolean; verbose?: boolean };
@@ -18,7 +18,13 @@ export async function main(argv: string[]): Promise<number> {
   let run: ((signal: AbortSignal) => Promise<number>) | null = null;
   let flagsSeen: Flags = {};
   const reporterFor = (flags: Flags) =>
-    createReporter({ json: !!flags.json, quiet: !!flags.quiet, verbose: !!flags.verbose });
+    createReporter({
+      json: !!flags.json,
+      quiet: !!flags.quiet,
+      verbose: !!flags.verbose,
+      // `recv --stdout --json`: the file's bytes own stdout, so the events go to stderr.
+      jsonStream: flags.stdout ? process.stderr : process.stdout,
+    });
 
   cli
     .option("--json", "One JSON event per line on stdout, for scripts")
@@ -28,15 +34,18 @@ export async function main(argv: string[]): Promise<number> {
 
   cli
     .command("recv [dir]", "Listen and save incoming files into dir (default: .)")
-    .option("--listen <host:port>", "Address to listen on; port 0 picks a free one", {
+    .option("--listen <host:port>", "Address to listen on (a bare port or :port: every interface; 0 picks one)", {
       default: `0.0.0.0:${DEFAULT_PORT}`,
     })
     .option("--via <names>", "Accept only these transports (comma-separated; default: all)")
     .option("--once", "Exit after the first session")
     .option("--overwrite", "Replace existing files (default: refuse)")
-    .option("--stdout", "Write the single incoming file to standard output")
-    .option("--rate <bits/s>", "Cap the sending rate where the transport supports it (e.g. 95mbit)")
-    .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
+    .option("--stdout", "Write the single incoming file to standard output (redirect it: not onto a terminal)")
+    .option(
+      "--rate <bits/s>",
+      "Cap what this side sends (acknowledgements) on transports that pace; the data rate is the sender's --rate",
+    )
+    .option("--transport-opt <key=value>", "Transport-specific setting (repeatable; see: xfer transports --verbose)")
     .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
     .option("--allow-loss", "udp-raw: save incomplete files anyway (holes as zeros, listed in <name>.missing.json)")
     .option("--code <code>", "Accept senders that give this code (default: a new one-time code; also XFER_CODE)")
@@ -47,12 +56,20 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   cli
-    .command("send <...paths_and_destination>", "Send files, folders or - (stdin) to host[:port]")
+    .command(
+      "send <...paths_and_destination>",
+      `Send files, folders or - (stdin) to host[:port] (port: ${DEFAULT_PORT} unless given)`,
+    )
+    .usage(`send <path...> <host[:port]>  (port: ${DEFAULT_PORT} unless given; - sends standard input)`)
+    .example("XFER_CODE=7-word-word-word xfer send photo.jpg 192.168.1.20")
+    .example("xfer send --code 7-word-word-word ./album notes.txt laptop.local:7878")
+    .example("tar c ./dir | xfer send - --name dir.tar 192.168.1.20")
+    .example("xfer send --via udp-reliable --rate 50mbit big.iso [2001:db8::5]:9000")
     .option("--via <name>", "Transport to use (see: xfer transports)", { default: "tcp-stream" })
     .option("--name <name>", "Name for data read from standard input", { default: "stdin" })
     .option("--follow-symlinks", "Send what symbolic links point to (default: skip them)")
-    .option("--rate <bits/s>", "Cap the sending rate where the transport supports it (e.g. 95mbit)")
-    .option("--transport-opt <key=value>", "Transport-specific setting (repeatable)")
+    .option("--rate <bits/s>", "Cap the sending rate, on transports that pace (e.g. 95mbit; not tcp-stream)")
+    .option("--transport-opt <key=value>", "Transport-specific setting (repeatable; see: xfer transports --verbose)")
     .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
     .option("--allow-loss", "udp-raw: data lost on the way is not a failure (exit 0 with a loss report)")
     .option("--code <code>", "The code the receiver printed (also XFER_CODE, which stays out of ps)")
@@ -62,29 +79,49 @@ export async function main(argv: string[]): Promise<number> {
       run = (signal) => sendCommand(args, flags as never, reporterFor(flags), signal);
     });
 
-  cli.command("transports", "List the transports this xfer knows").action((flags: Flags) => {
-    flagsSeen = flags;
-    run = () => transportsCommand(!!flags.json, reporterFor(flags), pluginPaths(flags));
-  });
+  cli
+    .command("transports", "List the transports this xfer knows (--verbose: with their --transport-opt settings)")
+    .action((flags: Flags) => {
+      flagsSeen = flags;
+      run = () => transportsCommand({ json: !!flags.json, verbose: !!flags.verbose }, pluginPaths(flags));
+    });
 
   cli
     .command("plugin <action> [path]", "Plugin tools: 'plugin check <path>' runs the conformance kit on a plugin")
     .option("--only <case>", "Run only conformance cases whose id contains this (repeatable)")
+    .option("--transport-opt <key=value>", "Setting passed to the plugin in every case (repeatable)")
     .action((action: string, path: string | undefined, flags: Flags) => {
       flagsSeen = flags;
       run = () => pluginCheckCommand(action, path, flags);
     });
 
-  cli.help();
+  // `xfer help [command]` and `xfer version` are spelled out before parsing (see spelledOut).
+  cli.help((sections) => {
+    if (!cli.matchedCommand)
+      sections.splice(3, 0, {
+        title: "Also",
+        body: "  xfer help [command]  this help, or a command's (same as --help)\n  xfer version         the version (same as --version)",
+      });
+    return sections;
+  });
   // Naming the hashing loads the BLAKE3 addon (~3 ms in a binary): only for --version, not every start.
   const hashing = argv.includes("--version") || argv.includes("-v") ? `, ${hashingImplementation()}` : "";
   cli.version(`${VERSION} (${BUILD_COMMIT}${hashing})`);
 
   try {
-    const parsed = cli.parse(pinHyphenatedBooleans(cli, protectStdinArg(argv)), { run: false });
+    const parsed = cli.parse(pinHyphenatedBooleans(cli, protectStdinArg(spelledOut(argv))), { run: false });
+    // Errors found before a command runs (unknown flags) are reported as --json asked too.
+    flagsSeen = parsed.options as Flags;
     if (parsed.options.help || parsed.options.version) return EXIT.ok;
     if (!cli.matchedCommand) {
-      if (cli.args.length > 0) throw new XferError("usage", `unknown command '${cli.args[0]}' (see: xfer --help)`);
+      if (cli.args.length > 0) {
+        const typed = String(cli.args[0]);
+        const near = closest(typed, cli.commands.map((c) => c.name.split(" ")[0]!).filter(Boolean));
+        throw new XferError(
+          "usage",
+          `unknown command '${typed}'${near ? ` (did you mean 'xfer ${near}'?)` : ""} (see: xfer --help)`,
+        );
+      }
       cli.outputHelp();
       return EXIT.usage;
     }
@@ -131,12 +168,26 @@ function checkUnknownFlags(known: string[], options: Record<string, unknown>): v
   const allowed = new Set(["--", "help", "version", ...known.map(camel)]);
   for (const key of Object.keys(options)) {
     if (!allowed.has(key) && !allowed.has(camel(key))) {
+      const typed = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      const near = closest(
+        typed,
+        known.filter((k) => k.length > 1).map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)),
+      );
       throw new XferError(
         "usage",
-        `unknown option '--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}' (see: xfer --help)`,
+        `unknown option '--${typed}'${near ? ` (did you mean --${near}?)` : ""} (see: xfer --help)`,
       );
     }
   }
+}
+
+/** `xfer help [command]` and `xfer version` are the same as --help and --version. */
+function spelledOut(argv: string[]): string[] {
+  // argv is process.argv: the runtime and the script come first.
+  const [runtime = "", script = "", first, ...rest] = argv;
+  if (first === "version") return [runtime, script, "--version", ...rest];
+  if (first === "help") return [runtime, script, ...rest, "--help"];
+  return argv;
 }
 
 function camel(name: string): string {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseEndpoint, parseRate, parseTransportOpts } from "./parse.ts";
+import { closest, parseEndpoint, parseListen, parseRate, parseTransportOpts } from "./parse.ts";
 
 describe("endpoints", () => {
   test.each([
@@ -35,4 +35,34 @@ describe("rates", () => {
 test("transport options", () => {
   expect(parseTransportOpts(["mtu=1400", "a=b=c"])).toEqual({ mtu: "1400", a: "b=c" });
   expect(() => parseTransportOpts(["novalue"])).toThrow(/key=value/);
+});
+
+describe("--listen", () => {
+  test.each([
+    ["7899", { host: "0.0.0.0", port: 7899 }],
+    [":7899", { host: "0.0.0.0", port: 7899 }],
+    [7899, { host: "0.0.0.0", port: 7899 }],
+    ["127.0.0.1:0", { host: "127.0.0.1", port: 0 }],
+    ["[::]:7878", { host: "::", port: 7878 }],
+  ] as const)("%p", (text, want) => {
+    expect(parseListen(text)).toEqual(want);
+  });
+  test.each([["99999"], [":x"], ["host:"]])("refuses %p", (text) => {
+    expect(() => parseListen(text)).toThrow();
+  });
+});
+
+describe("did you mean", () => {
+  const flags = ["via", "name", "rate", "transport-opt", "follow-symlinks", "verbose"];
+  test.each([
+    ["vai", "via"],
+    ["nmae", "name"],
+    ["transport-op", "transport-opt"],
+    ["verbos", "verbose"],
+  ])("%p → %p", (typed, want) => {
+    expect(closest(typed, flags)).toBe(want);
+  });
+  test("nothing close is no suggestion", () => {
+    expect(closest("colour", flags)).toBeNull();
+  });
 });

@@ -15,7 +15,9 @@ export function protectStdinArg(argv: readonly string[]): string[] {
 }
 
 /** "host", "host:port", "[v6]:port", "v6" (bare, no port) → endpoint. */
-export function parseEndpoint(text: string, defaultPort = DEFAULT_PORT): Endpoint {
+export function parseEndpoint(given: string | number, defaultPort = DEFAULT_PORT): Endpoint {
+  // cac hands over what looks like a number as a number ("--listen 7899").
+  const text = String(given);
   if (text.startsWith("[")) {
     const bracketed = /^\[([^\]]+)\](?::([^:]*))?$/.exec(text);
     if (!bracketed) throw new XferError("usage", `'${text}' is not [address]:port`);
@@ -26,6 +28,16 @@ export function parseEndpoint(text: string, defaultPort = DEFAULT_PORT): Endpoin
   const [host, port] = text.split(":");
   if (!host) throw new XferError("usage", `'${text}' has no host`);
   return { host, port: parsePort(port, text, defaultPort) };
+}
+
+/**
+ * What `--listen` accepts: an endpoint, or just a port ("7899", ":7899"), which means that port on
+ * every interface.
+ */
+export function parseListen(given: string | number): Endpoint {
+  const text = String(given);
+  if (/^:?\d+$/.test(text)) return { host: "0.0.0.0", port: parsePort(text.replace(":", ""), text, DEFAULT_PORT) };
+  return parseEndpoint(text);
 }
 
 function parsePort(port: string | undefined, text: string, fallback: number): number {
@@ -52,12 +64,38 @@ export function parseRate(text: string): number {
 }
 
 /** `--transport-opt key=value` (repeatable) → record. */
-export function parseTransportOpts(values: readonly string[]): Record<string, string> {
+export function parseTransportOpts(values: readonly (string | number)[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const v of values) {
+  for (const given of values) {
+    const v = String(given);
     const eq = v.indexOf("=");
     if (eq <= 0) throw new XferError("usage", `--transport-opt '${v}' must look like key=value`);
     out[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return out;
+}
+
+/** The known name closest to `typed` (at most two edits away), for "did you mean" hints. */
+export function closest(typed: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = editDistance(typed, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counted as one edit ("--vai" → "--via"). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  return d[a.length]![b.length]!;
 }

@@ -6,17 +6,23 @@ import { SingleBar } from "cli-progress";
 import { createConsola } from "consola";
 import type { XferEvent } from "../core/events.ts";
 import { formatBytes, formatDuration, formatRate, printable } from "./format.ts";
+import { formatEndpoint } from "./parse.ts";
 
 export interface ReporterOptions {
   json: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** Where --json events go (stdout unless stdout carries a file). */
+  jsonStream?: NodeJS.WritableStream;
 }
 
 export type Reporter = (event: XferEvent) => void;
 
 export function createReporter(opts: ReporterOptions): Reporter {
-  if (opts.json) return (event) => process.stdout.write(`${jsonLine(event)}\n`);
+  if (opts.json) {
+    const out = opts.jsonStream ?? process.stdout;
+    return (event) => out.write(`${jsonLine(event)}\n`);
+  }
   const human = humanReporter(opts);
   // Every string in an event may come from the peer (names, messages, addresses): escape them all
   // here, once, rather than trusting each line below to remember.
@@ -54,15 +60,37 @@ function humanReporter(opts: ReporterOptions): Reporter {
     bar?.stop();
     bar = null;
   };
+  /** Files in the session (offered, or being sent), for "file n/N"; 0 when unknown. */
+  let fileCount = 0;
+  let skipped = 0;
 
   return (e) => {
     switch (e.event) {
       case "listening":
-        log.info(`listening on ${e.host.includes(":") ? `[${e.host}]` : e.host}:${e.port} (${e.transport})`);
+        // Every transport reports its own; the "code" event that follows says it once for all.
+        log.debug(`listening on ${formatEndpoint(e)} (${e.transport})`);
         break;
       case "code":
-        log.info(`code: ${e.code}`);
-        log.info(`on the other machine: ${e.command}`);
+        log.info(`receiving into ${printable(e.into)}, on port ${e.port} (${e.transports.join(", ")})`);
+        log.info(
+          e.addresses.length > 0
+            ? `this machine's addresses: ${e.addresses.join(", ")}`
+            : "this machine has no network address other than loopback",
+        );
+        log.info(`on the other machine, type: ${e.command}`);
+        break;
+      case "waiting":
+        if (e.stage === "offer") log.info("waiting for the receiver to accept the offer (it may be asking its user)…");
+        else if (e.seconds < 5)
+          log.info(
+            e.stage === "handshake"
+              ? `connected to ${e.to}, waiting for the receiver to answer…`
+              : `connecting to ${e.to} over ${e.transport}…`,
+          );
+        else
+          log.warn(
+            `no answer from ${e.to} after ${e.seconds} s. Is 'xfer recv' running there? Check the address, and that no firewall or NAT is in the way: the receiver must be reachable on ${e.reachableOn}`,
+          );
         break;
       case "authenticated":
         log.debug(`${e.remote} knows the code; the session is encrypted`);
@@ -70,17 +98,35 @@ function humanReporter(opts: ReporterOptions): Reporter {
       case "connected":
         log.debug(`${e.role === "sender" ? "connected to" : "connection from"} ${e.remote} over ${e.transport}`);
         break;
+      case "sending":
+        fileCount = e.files;
+        log.debug(
+          `sending ${e.files} file(s)${e.dirs ? ` in ${e.dirs} folder(s)` : ""}, ${e.totalBytes === null ? "size unknown" : formatBytes(e.totalBytes)}, to ${e.to} over ${e.transport}`,
+        );
+        break;
       case "offer":
+        fileCount = e.files;
         log.info(
           `${e.remote} offers ${e.files} file(s)${e.dirs ? ` in ${e.dirs} folder(s)` : ""}, ${e.totalBytes === null ? "size unknown" : formatBytes(e.totalBytes)}`,
         );
         break;
       case "file-start":
-        if (e.offset > 0) log.info(`resuming ${e.path} at ${formatBytes(e.offset)}`);
-        else log.debug(`${e.path}`);
+        // A file already complete is counted in "already there, skipped" at the end instead.
+        if (e.offset > 0 && (e.size === null || e.offset < e.size))
+          log.info(`resuming ${printable(e.path)}: ${formatBytes(e.offset)} already there`);
+        else log.debug(printable(e.path));
         break;
-      case "progress":
-        if (!tty) break;
+      case "progress": {
+        // No bar before there is something to show: an empty first frame reads as a broken bar.
+        if (!tty || (e.bytes === 0 && !bar)) break;
+        const values = {
+          pct: e.totalBytes ? `${((100 * e.bytes) / e.totalBytes).toFixed(1)}%` : "",
+          done: formatBytes(e.bytes),
+          size: e.totalBytes === null ? "?" : formatBytes(e.totalBytes),
+          rate: formatRate(e.rateBytesPerSec),
+          eta_h: e.etaSeconds === null ? "-" : formatDuration(e.etaSeconds),
+          file: `${fileCount > 1 && e.fileNumber > 0 ? `file ${e.fileNumber}/${fileCount} ` : ""}${printable(e.file)}`,
+        };
         if (!bar) {
           bar = new SingleBar({
             stream: process.stderr,
@@ -90,19 +136,14 @@ function humanReporter(opts: ReporterOptions): Reporter {
             clearOnComplete: true,
             etaBuffer: 1,
           });
-          bar.start(e.totalBytes ?? 0, 0, { pct: "", done: "", size: "", rate: "", eta_h: "", file: "" });
+          bar.start(e.totalBytes ?? 0, e.bytes, values);
         }
         if (e.totalBytes) bar.setTotal(e.totalBytes);
-        bar.update(e.bytes, {
-          pct: e.totalBytes ? `${((100 * e.bytes) / e.totalBytes).toFixed(1)}%` : "",
-          done: formatBytes(e.bytes),
-          size: e.totalBytes === null ? "?" : formatBytes(e.totalBytes),
-          rate: formatRate(e.rateBytesPerSec),
-          eta_h: e.etaSeconds === null ? "-" : formatDuration(e.etaSeconds),
-          file: e.file,
-        });
+        bar.update(e.bytes, values);
         break;
+      }
       case "file-done":
+        if (e.skipped) skipped++;
         log.debug(`${e.skipped ? "already there" : "verified"} ${e.path} blake3:${e.hash.slice(0, 16)}…`);
         break;
       case "file-failed":
@@ -118,13 +159,15 @@ function humanReporter(opts: ReporterOptions): Reporter {
         break;
       case "done":
         stopBar();
-        log.success(
-          `${e.failed ? `${e.files} file(s) done, ${e.failed} failed` : `${e.files} file(s) verified`}: ${formatBytes(e.bytes)} in ${formatDuration(e.seconds)} (${formatRate(e.throughputBytesPerSec)}) blake3:${e.hash}`,
-        );
+        log.success(doneLine(e, skipped));
+        skipped = 0;
+        break;
+      case "log":
+        (e.level === "info" ? log.info : log.debug)(`${e.transport}: ${printable(e.message)}`);
         break;
       case "warning":
         stopBar();
-        log.warn(e.message);
+        log.warn(printable(e.message));
         break;
       case "error":
         stopBar();
@@ -132,4 +175,14 @@ function humanReporter(opts: ReporterOptions): Reporter {
         break;
     }
   };
+}
+
+/** The last line: what happened, where the files are, and the session's hash to compare. */
+function doneLine(e: Extract<XferEvent, { event: "done" }>, skipped: number): string {
+  const where = e.savedIn ? `, saved in ${printable(e.savedIn)}` : "";
+  if (skipped > 0 && skipped === e.files && !e.failed)
+    return `${skipped} file(s) already there, skipped (same content)${where} blake3:${e.hash}`;
+  const what = e.failed ? `${e.files} file(s) done, ${e.failed} failed` : `${e.files} file(s) verified`;
+  const already = skipped > 0 ? ` (${skipped} already there, skipped)` : "";
+  return `${what}${already}: ${formatBytes(e.bytes)} in ${formatDuration(e.seconds)} (${formatRate(e.throughputBytesPerSec)})${where} blake3:${e.hash}`;
 }

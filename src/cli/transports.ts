@@ -25,13 +25,23 @@ export function contextFor(
   emit: EventSink,
   verbose: boolean,
 ): TransportContext {
+  const prefix = `${transport.name}: `;
+  const bare = (m: string) => (m.startsWith(prefix) ? m.slice(prefix.length) : m);
   return {
     options,
+    // Each line is named once: a plugin that names itself in its message is not named twice.
     log: {
-      debug: (m) => verbose && emit({ event: "warning", message: `${transport.name}: ${m}` }),
-      info: (m) => verbose && emit({ event: "warning", message: `${transport.name}: ${m}` }),
-      warn: (m) => emit({ event: "warning", message: `${transport.name}: ${m}` }),
+      debug: (m) => verbose && emit({ event: "log", level: "debug", transport: transport.name, message: bare(m) }),
+      info: (m) => verbose && emit({ event: "log", level: "info", transport: transport.name, message: bare(m) }),
+      warn: (m) => emit({ event: "warning", message: `${transport.name}: ${bare(m)}` }),
     },
-    stats: (values) => emit({ ...values, event: "stats", transport: transport.name }),
+    // "event" first in the JSON line, and never overridden by a value of the same name.
+    stats: (values) =>
+      emit(
+        Object.assign({ event: "stats" as const, transport: transport.name }, values, {
+          event: "stats" as const,
+          transport: transport.name,
+        }),
+      ),
   };
 }

@@ -86,10 +86,21 @@ export function toXferError(err: unknown, context = ""): XferError {
       return new XferError("disk-full", `${where}no space left on device`, { cause: err });
     case "ECONNREFUSED":
       return new XferError("refused", `${where}connection refused`, { cause: err });
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
     case "ENOTFOUND":
     case "EAI_AGAIN":
+    case "EAI_NONAME":
+    case "EAI_NODATA":
+      return new XferError("unreachable", `${where}the host name did not resolve (${e.code}): check its spelling`, {
+        cause: err,
+      });
+    case "EADDRINUSE":
+      return new XferError(
+        "usage",
+        `${where}the port is in use (EADDRINUSE): another program, or another xfer recv, listens there; choose another with --listen`,
+        { cause: err },
+      );
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
     case "EADDRNOTAVAIL":
       return new XferError("unreachable", `${where}host unreachable (${e.code})`, { cause: err });
     case "ETIMEDOUT":

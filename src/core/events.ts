@@ -4,18 +4,60 @@ export type XferEvent =
   | { event: "listening"; transport: string; host: string; port: number }
   | { event: "connected"; transport: string; remote: string; role: "sender" | "receiver" }
   /** The receiver's code, and what to type on the other machine (printed once, when it listens). */
-  | { event: "code"; code: string; generated: boolean; command: string }
+  | {
+      event: "code";
+      code: string;
+      generated: boolean;
+      /** What to type on the other machine, with this machine's first usable address. */
+      command: string;
+      /** The port every transport listens on. */
+      port: number;
+      /** This machine's addresses a sender can use (non-loopback; IPv6 when listening on "::"). */
+      addresses: string[];
+      /** The transports listening. */
+      transports: string[];
+      /** The folder files are saved in, or "standard output". */
+      into: string;
+    }
+  /**
+   * The sender has no answer yet, `seconds` after it started: while the transport dials, while the
+   * receiver has not completed the handshake, or while it has not accepted the offer.
+   */
+  | {
+      event: "waiting";
+      to: string;
+      transport: string;
+      seconds: number;
+      stage: "dialing" | "handshake" | "offer";
+      /** What must be reachable on the receiver, e.g. "TCP port 7878". */
+      reachableOn: string;
+    }
+  /** What the sender is about to offer, before it connects. */
+  | {
+      event: "sending";
+      files: number;
+      dirs: number;
+      totalBytes: number | null;
+      to: string;
+      transport: string;
+    }
   /** The peer proved it knows the code; everything after this is sealed. */
   | { event: "authenticated"; remote: string }
   | { event: "offer"; remote: string; files: number; dirs: number; totalBytes: number | null; names: string[] }
   | { event: "file-start"; index: number; path: string; size: number | null; offset: number }
   | {
       event: "progress";
+      /** What the receiver has: `alreadyThere` plus this session's bytes (acknowledged, on a sender whose receiver says). */
       bytes: number;
       totalBytes: number | null;
+      /** Bytes the receiver had before this session (resumed prefixes, identical files). */
+      alreadyThere: number;
       rateBytesPerSec: number;
       etaSeconds: number | null;
+      /** The file at the position shown. */
       file: string;
+      /** Its place among the files of the session, from 1 (0 before the first). */
+      fileNumber: number;
     }
   | {
       event: "file-done";
@@ -35,6 +77,8 @@ export type XferEvent =
       seconds: number;
       throughputBytesPerSec: number;
       hash: string;
+      /** Receiver only: the folder the files were saved in, or "standard output". */
+      savedIn?: string;
     }
   | { event: "stats"; transport: string; [key: string]: number | string }
   | {
@@ -51,6 +95,8 @@ export type XferEvent =
       files: { path: string; status: string; missing: [number, number][]; missingFile?: string }[];
     }
   | { event: "warning"; message: string }
+  /** A transport's ctx.log.debug/info (warn is a "warning" event): shown with --verbose. */
+  | { event: "log"; level: "debug" | "info"; transport: string; message: string }
   | { event: "error"; code: string; message: string; exitCode: number };
 
 export type EventSink = (event: XferEvent) => void;

@@ -8,6 +8,8 @@
  * `xfer plugin check <path>` (the conformance kit in ./conformance).
  */
 
+import type { ZodObject } from "zod";
+
 export const TRANSPORT_API_VERSION = 1;
 
 /** Where a listener is bound or where to dial. `host` is an IP literal or name, without brackets. */
@@ -16,7 +18,10 @@ export interface Endpoint {
   port: number;
 }
 
-/** Per-session knobs from the command line. A transport ignores what it does not understand. */
+/**
+ * Per-session knobs from the command line. Keys a transport declares in `options` are checked before
+ * it is called; without that schema, it ignores what it does not understand.
+ */
 export interface TransportOptions {
   /** Upper bound on the sending rate, in bits per second (undefined: the transport decides). */
   rateBitsPerSecond?: number;
@@ -104,6 +109,15 @@ export interface TransportDefinition<K extends TransportKind = TransportKind> {
     /** Honours TransportOptions.rateBitsPerSecond. */
     rateLimit?: boolean;
   };
+  /**
+   * Optional. The `--transport-opt key=value` settings this transport understands: a zod object
+   * whose fields take the value as a string (`.describe()` each one: `xfer transports --verbose`
+   * lists them). With it, xfer refuses unknown keys and malformed values as usage errors (exit 2)
+   * before it listens or dials; without it, every setting reaches `ctx.options.extra` unchecked.
+   * `ctx.options.extra` keeps the strings as typed either way. (An addition within API version 1:
+   * an xfer older than this field ignores it.)
+   */
+  options?: ZodObject;
   /**
    * Bind and accept connections. Every accepted connection is handed to onConnection (for datagram
    * transports: one connection per peer, on its first datagram). Reject if the address cannot be bound.

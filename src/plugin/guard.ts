@@ -62,6 +62,7 @@ export function guardTransport<K extends TransportKind>(
     apiVersion: t.apiVersion,
     kind: t.kind,
     capabilities: t.capabilities,
+    options: t.options,
     async listen(at: Endpoint, ctx: TransportContext, onConnection: (conn: ConnectionOf<K>) => void) {
       let listener: Listener;
       try {

@@ -62,6 +62,15 @@ describe("where plugins are found", () => {
     ]);
   });
 
+  test("XFER_NO_USER_PLUGINS=1 leaves the per-user folder out, and only it", async () => {
+    await using s = await sandbox();
+    await writeFiles(s.dir, { "a.ts": pluginSource("a"), "config/xfer/plugins/d.ts": pluginSource("d") });
+    const files = async (env: Record<string, string>) =>
+      (await pluginSources(["a.ts"], envAt(s.dir, env))).map((x) => x.file.slice(s.dir.length + 1));
+    expect(await files({})).toEqual(["a.ts", "config/xfer/plugins/d.ts"]);
+    expect(await files({ XFER_NO_USER_PLUGINS: "1" })).toEqual(["a.ts"]);
+  });
+
   test("XFER_PLUGINS is ';'-separated on Windows", async () => {
     await using s = await sandbox();
     await writeFiles(s.dir, { "a.ts": pluginSource("a"), "b.ts": pluginSource("b") });

@@ -55,7 +55,9 @@ export async function pluginSources(flagPaths: readonly string[], e: PluginEnvir
       .filter((p) => p.trim() !== "")
       .map((p) => ({ file: moduleFile(resolve(e.cwd, p), "XFER_PLUGINS"), from: "XFER_PLUGINS" as const })),
   ];
-  const all = [...named, ...(await folderSources(userPluginDir(e)))];
+  // XFER_NO_USER_PLUGINS=1: an author testing a plugin (or a script) keeps the per-user folder out.
+  const fromFolder = e.env.XFER_NO_USER_PLUGINS === "1" ? [] : await folderSources(userPluginDir(e));
+  const all = [...named, ...fromFolder];
   const seen = new Set<string>();
   return all.filter((s) => !seen.has(s.file) && seen.add(s.file));
 }

@@ -13,6 +13,15 @@ export const TransportShape = z.object({
   apiVersion: z.literal(TRANSPORT_API_VERSION, { error: `must be ${TRANSPORT_API_VERSION} (this xfer's plugin API)` }),
   kind: z.enum(["stream", "datagram"]),
   capabilities: z.object({ udpOnly: z.boolean().optional(), rateLimit: z.boolean().optional() }).optional(),
+  // Duck-typed: a plugin may bring its own copy of zod, whose classes are not this one's.
+  options: z
+    .custom<NonNullable<AnyTransport["options"]>>(
+      (v) =>
+        typeof (v as { safeParse?: unknown })?.safeParse === "function" &&
+        typeof (v as { shape?: unknown }).shape === "object",
+      "must be a zod object (z.object({...}))",
+    )
+    .optional(),
   listen: z.custom<AnyTransport["listen"]>((v) => typeof v === "function", "must be a function"),
   dial: z.custom<AnyTransport["dial"]>((v) => typeof v === "function", "must be a function"),
   settle: z

@@ -29,13 +29,18 @@ async function tcpProxy(targetPort: number, bytesPerSec: number) {
   const pairs: [Socket, Socket][] = [];
   let dark = false;
   const pump = (from: Socket, to: Socket) => {
+    // One chunk at a time, in order; the end is passed on only after the last chunk went through.
+    let queue = Promise.resolve();
     from.on("data", (chunk: Buffer) => {
       from.pause();
-      const wait = () => (dark ? setTimeout(wait, 20) : setTimeout(go, (chunk.byteLength / bytesPerSec) * 1000));
-      const go = () => to.write(chunk, () => from.resume());
-      wait();
+      queue = queue.then(async () => {
+        while (dark) await Bun.sleep(20);
+        await Bun.sleep((chunk.byteLength / bytesPerSec) * 1000);
+        await new Promise<void>((r) => to.write(chunk, () => r()));
+        from.resume();
+      });
     });
-    from.on("close", () => to.destroy());
+    from.on("end", () => void queue.then(() => to.end()));
     from.on("error", () => to.destroy());
   };
   const server = createServer((client) => {
@@ -144,6 +149,26 @@ describe("blackouts", () => {
     expect(resumed.code).toBe(0);
     expect(Number(resumed.events.find((e) => e.event === "file-done")?.resumedFrom)).toBeGreaterThan(0);
     expect(Buffer.compare(await readFile(join(dst.path, "b.bin")), Buffer.from(content))).toBe(0);
+  });
+});
+
+describe("progress", () => {
+  test("a transfer longer than ten idle timeouts, on which the sender hears only keep-alives, is not cut", async () => {
+    await using src = await tempDir();
+    await using dst = await tempDir();
+    const content = randomBytes(12 << 20, 6);
+    await writeFile(join(src.path, "slow.bin"), content);
+    const recv = await startReceiver(dst.path, ["--once", "--idle-timeout", "1"]);
+    const proxy = await tcpProxy(recv.port, 1 << 20);
+    try {
+      const started = Date.now();
+      const sent = await sendAndWait(["--idle-timeout", "1", join(src.path, "slow.bin"), `127.0.0.1:${proxy.port}`]);
+      expect(sent.code, JSON.stringify(sent.events.filter((e) => e.event === "error"))).toBe(0);
+      expect(Date.now() - started).toBeGreaterThan(10_000);
+      expect(await recv.exited).toBe(0);
+    } finally {
+      proxy.close();
+    }
   });
 });
 

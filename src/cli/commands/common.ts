@@ -45,7 +45,8 @@ export function toArray<T>(v: T | T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-export function reportDone(emit: EventSink, r: SessionResult): void {
+/** `savedIn`: on the receiver, the folder the files are in. */
+export function reportDone(emit: EventSink, r: SessionResult, savedIn?: string): void {
   emit({
     event: "done",
     files: r.files,
@@ -54,6 +55,7 @@ export function reportDone(emit: EventSink, r: SessionResult): void {
     seconds: Number(r.seconds.toFixed(3)),
     throughputBytesPerSec: r.seconds > 0 ? Math.round(r.bytes / r.seconds) : 0,
     hash: r.hash,
+    ...(savedIn === undefined ? {} : { savedIn }),
   });
 }
 

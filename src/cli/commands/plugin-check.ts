@@ -9,12 +9,16 @@ import { XferError } from "../../core/errors.ts";
 import type { AnyTransport } from "../../plugin/api.ts";
 import { type CaseResult, formatResult, formatSummary, runConformance } from "../../plugin/conformance/index.ts";
 import { importPlugin, moduleFile } from "../../plugin/loader.ts";
+import { parseTransportOpts } from "../parse.ts";
+import { checkTransportOptions } from "../transport-options.ts";
 import { toArray } from "./common.ts";
 
 export interface PluginCheckFlags {
   json?: boolean;
   /** Run only cases whose id contains this (repeatable). */
   only?: string | string[];
+  /** `--transport-opt key=value` (repeatable), handed to the plugin in every case. */
+  transportOpt?: string | string[];
 }
 
 const SOME_CASE_FAILED = 1;
@@ -23,6 +27,7 @@ export async function pluginCheckCommand(action: string, path: string | undefine
   if (action !== "check" || !path) throw new XferError("usage", "usage: xfer plugin check <path>");
   const file = moduleFile(resolve(path), "--plugin");
   const exported = await importPlugin(file);
+  const extra = parseTransportOpts(toArray(flags.transportOpt));
   const print = (line: string) => process.stdout.write(`${line}\n`);
   let allPassed = true;
   for (const { value } of exported) {
@@ -30,9 +35,12 @@ export async function pluginCheckCommand(action: string, path: string | undefine
     if (!flags.json) print(`${String(transport?.name)} (${file})`);
     const clash = nameClash(transport, file);
     if (clash) print(formatResult(clash, Boolean(flags.json)));
+    // A definition too broken to have a schema is the kit's to report (definition.shape).
+    if (typeof transport?.options?.safeParse === "function") checkTransportOptions([transport], { extra });
     const report = await runConformance(transport, {
       modulePath: file,
       only: toArray(flags.only).map(String),
+      extra,
       onResult: (r) => print(formatResult(r, Boolean(flags.json))),
     });
     if (clash) report.results.unshift(clash);

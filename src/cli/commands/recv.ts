@@ -1,5 +1,7 @@
-import { mkdir, realpath } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, realpath, rm, writeFile } from "node:fs/promises";
 import { hostname, networkInterfaces } from "node:os";
+import { join } from "node:path";
 import { EXIT, toXferError, XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { ReceiveDir } from "../../core/receive-dir.ts";
@@ -7,12 +9,14 @@ import type { ReceiveTarget } from "../../core/receive-target.ts";
 import { CodeAttempts } from "../../core/secure/attempts.ts";
 import { generateCode } from "../../core/secure/code.ts";
 import type { OfferEvent } from "../../core/session/receiver.ts";
-import { serve, settleTransports } from "../../core/session/run.ts";
+import { type Server, serve, settleTransports } from "../../core/session/run.ts";
 import { StdoutTarget } from "../../core/stdout-target.ts";
 import type { AnyTransport } from "../../plugin/api.ts";
+import { reachableAddresses } from "../addresses.ts";
 import { canAsk, confirm } from "../ask.ts";
 import { formatBytes, printable } from "../format.ts";
-import { parseEndpoint } from "../parse.ts";
+import { formatEndpoint, parseListen } from "../parse.ts";
+import { checkTransportOptions, rateProblem } from "../transport-options.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import {
   type CommonFlags,
@@ -40,10 +44,11 @@ export async function recvCommand(
   emit: EventSink,
   signal: AbortSignal,
 ): Promise<number> {
-  if (flags.stdout && flags.json)
-    throw new XferError("usage", "--stdout and --json both want standard output; pick one");
   if (flags.stdout && dir) throw new XferError("usage", "--stdout writes to standard output; do not give a folder too");
-  const at = parseEndpoint(flags.listen);
+  // As curl does: binary data onto a terminal is a mistake, not a request.
+  if (flags.stdout && process.stdout.isTTY)
+    throw new XferError("usage", "--stdout would write the file onto this terminal: redirect it (> file, | command)");
+  const at = parseListen(flags.listen);
   const registry = await loadTransports(pluginPaths(flags));
   const transports: AnyTransport[] = [];
   if (flags.via) {
@@ -55,10 +60,15 @@ export async function recvCommand(
   } else {
     transports.push(...registry.list().map((r) => r.transport));
   }
+  const options = transportOptions(flags);
+  checkTransportOptions(transports, options);
+  const rate = rateProblem(transports, options);
+  if (rate && transports.every((t) => !t.capabilities?.rateLimit)) throw new XferError("usage", rate);
+  if (rate) emit({ event: "warning", message: rate });
+  const into = flags.stdout ? "standard output" : await prepareDir(dir ?? ".");
   const target: ReceiveTarget = flags.stdout
     ? new StdoutTarget(process.stdout)
-    : new ReceiveDir(await prepareDir(dir ?? "."), { overwrite: Boolean(flags.overwrite) });
-  const options = transportOptions(flags);
+    : new ReceiveDir(into, { overwrite: Boolean(flags.overwrite) });
   const idle = idleTimeoutMs(flags);
   // Stdout carries one file's bytes: a second session would interleave with the first.
   const once = Boolean(flags.once || flags.stdout);
@@ -71,23 +81,34 @@ export async function recvCommand(
       : (offer: OfferEvent) =>
           confirm(`Accept ${describeOffer(offer)} into ${flags.stdout ? "standard output" : (dir ?? ".")}?`);
   /** Once every transport listens: the code, and what to type on the other machine. */
-  const announce = (port: number) =>
+  const announce = (s: Server) => {
+    const port = s.listeners[0]?.listener.address.port ?? at.port;
+    const addresses = reachableAddresses(at.host, networkInterfaces());
     emit({
       event: "code",
       code,
       generated: given === null,
-      command: `xfer send${given === null ? ` --code ${code}` : ""} <files> ${suggestedHost(at.host)}:${port}`,
+      command: `xfer send${given === null ? ` --code ${code}` : ""} <files> ${formatEndpoint({ host: addresses[0] ?? hostname(), port })}${s.listeners.some((l) => l.transport.name === "tcp-stream") ? "" : ` --via ${s.listeners[0]?.transport.name}`}`,
+      port,
+      addresses,
+      transports: s.listeners.map((l) => l.transport.name),
+      into,
     });
+  };
 
   return new Promise<number>((resolve, reject) => {
     let finished = false;
-    const finish = (code: number) => {
+    /** `last`: the final session's report, given after the transports settled so their stats come first. */
+    const finish = (code: number, last?: () => void) => {
       if (finished) return;
       finished = true;
       void server
         .then((s) => s.close())
         .then(() => settleTransports(transports))
-        .then(() => resolve(code), reject);
+        .then(() => {
+          last?.();
+          resolve(code);
+        }, reject);
     };
     const server = serve({
       transports,
@@ -100,43 +121,42 @@ export async function recvCommand(
       approve,
       idleTimeoutMs: idle,
       allowLoss: Boolean(flags.allowLoss),
+      // Transports the user named must all listen; of "every loaded one", those that can.
+      bestEffort: !flags.via,
       onSession: (outcome) => {
         // A dead session replaced by a new one for the same files: the new one is what counts.
         if ("error" in outcome && outcome.error.code === "taken-over")
           return emit({ event: "warning", message: outcome.error.message });
-        if ("result" in outcome) reportDone(emit, outcome.result);
-        else
-          emit({
-            event: "error",
-            code: outcome.error.code,
-            message: outcome.error.message,
-            exitCode: outcome.error.exitCode,
-          });
-        if (once) finish("result" in outcome ? exitCodeOf(outcome.result) : outcome.error.exitCode);
+        const report = () =>
+          "result" in outcome
+            ? reportDone(emit, outcome.result, into)
+            : emit({
+                event: "error",
+                code: outcome.error.code,
+                message: outcome.error.message,
+                exitCode: outcome.error.exitCode,
+              });
+        if (once) finish("result" in outcome ? exitCodeOf(outcome.result) : outcome.error.exitCode, report);
         // A generated code is for one transfer: done once it succeeded, or once guessed at too often.
-        else if (given === null && "result" in outcome && exitCodeOf(outcome.result) === EXIT.ok) finish(EXIT.ok);
-        else if (attempts.burned) {
-          emit({
-            event: "error",
-            code: "auth",
-            message: "this code was guessed at too often; start xfer recv again for a new one",
-            exitCode: EXIT.auth,
-          });
-          finish(EXIT.auth);
+        else if (given === null && "result" in outcome && exitCodeOf(outcome.result) === EXIT.ok)
+          finish(EXIT.ok, report);
+        else {
+          report();
+          if (attempts.burned) {
+            emit({
+              event: "error",
+              code: "auth",
+              message: "this code was guessed at too often; start xfer recv again for a new one",
+              exitCode: EXIT.auth,
+            });
+            finish(EXIT.auth);
+          }
         }
       },
     });
-    server.then((s) => announce(s.listeners[0]?.listener.address.port ?? at.port), reject);
+    server.then(announce, reject);
     signal.addEventListener("abort", () => finish(EXIT.interrupted), { once: true });
   });
-}
-
-/** Where a sender on another machine can probably reach this one: the first non-loopback address. */
-function suggestedHost(listenHost: string): string {
-  if (listenHost !== "0.0.0.0" && listenHost !== "::") return listenHost.includes(":") ? `[${listenHost}]` : listenHost;
-  for (const addrs of Object.values(networkInterfaces()))
-    for (const a of addrs ?? []) if (!a.internal && a.family === "IPv4") return a.address;
-  return hostname();
 }
 
 function describeOffer(offer: OfferEvent): string {
@@ -146,11 +166,18 @@ function describeOffer(offer: OfferEvent): string {
   return `${offer.files} file(s)${offer.dirs ? ` in ${offer.dirs} folder(s)` : ""}, ${size} (${names}${more}) from ${offer.remote}`;
 }
 
+/** The folder must exist (it is made) and take a new file now, not at the first file of a session. */
 async function prepareDir(dir: string): Promise<string> {
   try {
     await mkdir(dir, { recursive: true });
-    return await realpath(dir);
+    const path = await realpath(dir);
+    const probe = join(path, `.xfer-write-check-${randomBytes(6).toString("hex")}`);
+    await writeFile(probe, "", { flag: "wx" });
+    await rm(probe, { force: true });
+    return path;
   } catch (err) {
-    throw toXferError(err, `cannot use '${dir}' as the destination folder`);
+    const e = toXferError(err, `cannot save into '${dir}'`);
+    // Whatever the cause, the folder is this machine's problem: a local I/O error (exit 6).
+    throw e.code === "io" || e.code === "disk-full" ? e : new XferError("io", e.message, { cause: err });
   }
 }

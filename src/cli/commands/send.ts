@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { type FecParams, parseFec } from "../../core/datagram/fec.ts";
 import { XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
@@ -5,8 +6,10 @@ import { buildManifest } from "../../core/manifest.ts";
 import { normalizeCode } from "../../core/secure/code.ts";
 import { sendSession, settleTransports } from "../../core/session/run.ts";
 import { ask, canAsk } from "../ask.ts";
-import { parseEndpoint, STDIN_ARG } from "../parse.ts";
+import { formatEndpoint, parseEndpoint, STDIN_ARG } from "../parse.ts";
+import { checkTransportOptions, rateProblem } from "../transport-options.ts";
 import { contextFor, loadTransports } from "../transports.ts";
+import { watchForAnswer } from "../waiting.ts";
 import {
   type CommonFlags,
   codeOf,
@@ -31,38 +34,81 @@ export async function sendCommand(
   emit: EventSink,
   signal: AbortSignal,
 ): Promise<number> {
-  if (args.length < 2) throw new XferError("usage", "usage: xfer send <path...> <host[:port]>");
-  const destination = args[args.length - 1]!;
-  const paths = args.slice(0, -1).map((p) => (p === STDIN_ARG ? "-" : p));
+  const given = args.map(String);
+  if (given.length < 2)
+    throw new XferError(
+      "usage",
+      `missing the destination: xfer send <path...> <host[:port]> (the receiver's address comes last)`,
+    );
+  const destination = given[given.length - 1]!;
+  const paths = given.slice(0, -1).map((p) => (p === STDIN_ARG ? "-" : p));
   if (paths.filter((p) => p === "-").length > 1) throw new XferError("usage", "standard input ('-') can be sent once");
+  await refuseLocalPathAsDestination(destination);
   const to = parseEndpoint(destination);
   const registry = await loadTransports(pluginPaths(flags));
-  const found = registry.get(flags.via);
-  if (!found) throw new XferError("usage", `unknown transport '${flags.via}' (see: xfer transports)`);
+  const via = String(flags.via);
+  const found = registry.get(via);
+  if (!found) throw new XferError("usage", `unknown transport '${via}' (see: xfer transports)`);
+  const options = transportOptions(flags);
+  checkTransportOptions([found.transport], options);
+  const rate = rateProblem([found.transport], options);
+  if (rate) throw new XferError("usage", rate);
   const entries = await buildManifest(paths, {
     followSymlinks: Boolean(flags.followSymlinks),
-    stdinName: flags.name ?? "stdin",
+    stdinName: String(flags.name ?? "stdin"),
     onSkip: (path, reason) => emit({ event: "warning", message: `skipping ${path}: ${reason}` }),
   });
   if (!entries.some((e) => e.entry.kind === "file" || e.entry.kind === "dir"))
     throw new XferError("usage", "nothing to send");
   const code = codeOf(flags) ?? (await askCode(paths));
+  const files = entries.filter((e) => e.entry.kind === "file");
+  emit({
+    event: "sending",
+    files: files.length,
+    dirs: entries.length - files.length,
+    totalBytes: files.some((e) => e.entry.size === null)
+      ? null
+      : files.reduce((sum, e) => sum + (e.entry.size ?? 0), 0),
+    to: formatEndpoint(to),
+    transport: found.transport.name,
+  });
+  const waiting = watchForAnswer(found.transport, formatEndpoint(to), emit);
   const result = await sendSession({
     code,
     transport: found.transport,
     to,
     entries,
-    ctx: contextFor(found.transport, transportOptions(flags), emit, Boolean(flags.verbose)),
-    emit,
+    ctx: contextFor(found.transport, options, waiting.emit, Boolean(flags.verbose)),
+    emit: waiting.emit,
     // Touch process.stdin only when asked to: opening it has side effects on a TTY.
     stdin: paths.includes("-") ? (process.stdin as AsyncIterable<Uint8Array>) : (async function* () {})(),
     signal,
     idleTimeoutMs: idleTimeoutMs(flags),
     allowLoss: Boolean(flags.allowLoss),
     fec: flags.fec === undefined ? undefined : fecOf(String(flags.fec), found.transport.kind),
-  }).finally(() => settleTransports([found.transport]));
+  }).finally(() => {
+    waiting.stop();
+    return settleTransports([found.transport]);
+  });
   reportDone(emit, result);
   return exitCodeOf(result);
+}
+
+/**
+ * `xfer send f1 f2` would dial a host named f2: when the last argument is a local file or folder
+ * (and has no port), the destination was most likely forgotten.
+ */
+async function refuseLocalPathAsDestination(destination: string): Promise<void> {
+  if (destination === STDIN_ARG || destination.includes(":")) return;
+  const local = await stat(destination).then(
+    () => true,
+    () => false,
+  );
+  if (local)
+    throw new XferError(
+      "usage",
+      `'${destination}' is a local file or folder, yet it is where the destination goes: add the receiver's host[:port] last (xfer send <path...> <host[:port]>)`,
+    );
 }
 
 /** Without --code or XFER_CODE, a person at a terminal is asked; a script gets a usage error. */

@@ -1,8 +1,12 @@
 /** `xfer transports`: every transport this process knows, where it came from and what it can do. */
-import type { EventSink } from "../../core/events.ts";
+
+import { declaredOptions } from "../transport-options.ts";
 import { loadTransports } from "../transports.ts";
 
-export async function transportsCommand(json: boolean, _emit: EventSink, pluginPaths: readonly string[] = []) {
+export async function transportsCommand(
+  { json, verbose }: { json: boolean; verbose: boolean },
+  pluginPaths: readonly string[] = [],
+) {
   const registry = await loadTransports(pluginPaths);
   const rows = registry.list().map(({ transport: t, origin }) => ({
     name: t.name,
@@ -11,6 +15,8 @@ export async function transportsCommand(json: boolean, _emit: EventSink, pluginP
     description: t.description,
     origin,
     capabilities: t.capabilities ?? {},
+    /** null: the transport declares no schema and takes any key unchecked. */
+    options: t.options ? declaredOptions(t) : null,
   }));
   for (const info of rows) {
     if (json) {
@@ -25,6 +31,13 @@ export async function transportsCommand(json: boolean, _emit: EventSink, pluginP
     process.stdout.write(
       `${info.name.padEnd(14)} ${info.description}\n${" ".repeat(15)}[${traits}] from ${info.origin}\n`,
     );
+    if (!verbose) continue;
+    if (info.options === null) process.stdout.write(`${" ".repeat(15)}--transport-opt: any key=value (unchecked)\n`);
+    else if (info.options.length === 0) process.stdout.write(`${" ".repeat(15)}--transport-opt: none\n`);
+    for (const o of info.options ?? [])
+      process.stdout.write(`${" ".repeat(15)}--transport-opt ${`${o.key}=…`.padEnd(20)} ${o.description}\n`);
   }
+  if (!json && !verbose)
+    process.stdout.write("(xfer transports --verbose lists each one's --transport-opt settings)\n");
   return 0;
 }

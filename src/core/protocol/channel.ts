@@ -85,9 +85,14 @@ export class SessionChannel {
     await this.write(encodeControlFrame(JSON.stringify(msg)));
   }
 
-  /** `frame` comes from allocDataFrame(); ownership passes to the transport. */
+  /**
+   * `frame` comes from allocDataFrame(); ownership passes to the transport. Data the transport took
+   * is progress too: the peer is reading (flow control would hold the write otherwise), even if all
+   * we hear from it meanwhile is keep-alives.
+   */
   async sendDataFrame(frame: Uint8Array): Promise<void> {
     await this.write(frame);
+    this.stalledMs = 0;
   }
 
   /** Next message or data piece; null when the peer closed cleanly at a frame boundary. */
@@ -122,7 +127,8 @@ export class SessionChannel {
         const item = piece.kind === "data" ? piece : parseControl(piece.json);
         if (item && !(item.kind === "control" && item.msg.type === "ping")) {
           this.pending.push(item);
-          this.stalledMs = 0;
+          // A count of bytes received is a claim, not progress: only messages that move the session are.
+          if (!(item.kind === "control" && item.msg.type === "received")) this.stalledMs = 0;
         }
       }
     }

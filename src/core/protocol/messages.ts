@@ -59,6 +59,13 @@ export const FileFailed = z.object({ type: z.literal("file-failed"), index: u53,
 export const Done = z.object({ type: z.literal("done") });
 export const Summary = z.object({ type: z.literal("summary"), files: u53, bytes: u53, failed: u53 });
 export const Abort = z.object({ type: z.literal("error"), code: errorCode, message: text });
+/**
+ * Receiver → sender, only when the sender's hello listed the "received" feature: payload bytes of
+ * this session written so far, so the sender's progress shows what arrived rather than what it queued.
+ */
+export const Received = z.object({ type: z.literal("received"), bytes: u53 });
+/** Optional capability names a peer may list in its hello (see docs/PROTOCOL.md §1.2). */
+export const FEATURE_RECEIVED = "received";
 /** Keeps an idle session alive while one side does long local work (hashing a large resume prefix). */
 export const Ping = z.object({ type: z.literal("ping") });
 
@@ -75,6 +82,7 @@ export const ControlMessage = z.discriminatedUnion("type", [
   Summary,
   Abort,
   Ping,
+  Received,
 ]);
 
 export type ControlMessage = z.infer<typeof ControlMessage>;

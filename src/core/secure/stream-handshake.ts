@@ -193,6 +193,8 @@ function versionMismatch(raw: unknown): XferError {
 }
 
 /** The session's bytes inside AEAD records, as a StreamConnection (the channel above cannot tell). */
+const NOTHING_YET = new Uint8Array(0);
+
 class SealedStream implements StreamConnection {
   private readonly sealer: RecordSealer;
   /** Every record leaves fresh buffers behind, either way: one place collects them. */
@@ -220,7 +222,12 @@ class SealedStream implements StreamConnection {
             return;
           }
           reclaimer.moved(next.value.byteLength);
-          yield* opener.push(next.value);
+          const plain = opener.push(next.value);
+          // Bytes of a record still incomplete: nothing to release yet, but the peer is alive. An
+          // empty chunk says so, so that a slow link (a 512 KiB record can take a minute at 64 kbit/s)
+          // is not taken for a silent one.
+          if (plain.length === 0) yield NOTHING_YET;
+          else yield* plain;
         }
       },
     };

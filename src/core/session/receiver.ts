@@ -3,7 +3,7 @@ import { toXferError, XferError } from "../errors.ts";
 import type { EventSink, XferEvent } from "../events.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
-import type { ManifestEntry } from "../protocol/messages.ts";
+import { FEATURE_RECEIVED, type ManifestEntry } from "../protocol/messages.ts";
 import type { FileSink, Prepared, ReceiveTarget } from "../receive-target.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type LockHolder, type PathLocks, TAKEN_OVER_MESSAGE } from "./path-locks.ts";
@@ -40,6 +40,9 @@ export function offerEvent(remote: string, entries: readonly ManifestEntry[]): O
   };
 }
 
+/** How often the receiver tells an acknowledging sender what it wrote (the sender's bar refresh). */
+const ACK_EVERY_MS = 250;
+
 export const DECLINED_MESSAGE = "the receiver declined the offer";
 export const BUSY_MESSAGE = "another session is writing some of these files right now (and is not silent)";
 
@@ -50,7 +53,7 @@ export async function runReceiver(
   shared: ReceiverShared,
 ): Promise<SessionResult> {
   const { locks } = shared;
-  await exchangeHello(channel, "receiver");
+  const peerFeatures = await exchangeHello(channel, "receiver");
   const first = await channel.expect();
   if (first.kind !== "control" || first.msg.type !== "offer") throw new XferError("protocol", "expected an offer");
   const entries = first.msg.entries;
@@ -87,7 +90,15 @@ export async function runReceiver(
       throw e;
     }
     await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted) });
-    return await receiveFiles(channel, target, entries, prepared, created, emit);
+    return await receiveFiles(
+      channel,
+      target,
+      entries,
+      prepared,
+      created,
+      emit,
+      peerFeatures.includes(FEATURE_RECEIVED),
+    );
   } catch (err) {
     throw takenOver ? new XferError("taken-over", TAKEN_OVER_MESSAGE) : err;
   } finally {
@@ -102,12 +113,16 @@ async function receiveFiles(
   prepared: Map<number, Prepared>,
   created: readonly ManifestEntry[],
   emit: EventSink,
+  /** The sender asked for "received" messages (its hello's features). */
+  acknowledge: boolean,
 ): Promise<SessionResult> {
   const remaining = [...prepared.values()].map((p) => p.accepted);
-  const totalLeft = remaining.some((a) => entries[a.index]?.size === null)
+  // One total on both sides: every accepted file whole; what is already here counts as done.
+  const total = remaining.some((a) => entries[a.index]?.size === null)
     ? null
-    : remaining.reduce((sum, a) => sum + (entries[a.index]?.size ?? 0) - a.offset, 0);
-  const progress = new Progress(emit, totalLeft);
+    : remaining.reduce((sum, a) => sum + (entries[a.index]?.size ?? 0), 0);
+  const progress = new Progress(emit, total);
+  let lastAck = performance.now();
   const hashes = new Map<string, string>();
   const failures: { code: string; message: string }[] = [];
   /** Files started in this session: each is written, and published, at most once. */
@@ -121,6 +136,10 @@ async function receiveFiles(
         await current.sink.write(item.bytes);
         current.received += item.bytes.byteLength;
         progress.add(item.bytes.byteLength);
+        if (acknowledge && performance.now() - lastAck >= ACK_EVERY_MS) {
+          lastAck = performance.now();
+          await channel.send({ type: "received", bytes: progress.transferred });
+        }
         continue;
       }
       const msg = item.msg;
@@ -138,6 +157,7 @@ async function receiveFiles(
             throw new XferError("protocol", `peer resumed '${entry.path}' at ${msg.offset}, not at ${accepted.offset}`);
           progress.file = entry.path;
           emit({ event: "file-start", index: msg.index, path: entry.path, size: entry.size, offset: msg.offset });
+          progress.alreadyThere(msg.offset);
           const checkingExisting = accepted.existing && msg.offset === accepted.offset;
           if (accepted.existing && !checkingExisting) {
             // The sender wants to replace a file we were not allowed to replace: refuse, keep the file.

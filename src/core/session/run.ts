@@ -141,6 +141,12 @@ export interface ServeRequest {
   attempts: CodeAttempts;
   /** Asked before an authenticated peer's offer is written (see ReceiverShared). */
   approve?: ReceiverShared["approve"];
+  /**
+   * When true, a transport that cannot listen once another one is bound is a warning naming it, and
+   * the others serve on: one broken plugin must not stop a receiver the user did not point at it.
+   * The first transport's failure still ends serve(): then the address itself is the problem.
+   */
+  bestEffort?: boolean;
 }
 
 export interface Server {
@@ -193,8 +199,12 @@ export async function serve(req: ServeRequest): Promise<Server> {
     );
   };
   let port = req.at.port;
-  try {
-    for (const transport of req.transports) {
+  const listenFailed = (err: unknown) => {
+    const e = toXferError(err, `cannot listen on ${req.at.host}:${port}`);
+    return e.code === "internal" || e.code === "io" ? new XferError("usage", e.message, { cause: err }) : e;
+  };
+  for (const transport of req.transports) {
+    try {
       const ctx = req.ctxFor(transport);
       const connected = (remote: string) =>
         req.emit({ event: "connected", transport: transport.name, remote, role: "receiver" });
@@ -251,11 +261,14 @@ export async function serve(req: ServeRequest): Promise<Server> {
       port = listener.address.port;
       listeners.push({ transport, listener });
       req.emit({ event: "listening", transport: transport.name, host: listener.address.host, port });
+    } catch (err) {
+      if (req.bestEffort && listeners.length > 0) {
+        req.emit({ event: "warning", message: `${transport.name} is not listening: ${listenFailed(err).message}` });
+        continue;
+      }
+      await Promise.all(listeners.map((l) => l.listener.close()));
+      throw listenFailed(err);
     }
-  } catch (err) {
-    await Promise.all(listeners.map((l) => l.listener.close()));
-    const e = toXferError(err, `cannot listen on ${req.at.host}:${port}`);
-    throw e.code === "internal" || e.code === "io" ? new XferError("usage", e.message, { cause: err }) : e;
   }
   return {
     listeners,

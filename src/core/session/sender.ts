@@ -9,13 +9,15 @@ import { assertUnchanged, type LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, truncateDataFrame } from "../protocol/frames.ts";
-import type { AcceptedFile, ControlMessage } from "../protocol/messages.ts";
+import { type AcceptedFile, type ControlMessage, FEATURE_RECEIVED } from "../protocol/messages.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
 
 /** Bytes per data frame: large enough that per-frame work vanishes, small enough to pace and resume well. */
 const CHUNK_BYTES = 512 * 1024;
+/** How long a failed write waits for the receiver's own account of why (see Verdicts.reasonFor). */
+const REASON_WAIT_MS = 500;
 
 export interface SenderOptions {
   stdin: AsyncIterable<Uint8Array>;
@@ -27,7 +29,7 @@ export async function runSender(
   emit: EventSink,
   opts: SenderOptions,
 ): Promise<SessionResult> {
-  await exchangeHello(channel, "sender");
+  const peerFeatures = await exchangeHello(channel, "sender");
   await channel.send({ type: "offer", entries: entries.map((e) => e.entry) });
   const reply = await channel.expect();
   if (reply.kind !== "control") throw new XferError("protocol", "peer sent data instead of answering the offer");
@@ -45,7 +47,9 @@ export async function runSender(
   const known = fileEntries.map((e) => e.entry.size);
   const total = known.includes(null) ? null : known.reduce<number>((a, b) => a + (b ?? 0), 0);
   const progress = new Progress(emit, total);
-  const verdicts = new Verdicts(channel, entries, emit);
+  // A receiver that reports what it wrote drives the bar; an older one leaves it to what was sent.
+  if (peerFeatures.includes(FEATURE_RECEIVED)) progress.useAcknowledgements();
+  const verdicts = new Verdicts(channel, entries, emit, progress);
   const hashes = new Map<string, string>();
 
   try {
@@ -58,16 +62,16 @@ export async function runSender(
       const hash = await sendFile(channel, index, local, acc, progress, emit, verdicts, opts);
       if (hash) hashes.set(local.entry.path, hash);
     }
-    progress.flush();
     await channel.send({ type: "done" });
   } catch (err) {
-    const e = await verdicts.reasonFor(toXferError(err));
+    const e = await verdicts.reasonFor(err);
     // Our own failure (a source that changed, a read error): tell the receiver why before leaving.
     if (!verdicts.aborted && e.code !== "peer-gone")
       await channel.send({ type: "error", code: e.code, message: forPeer(e.message) }).catch(() => {});
     throw e;
   }
   const confirmed = await verdicts.finished;
+  progress.flush(true);
   await channel.end();
   return {
     files: confirmed,
@@ -119,6 +123,7 @@ async function sendFile(
     }
     await channel.send({ type: "file", index, offset: start });
     emit({ event: "file-start", index, path: entry.path, size: entry.size, offset: start });
+    progress.alreadyThere(start);
     hasher ??= await newHasher();
     const size = entry.size ?? 0;
     await assertUnchanged(fh, entry, source.path);
@@ -241,6 +246,7 @@ class Verdicts {
     private readonly channel: SessionChannel,
     private readonly entries: readonly LocalEntry[],
     private readonly emit: EventSink,
+    private readonly progress: Progress,
   ) {
     this.finished = this.readLoop();
     // The sender may be busy when an abort arrives; the error surfaces on its next check.
@@ -258,13 +264,14 @@ class Verdicts {
   }
 
   /**
-   * Our writes failed because the receiver closed: its last message (disk full, say) is usually on
-   * its way or already read. That reason, not "connection lost", is what the user needs.
+   * A receiver that fails (its disk, its folder) says why and closes: the sender's next write then
+   * fails with a bare "connection lost". Its message, read here, is the reason worth reporting.
    */
-  async reasonFor(err: XferError): Promise<XferError> {
-    if (err.code !== "peer-gone" || this.abortError) return this.abortError ?? err;
-    await waitAtMost(this.finished, 1000);
-    return this.abortError ?? err;
+  async reasonFor(err: unknown): Promise<XferError> {
+    const local = toXferError(err);
+    if (local.code !== "peer-gone") return local;
+    await waitAtMost(this.finished, REASON_WAIT_MS);
+    return this.abortError ?? local;
   }
 
   /** Remember what was sent so the receiver's verdict can be reported with it. */
@@ -314,6 +321,9 @@ class Verdicts {
             code: msg.code,
             message: msg.message,
           });
+          break;
+        case "received":
+          this.progress.acknowledge(msg.bytes);
           break;
         case "summary": {
           // Success is what the receiver confirmed file by file, never what its summary claims.
