@@ -92,11 +92,12 @@ describe("a hostile receiver", () => {
 
 describe("--stdout against a hostile sender", () => {
   test("no more than the offered size reaches standard output; exit 5", async () => {
-    const recv = run(["recv", "--stdout", "--listen", "127.0.0.1:0"], { rawStdout: true });
+    // With --stdout the events go to stderr, as JSON lines.
+    const recv = run(["recv", "--stdout", "--json", "--listen", "127.0.0.1:0"], { rawStdout: true });
     let port = 0;
     const deadline = Date.now() + 15_000;
     while (!port && Date.now() < deadline) {
-      port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(recv.stderr())?.[1] ?? 0);
+      port = Number(/"event":"listening"[^\n]*"port":(\d+)/.exec(recv.stderr())?.[1] ?? 0);
       await new Promise((r) => setTimeout(r, 50));
     }
     let stdout = 0;
