@@ -5,12 +5,18 @@
  * shared with udp-reliable (0x55).
  */
 import { z } from "zod";
-import { type DatagramConnection, defineTransport, type TransportContext } from "../../src/plugin/api.ts";
+import {
+  type DatagramConnection,
+  defineTransport,
+  TRANSPORT_API_VERSION,
+  type TransportContext,
+} from "../../src/plugin/api.ts";
 import {
   bindUdp,
   formatPeer,
   isLoopback,
   resolvePeer,
+  UDP_RECV_BUFFER_BYTES,
   type UdpPeer,
   type UdpPort,
   wildcardFor,
@@ -21,7 +27,6 @@ import { SmoothPacer } from "./pacer.ts";
 const MAGIC = 0x52;
 /** Raw UDP has no congestion control: without --rate it must not flood a network by surprise. */
 export const DEFAULT_RATE_BITS = 100e6;
-const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Bytes per paced send (one sendMany): 16 Ethernet-sized datagrams, or one or two loopback ones. */
 const PACE_BATCH_BYTES = 16 * 1500;
 /** 1500-byte MTU minus IP and UDP headers, minus our magic byte. */
@@ -113,14 +118,14 @@ function rateOf(ctx: TransportContext): number {
 export default defineTransport({
   name: "udp-raw",
   description: "raw UDP: datagrams sent once at --rate, with an exact loss report (no retransmission)",
-  apiVersion: 1,
+  apiVersion: TRANSPORT_API_VERSION,
   kind: "datagram",
   capabilities: { udpOnly: true, rateLimit: true },
   // No --transport-opt settings: --rate and --fec are its knobs.
   options: z.strictObject({}),
 
   async listen(at, ctx, onConnection) {
-    const port = await bindUdp(at, { shared: true, recvBufferBytes: RECV_BUFFER_BYTES });
+    const port = await bindUdp(at, { shared: true, recvBufferBytes: UDP_RECV_BUFFER_BYTES });
     const peers = new Map<string, RawConnection>();
     const rate = ctx.options.rateBitsPerSecond ?? DEFAULT_RATE_BITS;
     let accepting = true;

@@ -4,8 +4,21 @@
  * pure Connection/ListenerCore pair, and this file only binds it to UDP ports.
  */
 import { randomBytes } from "node:crypto";
-import { defineTransport, type Endpoint, type StreamConnection, type TransportContext } from "../../src/plugin/api.ts";
-import { bindUdp, formatPeer, resolvePeer, type UdpPeer, wildcardFor } from "../../src/plugin/udp/index.ts";
+import {
+  defineTransport,
+  type Endpoint,
+  type StreamConnection,
+  TRANSPORT_API_VERSION,
+  type TransportContext,
+} from "../../src/plugin/api.ts";
+import {
+  bindUdp,
+  formatPeer,
+  resolvePeer,
+  UDP_RECV_BUFFER_BYTES,
+  type UdpPeer,
+  wildcardFor,
+} from "../../src/plugin/udp/index.ts";
 import { Connection, type ConnectionConfig } from "./connection.ts";
 import { allClosed, Driver } from "./driver.ts";
 import { ListenerCore } from "./listener-core.ts";
@@ -14,13 +27,12 @@ import { UdpReliableStream } from "./stream.ts";
 import { CID_BYTES, isOurs } from "./wire/packet.ts";
 
 /** Kernel receive buffer asked for: bursts that arrive while JS is busy wait here instead of dropping. */
-const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 const MAX_CONNECTIONS = 256;
 
 export default defineTransport({
   name: "udp-reliable",
   description: "reliable UDP: SACK, RTT/RTO, BBR-style congestion control with pacing, flow window",
-  apiVersion: 1,
+  apiVersion: TRANSPORT_API_VERSION,
   kind: "stream",
   capabilities: { udpOnly: true, rateLimit: true },
   options: OPTIONS_SCHEMA,
@@ -28,7 +40,7 @@ export default defineTransport({
   async listen(at, ctx, onConnection) {
     // Validate the options now, so a bad --transport-opt fails at listen time, not per connection.
     configFrom(ctx.options, at.host);
-    const port = await bindUdp(at, { shared: true, recvBufferBytes: RECV_BUFFER_BYTES });
+    const port = await bindUdp(at, { shared: true, recvBufferBytes: UDP_RECV_BUFFER_BYTES });
     const core = new ListenerCore((peer) => configFrom(ctx.options, peer.address), MAX_CONNECTIONS);
     const drivers = new Map<Connection, Driver>();
     const detach = port.attach({

@@ -5,6 +5,7 @@
 import { SingleBar } from "cli-progress";
 import { createConsola } from "consola";
 import type { XferEvent } from "../core/events.ts";
+import { HASH_ALGORITHM } from "../core/hashing.ts";
 import { formatBytes, formatDuration, formatRate, printable } from "./format.ts";
 import { formatEndpoint } from "./parse.ts";
 
@@ -144,7 +145,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
       }
       case "file-done":
         if (e.skipped) skipped++;
-        log.debug(`${e.skipped ? "already there" : "verified"} ${e.path} blake3:${e.hash.slice(0, 16)}…`);
+        log.debug(`${e.skipped ? "already there" : "verified"} ${e.path} ${HASH_ALGORITHM}:${e.hash.slice(0, 16)}…`);
         break;
       case "file-failed":
         stopBar();
@@ -181,8 +182,8 @@ function humanReporter(opts: ReporterOptions): Reporter {
 function doneLine(e: Extract<XferEvent, { event: "done" }>, skipped: number): string {
   const where = e.savedIn ? `, saved in ${printable(e.savedIn)}` : "";
   if (skipped > 0 && skipped === e.files && !e.failed)
-    return `${skipped} file(s) already there, skipped (same content)${where} blake3:${e.hash}`;
+    return `${skipped} file(s) already there, skipped (same content)${where} ${HASH_ALGORITHM}:${e.hash}`;
   const what = e.failed ? `${e.files} file(s) done, ${e.failed} failed` : `${e.files} file(s) verified`;
   const already = skipped > 0 ? ` (${skipped} already there, skipped)` : "";
-  return `${what}${already}: ${formatBytes(e.bytes)} in ${formatDuration(e.seconds)} (${formatRate(e.throughputBytesPerSec)})${where} blake3:${e.hash}`;
+  return `${what}${already}: ${formatBytes(e.bytes)} in ${formatDuration(e.seconds)} (${formatRate(e.throughputBytesPerSec)})${where} ${HASH_ALGORITHM}:${e.hash}`;
 }

@@ -40,7 +40,8 @@ for (const transport of BUILTIN_TRANSPORTS) {
       test(id, async () => {
         const result = (await reportFor(transport)).results.find((r) => r.case === id);
         if (result?.status === "fail") throw new Error(result.message);
-        expect(result).toBeDefined();
+        // A case the kit skipped proved nothing: it must be listed in KNOWN_GAPS, not pass here.
+        expect(result?.status).toBe("pass");
       }, 120_000);
     }
   });

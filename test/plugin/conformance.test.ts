@@ -6,7 +6,6 @@ import type { StreamConnection, TransportDefinition } from "xfer/plugin";
 import { caseIds, runConformance } from "xfer/plugin/conformance";
 import tcpXor from "../../examples/plugins/tcp-xor/index.ts";
 import { ROOT, tempDir } from "../helpers/cli.ts";
-import udpFixture from "./udp-fixture.ts";
 
 /** Connections the broken plugins below opened; their own destroy() may not work, so the test closes them. */
 const opened: StreamConnection[] = [];
@@ -42,12 +41,6 @@ describe("the conformance kit", () => {
     expect(failures(report)).toEqual({});
     expect(report.results.map((r) => r.case)).toEqual(["definition.shape", ...caseIds("stream")]);
     expect(report.passed).toBe(true);
-  }, 30_000);
-
-  test("the datagram subset passes a plain UDP transport", async () => {
-    const report = await runConformance(udpFixture, { modulePath: join(ROOT, "test/plugin/udp-fixture.ts") });
-    expect(failures(report)).toEqual({});
-    expect(report.results.map((r) => r.case)).toEqual(["definition.shape", ...caseIds("datagram")]);
   }, 30_000);
 
   test("a writer that is never made to wait fails the backpressure case", async () => {

@@ -31,7 +31,8 @@ test("concurrent writes under backpressure all resolve once the reader drains", 
     received += chunk.byteLength;
     if (received === big.byteLength + 100) break;
   }
-  await Promise.all([first, second]);
+  // Bounded: the bug this is about is a write that never settles, which must fail here, not time out.
+  await Promise.race([Promise.all([first, second]), Bun.sleep(2000)]);
   expect(settled).toBe(2);
   client.destroy();
   peer.destroy();

@@ -9,4 +9,4 @@ export {
   type UdpPort,
   wildcardFor,
 } from "./port.ts";
-export { isLoopback } from "./socket.ts";
+export { isLoopback, UDP_RECV_BUFFER_BYTES } from "./socket.ts";

@@ -31,6 +31,12 @@ export interface RawUdpSocket {
   close(): void;
 }
 
+/**
+ * A receive buffer that absorbs a few milliseconds of a fast sender while the process is busy: what
+ * the built-in UDP transports ask for, and a sensible start for others (the kernel may cap it).
+ */
+export const UDP_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface RawUdpOptions {
   /** SO_RCVBUF to ask for (bytes). Kernel drops at a full receive buffer look exactly like loss. */
   recvBufferBytes?: number;
