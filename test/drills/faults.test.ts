@@ -5,62 +5,12 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
-import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
 import { startLossyProxy } from "../helpers/lossy-udp-proxy.ts";
+import { randomBytes, tcpProxy } from "./tools.ts";
 
 setDefaultTimeout(90_000);
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x;
-  }
-  return out;
-}
-
-/** A TCP proxy on 127.0.0.1 that forwards at a bounded rate and can go dark (nothing forwarded). */
-async function tcpProxy(targetPort: number, bytesPerSec: number) {
-  const pairs: [Socket, Socket][] = [];
-  let dark = false;
-  const pump = (from: Socket, to: Socket) => {
-    // One chunk at a time, in order; the end is passed on only after the last chunk went through.
-    let queue = Promise.resolve();
-    from.on("data", (chunk: Buffer) => {
-      from.pause();
-      queue = queue.then(async () => {
-        while (dark) await Bun.sleep(20);
-        await Bun.sleep((chunk.byteLength / bytesPerSec) * 1000);
-        await new Promise<void>((r) => to.write(chunk, () => r()));
-        from.resume();
-      });
-    });
-    from.on("end", () => void queue.then(() => to.end()));
-    from.on("error", () => to.destroy());
-  };
-  const server = createServer((client) => {
-    const upstream = tcpConnect(targetPort, "127.0.0.1");
-    pairs.push([client, upstream]);
-    pump(client, upstream);
-    pump(upstream, client);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    port: (server.address() as { port: number }).port,
-    set dark(v: boolean) {
-      dark = v;
-    },
-    close() {
-      for (const [a, b] of pairs) a.destroy(), b.destroy();
-      server.close();
-    },
-  };
-}
 
 /** Resident memory of a process, in MB (Linux). */
 async function rssMb(pid: number): Promise<number> {
@@ -69,58 +19,65 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 describe("blackouts", () => {
-  test("udp-reliable: 10 s of total loss mid-transfer, and the transfer goes on by itself", async () => {
-    await using src = await tempDir();
-    await using dst = await tempDir();
-    const content = randomBytes(12 << 20, 1);
-    await writeFile(join(src.path, "b.bin"), content);
-    const recv = await startReceiver(dst.path, ["--once"]);
-    const proxy = await startLossyProxy(recv.port, { seed: 3, toTarget: { delayMs: 5 }, toClient: { delayMs: 5 } });
-    try {
-      const sending = sendAndWait([
-        "--via",
-        "udp-reliable",
-        "--rate",
-        "40mbit",
-        join(src.path, "b.bin"),
-        `127.0.0.1:${proxy.port}`,
-      ]);
-      await recv.waitFor((e) => e.event === "file-start");
-      await Bun.sleep(700);
-      proxy.blackout = true;
-      await Bun.sleep(10_000);
-      proxy.blackout = false;
-      const sent = await sending;
-      expect(sent.code, sent.stderr).toBe(0);
-      expect(await recv.exited).toBe(0);
-      expect(Buffer.compare(await readFile(join(dst.path, "b.bin")), Buffer.from(content))).toBe(0);
-    } finally {
-      proxy.close();
-    }
-  });
+  /** A link the test can cut: udp-reliable through the lossy proxy, tcp-stream through the TCP proxy. */
+  const LINKS = [
+    {
+      via: "udp-reliable",
+      args: ["--via", "udp-reliable", "--rate", "40mbit"],
+      size: 12 << 20,
+      open: async (port: number) => {
+        const p = await startLossyProxy(port, { seed: 3, toTarget: { delayMs: 5 }, toClient: { delayMs: 5 } });
+        return {
+          port: p.port,
+          dark: (on: boolean) => {
+            p.blackout = on;
+          },
+          close: () => p.close(),
+        };
+      },
+    },
+    {
+      via: "tcp-stream",
+      args: [],
+      size: 8 << 20,
+      open: async (port: number) => {
+        const p = await tcpProxy(port, 4 << 20);
+        return {
+          port: p.port,
+          dark: (on: boolean) => {
+            p.dark = on;
+          },
+          close: () => p.close(),
+        };
+      },
+    },
+  ];
 
-  test("tcp-stream: 10 s with nothing forwarded mid-transfer, and the transfer goes on by itself", async () => {
-    await using src = await tempDir();
-    await using dst = await tempDir();
-    const content = randomBytes(8 << 20, 2);
-    await writeFile(join(src.path, "b.bin"), content);
-    const recv = await startReceiver(dst.path, ["--once"]);
-    const proxy = await tcpProxy(recv.port, 4 << 20);
-    try {
-      const sending = sendAndWait([join(src.path, "b.bin"), `127.0.0.1:${proxy.port}`]);
-      await recv.waitFor((e) => e.event === "file-start");
-      await Bun.sleep(500);
-      proxy.dark = true;
-      await Bun.sleep(10_000);
-      proxy.dark = false;
-      const sent = await sending;
-      expect(sent.code, sent.stderr).toBe(0);
-      expect(await recv.exited).toBe(0);
-      expect(Buffer.compare(await readFile(join(dst.path, "b.bin")), Buffer.from(content))).toBe(0);
-    } finally {
-      proxy.close();
-    }
-  });
+  test.each(LINKS)(
+    "$via: nothing gets through for 10 s mid-transfer, and the transfer goes on by itself",
+    async (link) => {
+      await using src = await tempDir();
+      await using dst = await tempDir();
+      const content = randomBytes(link.size, link.via.length);
+      await writeFile(join(src.path, "b.bin"), content);
+      const recv = await startReceiver(dst.path, ["--once"]);
+      const path = await link.open(recv.port);
+      try {
+        const sending = sendAndWait([...link.args, join(src.path, "b.bin"), `127.0.0.1:${path.port}`]);
+        await recv.waitFor((e) => e.event === "file-start");
+        await Bun.sleep(600);
+        path.dark(true);
+        await Bun.sleep(10_000);
+        path.dark(false);
+        const sent = await sending;
+        expect(sent.code, sent.stderr).toBe(0);
+        expect(await recv.exited).toBe(0);
+        expect(Buffer.compare(await readFile(join(dst.path, "b.bin")), Buffer.from(content))).toBe(0);
+      } finally {
+        path.close();
+      }
+    },
+  );
 
   test("a blackout longer than the idle timeout ends both sides clearly (exit 3) and leaves a resumable part", async () => {
     await using src = await tempDir();

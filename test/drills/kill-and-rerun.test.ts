@@ -10,6 +10,7 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Event, run, startReceiver, tempDir } from "../helpers/cli.ts";
 import { seededRandom } from "../sim/rng.ts";
+import { randomBytes } from "./tools.ts";
 
 const KILLS = Number(process.env.XFER_DRILL_KILLS ?? 2);
 setDefaultTimeout(60_000 + KILLS * 20_000);
@@ -19,21 +20,6 @@ const CASES = [
   { via: "tcp-stream", size: 192 << 20, extra: [] as string[] },
   { via: "udp-reliable", size: 48 << 20, extra: ["--rate", "240mbit"] },
 ] as const;
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x;
-    out[i + 1] = x >>> 8;
-    out[i + 2] = x >>> 16;
-    out[i + 3] = x >>> 24;
-  }
-  return out;
-}
 
 /** Wait until the part on the receiver holds at least `bytes` (the kill point). */
 async function partReaches(path: string, bytes: number, timeoutMs = 30_000): Promise<number> {

@@ -89,8 +89,6 @@ const jsonish: fc.Arbitrary<unknown> = fc.oneof(
     ),
 );
 
-const enc = new TextEncoder();
-
 describe("fuzzing what a peer controls", () => {
   test("session frames: a FrameError or pieces within the frame limits, never another exception", () => {
     const validFrames = fc
