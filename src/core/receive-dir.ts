@@ -30,7 +30,7 @@ const MissingRecord = z.object({
 /** A record larger than this is not one of ours (a million ranges fit). */
 const MAX_MISSING_RECORD_CHARS = 64 << 20;
 
-/** Free space an offer must leave on the receiving disk (other programs need some too). */
+/** Free space an offer must leave on the receiving disk (other programs need some too); at most 5 % of a small disk. */
 export const DISK_HEADROOM_BYTES = 64 << 20;
 
 export interface ReceiveDirOptions {
@@ -109,16 +109,18 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       if (!p.accepted.existing) need += Math.max(0, (entries[index]?.size ?? 0) - p.accepted.offset);
     if (need === 0) return;
     let free: number;
+    let headroom: number;
     try {
       const fs = await statfs(this.root);
       free = fs.bavail * fs.bsize;
+      headroom = Math.min(DISK_HEADROOM_BYTES, (fs.blocks * fs.bsize) / 20);
     } catch {
       return; // No figure on this system: the writes themselves will say when the disk is full.
     }
-    if (need + DISK_HEADROOM_BYTES > free)
+    if (need + headroom > free)
       throw new XferError(
         "disk-full",
-        `not enough space here: the offer needs ${need} bytes, the receiving disk has ${Math.max(0, free - DISK_HEADROOM_BYTES)} to spare`,
+        `not enough space here: the offer needs ${need} bytes, the receiving disk has ${Math.max(0, Math.floor(free - headroom))} to spare`,
       );
   }
 
