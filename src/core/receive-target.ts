@@ -2,6 +2,7 @@
 import type { StreamingHasher } from "./hashing.ts";
 import type { PlacedFile } from "./placed-file.ts";
 import type { AcceptedFile, ManifestEntry } from "./protocol/messages.ts";
+import type { Commit } from "./publish-batch.ts";
 
 /** What the receiver knows about one offered file after looking at its disk. */
 export interface Prepared {
@@ -12,8 +13,11 @@ export interface Prepared {
 
 export interface FileSink {
   write(bytes: Uint8Array): Promise<void>;
-  /** Verify size and hash, then publish under the final name; throws XferError("integrity") on mismatch. */
-  finish(size: number, hash: string): Promise<void>;
+  /**
+   * Verify size and hash; throws XferError("integrity") on mismatch. What it returns makes the
+   * verified file durable and then visible under its final name (src/core/publish-batch.ts).
+   */
+  finish(size: number, hash: string): Promise<Commit>;
   /** Stop without publishing, keeping what can be resumed. */
   abandon(): Promise<void>;
 }

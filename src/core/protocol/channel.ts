@@ -61,6 +61,15 @@ export class SessionChannel {
     await this.write(encodeControlFrame(JSON.stringify(msg)));
   }
 
+  /**
+   * Several messages and data frames in one write (one record): a small file's start, data and end,
+   * or a batch of verdicts. Data frames come from allocDataFrame().
+   */
+  async sendAll(items: readonly (ControlMessage | Uint8Array)[]): Promise<void> {
+    const frames = items.map((m) => (m instanceof Uint8Array ? m : encodeControlFrame(JSON.stringify(m))));
+    await this.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+  }
+
   /** `frame` comes from allocDataFrame(); ownership passes to the transport. */
   async sendDataFrame(frame: Uint8Array): Promise<void> {
     await this.write(frame);

@@ -3,7 +3,9 @@ import { toXferError, XferError } from "../errors.ts";
 import type { EventSink, XferEvent } from "../events.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
-import type { ManifestEntry } from "../protocol/messages.ts";
+import type { ControlMessage, ManifestEntry } from "../protocol/messages.ts";
+import type { Commit } from "../publish-batch.ts";
+import { PublishBatch } from "../publish-batch.ts";
 import type { FileSink, Prepared, ReceiveTarget } from "../receive-target.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
@@ -109,6 +111,11 @@ async function receiveFiles(
   const progress = new Progress(emit, totalLeft);
   const hashes = new Map<string, string>();
   const failures: { code: string; message: string }[] = [];
+  const verdicts: ControlMessage[] = [];
+  const sendVerdicts = async () => {
+    if (verdicts.length) await channel.sendAll(verdicts.splice(0));
+  };
+  const batch = new PublishBatch(sendVerdicts);
   let current: OpenFile | null = null;
   try {
     for (;;) {
@@ -147,8 +154,9 @@ async function receiveFiles(
             throw new XferError("protocol", "file-end for a file not started");
           const done: OpenFile = current;
           current = null;
+          let commit: Commit | null = null;
           try {
-            if (done.sink) await done.sink.finish(msg.size, msg.hash);
+            if (done.sink) commit = await done.sink.finish(msg.size, msg.hash);
             else if (prepared.get(done.index)?.accepted.prefixHash !== msg.hash)
               throw new XferError("integrity", `'${done.entry.path}' differs from the existing file`);
           } catch (err) {
@@ -160,19 +168,28 @@ async function receiveFiles(
             break;
           }
           hashes.set(done.entry.path, msg.hash);
-          emit({
-            event: "file-done",
-            index: done.index,
-            path: done.entry.path,
-            bytes: msg.size,
-            hash: msg.hash,
-            resumedFrom: done.offset,
-            skipped: done.sink === null,
-          });
-          await channel.send({ type: "file-ok", index: done.index, skipped: done.sink === null });
+          // Reported only once it is durable and under its final name.
+          const published = () => {
+            emit({
+              event: "file-done",
+              index: done.index,
+              path: done.entry.path,
+              bytes: msg.size,
+              hash: msg.hash,
+              resumedFrom: done.offset,
+              skipped: done.sink === null,
+            });
+            verdicts.push({ type: "file-ok", index: done.index, skipped: done.sink === null });
+          };
+          if (commit) await batch.add(commit, published);
+          else {
+            published();
+            await sendVerdicts();
+          }
           break;
         }
         case "done": {
+          await batch.drain();
           progress.flush();
           await target.finishDirs(entries);
           const missing = [...prepared.keys()].filter((i) => !hashes.has(entries[i]!.path)).length - failures.length;
@@ -201,6 +218,7 @@ async function receiveFiles(
   } catch (err) {
     const e = toXferError(err);
     if (current?.sink) await current.sink.abandon();
+    await batch.abandon();
     // Tell the sender why, unless the connection itself is what failed.
     if (e.code !== "peer-gone") await channel.send({ type: "error", code: e.code, message: e.message }).catch(() => {});
     throw e;

@@ -1,0 +1,62 @@
+import { describe, expect, test } from "bun:test";
+import { type Commit, PublishBatch } from "./publish-batch.ts";
+
+/** A commit that logs what happens to it (the batches below have no syncfs: each file syncs itself). */
+function fake(name: string, log: string[], opts: { failSync?: boolean; bytes?: number } = {}): Commit {
+  return {
+    bytes: opts.bytes ?? 1,
+    fd: null,
+    sync: async () => {
+      log.push(`sync ${name}`);
+      if (opts.failSync) throw new Error(`disk said no to ${name}`);
+    },
+    publish: async () => void log.push(`publish ${name}`),
+    discard: async () => void log.push(`discard ${name}`),
+  };
+}
+
+const NO_SYNCFS = Promise.resolve(null);
+
+describe("publish batch", () => {
+  test("files are published only after every file of the batch synced, then reported", async () => {
+    const log: string[] = [];
+    const batch = new PublishBatch(async () => void log.push("flushed"), { files: 3, bytes: 1 << 30 }, NO_SYNCFS);
+    for (const n of ["a", "b"]) await batch.add(fake(n, log), () => log.push(`ok ${n}`));
+    expect(log).toEqual([]);
+    await batch.add(fake("c", log), () => log.push("ok c"));
+    await batch.drain();
+    const lastSync = Math.max(...["a", "b", "c"].map((n) => log.indexOf(`sync ${n}`)));
+    const firstPublish = Math.min(...["a", "b", "c"].map((n) => log.indexOf(`publish ${n}`)));
+    expect(lastSync).toBeLessThan(firstPublish);
+    expect(log.indexOf("ok a")).toBeGreaterThan(log.indexOf("publish a"));
+    expect(log.at(-1)).toBe("flushed");
+  });
+
+  test("a batch full of bytes flushes early; drain publishes what is left", async () => {
+    const log: string[] = [];
+    const batch = new PublishBatch(async () => {}, { files: 100, bytes: 10 }, NO_SYNCFS);
+    await batch.add(fake("big", log, { bytes: 10 }), () => {});
+    await batch.add(fake("small", log), () => {});
+    await batch.drain();
+    expect(log.filter((l) => l.startsWith("publish"))).toEqual(["publish big", "publish small"]);
+    expect(log.indexOf("publish big")).toBeLessThan(log.indexOf("sync small"));
+  });
+
+  test("a failed sync publishes nothing of that batch and surfaces the error", async () => {
+    const log: string[] = [];
+    const batch = new PublishBatch(async () => {}, { files: 2, bytes: 1 << 30 }, NO_SYNCFS);
+    await batch.add(fake("a", log), () => log.push("ok a"));
+    await batch.add(fake("b", log, { failSync: true }), () => log.push("ok b"));
+    await expect(batch.drain()).rejects.toThrow("disk said no to b");
+    expect(log.some((l) => l.startsWith("publish") || l.startsWith("ok"))).toBe(false);
+    expect(log).toContain("discard a");
+  });
+
+  test("abandon closes what was not published and publishes nothing", async () => {
+    const log: string[] = [];
+    const batch = new PublishBatch(async () => {}, undefined, NO_SYNCFS);
+    await batch.add(fake("a", log), () => log.push("ok a"));
+    await batch.abandon();
+    expect(log).toEqual(["discard a"]);
+  });
+});
