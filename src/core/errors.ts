@@ -29,6 +29,8 @@ export type ErrorCode =
   | "rejected"
   | "exists"
   | "unsafe-name"
+  /** The receiver's filesystem cannot hold this name beside another offered one (case, normalisation). */
+  | "name-collision"
   | "busy"
   | "integrity"
   | "incomplete"
@@ -50,6 +52,7 @@ const EXIT_OF: Record<ErrorCode, ExitCode> = {
   rejected: EXIT.rejected,
   exists: EXIT.rejected,
   "unsafe-name": EXIT.rejected,
+  "name-collision": EXIT.rejected,
   busy: EXIT.rejected,
   integrity: EXIT.integrity,
   incomplete: EXIT.integrity,

@@ -3,6 +3,8 @@
  * '/'-separated path whose every component is a plain file name on every OS we ship to.
  */
 
+import { foldName, type NameFolding } from "./name-folding.ts";
+
 const MAX_COMPONENT_BYTES = 255;
 const MAX_PATH_BYTES = 4096;
 /** Reserved device names on Windows, with or without an extension. */
@@ -30,15 +32,56 @@ export function unsafeNameReason(name: string): string | null {
   return null;
 }
 
-/** Checks a whole list: each name safe, no duplicates (case-insensitively: macOS and Windows fold case). */
-export function checkOfferedNames(names: readonly string[]): { name: string; reason: string } | null {
-  const seen = new Set<string>();
-  for (const name of names) {
+export interface OfferedNamesCheck {
+  /** A name no receiver may create, or the same path twice: the whole offer is refused. */
+  fatal: { name: string; reason: string } | null;
+  /**
+   * Entries whose names this filesystem cannot hold beside an earlier entry (they differ only in
+   * case or Unicode normalisation, where the filesystem folds those), or that lie inside such a
+   * folder: by index, why. The first spelling offered wins; only these are refused.
+   */
+  collisions: Map<number, string>;
+}
+
+/** Checks a whole list: each name safe, no path twice, and which ones `folding` makes collide. */
+export function checkOfferedNames(names: readonly string[], folding: NameFolding): OfferedNamesCheck {
+  const exact = new Set<string>();
+  const byKey = new Map<string, string>();
+  const collisions = new Map<number, string>();
+  /** Refused paths: whatever lies inside a refused folder is refused too. */
+  const refused = new Set<string>();
+  for (const [index, name] of names.entries()) {
     const reason = unsafeNameReason(name);
-    if (reason) return { name, reason };
-    const folded = name.normalize("NFC").toLowerCase();
-    if (seen.has(folded)) return { name, reason: "duplicate name" };
-    seen.add(folded);
+    if (reason) return { fatal: { name, reason }, collisions };
+    if (exact.has(name)) return { fatal: { name, reason: "duplicate name" }, collisions };
+    exact.add(name);
+    const inside = refused.size > 0 ? refusedAncestor(name, refused) : null;
+    if (inside !== null) {
+      collisions.set(index, `it is inside '${inside}', which was refused`);
+      refused.add(name);
+      continue;
+    }
+    const key = foldName(name, folding);
+    const earlier = byKey.get(key);
+    if (earlier !== undefined) {
+      collisions.set(index, `this receiver's filesystem cannot hold it beside '${earlier}' (${foldedWhat(folding)})`);
+      refused.add(name);
+      continue;
+    }
+    byKey.set(key, name);
+  }
+  return { fatal: null, collisions };
+}
+
+function refusedAncestor(name: string, refused: ReadonlySet<string>): string | null {
+  for (let at = name.indexOf("/"); at !== -1; at = name.indexOf("/", at + 1)) {
+    const prefix = name.slice(0, at);
+    if (refused.has(prefix)) return prefix;
   }
   return null;
+}
+
+function foldedWhat(folding: NameFolding): string {
+  if (folding.foldsCase && folding.foldsNormalization) return "it ignores case and Unicode normalisation";
+  return folding.foldsCase ? "it ignores case" : "it ignores Unicode normalisation";
 }

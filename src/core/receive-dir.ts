@@ -10,7 +10,8 @@ import { toXferError, XferError } from "./errors.ts";
 import { hashFilePrefix } from "./hash-file.ts";
 import { newHasher, type StreamingHasher } from "./hashing.ts";
 import { IncomingFile } from "./incoming-file.ts";
-import { checkOfferedNames, PART_SUFFIX } from "./names.ts";
+import { probeFolding } from "./name-folding.ts";
+import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX } from "./names.ts";
 import { PlacedFile } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 import type { Prepared, ReceiveTarget } from "./receive-target.ts";
@@ -29,11 +30,18 @@ export class ReceiveDir implements ReceiveTarget {
    * Validate an offer against this directory. Throws an XferError (sent to the peer as a reject)
    * when any name is unsafe or a file would be replaced without --overwrite; writes nothing.
    */
-  async prepare(entries: readonly ManifestEntry[]): Promise<Map<number, Prepared>> {
-    const bad = checkOfferedNames(entries.map((e) => e.path));
-    if (bad) throw new XferError("unsafe-name", `refusing offered name '${printable(bad.name)}': ${bad.reason}`);
+  async prepare(
+    entries: readonly ManifestEntry[],
+    refused: ReadonlySet<number> = new Set(),
+  ): Promise<Map<number, Prepared>> {
+    const { fatal, collisions } = this.checkNames(entries);
+    if (fatal) throw new XferError("unsafe-name", `refusing offered name '${printable(fatal.name)}': ${fatal.reason}`);
+    for (const [index, reason] of collisions)
+      if (!refused.has(index))
+        throw new XferError("unsafe-name", `refusing offered name '${printable(entries[index]!.path)}': ${reason}`);
     const prepared = new Map<number, Prepared>();
     for (const [index, entry] of entries.entries()) {
+      if (refused.has(index)) continue;
       await this.checkParents(entry.path);
       const target = this.pathOf(entry.path);
       const existing = await lstatOrNull(target);
@@ -45,6 +53,25 @@ export class ReceiveDir implements ReceiveTarget {
       prepared.set(index, await this.prepareFile(index, entry, target, existing));
     }
     return prepared;
+  }
+
+  /** Entries this folder's filesystem cannot hold beside earlier ones (names.ts), by index: why. */
+  async refusals(entries: readonly ManifestEntry[]): Promise<Map<number, string>> {
+    return this.checkNames(entries).collisions;
+  }
+
+  /** The last offer's check, kept: refusals() and prepare() ask about the same offer. */
+  private lastCheck: { entries: readonly ManifestEntry[]; result: OfferedNamesCheck } | null = null;
+
+  private checkNames(entries: readonly ManifestEntry[]): OfferedNamesCheck {
+    if (this.lastCheck?.entries !== entries) {
+      const result = checkOfferedNames(
+        entries.map((e) => e.path),
+        probeFolding(this.root),
+      );
+      this.lastCheck = { entries, result };
+    }
+    return this.lastCheck.result;
   }
 
   private async prepareFile(

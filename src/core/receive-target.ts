@@ -23,8 +23,16 @@ export interface FileSink {
 }
 
 export interface ReceiveTarget {
-  /** Check an offer; throws an XferError to reject it. Writes nothing. */
-  prepare(entries: readonly ManifestEntry[]): Promise<Map<number, Prepared>>;
+  /**
+   * Check an offer, leaving out the `refused` indices; throws an XferError to reject it. Writes
+   * nothing.
+   */
+  prepare(entries: readonly ManifestEntry[], refused?: ReadonlySet<number>): Promise<Map<number, Prepared>>;
+  /**
+   * Entries that can be refused one by one while the rest arrives (names the filesystem cannot hold
+   * side by side), by index: why. Absent: nothing is refused singly.
+   */
+  refusals?(entries: readonly ManifestEntry[]): Promise<Map<number, string>>;
   makeDir(entry: ManifestEntry): Promise<void>;
   openFile(entry: ManifestEntry, offset: number, prefix: StreamingHasher | null): Promise<FileSink>;
   finishDirs(entries: readonly ManifestEntry[]): Promise<void>;

@@ -48,7 +48,20 @@ export const AcceptedFile = z.object({
   existing: z.boolean().default(false),
 });
 
-export const Accept = z.object({ type: z.literal("accept"), files: z.array(AcceptedFile) });
+/** An offered entry the receiver will not take, while it takes the others (only to a sender with FEATURE_REFUSE). */
+export const RefusedEntry = z.object({ index: u53, code: errorCode, message: text });
+
+export const Accept = z.object({
+  type: z.literal("accept"),
+  files: z.array(AcceptedFile),
+  refused: z.array(RefusedEntry).default([]),
+});
+
+/**
+ * Hello feature: this sender understands `accept.refused` (and sends nothing for those entries).
+ * Without it a receiver refuses the whole offer instead, as before.
+ */
+export const FEATURE_REFUSE = "refuse-entries";
 export const Reject = z.object({ type: z.literal("reject"), code: errorCode, message: text });
 
 /** Data for entry `index` follows, starting at `offset` (0 = discard any partial data). */

@@ -1,20 +1,21 @@
 import { XferError } from "../errors.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
-import { type ControlMessage, PROTOCOL_NAME, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { type ControlMessage, FEATURE_REFUSE, PROTOCOL_NAME, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { SOFTWARE } from "../version.ts";
 
 /**
  * Both sides introduce themselves, first thing inside the sealed records (the code's handshake came
  * before, src/core/secure/): software names and features reach only an authenticated peer.
+ * Resolves with the features the peer announced.
  */
-export async function exchangeHello(channel: SessionChannel, role: "sender" | "receiver"): Promise<void> {
+export async function exchangeHello(channel: SessionChannel, role: "sender" | "receiver"): Promise<string[]> {
   const mine: ControlMessage = {
     type: "hello",
     protocol: PROTOCOL_NAME,
     version: SESSION_PROTOCOL_VERSION,
     role,
     software: SOFTWARE,
-    features: [],
+    features: role === "sender" ? [FEATURE_REFUSE] : [],
   };
   if (role === "sender") await channel.send(mine);
   const item = await channel.expect();
@@ -29,6 +30,7 @@ export async function exchangeHello(channel: SessionChannel, role: "sender" | "r
   }
   if (msg.role === role) throw new XferError("protocol", `peer is also a ${role}`);
   if (role === "receiver") await channel.send(mine);
+  return msg.features;
 }
 
 /** A peer's error message as the local error to raise. */

@@ -3,7 +3,7 @@ import { toXferError, XferError } from "../errors.ts";
 import type { EventSink, XferEvent } from "../events.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
-import type { ControlMessage, ManifestEntry } from "../protocol/messages.ts";
+import { type ControlMessage, FEATURE_REFUSE, type ManifestEntry } from "../protocol/messages.ts";
 import type { Commit } from "../publish-batch.ts";
 import { PublishBatch } from "../publish-batch.ts";
 import type { FileSink, Prepared, ReceiveTarget } from "../receive-target.ts";
@@ -63,7 +63,7 @@ export async function runReceiver(
   shared: ReceiverShared,
 ): Promise<SessionResult> {
   const { locks } = shared;
-  await exchangeHello(channel, "receiver");
+  const peerFeatures = await exchangeHello(channel, "receiver");
   const first = await channel.expect();
   if (first.kind !== "control" || first.msg.type !== "offer") throw new XferError("protocol", "expected an offer");
   const entries = first.msg.entries;
@@ -81,28 +81,41 @@ export async function runReceiver(
   }
   try {
     let prepared: Map<number, Prepared>;
+    let refused: Map<number, string>;
     try {
-      prepared = await target.prepare(entries);
-      for (const entry of entries) if (entry.kind === "dir") await target.makeDir(entry);
+      refused = peerFeatures.includes(FEATURE_REFUSE) && target.refusals ? await target.refusals(entries) : new Map();
+      prepared = await target.prepare(entries, new Set(refused.keys()));
+      for (const [index, entry] of entries.entries())
+        if (entry.kind === "dir" && !refused.has(index)) await target.makeDir(entry);
     } catch (err) {
       const e = toXferError(err);
       await channel.send({ type: "reject", code: e.code, message: e.message }).catch(() => {});
       await channel.end().catch(() => {});
       throw e;
     }
-    await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted) });
-    return await receiveFiles(channel, target, entries, prepared, emit);
+    const refusedList = [...refused].map(([index, message]) => ({ index, code: "name-collision", message }));
+    await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted), refused: refusedList });
+    for (const r of refusedList) emit({ event: "file-failed", path: entries[r.index]!.path, ...r });
+    const kept = refused.size ? entries.filter((_, i) => !refused.has(i)) : entries;
+    const result = await receiveFiles(channel, target, entries, kept, prepared, emit, refusedList.length);
+    return {
+      ...result,
+      failures: [...refusedList.map(({ code, message }) => ({ code, message })), ...result.failures],
+    };
   } finally {
     locks.unlock(paths);
   }
 }
 
+/** `kept`: the entries not refused (their folders get modes and times); `refused`: how many were. */
 async function receiveFiles(
   channel: SessionChannel,
   target: ReceiveTarget,
   entries: readonly ManifestEntry[],
+  kept: readonly ManifestEntry[],
   prepared: Map<number, Prepared>,
   emit: EventSink,
+  refused: number,
 ): Promise<SessionResult> {
   const remaining = [...prepared.values()].map((p) => p.accepted);
   const totalLeft = remaining.some((a) => entries[a.index]?.size === null)
@@ -191,14 +204,14 @@ async function receiveFiles(
         case "done": {
           await batch.drain();
           progress.flush();
-          await target.finishDirs(entries);
+          await target.finishDirs(kept);
           const missing = [...prepared.keys()].filter((i) => !hashes.has(entries[i]!.path)).length - failures.length;
           if (missing > 0) failures.push({ code: "incomplete", message: `${missing} offered file(s) were not sent` });
           await channel.send({
             type: "summary",
             files: hashes.size,
             bytes: progress.transferred,
-            failed: failures.length,
+            failed: failures.length + refused,
           });
           await channel.end();
           return {

@@ -39,6 +39,7 @@ export async function runSender(
   }
   if (reply.msg.type !== "accept") throw new XferError("protocol", `expected accept, peer sent '${reply.msg.type}'`);
   const accepted = new Map(reply.msg.files.map((f) => [f.index, f]));
+  const refused = new Set(reply.msg.refused.map((r) => r.index));
 
   const fileEntries = entries.filter((e) => e.entry.kind === "file");
   const known = fileEntries.map((e) => e.entry.size);
@@ -46,9 +47,10 @@ export async function runSender(
   const progress = new Progress(emit, total);
   const verdicts = new Verdicts(channel, entries, emit);
   const hashes = new Map<string, string>();
+  for (const r of reply.msg.refused) verdicts.localFailure(r.index, r.code, `receiver refused it: ${r.message}`);
 
   for (const [index, local] of entries.entries()) {
-    if (local.entry.kind !== "file") continue;
+    if (local.entry.kind !== "file" || refused.has(index)) continue;
     verdicts.throwIfAborted();
     const acc = accepted.get(index);
     if (!acc) throw new XferError("protocol", `receiver did not answer for '${local.entry.path}'`);
