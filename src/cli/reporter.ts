@@ -29,6 +29,8 @@ function humanReporter(opts: ReporterOptions): Reporter {
   });
   const tty = Boolean(process.stderr.isTTY) && !opts.quiet;
   let bar: SingleBar | null = null;
+  /** Files of this session found identical on the receiver: told once, in the summary. */
+  let alreadyThere = 0;
   const stopBar = () => {
     bar?.stop();
     bar = null;
@@ -55,7 +57,8 @@ function humanReporter(opts: ReporterOptions): Reporter {
         );
         break;
       case "file-start":
-        if (e.offset > 0) log.info(`resuming ${e.path} at ${formatBytes(e.offset)}`);
+        // offset = size: an existing file checked for identity, not a resume (counted at the end).
+        if (e.offset > 0 && e.offset !== e.size) log.info(`resuming ${printable(e.path)} at ${formatBytes(e.offset)}`);
         else log.debug(`${e.path}`);
         break;
       case "progress":
@@ -82,6 +85,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
         });
         break;
       case "file-done":
+        if (e.skipped) alreadyThere++;
         log.debug(`${e.skipped ? "already there" : "verified"} ${e.path} blake3:${e.hash.slice(0, 16)}…`);
         break;
       case "file-failed":
@@ -95,12 +99,23 @@ function humanReporter(opts: ReporterOptions): Reporter {
             .join(" ")}`,
         );
         break;
-      case "done":
+      case "done": {
         stopBar();
-        log.success(
-          `${e.failed ? `${e.files} file(s) done, ${e.failed} failed` : `${e.files} file(s) verified`}: ${formatBytes(e.bytes)} in ${formatDuration(e.seconds)} (${formatRate(e.throughputBytesPerSec)}) blake3:${e.hash}`,
-        );
+        const verified = e.files - alreadyThere;
+        const counts = [
+          verified > 0 || alreadyThere === 0 ? `${verified} file(s) verified` : "",
+          alreadyThere > 0 ? `${alreadyThere} file(s) already there` : "",
+          e.failed ? `${e.failed} failed` : "",
+        ].filter(Boolean);
+        const moved =
+          e.bytes > 0 || verified > 0
+            ? `: ${formatBytes(e.bytes)} in ${formatDuration(e.seconds)} (${formatRate(e.throughputBytesPerSec)})`
+            : "";
+        const where = e.savedTo === undefined ? "" : `, saved in ${printable(e.savedTo)}`;
+        log.success(`${counts.join(", ")}${moved}${where} blake3:${e.hash}`);
+        alreadyThere = 0;
         break;
+      }
       case "warning":
         stopBar();
         log.warn(e.message);

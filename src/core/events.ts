@@ -35,6 +35,8 @@ export type XferEvent =
       seconds: number;
       throughputBytesPerSec: number;
       hash: string;
+      /** The receiver's folder (absolute), where the files were saved; absent on the sender. */
+      savedTo?: string;
     }
   | { event: "stats"; transport: string; [key: string]: number | string }
   | {

@@ -45,7 +45,7 @@ export function toArray<T>(v: T | T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-export function reportDone(emit: EventSink, r: SessionResult): void {
+export function reportDone(emit: EventSink, r: SessionResult, savedTo?: string): void {
   emit({
     event: "done",
     files: r.files,
@@ -54,6 +54,7 @@ export function reportDone(emit: EventSink, r: SessionResult): void {
     seconds: Number(r.seconds.toFixed(3)),
     throughputBytesPerSec: r.seconds > 0 ? Math.round(r.bytes / r.seconds) : 0,
     hash: r.hash,
+    ...(savedTo === undefined ? {} : { savedTo }),
   });
 }
 

@@ -101,7 +101,8 @@ export async function recvCommand(
       idleTimeoutMs: idle,
       allowLoss: Boolean(flags.allowLoss),
       onSession: (outcome) => {
-        if ("result" in outcome) reportDone(emit, outcome.result);
+        if ("result" in outcome)
+          reportDone(emit, outcome.result, target instanceof ReceiveDir ? target.root : undefined);
         else
           emit({
             event: "error",
