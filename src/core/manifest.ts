@@ -1,6 +1,9 @@
-/** The sender's side of the manifest: local paths walked into the entries a receiver is offered. */
-import { constants } from "node:fs";
-import { access, lstat, readdir, realpath, stat } from "node:fs/promises";
+/**
+ * The sender's side of the manifest: local paths walked into the entries a receiver is offered.
+ * Synchronous calls: each takes microseconds, and the promise versions' thread-pool round trips
+ * cost more than the calls, three times per file (measured on 10,000 small files).
+ */
+import { accessSync, constants, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { XferError } from "./errors.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
@@ -34,7 +37,7 @@ export async function buildManifest(paths: readonly string[], opts: ManifestOpti
     const info = await statSource(abs, true);
     const name = basename(abs);
     if (!name || name === "/") throw new XferError("usage", `cannot send '${path}': give a file or folder, not a root`);
-    if (info.isDirectory()) await walkDir(abs, name, opts, out, new Set([await realpath(abs)]));
+    if (info.isDirectory()) await walkDir(abs, name, opts, out, new Set([realpathSync(abs)]));
     else if (info.isFile()) out.push(await fileEntry(abs, name));
     else throw new XferError("source-unreadable", `'${path}' is neither a file nor a folder`);
   }
@@ -53,21 +56,21 @@ async function walkDir(
   out: LocalEntry[],
   ancestors: Set<string>,
 ): Promise<void> {
-  const info = await stat(abs);
+  const info = statSync(abs);
   out.push({
     entry: { path: rel, kind: "dir", size: 0, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs },
     source: { kind: "dir" },
   });
   let names: string[];
   try {
-    names = (await readdir(abs)).sort();
+    names = readdirSync(abs).sort();
   } catch (err) {
     throw new XferError("source-unreadable", `cannot list '${abs}': ${(err as Error).message}`, { cause: err });
   }
   for (const name of names) {
     const childAbs = join(abs, name);
     const childRel = `${rel}/${name}`;
-    const link = await lstat(childAbs);
+    const link = lstatSync(childAbs);
     let child = link;
     if (link.isSymbolicLink()) {
       if (!opts.followSymlinks) {
@@ -75,14 +78,14 @@ async function walkDir(
         continue;
       }
       try {
-        child = await stat(childAbs);
+        child = statSync(childAbs);
       } catch {
         opts.onSkip(childAbs, "dangling symbolic link");
         continue;
       }
     }
     if (child.isDirectory()) {
-      const real = await realpath(childAbs);
+      const real = realpathSync(childAbs);
       if (ancestors.has(real)) {
         opts.onSkip(childAbs, "symbolic link loop");
         continue;
@@ -99,7 +102,7 @@ async function walkDir(
 async function fileEntry(abs: string, rel: string): Promise<LocalEntry> {
   const info = await statSource(abs, false);
   try {
-    await access(abs, constants.R_OK);
+    accessSync(abs, constants.R_OK);
   } catch (err) {
     throw new XferError("source-unreadable", `cannot read '${abs}': permission denied`, { cause: err });
   }
@@ -111,7 +114,7 @@ async function fileEntry(abs: string, rel: string): Promise<LocalEntry> {
 
 async function statSource(abs: string, followLink: boolean) {
   try {
-    return followLink ? await stat(abs) : await lstat(abs);
+    return followLink ? statSync(abs) : lstatSync(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file or folder" : (err as Error).message;

@@ -3,7 +3,7 @@
  * the only code that creates files. Data goes to `name.xfer-part`; the final name appears only
  * after the hash matched, by an atomic rename.
  */
-import { constants, lstatSync, type Stats } from "node:fs";
+import { constants, fstatSync, lstatSync, type Stats } from "node:fs";
 import { chmod, type FileHandle, lstat, mkdir, open, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { toXferError, XferError } from "./errors.ts";
@@ -150,7 +150,8 @@ export class ReceiveDir implements ReceiveTarget {
       throw toXferError(err, `cannot create '${entry.path}${PART_SUFFIX}'`);
     }
     try {
-      await fh.truncate(keep);
+      // A new part is already empty: skip the (thread-pool) truncate, once per file in a tree.
+      if (fstatSync(fh.fd).size !== keep) await fh.truncate(keep);
     } catch (err) {
       await fh.close();
       throw toXferError(err, `cannot prepare '${entry.path}${PART_SUFFIX}'`);
