@@ -3,12 +3,13 @@
  * Synchronous calls: each takes microseconds, and the promise versions' thread-pool round trips
  * cost more than the calls, three times per file (measured on 10,000 small files).
  */
-import { accessSync, constants, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { basename, join, posix, resolve } from "node:path";
 import { XferError } from "./errors.ts";
+import { unsafeLinkReason } from "./names.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 
-export type EntrySource = { kind: "file"; path: string } | { kind: "stdin" } | { kind: "dir" };
+export type EntrySource = { kind: "file"; path: string } | { kind: "stdin" } | { kind: "dir" } | { kind: "link" };
 
 export interface LocalEntry {
   entry: ManifestEntry;
@@ -17,6 +18,11 @@ export interface LocalEntry {
 
 export interface ManifestOptions {
   followSymlinks: boolean;
+  /**
+   * Without followSymlinks: offer links that point inside the sent tree as links (the session drops
+   * them, with a warning, for a receiver that cannot make them). False: skip every link.
+   */
+  symlinks?: boolean;
   /** Name for data read from standard input (path "-"). */
   stdinName: string;
   /** Told about every path that is left out (symlinks, sockets, devices). */
@@ -74,7 +80,15 @@ async function walkDir(
     let child = link;
     if (link.isSymbolicLink()) {
       if (!opts.followSymlinks) {
-        opts.onSkip(childAbs, "symbolic link (use --follow-symlinks to send what it points to)");
+        const entry = opts.symlinks ? linkEntry(childAbs, childRel, link.mtimeMs) : null;
+        if (entry) out.push(entry);
+        else
+          opts.onSkip(
+            childAbs,
+            opts.symlinks
+              ? "symbolic link pointing outside the sent folder (use --follow-symlinks to send what it points to)"
+              : "symbolic link (use --follow-symlinks to send what it points to)",
+          );
         continue;
       }
       try {
@@ -97,6 +111,20 @@ async function walkDir(
       opts.onSkip(childAbs, "not a regular file or folder");
     }
   }
+}
+
+/** A link whose target, read as written, stays inside the sent tree (as tar and rsync -a keep it). */
+function linkEntry(abs: string, rel: string, mtimeMs: number): LocalEntry | null {
+  let target: string;
+  try {
+    target = posix.normalize(readlinkSync(abs));
+  } catch {
+    return null;
+  }
+  const top = rel.split("/")[0]!;
+  const lands = posix.join(posix.dirname(rel), target);
+  if (unsafeLinkReason(rel, target) !== null || (lands !== top && !lands.startsWith(`${top}/`))) return null;
+  return { entry: { path: rel, kind: "symlink", size: 0, mode: 0o777, mtimeMs, target }, source: { kind: "link" } };
 }
 
 async function fileEntry(abs: string, rel: string): Promise<LocalEntry> {

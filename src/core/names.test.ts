@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import fc from "fast-check";
 import { FOLDS_EVERYTHING, FOLDS_NOTHING } from "./name-folding.ts";
-import { checkOfferedNames, unsafeNameReason } from "./names.ts";
+import { checkOfferedNames, unsafeLinkReason, unsafeNameReason } from "./names.ts";
 
 describe("offered names", () => {
   test.each([["a.txt"], ["dir/sub/file.bin"], ["ünïcødé/файл.txt"], [".hidden"], ["a..b"]])("accepts %p", (name) => {
@@ -82,8 +82,43 @@ describe("offered names", () => {
         if (unsafeNameReason(name) !== null) return;
         const target = resolve(join(root, ...name.split("/")));
         const rel = relative(root, target);
-        expect(rel.startsWith("..") || isAbsolute(rel) || rel === "").toBe(false);
+        expect(rel === ".." || rel.startsWith("../") || isAbsolute(rel) || rel === "").toBe(false);
       }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test.each([
+    ["l", "x", null],
+    ["a/b/l", "../../x", null],
+    ["a/l", "../../x", "outside"],
+    ["l", "/etc", "absolute"],
+    ["a/l", "b/../../x", "plain names"],
+    ["a/l", "./x", "plain names"],
+    ["l", "", "without a target"],
+    ["l", "a\\b", "backslash"],
+  ])("link %p -> %p", (path, target, why) => {
+    const reason = unsafeLinkReason(path, target);
+    if (why === null) expect(reason).toBeNull();
+    else expect(reason).toContain(why);
+  });
+
+  test("property: an accepted link's target, resolved from the link's folder, stays inside the receiving folder", () => {
+    const root = resolve("/srv/recv");
+    const seg = fc.constantFrom("..", ".", "", "a", "b", "/", "c:");
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom("a", "b"), { minLength: 1, maxLength: 4 }),
+        fc.array(seg, { maxLength: 6 }),
+        (p, t) => {
+          const path = p.join("/");
+          const target = t.join("/");
+          if (unsafeLinkReason(path, target) !== null) return;
+          const lands = resolve(join(root, ...path.split("/").slice(0, -1)), target);
+          const rel = relative(root, lands);
+          expect(rel === ".." || rel.startsWith("../") || isAbsolute(rel)).toBe(false);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -85,3 +85,25 @@ function foldedWhat(folding: NameFolding): string {
   if (folding.foldsCase && folding.foldsNormalization) return "it ignores case and Unicode normalisation";
   return folding.foldsCase ? "it ignores case" : "it ignores Unicode normalisation";
 }
+
+/**
+ * Returns why a symbolic link at `path` pointing to `target` could lead outside the receiving
+ * folder, or null. Allowed: relative targets made of leading `..` then plain names, that stay inside
+ * the folder counted from the link's own folder. With `..` only at the start, following any chain of
+ * such links never leaves the folder (each link's folder is a real folder: checked on the receiver).
+ */
+export function unsafeLinkReason(path: string, target: string | undefined): string | null {
+  if (!target) return "symbolic link without a target";
+  if (target.startsWith("/") || /^[a-zA-Z]:/.test(target)) return "absolute link target";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we refuse
+  if (/[\u0000-\u001f\u007f\\]/.test(target)) return "control character or backslash in link target";
+  if (Buffer.byteLength(target) > MAX_PATH_BYTES) return "link target too long";
+  const parts = target.split("/");
+  let up = 0;
+  while (parts[up] === "..") up++;
+  for (const part of parts.slice(up))
+    if (part === "" || part === "." || part === "..") return "link target must be '../' steps, then plain names";
+  const depth = path.split("/").length - 1;
+  if (up > depth) return "link target points outside the receiving folder";
+  return null;
+}

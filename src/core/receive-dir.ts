@@ -3,7 +3,7 @@
  * the only code that creates files. Data goes to `name.xfer-part`; the final name appears only
  * after the hash matched, by an atomic rename.
  */
-import { constants, fstatSync, lstatSync, type Stats } from "node:fs";
+import { constants, fstatSync, lstatSync, lutimesSync, readlinkSync, type Stats, symlinkSync } from "node:fs";
 import { chmod, type FileHandle, lstat, mkdir, open, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { toXferError, XferError } from "./errors.ts";
@@ -11,10 +11,10 @@ import { hashFilePrefix } from "./hash-file.ts";
 import { newHasher, type StreamingHasher } from "./hashing.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
-import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX } from "./names.ts";
+import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, unsafeLinkReason } from "./names.ts";
 import { PlacedFile } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
-import type { Prepared, ReceiveTarget } from "./receive-target.ts";
+import type { Prepared, ReceiveTarget, Refusal } from "./receive-target.ts";
 
 export interface ReceiveDirOptions {
   overwrite: boolean;
@@ -42,6 +42,11 @@ export class ReceiveDir implements ReceiveTarget {
     const prepared = new Map<number, Prepared>();
     for (const [index, entry] of entries.entries()) {
       if (refused.has(index)) continue;
+      if (entry.kind === "symlink") {
+        const why = unsafeLinkReason(entry.path, entry.target);
+        if (why) throw new XferError("unsafe-name", `refusing link '${printable(entry.path)}': ${why}`);
+        continue;
+      }
       await this.checkParents(entry.path);
       const target = this.pathOf(entry.path);
       const existing = await lstatOrNull(target);
@@ -55,9 +60,41 @@ export class ReceiveDir implements ReceiveTarget {
     return prepared;
   }
 
-  /** Entries this folder's filesystem cannot hold beside earlier ones (names.ts), by index: why. */
-  async refusals(entries: readonly ManifestEntry[]): Promise<Map<number, string>> {
-    return this.checkNames(entries).collisions;
+  /**
+   * Entries refused one by one, by index: names this folder's filesystem cannot hold beside earlier
+   * ones (names.ts), and links that could lead outside this folder.
+   */
+  async refusals(entries: readonly ManifestEntry[]): Promise<Map<number, Refusal>> {
+    const out = new Map<number, Refusal>();
+    for (const [index, reason] of this.checkNames(entries).collisions)
+      out.set(index, { code: "name-collision", message: `refusing '${printable(entries[index]!.path)}': ${reason}` });
+    for (const [index, entry] of entries.entries()) {
+      const why = entry.kind === "symlink" && !out.has(index) ? unsafeLinkReason(entry.path, entry.target) : null;
+      if (why) out.set(index, { code: "unsafe-name", message: `refusing link '${printable(entry.path)}': ${why}` });
+    }
+    return out;
+  }
+
+  /**
+   * Make an offered link (its target was checked by refusals() or prepare()). One already there with
+   * the same target is fine; anything else under that name is left alone and reported.
+   */
+  async makeLink(entry: ManifestEntry): Promise<void> {
+    const why = unsafeLinkReason(entry.path, entry.target);
+    if (why) throw new XferError("unsafe-name", `refusing link '${printable(entry.path)}': ${why}`);
+    await this.checkParents(entry.path);
+    const at = this.pathOf(entry.path);
+    try {
+      symlinkSync(entry.target!, at);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw toXferError(err, `cannot make link '${entry.path}'`);
+      const info = lstatSync(at);
+      if (!info.isSymbolicLink() || readlinkSync(at) !== entry.target)
+        throw new XferError("exists", `'${printable(entry.path)}' already exists here and is not that link`);
+      return;
+    }
+    const t = entry.mtimeMs / 1000;
+    lutimesSync(at, t, t);
   }
 
   /** The last offer's check, kept: refusals() and prepare() ask about the same offer. */

@@ -11,6 +11,12 @@ export interface Prepared {
   prefix: StreamingHasher | null;
 }
 
+/** Why one entry is refused while the others are taken. */
+export interface Refusal {
+  code: string;
+  message: string;
+}
+
 export interface FileSink {
   write(bytes: Uint8Array): Promise<void>;
   /**
@@ -30,9 +36,11 @@ export interface ReceiveTarget {
   prepare(entries: readonly ManifestEntry[], refused?: ReadonlySet<number>): Promise<Map<number, Prepared>>;
   /**
    * Entries that can be refused one by one while the rest arrives (names the filesystem cannot hold
-   * side by side), by index: why. Absent: nothing is refused singly.
+   * side by side, unsafe links), by index: why. Absent: nothing is refused singly.
    */
-  refusals?(entries: readonly ManifestEntry[]): Promise<Map<number, string>>;
+  refusals?(entries: readonly ManifestEntry[]): Promise<Map<number, Refusal>>;
+  /** Make an offered symbolic link, after every file; absent: links are not made here. */
+  makeLink?(entry: ManifestEntry): Promise<void>;
   makeDir(entry: ManifestEntry): Promise<void>;
   openFile(entry: ManifestEntry, offset: number, prefix: StreamingHasher | null): Promise<FileSink>;
   finishDirs(entries: readonly ManifestEntry[]): Promise<void>;

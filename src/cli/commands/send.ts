@@ -41,6 +41,8 @@ export async function sendCommand(
   if (!found) throw new XferError("usage", `unknown transport '${flags.via}' (see: xfer transports)`);
   const entries = await buildManifest(paths, {
     followSymlinks: Boolean(flags.followSymlinks),
+    // Links travel in stream sessions only (a datagram offer has no way to make them).
+    symlinks: found.transport.kind === "stream",
     stdinName: flags.name ?? "stdin",
     onSkip: (path, reason) => emit({ event: "warning", message: `skipping ${path}: ${reason}` }),
   });

@@ -1,6 +1,12 @@
 import { XferError } from "../errors.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
-import { type ControlMessage, FEATURE_REFUSE, PROTOCOL_NAME, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
+import {
+  type ControlMessage,
+  FEATURE_REFUSE,
+  FEATURE_SYMLINKS,
+  PROTOCOL_NAME,
+  SESSION_PROTOCOL_VERSION,
+} from "../protocol/messages.ts";
 import { SOFTWARE } from "../version.ts";
 
 /**
@@ -15,7 +21,7 @@ export async function exchangeHello(channel: SessionChannel, role: "sender" | "r
     version: SESSION_PROTOCOL_VERSION,
     role,
     software: SOFTWARE,
-    features: role === "sender" ? [FEATURE_REFUSE] : [],
+    features: role === "sender" ? [FEATURE_REFUSE] : [FEATURE_SYMLINKS],
   };
   if (role === "sender") await channel.send(mine);
   const item = await channel.expect();

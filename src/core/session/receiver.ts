@@ -6,7 +6,7 @@ import type { SessionChannel } from "../protocol/channel.ts";
 import { type ControlMessage, FEATURE_REFUSE, type ManifestEntry } from "../protocol/messages.ts";
 import type { Commit } from "../publish-batch.ts";
 import { PublishBatch } from "../publish-batch.ts";
-import type { FileSink, Prepared, ReceiveTarget } from "../receive-target.ts";
+import type { FileSink, Prepared, ReceiveTarget, Refusal } from "../receive-target.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
 
@@ -81,7 +81,7 @@ export async function runReceiver(
   }
   try {
     let prepared: Map<number, Prepared>;
-    let refused: Map<number, string>;
+    let refused: Map<number, Refusal>;
     try {
       refused = peerFeatures.includes(FEATURE_REFUSE) && target.refusals ? await target.refusals(entries) : new Map();
       prepared = await target.prepare(entries, new Set(refused.keys()));
@@ -93,11 +93,10 @@ export async function runReceiver(
       await channel.end().catch(() => {});
       throw e;
     }
-    const refusedList = [...refused].map(([index, message]) => ({ index, code: "name-collision", message }));
+    const refusedList = [...refused].map(([index, r]) => ({ index, ...r }));
     await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted), refused: refusedList });
     for (const r of refusedList) emit({ event: "file-failed", path: entries[r.index]!.path, ...r });
-    const kept = refused.size ? entries.filter((_, i) => !refused.has(i)) : entries;
-    const result = await receiveFiles(channel, target, entries, kept, prepared, emit, refusedList.length);
+    const result = await receiveFiles(channel, target, entries, prepared, emit, new Set(refused.keys()));
     return {
       ...result,
       failures: [...refusedList.map(({ code, message }) => ({ code, message })), ...result.failures],
@@ -107,16 +106,16 @@ export async function runReceiver(
   }
 }
 
-/** `kept`: the entries not refused (their folders get modes and times); `refused`: how many were. */
+/** `refusedIndices`: entries refused at the offer (nothing of them is made here). */
 async function receiveFiles(
   channel: SessionChannel,
   target: ReceiveTarget,
   entries: readonly ManifestEntry[],
-  kept: readonly ManifestEntry[],
   prepared: Map<number, Prepared>,
   emit: EventSink,
-  refused: number,
+  refusedIndices: ReadonlySet<number>,
 ): Promise<SessionResult> {
+  const kept = refusedIndices.size ? entries.filter((_, i) => !refusedIndices.has(i)) : entries;
   const remaining = [...prepared.values()].map((p) => p.accepted);
   const totalLeft = remaining.some((a) => entries[a.index]?.size === null)
     ? null
@@ -207,11 +206,25 @@ async function receiveFiles(
           await target.finishDirs(kept);
           const missing = [...prepared.keys()].filter((i) => !hashes.has(entries[i]!.path)).length - failures.length;
           if (missing > 0) failures.push({ code: "incomplete", message: `${missing} offered file(s) were not sent` });
+          // Links last, like tar: no file is ever written through one.
+          for (const [index, entry] of entries.entries()) {
+            if (entry.kind !== "symlink" || refusedIndices.has(index)) continue;
+            try {
+              if (!target.makeLink) throw new XferError("rejected", "this receiver does not make symbolic links");
+              await target.makeLink(entry);
+            } catch (err) {
+              const e = toXferError(err);
+              if (!["exists", "unsafe-name", "rejected"].includes(e.code)) throw e;
+              failures.push({ code: e.code, message: e.message });
+              emit({ event: "file-failed", index, path: entry.path, code: e.code, message: e.message });
+              await channel.send({ type: "file-failed", index, code: e.code, message: e.message });
+            }
+          }
           await channel.send({
             type: "summary",
             files: hashes.size,
             bytes: progress.transferred,
-            failed: failures.length + refused,
+            failed: failures.length + refusedIndices.size,
           });
           await channel.end();
           return {

@@ -9,7 +9,7 @@ import type { LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, truncateDataFrame } from "../protocol/frames.ts";
-import type { AcceptedFile, ControlMessage } from "../protocol/messages.ts";
+import { type AcceptedFile, type ControlMessage, FEATURE_SYMLINKS } from "../protocol/messages.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
 
@@ -22,11 +22,18 @@ export interface SenderOptions {
 
 export async function runSender(
   channel: SessionChannel,
-  entries: readonly LocalEntry[],
+  offered: readonly LocalEntry[],
   emit: EventSink,
   opts: SenderOptions,
 ): Promise<SessionResult> {
-  await exchangeHello(channel, "sender");
+  let entries = offered;
+  const features = await exchangeHello(channel, "sender");
+  if (!features.includes(FEATURE_SYMLINKS) && entries.some((e) => e.entry.kind === "symlink")) {
+    for (const e of entries)
+      if (e.entry.kind === "symlink")
+        emit({ event: "warning", message: `skipping ${e.entry.path}: the receiver cannot make symbolic links` });
+    entries = entries.filter((e) => e.entry.kind !== "symlink");
+  }
   await channel.send({ type: "offer", entries: entries.map((e) => e.entry) });
   const reply = await channel.expect();
   if (reply.kind !== "control") throw new XferError("protocol", "peer sent data instead of answering the offer");
