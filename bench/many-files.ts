@@ -8,7 +8,7 @@
  *   real = /usr/include copied to a temp folder    (XFER_BENCH_REAL=path for another tree)
  * Needs rsync and socat on PATH. Prints files/s and MB/s per contender and the median ratios.
  * XFER_BENCH_DIR: where the trees and copies go (default the temp folder). Every copy goes to a
- * fresh folder and nothing is deleted before the end: on ext4 without a journal, creating files
+ * fresh folder and nothing is deleted before a tree's rounds are over: on ext4 without a journal, creating files
  * right after deleting many scans past the recently deleted inodes (measured: tar x took 5 s
  * instead of 0.5 s), which would charge one contender for the previous one's cleanup.
  */
@@ -170,6 +170,10 @@ try {
     console.log(
       `  median speed ratio over ${rounds} rounds: xfer/rsync ${median(vsRsync).toFixed(2)}, xfer/(tar|socat+sync) ${median(vsTar).toFixed(2)}`,
     );
+    // This tree's copies go before the next tree (inodes run out on a small volume otherwise).
+    for (const d of readdirSync(work))
+      if (d.startsWith("dest-")) await rm(join(work, d), { recursive: true, force: true });
+    await sh("sync", []);
   }
 } finally {
   rsyncd?.kill();

@@ -45,7 +45,7 @@ export interface OfferedNamesCheck {
 
 /** Checks a whole list: each name safe, no path twice, and which ones `folding` makes collide. */
 export function checkOfferedNames(names: readonly string[], folding: NameFolding): OfferedNamesCheck {
-  const exact = new Set<string>();
+  /** Folded key → the name that holds it (one map for duplicates and collisions: 10^6 names). */
   const byKey = new Map<string, string>();
   const collisions = new Map<number, string>();
   /** Refused paths: whatever lies inside a refused folder is refused too. */
@@ -53,8 +53,6 @@ export function checkOfferedNames(names: readonly string[], folding: NameFolding
   for (const [index, name] of names.entries()) {
     const reason = unsafeNameReason(name);
     if (reason) return { fatal: { name, reason }, collisions };
-    if (exact.has(name)) return { fatal: { name, reason: "duplicate name" }, collisions };
-    exact.add(name);
     const inside = refused.size > 0 ? refusedAncestor(name, refused) : null;
     if (inside !== null) {
       collisions.set(index, `it is inside '${inside}', which was refused`);
@@ -63,6 +61,7 @@ export function checkOfferedNames(names: readonly string[], folding: NameFolding
     }
     const key = foldName(name, folding);
     const earlier = byKey.get(key);
+    if (earlier === name) return { fatal: { name, reason: "duplicate name" }, collisions };
     if (earlier !== undefined) {
       collisions.set(index, `this receiver's filesystem cannot hold it beside '${earlier}' (${foldedWhat(folding)})`);
       refused.add(name);
