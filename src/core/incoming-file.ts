@@ -97,7 +97,7 @@ export class IncomingFile implements FileSink {
     }
     return {
       bytes: size - this.startOffset,
-      fd: this.fh.fd,
+      path: this.partPath,
       // Durable before visible: after a crash the final name never holds unflushed data.
       sync: () =>
         this.fh.datasync().catch((err: unknown) => {

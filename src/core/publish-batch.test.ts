@@ -1,11 +1,16 @@
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Commit, PublishBatch } from "./publish-batch.ts";
+import { syncFilesystem } from "./syncfs.ts";
 
 /** A commit that logs what happens to it (the batches below have no syncfs: each file syncs itself). */
 function fake(name: string, log: string[], opts: { failSync?: boolean; bytes?: number } = {}): Commit {
   return {
     bytes: opts.bytes ?? 1,
-    fd: null,
+    path: null,
     sync: async () => {
       log.push(`sync ${name}`);
       if (opts.failSync) throw new Error(`disk said no to ${name}`);
@@ -15,7 +20,7 @@ function fake(name: string, log: string[], opts: { failSync?: boolean; bytes?: n
   };
 }
 
-const NO_SYNCFS = Promise.resolve(null);
+const NO_SYNCFS = null;
 
 describe("publish batch", () => {
   test("files are published only after every file of the batch synced, then reported", async () => {
@@ -58,5 +63,42 @@ describe("publish batch", () => {
     await batch.add(fake("a", log), () => log.push("ok a"));
     await batch.abandon();
     expect(log).toEqual(["discard a"]);
+  });
+
+  test("with syncfs, one call per filesystem replaces every file's own sync", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "xfer-batch-"));
+    try {
+      const log: string[] = [];
+      const synced: string[] = [];
+      const commits = ["a", "b", "c"].map((n) => {
+        writeFileSync(join(dir, n), n);
+        return { ...fake(n, log), path: join(dir, n) };
+      });
+      const batch = new PublishBatch(
+        async () => {},
+        undefined,
+        async (path) => {
+          synced.push(path);
+          return true;
+        },
+      );
+      for (const c of commits) await batch.add(c, () => {});
+      await batch.drain();
+      expect(synced.length).toBe(1);
+      expect(log.filter((l) => l.startsWith("sync"))).toEqual([]);
+      expect(log.filter((l) => l.startsWith("publish")).length).toBe(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.skipIf(process.platform !== "linux")("syncFilesystem really syncs on Linux (coreutils sync -f)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "xfer-syncfs-"));
+    try {
+      writeFileSync(join(dir, "f"), "x");
+      expect(await syncFilesystem(join(dir, "f"))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

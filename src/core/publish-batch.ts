@@ -1,22 +1,22 @@
 /**
  * Batched durability for many small files. A file that verified is not synced and renamed on its
  * own: it waits here, still under its part name, until enough have gathered; then the batch is made
- * durable at once (one syncfs per filesystem where there is one, src/core/syncfs.ts, else every
+ * durable at once (one syncfs per filesystem where it can, src/core/syncfs.ts, else every
  * file's fdatasync in parallel), and only after that returned are the files given their final
  * names. One fdatasync per file forced one journal commit per file (measured in docs/BENCHMARKS.md).
  *
  * The guarantee is unchanged: nothing takes its final name before its bytes are on disk. Until a
  * batch is published its files are complete part files, which a resume finds and verifies.
  */
-import { fstatSync } from "node:fs";
-import { loadSyncfs, type Syncfs } from "./syncfs.ts";
+import { lstatSync } from "node:fs";
+import { type Syncfs, syncFilesystem } from "./syncfs.ts";
 
 /** A verified file, ready to be made durable and then visible. */
 export interface Commit {
   /** Bytes of the file: a batch holding many bytes is flushed early. */
   readonly bytes: number;
-  /** The open part file, for syncfs; null when there is nothing on disk to sync (standard output). */
-  readonly fd: number | null;
+  /** The part file, for syncfs; null when there is nothing on disk to sync (standard output). */
+  readonly path: string | null;
   /** fdatasync the part (where syncfs is not available); nothing is visible yet. */
   sync(): Promise<void>;
   /** Give the synced part its final name, mode and time. */
@@ -53,7 +53,8 @@ export class PublishBatch {
   constructor(
     private readonly flushed: () => Promise<void>,
     private readonly limits: BatchLimits = DEFAULT_BATCH_LIMITS,
-    private readonly syncfs: Promise<Syncfs | null> = loadSyncfs(),
+    /** null: sync file by file. */
+    private readonly syncfs: Syncfs | null = syncFilesystem,
   ) {}
 
   /** Queue a verified file. Waits only when a full batch finds the previous one still flushing. */
@@ -91,8 +92,7 @@ export class PublishBatch {
     this.pending = [];
     this.pendingBytes = 0;
     if (batch.length === 0) return;
-    this.flushing = this.syncfs
-      .then((syncfs) => flushBatch(batch, syncfs))
+    this.flushing = flushBatch(batch, this.syncfs)
       .then(this.flushed)
       .catch((err: unknown) => {
         this.failure ??= err;
@@ -108,7 +108,7 @@ export class PublishBatch {
 }
 
 async function flushBatch(batch: readonly Pending[], syncfs: Syncfs | null): Promise<void> {
-  if (!syncEachFilesystem(batch, syncfs)) {
+  if (!(await syncEachFilesystem(batch, syncfs))) {
     // No syncfs, or it reported an error: each file's own fdatasync says which one failed.
     const synced = await Promise.allSettled(batch.map((p) => p.commit.sync()));
     const syncFailed = synced.find((s): s is PromiseRejectedResult => s.status === "rejected");
@@ -125,10 +125,10 @@ async function flushBatch(batch: readonly Pending[], syncfs: Syncfs | null): Pro
 }
 
 /** One syncfs per filesystem the batch touches (a subfolder may be another mount); false if any failed. */
-function syncEachFilesystem(batch: readonly Pending[], syncfs: Syncfs | null): boolean {
+async function syncEachFilesystem(batch: readonly Pending[], syncfs: Syncfs | null): Promise<boolean> {
   if (!syncfs) return false;
-  const fdOfDevice = new Map<number, number>();
-  for (const { commit } of batch) if (commit.fd !== null) fdOfDevice.set(fstatSync(commit.fd).dev, commit.fd);
-  for (const fd of fdOfDevice.values()) if (!syncfs(fd)) return false;
+  const pathOfDevice = new Map<number, string>();
+  for (const { commit } of batch) if (commit.path !== null) pathOfDevice.set(lstatSync(commit.path).dev, commit.path);
+  for (const path of pathOfDevice.values()) if (!(await syncfs(path))) return false;
   return true;
 }
