@@ -12,7 +12,7 @@
  */
 import { fchmodSync, futimesSync, renameSync, writeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { rm } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { toXferError, XferError } from "./errors.ts";
 import type { StreamingHasher } from "./hashing.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
@@ -98,31 +98,45 @@ export class IncomingFile implements FileSink {
     return {
       bytes: size - this.startOffset,
       path: this.partPath,
+      release: () => this.release(),
       // Durable before visible: after a crash the final name never holds unflushed data.
       sync: () =>
-        this.fh.datasync().catch((err: unknown) => {
+        (this.released ? syncPath(this.partPath) : this.fh.datasync()).catch((err: unknown) => {
           throw toXferError(err, `saving '${this.entry.path}'`);
         }),
       publish: () => this.publish(),
-      discard: () => this.fh.close(),
+      discard: () => (this.released ? Promise.resolve() : this.fh.close()),
     };
   }
 
+  private released = false;
+
   /**
    * Mode and time go on through the descriptor, before the rename: the file appears complete, and no
-   * path is looked up again (a path could have been swapped for a link since). Synchronous calls: a
-   * batch publishes hundreds of files, and each call is cheaper than a thread-pool round trip.
+   * path is looked up for them (a path could have been swapped for a link since). Then the
+   * descriptor is closed. Synchronous calls: a batch publishes hundreds of files, and each call is
+   * cheaper than a thread-pool round trip.
    */
-  private async publish(): Promise<void> {
+  private async release(): Promise<void> {
+    if (this.released) return;
     const { entry } = this;
     try {
       fchmodSync(this.fh.fd, entry.mode & 0o777);
       const t = entry.mtimeMs / 1000;
       futimesSync(this.fh.fd, t, t);
+      this.released = true;
       await this.fh.close();
-      renameSync(this.partPath, this.finalPath);
     } catch (err) {
       throw toXferError(err, `saving '${entry.path}'`);
+    }
+  }
+
+  private async publish(): Promise<void> {
+    await this.release();
+    try {
+      renameSync(this.partPath, this.finalPath);
+    } catch (err) {
+      throw toXferError(err, `saving '${this.entry.path}'`);
     }
   }
 
@@ -131,5 +145,15 @@ export class IncomingFile implements FileSink {
     await this.flushing;
     await this.fh.datasync().catch(() => {});
     await this.fh.close().catch(() => {});
+  }
+}
+
+/** fdatasync a closed file (the batch's syncfs failed after its descriptors were closed). */
+async function syncPath(path: string): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
   }
 }

@@ -15,6 +15,7 @@ function fake(name: string, log: string[], opts: { failSync?: boolean; bytes?: n
       log.push(`sync ${name}`);
       if (opts.failSync) throw new Error(`disk said no to ${name}`);
     },
+    release: async () => void log.push(`release ${name}`),
     publish: async () => void log.push(`publish ${name}`),
     discard: async () => void log.push(`discard ${name}`),
   };
@@ -25,7 +26,11 @@ const NO_SYNCFS = null;
 describe("publish batch", () => {
   test("files are published only after every file of the batch synced, then reported", async () => {
     const log: string[] = [];
-    const batch = new PublishBatch(async () => void log.push("flushed"), { files: 3, bytes: 1 << 30 }, NO_SYNCFS);
+    const batch = new PublishBatch(
+      async () => void log.push("flushed"),
+      { files: 3, releasedFiles: 3, bytes: 1 << 30 },
+      NO_SYNCFS,
+    );
     for (const n of ["a", "b"]) await batch.add(fake(n, log), () => log.push(`ok ${n}`));
     expect(log).toEqual([]);
     await batch.add(fake("c", log), () => log.push("ok c"));
@@ -39,7 +44,7 @@ describe("publish batch", () => {
 
   test("a batch full of bytes flushes early; drain publishes what is left", async () => {
     const log: string[] = [];
-    const batch = new PublishBatch(async () => {}, { files: 100, bytes: 10 }, NO_SYNCFS);
+    const batch = new PublishBatch(async () => {}, { files: 100, releasedFiles: 100, bytes: 10 }, NO_SYNCFS);
     await batch.add(fake("big", log, { bytes: 10 }), () => {});
     await batch.add(fake("small", log), () => {});
     await batch.drain();
@@ -49,7 +54,7 @@ describe("publish batch", () => {
 
   test("a failed sync publishes nothing of that batch and surfaces the error", async () => {
     const log: string[] = [];
-    const batch = new PublishBatch(async () => {}, { files: 2, bytes: 1 << 30 }, NO_SYNCFS);
+    const batch = new PublishBatch(async () => {}, { files: 2, releasedFiles: 2, bytes: 1 << 30 }, NO_SYNCFS);
     await batch.add(fake("a", log), () => log.push("ok a"));
     await batch.add(fake("b", log, { failSync: true }), () => log.push("ok b"));
     await expect(batch.drain()).rejects.toThrow("disk said no to b");
@@ -86,6 +91,8 @@ describe("publish batch", () => {
       await batch.drain();
       expect(synced.length).toBe(1);
       expect(log.filter((l) => l.startsWith("sync"))).toEqual([]);
+      // Every descriptor was closed (released) before the one syncfs.
+      expect(log.filter((l) => l.startsWith("release")).length).toBe(3);
       expect(log.filter((l) => l.startsWith("publish")).length).toBe(3);
     } finally {
       await rm(dir, { recursive: true, force: true });

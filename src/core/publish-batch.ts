@@ -9,7 +9,7 @@
  * batch is published its files are complete part files, which a resume finds and verifies.
  */
 import { lstatSync } from "node:fs";
-import { type Syncfs, syncFilesystem } from "./syncfs.ts";
+import { type Syncfs, syncFilesystem, syncfsMayWork } from "./syncfs.ts";
 
 /** A verified file, ready to be made durable and then visible. */
 export interface Commit {
@@ -17,27 +17,38 @@ export interface Commit {
   readonly bytes: number;
   /** The part file, for syncfs; null when there is nothing on disk to sync (standard output). */
   readonly path: string | null;
-  /** fdatasync the part (where syncfs is not available); nothing is visible yet. */
+  /**
+   * Set mode and time through the descriptor and close it, where syncfs will make the batch durable:
+   * the batch then holds no descriptors. sync() still works after it (by path).
+   */
+  release(): Promise<void>;
+  /** fdatasync the part (where syncfs is not available or failed); nothing is visible yet. */
   sync(): Promise<void>;
-  /** Give the synced part its final name, mode and time. */
+  /** Give the synced part its final name (and its mode and time, unless released). */
   publish(): Promise<void>;
   /** Close without publishing (the session failed first); the part stays for a resume. */
   discard(): Promise<void>;
 }
 
 export interface BatchLimits {
+  /** Files per batch while each holds its descriptor (no syncfs: every file syncs itself). */
   files: number;
+  /** Files per batch when syncfs makes it durable (descriptors closed as files are queued). */
+  releasedFiles: number;
   bytes: number;
 }
 
 /**
- * 256 files: enough that a sync covers many files, few enough open descriptors. 64 MiB: a large file
- * is published soon after it arrives (its own writeback already ran in the background).
+ * 256 files holding descriptors: well inside the usual limit of 1024. 2048 released files: one syncfs
+ * per 2048 small files (measured: 1024 instead of 256 per batch was 15–25 % faster on 10,000 files).
+ * 64 MiB: a large file is published soon after it arrives (its own writeback already ran).
  */
-export const DEFAULT_BATCH_LIMITS: BatchLimits = { files: 256, bytes: 64 << 20 };
+export const DEFAULT_BATCH_LIMITS: BatchLimits = { files: 256, releasedFiles: 2048, bytes: 64 << 20 };
 
 interface Pending {
   commit: Commit;
+  /** The commit's release(), started when queued (where syncfs is used). */
+  released: Promise<void> | null;
   /** Runs once the file is published (report it). */
   published: () => void;
 }
@@ -54,15 +65,19 @@ export class PublishBatch {
     private readonly flushed: () => Promise<void>,
     private readonly limits: BatchLimits = DEFAULT_BATCH_LIMITS,
     /** null: sync file by file. */
-    private readonly syncfs: Syncfs | null = syncFilesystem,
+    private readonly syncfs: Syncfs | null = syncfsMayWork() ? syncFilesystem : null,
   ) {}
 
   /** Queue a verified file. Waits only when a full batch finds the previous one still flushing. */
   async add(commit: Commit, published: () => void): Promise<void> {
     this.throwIfFailed();
-    this.pending.push({ commit, published });
+    // Not awaited here: the close's thread-pool round trip overlaps with receiving the next file.
+    const released = this.syncfs ? commit.release() : null;
+    released?.catch(() => {});
+    this.pending.push({ commit, published, released });
     this.pendingBytes += commit.bytes;
-    if (this.pending.length >= this.limits.files || this.pendingBytes >= this.limits.bytes) {
+    const maxFiles = this.syncfs ? this.limits.releasedFiles : this.limits.files;
+    if (this.pending.length >= maxFiles || this.pendingBytes >= this.limits.bytes) {
       await this.flushing;
       this.throwIfFailed();
       this.startFlush();
@@ -108,6 +123,12 @@ export class PublishBatch {
 }
 
 async function flushBatch(batch: readonly Pending[], syncfs: Syncfs | null): Promise<void> {
+  const releases = await Promise.allSettled(batch.map((p) => p.released));
+  const releaseFailed = releases.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (releaseFailed) {
+    await Promise.all(batch.map((p) => p.commit.discard().catch(() => {})));
+    throw releaseFailed.reason;
+  }
   if (!(await syncEachFilesystem(batch, syncfs))) {
     // No syncfs, or it reported an error: each file's own fdatasync says which one failed.
     const synced = await Promise.allSettled(batch.map((p) => p.commit.sync()));

@@ -14,6 +14,11 @@ let unavailable = process.platform !== "linux" || Boolean(process.env.XFER_NO_SY
 
 export type Syncfs = (path: string) => Promise<boolean>;
 
+/** False where syncFilesystem is known not to work (another OS, or it failed before). */
+export function syncfsMayWork(): boolean {
+  return !unavailable;
+}
+
 /** Make the filesystem holding `path` durable; false when that could not be done this way. */
 export const syncFilesystem: Syncfs = (path) => {
   if (unavailable) return Promise.resolve(false);
