@@ -1,7 +1,7 @@
 /** Symbolic links inside a sent tree travel as links; nothing makes a receiver link outside its folder. */
 import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
-import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
 import { sealedTalk } from "../helpers/sealed-client.ts";
@@ -20,6 +20,8 @@ describe("symbolic links", () => {
     await symlink("../secret", join(tree, "escapes"));
     await symlink(join(tree, "a/file.txt"), join(tree, "absolute"));
     await symlink("missing", join(tree, "dangling"));
+    // The folder holding a link keeps its time: links are made before folder times are set.
+    await utimes(join(tree, "a/b"), 1_600_000_000, 1_600_000_000);
     const recv = await startReceiver(dst.path, ["--once"]);
     const sent = await sendAndWait([tree, `127.0.0.1:${recv.port}`]);
     expect(sent.code).toBe(0);
@@ -35,6 +37,7 @@ describe("symbolic links", () => {
       expect(readlinkSync(join(out, link!))).toBe(target!);
     }
     expect(await readFile(join(out, "to-file"), "utf8")).toBe("inside\n");
+    expect(Math.round(lstatSync(join(out, "a/b")).mtimeMs / 1000)).toBe(1_600_000_000);
     for (const skipped of ["escapes", "absolute"]) {
       expect(existsSync(join(out, skipped))).toBe(false);
       expect(

@@ -203,10 +203,10 @@ async function receiveFiles(
         case "done": {
           await batch.drain();
           progress.flush();
-          await target.finishDirs(kept);
           const missing = [...prepared.keys()].filter((i) => !hashes.has(entries[i]!.path)).length - failures.length;
           if (missing > 0) failures.push({ code: "incomplete", message: `${missing} offered file(s) were not sent` });
-          // Links last, like tar: no file is ever written through one.
+          // Links after every file, like tar: no file is ever written through one. Before the folders'
+          // modes and times: a link changes its folder's mtime, and a read-only folder takes none.
           for (const [index, entry] of entries.entries()) {
             if (entry.kind !== "symlink" || refusedIndices.has(index)) continue;
             try {
@@ -220,6 +220,7 @@ async function receiveFiles(
               await channel.send({ type: "file-failed", index, code: e.code, message: e.message });
             }
           }
+          await target.finishDirs(kept);
           await channel.send({
             type: "summary",
             files: hashes.size,

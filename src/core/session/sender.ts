@@ -48,7 +48,7 @@ export async function runSender(
   const accepted = new Map(reply.msg.files.map((f) => [f.index, f]));
   const refused = new Set(reply.msg.refused.map((r) => r.index));
 
-  const fileEntries = entries.filter((e) => e.entry.kind === "file");
+  const fileEntries = entries.filter((e, i) => e.entry.kind === "file" && !refused.has(i));
   const known = fileEntries.map((e) => e.entry.size);
   const total = known.includes(null) ? null : known.reduce<number>((a, b) => a + (b ?? 0), 0);
   const progress = new Progress(emit, total);
