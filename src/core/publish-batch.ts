@@ -9,7 +9,7 @@
  * batch is published its files are complete part files, which a resume finds and verifies.
  */
 import { lstatSync } from "node:fs";
-import { type Syncfs, syncFilesystem, syncfsMayWork } from "./syncfs.ts";
+import { type Syncfs, syncFilesystem } from "./syncfs.ts";
 
 /** A verified file, ready to be made durable and then visible. */
 export interface Commit {
@@ -56,6 +56,8 @@ interface Pending {
 export class PublishBatch {
   private pending: Pending[] = [];
   private pendingBytes = 0;
+  /** Queued files still holding their descriptors (released ones do not). */
+  private holding = 0;
   /** The batch being synced and published in the background, or null. */
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
@@ -65,19 +67,24 @@ export class PublishBatch {
     private readonly flushed: () => Promise<void>,
     private readonly limits: BatchLimits = DEFAULT_BATCH_LIMITS,
     /** null: sync file by file. */
-    private readonly syncfs: Syncfs | null = syncfsMayWork() ? syncFilesystem : null,
+    private readonly syncfs: Syncfs | null = syncFilesystem,
   ) {}
 
   /** Queue a verified file. Waits only when a full batch finds the previous one still flushing. */
   async add(commit: Commit, published: () => void): Promise<void> {
     this.throwIfFailed();
     // Not awaited here: the close's thread-pool round trip overlaps with receiving the next file.
-    const released = this.syncfs ? commit.release() : null;
+    const early = commit.path !== null && this.syncfs?.usable(commit.path) === true;
+    const released = early ? commit.release() : null;
     released?.catch(() => {});
+    if (!early) this.holding++;
     this.pending.push({ commit, published, released });
     this.pendingBytes += commit.bytes;
-    const maxFiles = this.syncfs ? this.limits.releasedFiles : this.limits.files;
-    if (this.pending.length >= maxFiles || this.pendingBytes >= this.limits.bytes) {
+    if (
+      this.pending.length >= this.limits.releasedFiles ||
+      this.holding >= this.limits.files ||
+      this.pendingBytes >= this.limits.bytes
+    ) {
       await this.flushing;
       this.throwIfFailed();
       this.startFlush();
@@ -99,6 +106,7 @@ export class PublishBatch {
     const left = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
+    this.holding = 0;
     await Promise.all(left.map((p) => p.commit.discard().catch(() => {})));
   }
 
@@ -106,6 +114,7 @@ export class PublishBatch {
     const batch = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
+    this.holding = 0;
     if (batch.length === 0) return;
     this.flushing = flushBatch(batch, this.syncfs)
       .then(this.flushed)
@@ -150,6 +159,6 @@ async function syncEachFilesystem(batch: readonly Pending[], syncfs: Syncfs | nu
   if (!syncfs) return false;
   const pathOfDevice = new Map<number, string>();
   for (const { commit } of batch) if (commit.path !== null) pathOfDevice.set(lstatSync(commit.path).dev, commit.path);
-  for (const path of pathOfDevice.values()) if (!(await syncfs(path))) return false;
+  for (const path of pathOfDevice.values()) if (!(await syncfs.sync(path))) return false;
   return true;
 }
