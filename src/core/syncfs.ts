@@ -15,7 +15,7 @@
 import { execFile } from "node:child_process";
 import { statfsSync } from "node:fs";
 
-let unavailable = process.platform !== "linux" || Boolean(process.env.XFER_NO_SYNCFS);
+let unavailable = process.platform !== "linux";
 
 export interface Syncfs {
   /** Whether sync() may work for the filesystem holding `path` (cheap: one statfs). */
