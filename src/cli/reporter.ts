@@ -63,6 +63,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
   };
   /** Files in the session (offered, or being sent), for "file n/N"; 0 when unknown. */
   let fileCount = 0;
+  /** Files of this session found identical on the receiver: told once, in the summary. */
   let skipped = 0;
 
   return (e) => {

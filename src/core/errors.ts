@@ -29,6 +29,8 @@ export type ErrorCode =
   | "rejected"
   | "exists"
   | "unsafe-name"
+  /** The receiver's filesystem cannot hold this name beside another offered one (case, normalisation). */
+  | "name-collision"
   | "busy"
   | "taken-over"
   | "integrity"
@@ -51,6 +53,7 @@ const EXIT_OF: Record<ErrorCode, ExitCode> = {
   rejected: EXIT.rejected,
   exists: EXIT.rejected,
   "unsafe-name": EXIT.rejected,
+  "name-collision": EXIT.rejected,
   busy: EXIT.rejected,
   "taken-over": EXIT.network,
   integrity: EXIT.integrity,

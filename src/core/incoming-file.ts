@@ -6,17 +6,17 @@
  * when the disk is behind, the kernel's throttling is the backpressure the sender feels.
  * Measured against a queue of staging buffers written from the thread pool (docs/BENCHMARKS.md).
  *
- * Durable before visible: the part is fdatasync'ed before it takes its final name. Writeback is
- * started in the background every FLUSH_EVERY_BYTES, so the disk works during the transfer and
- * the last flush waits only for the tail.
+ * Durable before visible: the part is fdatasync'ed before it takes its final name (in a batch with
+ * other verified files, src/core/publish-batch.ts). Writeback is started in the background every
+ * FLUSH_EVERY_BYTES, so the disk works during the transfer and the last flush waits only for the tail.
  */
-import { writeSync } from "node:fs";
+import { fchmodSync, futimesSync, renameSync, writeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { rm } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { toXferError, XferError } from "./errors.ts";
 import type { StreamingHasher } from "./hashing.ts";
-import { closeAndPublish } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
+import type { Commit } from "./publish-batch.ts";
 import type { FileSink } from "./receive-target.ts";
 
 /**
@@ -82,10 +82,10 @@ export class IncomingFile implements FileSink {
   }
 
   /**
-   * Verify and publish. On a hash mismatch the part file is deleted (resuming from bytes known
-   * to be wrong would only fail again) and nothing appears under the final name.
+   * Verify. On a hash mismatch the part file is deleted (resuming from bytes known to be wrong
+   * would only fail again) and nothing appears under the final name.
    */
-  async finish(size: number, hash: string): Promise<void> {
+  async finish(size: number, hash: string): Promise<Commit> {
     await this.flushing;
     const actual = this.hasher.digest();
     if (this.failure || size !== this.position || actual !== hash) {
@@ -95,11 +95,49 @@ export class IncomingFile implements FileSink {
       const why = size !== this.position ? `size ${this.position}, expected ${size}` : "hash mismatch";
       throw new XferError("integrity", `'${this.entry.path}' failed verification (${why}); partial data discarded`);
     }
-    // Durable before visible: after a crash the final name never holds unflushed data.
-    await this.fh.datasync().catch((err: unknown) => {
+    return {
+      bytes: size - this.startOffset,
+      path: this.partPath,
+      release: () => this.release(),
+      // Durable before visible: after a crash the final name never holds unflushed data.
+      sync: () =>
+        (this.released ? syncPath(this.partPath) : this.fh.datasync()).catch((err: unknown) => {
+          throw toXferError(err, `saving '${this.entry.path}'`);
+        }),
+      publish: () => this.publish(),
+      discard: () => (this.released ? Promise.resolve() : this.fh.close()),
+    };
+  }
+
+  private released = false;
+
+  /**
+   * Mode and time go on through the descriptor, before the rename: the file appears complete, and no
+   * path is looked up for them (a path could have been swapped for a link since). Then the
+   * descriptor is closed. Synchronous calls: a batch publishes hundreds of files, and each call is
+   * cheaper than a thread-pool round trip.
+   */
+  private async release(): Promise<void> {
+    if (this.released) return;
+    const { entry } = this;
+    try {
+      fchmodSync(this.fh.fd, entry.mode & 0o777);
+      const t = entry.mtimeMs / 1000;
+      futimesSync(this.fh.fd, t, t);
+      this.released = true;
+      await this.fh.close();
+    } catch (err) {
+      throw toXferError(err, `saving '${entry.path}'`);
+    }
+  }
+
+  private async publish(): Promise<void> {
+    await this.release();
+    try {
+      renameSync(this.partPath, this.finalPath);
+    } catch (err) {
       throw toXferError(err, `saving '${this.entry.path}'`);
-    });
-    await closeAndPublish(this.fh, this.partPath, this.finalPath, this.entry);
+    }
   }
 
   /** Keep what was written for a later resume; flush so a crash after this loses nothing. */
@@ -107,5 +145,15 @@ export class IncomingFile implements FileSink {
     await this.flushing;
     await this.fh.datasync().catch(() => {});
     await this.fh.close().catch(() => {});
+  }
+}
+
+/** fdatasync a closed file (the batch's syncfs failed after its descriptors were closed). */
+async function syncPath(path: string): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
   }
 }

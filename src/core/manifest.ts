@@ -1,11 +1,24 @@
-/** The sender's side of the manifest: local paths walked into the entries a receiver is offered. */
-import { constants } from "node:fs";
-import { access, type FileHandle, lstat, readdir, realpath, stat } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+/**
+ * The sender's side of the manifest: local paths walked into the entries a receiver is offered.
+ * Synchronous calls: each takes microseconds, and the promise versions' thread-pool round trips
+ * cost more than the calls, three times per file (measured on 10,000 small files).
+ */
+import {
+  accessSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+} from "node:fs";
+import { basename, join, posix, resolve } from "node:path";
 import { XferError } from "./errors.ts";
+import { unsafeLinkReason } from "./names.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 
-export type EntrySource = { kind: "file"; path: string } | { kind: "stdin" } | { kind: "dir" };
+export type EntrySource = { kind: "file"; path: string } | { kind: "stdin" } | { kind: "dir" } | { kind: "link" };
 
 export interface LocalEntry {
   entry: ManifestEntry;
@@ -14,6 +27,11 @@ export interface LocalEntry {
 
 export interface ManifestOptions {
   followSymlinks: boolean;
+  /**
+   * Without followSymlinks: offer links that point inside the sent tree as links (the session drops
+   * them, with a warning, for a receiver that cannot make them). False: skip every link.
+   */
+  symlinks?: boolean;
   /** Name for data read from standard input (path "-"). */
   stdinName: string;
   /** Told about every path that is left out (symlinks, sockets, devices). */
@@ -34,7 +52,7 @@ export async function buildManifest(paths: readonly string[], opts: ManifestOpti
     const info = await statSource(abs, true);
     const name = basename(abs);
     if (!name || name === "/") throw new XferError("usage", `cannot send '${path}': give a file or folder, not a root`);
-    if (info.isDirectory()) await walkDir(abs, name, opts, out, new Set([await realpath(abs)]));
+    if (info.isDirectory()) await walkDir(abs, name, opts, out, new Set([realpathSync(abs)]));
     else if (info.isFile()) out.push(await fileEntry(abs, name));
     else throw new XferError("source-unreadable", `'${path}' is neither a file nor a folder`);
   }
@@ -53,36 +71,44 @@ async function walkDir(
   out: LocalEntry[],
   ancestors: Set<string>,
 ): Promise<void> {
-  const info = await stat(abs);
+  const info = statSync(abs);
   out.push({
     entry: { path: rel, kind: "dir", size: 0, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs },
     source: { kind: "dir" },
   });
   let names: string[];
   try {
-    names = (await readdir(abs)).sort();
+    names = readdirSync(abs).sort();
   } catch (err) {
     throw new XferError("source-unreadable", `cannot list '${abs}': ${(err as Error).message}`, { cause: err });
   }
   for (const name of names) {
     const childAbs = join(abs, name);
     const childRel = `${rel}/${name}`;
-    const link = await lstat(childAbs);
+    const link = lstatSync(childAbs);
     let child = link;
     if (link.isSymbolicLink()) {
       if (!opts.followSymlinks) {
-        opts.onSkip(childAbs, "symbolic link (use --follow-symlinks to send what it points to)");
+        const entry = opts.symlinks ? linkEntry(childAbs, childRel, link.mtimeMs) : null;
+        if (entry) out.push(entry);
+        else
+          opts.onSkip(
+            childAbs,
+            opts.symlinks
+              ? "symbolic link pointing outside the sent folder (use --follow-symlinks to send what it points to)"
+              : "symbolic link (use --follow-symlinks to send what it points to)",
+          );
         continue;
       }
       try {
-        child = await stat(childAbs);
+        child = statSync(childAbs);
       } catch {
         opts.onSkip(childAbs, "dangling symbolic link");
         continue;
       }
     }
     if (child.isDirectory()) {
-      const real = await realpath(childAbs);
+      const real = realpathSync(childAbs);
       if (ancestors.has(real)) {
         opts.onSkip(childAbs, "symbolic link loop");
         continue;
@@ -96,10 +122,24 @@ async function walkDir(
   }
 }
 
+/** A link whose target, read as written, stays inside the sent tree (as tar and rsync -a keep it). */
+function linkEntry(abs: string, rel: string, mtimeMs: number): LocalEntry | null {
+  let target: string;
+  try {
+    target = posix.normalize(readlinkSync(abs));
+  } catch {
+    return null;
+  }
+  const top = rel.split("/")[0]!;
+  const lands = posix.join(posix.dirname(rel), target);
+  if (unsafeLinkReason(rel, target) !== null || (lands !== top && !lands.startsWith(`${top}/`))) return null;
+  return { entry: { path: rel, kind: "symlink", size: 0, mode: 0o777, mtimeMs, target }, source: { kind: "link" } };
+}
+
 async function fileEntry(abs: string, rel: string): Promise<LocalEntry> {
   const info = await statSource(abs, false);
   try {
-    await access(abs, constants.R_OK);
+    accessSync(abs, constants.R_OK);
   } catch (err) {
     throw new XferError("source-unreadable", `cannot read '${abs}': permission denied`, { cause: err });
   }
@@ -111,7 +151,7 @@ async function fileEntry(abs: string, rel: string): Promise<LocalEntry> {
 
 async function statSource(abs: string, followLink: boolean) {
   try {
-    return followLink ? await stat(abs) : await lstat(abs);
+    return followLink ? statSync(abs) : lstatSync(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file or folder" : (err as Error).message;
@@ -120,8 +160,9 @@ async function statSource(abs: string, followLink: boolean) {
 }
 
 /** The file still has the size and modification time the offer announced. */
-export async function assertUnchanged(fh: FileHandle, entry: ManifestEntry, path: string): Promise<void> {
-  const now = await fh.stat();
+export function assertUnchanged(fd: number, entry: ManifestEntry, path: string): void {
+  const now = fstatSync(fd); // synchronous: once or twice per file, and most files are small
+
   if (now.size !== entry.size || now.mtimeMs !== entry.mtimeMs)
     throw new XferError(
       "source-unreadable",

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import fc from "fast-check";
-import { checkOfferedNames, unsafeNameReason } from "./names.ts";
+import { FOLDS_EVERYTHING, FOLDS_NOTHING } from "./name-folding.ts";
+import { checkOfferedNames, unsafeLinkReason, unsafeNameReason } from "./names.ts";
 
 describe("offered names", () => {
   test.each([
@@ -48,8 +49,43 @@ describe("offered names", () => {
     expect(unsafeNameReason(name)).toContain(why);
   });
 
-  test("a duplicate differing only in case is refused", () => {
-    expect(checkOfferedNames(["Readme.md", "README.md"])?.reason).toBe("duplicate name");
+  test("the same path twice refuses the whole offer, whatever the filesystem", () => {
+    expect(checkOfferedNames(["a", "a"], FOLDS_NOTHING).fatal?.reason).toBe("duplicate name");
+  });
+
+  test("names differing only in case or normalisation: both kept where the filesystem tells them apart", () => {
+    const names = ["xt_connmark.h", "xt_CONNMARK.h", "caf\u00e9", "cafe\u0301"];
+    expect(checkOfferedNames(names, FOLDS_NOTHING)).toEqual({ fatal: null, collisions: new Map() });
+  });
+
+  test("where it folds them, only the later spelling is refused, with its folder's contents", () => {
+    const names = ["inc", "inc/xt_connmark.h", "inc/xt_CONNMARK.h", "Inc", "Inc/other.h", "caf\u00e9", "cafe\u0301"];
+    const { fatal, collisions } = checkOfferedNames(names, FOLDS_EVERYTHING);
+    expect(fatal).toBeNull();
+    expect([...collisions.keys()]).toEqual([2, 3, 4, 6]);
+    expect(collisions.get(2)).toContain("beside 'inc/xt_connmark.h'");
+    expect(collisions.get(4)).toContain("inside 'Inc'");
+    const caseOnly = checkOfferedNames(names, { foldsCase: true, foldsNormalization: false });
+    expect([...caseOnly.collisions.keys()]).toEqual([2, 3, 4]);
+  });
+
+  test("property: with folding, the names kept are pairwise distinct after folding", () => {
+    const part = fc.constantFrom("a", "A", "\u00e9", "e\u0301", "b", "dir", "DIR");
+    const name = fc.array(part, { minLength: 1, maxLength: 3 }).map((p) => p.join("/"));
+    fc.assert(
+      // Folders before their contents, as every manifest lists them.
+      fc.property(fc.uniqueArray(name, { maxLength: 12 }), (unordered) => {
+        const names = unordered.toSorted((a, b) => a.split("/").length - b.split("/").length);
+        const { fatal, collisions } = checkOfferedNames(names, FOLDS_EVERYTHING);
+        expect(fatal).toBeNull();
+        const kept = names.filter((_, i) => !collisions.has(i)).map((n) => n.toLowerCase().normalize("NFC"));
+        expect(new Set(kept).size).toBe(kept.length);
+        // Nothing kept lies inside a refused entry.
+        for (const i of collisions.keys())
+          for (const [j, n] of names.entries()) if (n.startsWith(`${names[i]}/`)) expect(collisions.has(j)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test("any accepted name stays inside the receiving folder", () => {
@@ -64,8 +100,43 @@ describe("offered names", () => {
         if (unsafeNameReason(name) !== null) return;
         const target = resolve(join(root, ...name.split("/")));
         const rel = relative(root, target);
-        expect(rel.startsWith("..") || isAbsolute(rel) || rel === "").toBe(false);
+        expect(rel === ".." || rel.startsWith("../") || isAbsolute(rel) || rel === "").toBe(false);
       }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test.each([
+    ["l", "x", null],
+    ["a/b/l", "../../x", null],
+    ["a/l", "../../x", "outside"],
+    ["l", "/etc", "absolute"],
+    ["a/l", "b/../../x", "plain names"],
+    ["a/l", "./x", "plain names"],
+    ["l", "", "without a target"],
+    ["l", "a\\b", "backslash"],
+  ])("link %p -> %p", (path, target, why) => {
+    const reason = unsafeLinkReason(path, target);
+    if (why === null) expect(reason).toBeNull();
+    else expect(reason).toContain(why);
+  });
+
+  test("property: an accepted link's target, resolved from the link's folder, stays inside the receiving folder", () => {
+    const root = resolve("/srv/recv");
+    const seg = fc.constantFrom("..", ".", "", "a", "b", "/", "c:");
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom("a", "b"), { minLength: 1, maxLength: 4 }),
+        fc.array(seg, { maxLength: 6 }),
+        (p, t) => {
+          const path = p.join("/");
+          const target = t.join("/");
+          if (unsafeLinkReason(path, target) !== null) return;
+          const lands = resolve(join(root, ...path.split("/").slice(0, -1)), target);
+          const rel = relative(root, lands);
+          expect(rel === ".." || rel.startsWith("../") || isAbsolute(rel)).toBe(false);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

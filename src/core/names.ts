@@ -3,6 +3,8 @@
  * '/'-separated path whose every component is a plain file name on every OS we ship to.
  */
 
+import { foldName, type NameFolding } from "./name-folding.ts";
+
 const MAX_COMPONENT_BYTES = 255;
 const MAX_PATH_BYTES = 4096;
 /** Folders deep: real trees (node_modules) nest a few dozen; thousands only exhaust the receiver. */
@@ -45,15 +47,77 @@ export function unsafeNameReason(name: string): string | null {
   return null;
 }
 
-/** Checks a whole list: each name safe, no duplicates (case-insensitively: macOS and Windows fold case). */
-export function checkOfferedNames(names: readonly string[]): { name: string; reason: string } | null {
-  const seen = new Set<string>();
-  for (const name of names) {
+export interface OfferedNamesCheck {
+  /** A name no receiver may create, or the same path twice: the whole offer is refused. */
+  fatal: { name: string; reason: string } | null;
+  /**
+   * Entries whose names this filesystem cannot hold beside an earlier entry (they differ only in
+   * case or Unicode normalisation, where the filesystem folds those), or that lie inside such a
+   * folder: by index, why. The first spelling offered wins; only these are refused.
+   */
+  collisions: Map<number, string>;
+}
+
+/** Checks a whole list: each name safe, no path twice, and which ones `folding` makes collide. */
+export function checkOfferedNames(names: readonly string[], folding: NameFolding): OfferedNamesCheck {
+  /** Folded key → the name that holds it (one map for duplicates and collisions: 10^6 names). */
+  const byKey = new Map<string, string>();
+  const collisions = new Map<number, string>();
+  /** Refused paths: whatever lies inside a refused folder is refused too. */
+  const refused = new Set<string>();
+  for (const [index, name] of names.entries()) {
     const reason = unsafeNameReason(name);
-    if (reason) return { name, reason };
-    const folded = name.normalize("NFC").toLowerCase();
-    if (seen.has(folded)) return { name, reason: "duplicate name" };
-    seen.add(folded);
+    if (reason) return { fatal: { name, reason }, collisions };
+    const inside = refused.size > 0 ? refusedAncestor(name, refused) : null;
+    if (inside !== null) {
+      collisions.set(index, `it is inside '${inside}', which was refused`);
+      refused.add(name);
+      continue;
+    }
+    const key = foldName(name, folding);
+    const earlier = byKey.get(key);
+    if (earlier === name) return { fatal: { name, reason: "duplicate name" }, collisions };
+    if (earlier !== undefined) {
+      collisions.set(index, `this receiver's filesystem cannot hold it beside '${earlier}' (${foldedWhat(folding)})`);
+      refused.add(name);
+      continue;
+    }
+    byKey.set(key, name);
   }
+  return { fatal: null, collisions };
+}
+
+function refusedAncestor(name: string, refused: ReadonlySet<string>): string | null {
+  for (let at = name.indexOf("/"); at !== -1; at = name.indexOf("/", at + 1)) {
+    const prefix = name.slice(0, at);
+    if (refused.has(prefix)) return prefix;
+  }
+  return null;
+}
+
+function foldedWhat(folding: NameFolding): string {
+  if (folding.foldsCase && folding.foldsNormalization) return "it ignores case and Unicode normalisation";
+  return folding.foldsCase ? "it ignores case" : "it ignores Unicode normalisation";
+}
+
+/**
+ * Returns why a symbolic link at `path` pointing to `target` could lead outside the receiving
+ * folder, or null. Allowed: relative targets made of leading `..` then plain names, that stay inside
+ * the folder counted from the link's own folder. With `..` only at the start, following any chain of
+ * such links never leaves the folder (each link's folder is a real folder: checked on the receiver).
+ */
+export function unsafeLinkReason(path: string, target: string | undefined): string | null {
+  if (!target) return "symbolic link without a target";
+  if (target.startsWith("/") || /^[a-zA-Z]:/.test(target)) return "absolute link target";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we refuse
+  if (/[\u0000-\u001f\u007f\\]/.test(target)) return "control character or backslash in link target";
+  if (Buffer.byteLength(target) > MAX_PATH_BYTES) return "link target too long";
+  const parts = target.split("/");
+  let up = 0;
+  while (parts[up] === "..") up++;
+  for (const part of parts.slice(up))
+    if (part === "" || part === "." || part === "..") return "link target must be '../' steps, then plain names";
+  const depth = path.split("/").length - 1;
+  if (up > depth) return "link target points outside the receiving folder";
   return null;
 }

@@ -62,7 +62,10 @@ describe("resume", () => {
     const sink = await dir.openFile(file("f", content.byteLength), 3000, p.prefix);
     await sink.write(content.subarray(3000));
     expect(existsSync(join(root, "f"))).toBe(false);
-    await sink.finish(content.byteLength, await digest(content));
+    const commit = await sink.finish(content.byteLength, await digest(content));
+    expect(existsSync(join(root, "f"))).toBe(false);
+    await commit.sync();
+    await commit.publish();
     expect(new Uint8Array(await readFile(join(root, "f")))).toEqual(content);
     expect(existsSync(join(root, "f.xfer-part"))).toBe(false);
   });

@@ -6,7 +6,7 @@
  * Everything here is opened without following links, and checked to be where it should be after
  * opening (see openInside), so a link or folder swapped in by someone else never redirects a write.
  */
-import { constants, type Stats } from "node:fs";
+import { constants, fstatSync, lstatSync, lutimesSync, readlinkSync, type Stats, symlinkSync } from "node:fs";
 import { type FileHandle, lstat, mkdir, realpath, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -14,11 +14,12 @@ import { toXferError, XferError } from "./errors.ts";
 import { hashFilePrefix } from "./hash-file.ts";
 import { newHasher, type StreamingHasher } from "./hashing.ts";
 import { IncomingFile } from "./incoming-file.ts";
-import { checkOfferedNames, PART_SUFFIX } from "./names.ts";
+import { probeFolding } from "./name-folding.ts";
+import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, unsafeLinkReason } from "./names.ts";
 import { openInside } from "./open-inside.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
-import type { Prepared, PrepareOptions, ReceiveTarget } from "./receive-target.ts";
+import type { Prepared, PrepareOptions, ReceiveTarget, Refusal } from "./receive-target.ts";
 
 /** The record of a part's missing ranges, as PlacedFile.keepIncomplete writes it. */
 const MissingRecord = z.object({
@@ -52,12 +53,27 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    * it; writes nothing.
    */
   async prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<Map<number, Prepared>> {
-    const bad = checkOfferedNames(entries.map((e) => e.path));
-    if (bad) throw new XferError("unsafe-name", `refusing offered name '${printable(bad.name)}': ${bad.reason}`);
+    const refused = options.refused ?? new Set<number>();
+    const { fatal, collisions } = this.checkNames(entries);
+    if (fatal) throw new XferError("unsafe-name", `refusing offered name '${printable(fatal.name)}': ${fatal.reason}`);
+    for (const [index, reason] of collisions)
+      if (!refused.has(index))
+        throw new XferError("unsafe-name", `refusing offered name '${printable(entries[index]!.path)}': ${reason}`);
     const prepared = new Map<number, Prepared>();
+    const known = new Map<string, boolean>();
     for (const [index, entry] of entries.entries()) {
-      await this.checkParents(entry.path);
+      if (refused.has(index)) continue;
+      if (entry.kind === "symlink") {
+        const why = unsafeLinkReason(entry.path, entry.target);
+        if (why) throw new XferError("unsafe-name", `refusing link '${printable(entry.path)}': ${why}`);
+        continue;
+      }
       const target = this.pathOf(entry.path);
+      if (!(await this.checkParents(entry.path, known))) {
+        if (entry.kind === "file")
+          prepared.set(index, { accepted: { index, offset: 0, existing: false }, prefix: null });
+        continue;
+      }
       const existing = await lstatOrNull(target);
       if (entry.kind === "dir") {
         if (existing && !existing.isDirectory())
@@ -68,6 +84,57 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     }
     await this.checkSpace(entries, prepared);
     return prepared;
+  }
+
+  /**
+   * Entries refused one by one, by index: names this folder's filesystem cannot hold beside earlier
+   * ones (names.ts), and links that could lead outside this folder.
+   */
+  async refusals(entries: readonly ManifestEntry[]): Promise<Map<number, Refusal>> {
+    const out = new Map<number, Refusal>();
+    for (const [index, reason] of this.checkNames(entries).collisions)
+      out.set(index, { code: "name-collision", message: `refusing '${printable(entries[index]!.path)}': ${reason}` });
+    for (const [index, entry] of entries.entries()) {
+      const why = entry.kind === "symlink" && !out.has(index) ? unsafeLinkReason(entry.path, entry.target) : null;
+      if (why) out.set(index, { code: "unsafe-name", message: `refusing link '${printable(entry.path)}': ${why}` });
+    }
+    return out;
+  }
+
+  /**
+   * Make an offered link (its target was checked by refusals() or prepare()). One already there with
+   * the same target is fine; anything else under that name is left alone and reported.
+   */
+  async makeLink(entry: ManifestEntry): Promise<void> {
+    const why = unsafeLinkReason(entry.path, entry.target);
+    if (why) throw new XferError("unsafe-name", `refusing link '${printable(entry.path)}': ${why}`);
+    await this.checkParents(entry.path);
+    const at = this.pathOf(entry.path);
+    try {
+      symlinkSync(entry.target!, at);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw toXferError(err, `cannot make link '${entry.path}'`);
+      const info = lstatSync(at);
+      if (!info.isSymbolicLink() || readlinkSync(at) !== entry.target)
+        throw new XferError("exists", `'${printable(entry.path)}' already exists here and is not that link`);
+      return;
+    }
+    const t = entry.mtimeMs / 1000;
+    lutimesSync(at, t, t);
+  }
+
+  /** The last offer's check, kept: refusals() and prepare() ask about the same offer. */
+  private lastCheck: { entries: readonly ManifestEntry[]; result: OfferedNamesCheck } | null = null;
+
+  private checkNames(entries: readonly ManifestEntry[]): OfferedNamesCheck {
+    if (this.lastCheck?.entries !== entries) {
+      const result = checkOfferedNames(
+        entries.map((e) => e.path),
+        probeFolding(this.root),
+      );
+      this.lastCheck = { entries, result };
+    }
+    return this.lastCheck.result;
   }
 
   private async prepareFile(
@@ -220,11 +287,12 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       throw toXferError(err, `cannot create '${rel}'`);
     }
     try {
-      const info = await fh.stat();
+      const info = fstatSync(fh.fd);
       // A second name for the same file (a hard link) would let our writes reach someone's file.
       if (!info.isFile() || info.nlink > 1)
         throw new XferError("unsafe-name", `refusing '${printable(rel)}': not a plain file of its own`);
-      await fh.truncate(keep);
+      // A new part is already empty: skip the (thread-pool) truncate, once per file in a tree.
+      if (info.size !== keep) await fh.truncate(keep);
     } catch (err) {
       await fh.close();
       throw toXferError(err, `cannot prepare '${rel}'`);
@@ -240,23 +308,31 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   /**
    * Every existing ancestor of `rel` must be a real folder inside root: a symlink there could
-   * point anywhere, so it is refused rather than followed.
+   * point anywhere, so it is refused rather than followed. Returns false when an ancestor does not
+   * exist (nothing under it can). `known` remembers folders already looked at, for one offer's
+   * check (10^6 entries made 4·10^6 lookups otherwise).
    */
-  private async checkParents(rel: string): Promise<void> {
+  private async checkParents(rel: string, known?: Map<string, boolean>): Promise<boolean> {
     const parts = rel.split("/");
     let at = this.root;
     for (const part of parts.slice(0, -1)) {
       at = join(at, part);
-      const info = await lstatOrNull(at);
-      if (!info) return;
-      if (info.isSymbolicLink())
-        throw new XferError("unsafe-name", `refusing '${printable(rel)}': '${part}' is a symbolic link here`);
-      if (!info.isDirectory())
-        throw new XferError("exists", `refusing '${printable(rel)}': '${part}' is not a folder here`);
+      let isDir = known?.get(at);
+      if (isDir === undefined) {
+        const info = await lstatOrNull(at);
+        if (info?.isSymbolicLink())
+          throw new XferError("unsafe-name", `refusing '${printable(rel)}': '${part}' is a symbolic link here`);
+        if (info && !info.isDirectory())
+          throw new XferError("exists", `refusing '${printable(rel)}': '${part}' is not a folder here`);
+        isDir = info !== null;
+        known?.set(at, isDir);
+      }
+      if (!isDir) return false;
     }
     const last = await lstatOrNull(join(this.root, rel));
     if (last?.isSymbolicLink())
       throw new XferError("unsafe-name", `refusing '${printable(rel)}': it is a symbolic link here`);
+    return true;
   }
 
   pathOf(rel: string): string {
@@ -264,11 +340,15 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   }
 }
 
+/**
+ * Synchronous on purpose: a metadata lookup takes microseconds, and the thread-pool round trip of
+ * the promise version cost more than the call itself, several times per file (measured on a tree of
+ * small files, docs/BENCHMARKS.md).
+ */
 async function lstatOrNull(path: string): Promise<Stats | null> {
   try {
-    return await lstat(path);
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw toXferError(err, path);
   }
 }

@@ -2,6 +2,7 @@
 import type { StreamingHasher } from "./hashing.ts";
 import type { PlacedFile } from "./placed-file.ts";
 import type { AcceptedFile, ManifestEntry } from "./protocol/messages.ts";
+import type { Commit } from "./publish-batch.ts";
 
 /** What the receiver knows about one offered file after looking at its disk. */
 export interface Prepared {
@@ -15,19 +16,39 @@ export interface Prepared {
 export interface PrepareOptions {
   /** Look at part files to resume them (stream sessions); datagram sessions always start afresh. */
   resume: boolean;
+  /** Indices refused one by one (see refusals()): left out of the check. */
+  refused?: ReadonlySet<number>;
+}
+
+/** Why one entry is refused while the others are taken. */
+export interface Refusal {
+  code: string;
+  message: string;
 }
 
 export interface FileSink {
   write(bytes: Uint8Array): Promise<void>;
-  /** Verify size and hash, then publish under the final name; throws XferError("integrity") on mismatch. */
-  finish(size: number, hash: string): Promise<void>;
+  /**
+   * Verify size and hash; throws XferError("integrity") on mismatch. What it returns makes the
+   * verified file durable and then visible under its final name (src/core/publish-batch.ts).
+   */
+  finish(size: number, hash: string): Promise<Commit>;
   /** Stop without publishing, keeping what can be resumed. */
   abandon(): Promise<void>;
 }
 
 export interface ReceiveTarget {
-  /** Check an offer; throws an XferError to reject it. Writes nothing. */
+  /**
+   * Check an offer, leaving out `options.refused`; throws an XferError to reject it. Writes nothing.
+   */
   prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<Map<number, Prepared>>;
+  /**
+   * Entries that can be refused one by one while the rest arrives (names the filesystem cannot hold
+   * side by side, unsafe links), by index: why. Absent: nothing is refused singly.
+   */
+  refusals?(entries: readonly ManifestEntry[]): Promise<Map<number, Refusal>>;
+  /** Make an offered symbolic link, after every file; absent: links are not made here. */
+  makeLink?(entry: ManifestEntry): Promise<void>;
   /** True when this call created the folder. */
   makeDir(entry: ManifestEntry): Promise<boolean>;
   openFile(entry: ManifestEntry, offset: number, prefix: StreamingHasher | null): Promise<FileSink>;

@@ -3,6 +3,7 @@ import type { Writable } from "node:stream";
 import { XferError } from "./errors.ts";
 import { newHasher, type StreamingHasher } from "./hashing.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
+import type { Commit } from "./publish-batch.ts";
 import type { FileSink, Prepared, ReceiveTarget } from "./receive-target.ts";
 
 export class StdoutTarget implements ReceiveTarget {
@@ -54,9 +55,12 @@ class StdoutSink implements FileSink {
     if (!this.out.write(Buffer.from(bytes))) await new Promise<void>((resolve) => this.out.once("drain", resolve));
   }
 
-  async finish(size: number, hash: string): Promise<void> {
+  async finish(size: number, hash: string): Promise<Commit> {
     if (size !== this.position || this.hasher.digest() !== hash)
       throw new XferError("integrity", `'${this.entry.path}' failed verification: the output is corrupt`);
+    // The bytes are already out; there is no name to publish.
+    const nothing = async () => {};
+    return { bytes: size, path: null, release: nothing, sync: nothing, publish: nothing, discard: nothing };
   }
 
   async abandon(): Promise<void> {}

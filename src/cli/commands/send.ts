@@ -55,6 +55,8 @@ export async function sendCommand(
   if (rate) throw new XferError("usage", rate);
   const entries = await buildManifest(paths, {
     followSymlinks: Boolean(flags.followSymlinks),
+    // Links travel in stream sessions only (a datagram offer has no way to make them).
+    symlinks: found.transport.kind === "stream",
     stdinName: String(flags.name ?? "stdin"),
     onSkip: (path, reason) => emit({ event: "warning", message: `skipping ${path}: ${reason}` }),
   });

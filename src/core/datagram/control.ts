@@ -135,7 +135,7 @@ export async function exchange<T extends DgMessage["type"]>(
     const until = Math.min(deadline, Date.now() + RETRY_MS);
     while (Date.now() < until) {
       const d = await inbox.next(until - Date.now());
-      if (!d || d.kind !== "control" || d.session !== session) continue;
+      if (d?.kind !== "control" || d.session !== session) continue;
       const msg = parseDgMessage(d.json);
       if (msg && (replies as readonly string[]).includes(msg.type)) return msg as Extract<DgMessage, { type: T }>;
     }

@@ -102,7 +102,7 @@ export async function sendDatagramSession(
         progress.add(counted ? counted.within(pos - bytesRead, pos) : bytesRead);
       }
       if (batch.length) await conn.send(batch);
-      await assertUnchanged(fh, local.entry, local.source.path);
+      assertUnchanged(fh.fd, local.entry, local.source.path);
     } finally {
       await fh.close();
     }

@@ -86,6 +86,17 @@ export class SessionChannel {
   }
 
   /**
+   * Several messages and data frames in one write (one record): a small file's start, data and end,
+   * or a batch of verdicts. Data frames come from allocDataFrame(); data among them is progress, as
+   * in sendDataFrame().
+   */
+  async sendAll(items: readonly (ControlMessage | Uint8Array)[]): Promise<void> {
+    const frames = items.map((m) => (m instanceof Uint8Array ? m : encodeControlFrame(JSON.stringify(m))));
+    await this.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    if (items.some((m) => m instanceof Uint8Array)) this.stalledMs = 0;
+  }
+
+  /**
    * `frame` comes from allocDataFrame(); ownership passes to the transport. Data the transport took
    * is progress too: the peer is reading (flow control would hold the write otherwise), even if all
    * we hear from it meanwhile is keep-alives.

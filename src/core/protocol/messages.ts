@@ -25,7 +25,10 @@ export const Hello = z.object({
 
 export const ManifestEntry = z.object({
   path: z.string().min(1).max(4096),
-  kind: z.enum(["file", "dir"]),
+  /** "symlink" only to a receiver that announced FEATURE_SYMLINKS. */
+  kind: z.enum(["file", "dir", "symlink"]),
+  /** A symlink's target, relative to the link's folder (the receiver checks it stays inside). */
+  target: z.string().min(1).max(4096).optional(),
   /** Null for a stream of unknown length (stdin). */
   size: u53.nullable(),
   mode: z.number().int().min(0).max(0o7777),
@@ -48,7 +51,23 @@ export const AcceptedFile = z.object({
   existing: z.boolean().default(false),
 });
 
-export const Accept = z.object({ type: z.literal("accept"), files: z.array(AcceptedFile) });
+/** An offered entry the receiver will not take, while it takes the others (only to a sender with FEATURE_REFUSE). */
+export const RefusedEntry = z.object({ index: u53, code: errorCode, message: text });
+
+export const Accept = z.object({
+  type: z.literal("accept"),
+  files: z.array(AcceptedFile),
+  refused: z.array(RefusedEntry).default([]),
+});
+
+/**
+ * Hello feature: this sender understands `accept.refused` (and sends nothing for those entries).
+ * Without it a receiver refuses the whole offer instead, as before.
+ */
+export const FEATURE_REFUSE = "refuse-entries";
+
+/** Hello feature: this receiver creates symbolic links offered as `kind: "symlink"` entries. */
+export const FEATURE_SYMLINKS = "symlinks";
 export const Reject = z.object({ type: z.literal("reject"), code: errorCode, message: text });
 
 /** Data for entry `index` follows, starting at `offset` (0 = discard any partial data). */

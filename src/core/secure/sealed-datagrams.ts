@@ -5,7 +5,6 @@
  */
 import type { DatagramConnection } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
-import type { CodeAttempts } from "./attempts.ts";
 import { DatagramOpener, DatagramSealer, SEALED_KIND, SEALED_OVERHEAD } from "./datagram-seal.ts";
 import {
   HandshakeMessage,

@@ -3,6 +3,8 @@ import type { SessionChannel } from "../protocol/channel.ts";
 import {
   type ControlMessage,
   FEATURE_RECEIVED,
+  FEATURE_REFUSE,
+  FEATURE_SYMLINKS,
   PROTOCOL_NAME,
   SESSION_PROTOCOL_VERSION,
 } from "../protocol/messages.ts";
@@ -11,6 +13,7 @@ import { SOFTWARE } from "../version.ts";
 /**
  * Both sides introduce themselves, first thing inside the sealed records (the code's handshake came
  * before, src/core/secure/): software names and features reach only an authenticated peer.
+ * Resolves with the features the peer announced.
  */
 /** Returns the peer's features (capability names this side may rely on). */
 export async function exchangeHello(channel: SessionChannel, role: "sender" | "receiver"): Promise<readonly string[]> {
@@ -20,7 +23,7 @@ export async function exchangeHello(channel: SessionChannel, role: "sender" | "r
     version: SESSION_PROTOCOL_VERSION,
     role,
     software: SOFTWARE,
-    features: [FEATURE_RECEIVED],
+    features: role === "sender" ? [FEATURE_RECEIVED, FEATURE_REFUSE] : [FEATURE_RECEIVED, FEATURE_SYMLINKS],
   };
   if (role === "sender") await channel.send(mine);
   const item = await channel.expect();

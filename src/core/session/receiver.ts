@@ -3,8 +3,9 @@ import { toXferError, XferError } from "../errors.ts";
 import type { EventSink, XferEvent } from "../events.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
-import { FEATURE_RECEIVED, type ManifestEntry } from "../protocol/messages.ts";
-import type { FileSink, Prepared, ReceiveTarget } from "../receive-target.ts";
+import { type ControlMessage, FEATURE_RECEIVED, FEATURE_REFUSE, type ManifestEntry } from "../protocol/messages.ts";
+import { type Commit, PublishBatch } from "../publish-batch.ts";
+import type { FileSink, Prepared, ReceiveTarget, Refusal } from "../receive-target.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type LockHolder, type PathLocks, TAKEN_OVER_MESSAGE } from "./path-locks.ts";
 import { forPeer } from "./peer-message.ts";
@@ -80,25 +81,31 @@ export async function runReceiver(
   try {
     let prepared: Map<number, Prepared>;
     const created: ManifestEntry[] = [];
+    let refused: Map<number, Refusal>;
     try {
-      prepared = await target.prepare(entries, { resume: true });
-      for (const entry of entries) if (entry.kind === "dir" && (await target.makeDir(entry))) created.push(entry);
+      refused = peerFeatures.includes(FEATURE_REFUSE) && target.refusals ? await target.refusals(entries) : new Map();
+      prepared = await target.prepare(entries, { resume: true, refused: new Set(refused.keys()) });
+      for (const [index, entry] of entries.entries())
+        if (entry.kind === "dir" && !refused.has(index) && (await target.makeDir(entry))) created.push(entry);
     } catch (err) {
       const e = toXferError(err);
       await channel.send({ type: "reject", code: e.code, message: forPeer(e.message) }).catch(() => {});
       await channel.end().catch(() => {});
       throw e;
     }
-    await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted) });
-    return await receiveFiles(
-      channel,
-      target,
-      entries,
-      prepared,
+    const refusedList = [...refused].map(([index, r]) => ({ index, ...r }));
+    await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted), refused: refusedList });
+    for (const r of refusedList) emit({ event: "file-failed", path: entries[r.index]!.path, ...r });
+    const result = await receiveFiles(channel, target, entries, prepared, {
       created,
       emit,
-      peerFeatures.includes(FEATURE_RECEIVED),
-    );
+      acknowledge: peerFeatures.includes(FEATURE_RECEIVED),
+      refused: new Set(refused.keys()),
+    });
+    return {
+      ...result,
+      failures: [...refusedList.map(({ code, message }) => ({ code, message })), ...result.failures],
+    };
   } catch (err) {
     throw takenOver ? new XferError("taken-over", TAKEN_OVER_MESSAGE) : err;
   } finally {
@@ -106,15 +113,23 @@ export async function runReceiver(
   }
 }
 
+/** What receiveFiles needs to know of the session beyond its files. */
+interface ReceivingSession {
+  /** Folders this session created (only they get the offered mode and time). */
+  created: readonly ManifestEntry[];
+  emit: EventSink;
+  /** The sender asked for "received" messages (its hello's features). */
+  acknowledge: boolean;
+  /** Entries refused at the offer: nothing of them is made here. */
+  refused: ReadonlySet<number>;
+}
+
 async function receiveFiles(
   channel: SessionChannel,
   target: ReceiveTarget,
   entries: readonly ManifestEntry[],
   prepared: Map<number, Prepared>,
-  created: readonly ManifestEntry[],
-  emit: EventSink,
-  /** The sender asked for "received" messages (its hello's features). */
-  acknowledge: boolean,
+  { created, emit, acknowledge, refused: refusedIndices }: ReceivingSession,
 ): Promise<SessionResult> {
   const remaining = [...prepared.values()].map((p) => p.accepted);
   // One total on both sides: every accepted file whole; what is already here counts as done.
@@ -127,6 +142,11 @@ async function receiveFiles(
   const failures: { code: string; message: string }[] = [];
   /** Files started in this session: each is written, and published, at most once. */
   const started = new Set<number>();
+  const verdicts: ControlMessage[] = [];
+  const sendVerdicts = async () => {
+    if (verdicts.length) await channel.sendAll(verdicts.splice(0));
+  };
+  const batch = new PublishBatch(sendVerdicts);
   let current: OpenFile | null = null;
   try {
     for (;;) {
@@ -172,8 +192,9 @@ async function receiveFiles(
             throw new XferError("protocol", "file-end for a file not started");
           const done: OpenFile = current;
           current = null;
+          let commit: Commit | null = null;
           try {
-            if (done.sink) await done.sink.finish(msg.size, msg.hash);
+            if (done.sink) commit = await done.sink.finish(msg.size, msg.hash);
             else if (msg.size !== done.entry.size || (await prepared.get(done.index)?.existingHash?.()) !== msg.hash)
               throw new XferError(
                 "exists",
@@ -188,28 +209,52 @@ async function receiveFiles(
             break;
           }
           hashes.set(done.entry.path, msg.hash);
-          emit({
-            event: "file-done",
-            index: done.index,
-            path: done.entry.path,
-            bytes: msg.size,
-            hash: msg.hash,
-            resumedFrom: done.offset,
-            skipped: done.sink === null,
-          });
-          await channel.send({ type: "file-ok", index: done.index, skipped: done.sink === null });
+          // Reported only once it is durable and under its final name.
+          const published = () => {
+            emit({
+              event: "file-done",
+              index: done.index,
+              path: done.entry.path,
+              bytes: msg.size,
+              hash: msg.hash,
+              resumedFrom: done.offset,
+              skipped: done.sink === null,
+            });
+            verdicts.push({ type: "file-ok", index: done.index, skipped: done.sink === null });
+          };
+          if (commit) await batch.add(commit, published);
+          else {
+            published();
+            await sendVerdicts();
+          }
           break;
         }
         case "done": {
+          await batch.drain();
           progress.flush();
-          await target.finishDirs(created);
           const missing = [...prepared.keys()].filter((i) => !hashes.has(entries[i]!.path)).length - failures.length;
           if (missing > 0) failures.push({ code: "incomplete", message: `${missing} offered file(s) were not sent` });
+          // Links after every file, like tar: no file is ever written through one. Before the folders'
+          // modes and times: a link changes its folder's mtime, and a read-only folder takes none.
+          for (const [index, entry] of entries.entries()) {
+            if (entry.kind !== "symlink" || refusedIndices.has(index)) continue;
+            try {
+              if (!target.makeLink) throw new XferError("rejected", "this receiver does not make symbolic links");
+              await target.makeLink(entry);
+            } catch (err) {
+              const e = toXferError(err);
+              if (!["exists", "unsafe-name", "rejected"].includes(e.code)) throw e;
+              failures.push({ code: e.code, message: e.message });
+              emit({ event: "file-failed", index, path: entry.path, code: e.code, message: e.message });
+              await channel.send({ type: "file-failed", index, code: e.code, message: forPeer(e.message) });
+            }
+          }
+          await target.finishDirs(created);
           await channel.send({
             type: "summary",
             files: hashes.size,
             bytes: progress.transferred,
-            failed: failures.length,
+            failed: failures.length + refusedIndices.size,
           });
           await channel.end();
           return {
@@ -229,6 +274,7 @@ async function receiveFiles(
   } catch (err) {
     const e = toXferError(err);
     if (current?.sink) await current.sink.abandon();
+    await batch.abandon();
     // Tell the sender why, unless the connection itself is what failed.
     if (e.code !== "peer-gone")
       await channel.send({ type: "error", code: e.code, message: forPeer(e.message) }).catch(() => {});

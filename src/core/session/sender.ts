@@ -1,4 +1,5 @@
 /** The sending side of a session over a reliable stream: offer, stream each file, collect verdicts. */
+import { closeSync, openSync, readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { waitAtMost } from "../bounded.ts";
 import { toXferError, XferError } from "../errors.ts";
@@ -9,7 +10,7 @@ import { assertUnchanged, type LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, truncateDataFrame } from "../protocol/frames.ts";
-import { type AcceptedFile, type ControlMessage, FEATURE_RECEIVED } from "../protocol/messages.ts";
+import { type AcceptedFile, type ControlMessage, FEATURE_RECEIVED, FEATURE_SYMLINKS } from "../protocol/messages.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
@@ -25,11 +26,18 @@ export interface SenderOptions {
 
 export async function runSender(
   channel: SessionChannel,
-  entries: readonly LocalEntry[],
+  offered: readonly LocalEntry[],
   emit: EventSink,
   opts: SenderOptions,
 ): Promise<SessionResult> {
+  let entries = offered;
   const peerFeatures = await exchangeHello(channel, "sender");
+  if (!peerFeatures.includes(FEATURE_SYMLINKS) && entries.some((e) => e.entry.kind === "symlink")) {
+    for (const e of entries)
+      if (e.entry.kind === "symlink")
+        emit({ event: "warning", message: `skipping ${e.entry.path}: the receiver cannot make symbolic links` });
+    entries = entries.filter((e) => e.entry.kind !== "symlink");
+  }
   await channel.send({ type: "offer", entries: entries.map((e) => e.entry) });
   const reply = await channel.expect();
   if (reply.kind !== "control") throw new XferError("protocol", "peer sent data instead of answering the offer");
@@ -41,9 +49,10 @@ export async function runSender(
     );
   }
   if (reply.msg.type !== "accept") throw new XferError("protocol", `expected accept, peer sent '${reply.msg.type}'`);
-  const accepted = checkAccept(entries, reply.msg.files);
+  const refused = new Set(reply.msg.refused.map((r) => r.index));
+  const accepted = checkAccept(entries, reply.msg.files, refused);
 
-  const fileEntries = entries.filter((e) => e.entry.kind === "file");
+  const fileEntries = entries.filter((e, i) => e.entry.kind === "file" && !refused.has(i));
   const known = fileEntries.map((e) => e.entry.size);
   const total = known.includes(null) ? null : known.reduce<number>((a, b) => a + (b ?? 0), 0);
   const progress = new Progress(emit, total);
@@ -51,10 +60,11 @@ export async function runSender(
   if (peerFeatures.includes(FEATURE_RECEIVED)) progress.useAcknowledgements();
   const verdicts = new Verdicts(channel, entries, emit, progress);
   const hashes = new Map<string, string>();
+  for (const r of reply.msg.refused) verdicts.localFailure(r.index, r.code, `receiver refused it: ${r.message}`);
 
   try {
     for (const [index, local] of entries.entries()) {
-      if (local.entry.kind !== "file") continue;
+      if (local.entry.kind !== "file" || refused.has(index)) continue;
       verdicts.throwIfAborted();
       const acc = accepted.get(index);
       if (!acc) throw new XferError("protocol", `receiver did not answer for '${local.entry.path}'`);
@@ -103,6 +113,8 @@ async function sendFile(
     return hash;
   }
   if (source.kind !== "file") return null;
+  if (acc.offset === 0 && entry.size !== null && entry.size <= CHUNK_BYTES)
+    return sendSmallFile(channel, index, local, source.path, entry.size, progress, emit, verdicts);
   let fh: FileHandle;
   try {
     fh = await open(source.path, "r");
@@ -126,11 +138,11 @@ async function sendFile(
     progress.alreadyThere(start);
     hasher ??= await newHasher();
     const size = entry.size ?? 0;
-    await assertUnchanged(fh, entry, source.path);
+    assertUnchanged(fh.fd, entry, source.path);
     await streamFile(channel, fh, start, size, hasher, progress, verdicts, source.path);
     // Read to the end of what was offered; if the file moved under us meanwhile, the hash describes
     // bytes from two versions: say so instead of letting them be published.
-    await assertUnchanged(fh, entry, source.path);
+    assertUnchanged(fh.fd, entry, source.path);
     const hash = hasher.digest();
     verdicts.sentFile(index, { bytes: size, hash, resumedFrom: start });
     await channel.send({ type: "file-end", index, size, hash });
@@ -138,6 +150,52 @@ async function sendFile(
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * A file that fits one frame, read with synchronous calls: in a tree of small files the thread-pool
+ * round trips of open, read and close cost more than the calls (measured, docs/BENCHMARKS.md).
+ * Files with a resume offset or an existing copy take the general path (they need the prefix hash).
+ */
+async function sendSmallFile(
+  channel: SessionChannel,
+  index: number,
+  local: LocalEntry,
+  path: string,
+  size: number,
+  progress: Progress,
+  emit: EventSink,
+  verdicts: Verdicts,
+): Promise<string> {
+  const { frame, payload } = allocDataFrame(size);
+  let got = 0;
+  try {
+    const fd = openSync(path, "r");
+    try {
+      assertUnchanged(fd, local.entry, path);
+      while (got < size) {
+        const n = readSync(fd, payload, got, size - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      assertUnchanged(fd, local.entry, path);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw toXferError(err, `reading '${path}'`);
+  }
+  const hasher = await newHasher();
+  hasher.update(payload);
+  const hash = hasher.digest();
+  verdicts.throwIfAborted();
+  emit({ event: "file-start", index, path: local.entry.path, size, offset: 0 });
+  const data = size > 0 ? [frame] : [];
+  // Known before the end goes out: the verdict may arrive before sendAll() returns.
+  verdicts.sentFile(index, { bytes: size, hash, resumedFrom: 0 });
+  await channel.sendAll([{ type: "file", index, offset: 0 }, ...data, { type: "file-end", index, size, hash }]);
+  progress.add(size);
+  return hash;
 }
 
 async function streamFile(
@@ -210,12 +268,16 @@ async function streamStdin(
  * The receiver's accept, checked: one answer for every file offered and nothing else, offsets
  * within the file. A receiver that lies here gets a protocol error, not a read past the end.
  */
-function checkAccept(entries: readonly LocalEntry[], files: readonly AcceptedFile[]): Map<number, AcceptedFile> {
+function checkAccept(
+  entries: readonly LocalEntry[],
+  files: readonly AcceptedFile[],
+  refused: ReadonlySet<number>,
+): Map<number, AcceptedFile> {
   const accepted = new Map<number, AcceptedFile>();
   for (const f of files) {
     const entry = entries[f.index]?.entry;
-    if (entry?.kind !== "file")
-      throw new XferError("protocol", `receiver accepted entry #${f.index}, not a file offered`);
+    if (entry?.kind !== "file" || refused.has(f.index))
+      throw new XferError("protocol", `receiver accepted entry #${f.index}, not a file offered (or one it refused)`);
     if (accepted.has(f.index)) throw new XferError("protocol", `receiver answered twice for '${entry.path}'`);
     const beyond = entry.size === null ? f.offset > 0 : f.offset > entry.size;
     if (beyond || (f.existing && f.offset !== entry.size))
@@ -274,6 +336,12 @@ class Verdicts {
     return this.abortError ?? local;
   }
 
+  /** A file the receiver refused at the offer: its failure, reported as this side's. */
+  localFailure(index: number, code: string, message: string): void {
+    this.failures.push({ code, message });
+    this.emit({ event: "file-failed", index, path: this.pathOf(index), code, message });
+  }
+
   /** Remember what was sent so the receiver's verdict can be reported with it. */
   sentFile(index: number, info: { bytes: number; hash: string; resumedFrom: number }): void {
     this.sent.set(index, info);
@@ -285,7 +353,10 @@ class Verdicts {
 
   /** A verdict must be for a file whose end was sent, and the first for it. */
   private takeVerdict(index: number, kind: string): { bytes: number; hash: string; resumedFrom: number } {
-    const info = this.sent.get(index);
+    // A link travels in the offer, so it may get a verdict (a failure to make it) without data.
+    const info =
+      this.sent.get(index) ??
+      (this.entries[index]?.entry.kind === "symlink" ? { bytes: 0, hash: "", resumedFrom: 0 } : undefined);
     if (!info) throw new XferError("protocol", `receiver sent ${kind} for entry #${index}, which was not sent`);
     if (this.answered.has(index))
       throw new XferError("protocol", `receiver answered twice for '${this.pathOf(index)}'`);

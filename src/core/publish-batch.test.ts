@@ -1,0 +1,110 @@
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Commit, PublishBatch } from "./publish-batch.ts";
+import { syncFilesystem } from "./syncfs.ts";
+
+/** A commit that logs what happens to it (the batches below have no syncfs: each file syncs itself). */
+function fake(name: string, log: string[], opts: { failSync?: boolean; bytes?: number } = {}): Commit {
+  return {
+    bytes: opts.bytes ?? 1,
+    path: null,
+    sync: async () => {
+      log.push(`sync ${name}`);
+      if (opts.failSync) throw new Error(`disk said no to ${name}`);
+    },
+    release: async () => void log.push(`release ${name}`),
+    publish: async () => void log.push(`publish ${name}`),
+    discard: async () => void log.push(`discard ${name}`),
+  };
+}
+
+const NO_SYNCFS = null;
+
+describe("publish batch", () => {
+  test("files are published only after every file of the batch synced, then reported", async () => {
+    const log: string[] = [];
+    const batch = new PublishBatch(
+      async () => void log.push("flushed"),
+      { files: 3, releasedFiles: 3, bytes: 1 << 30 },
+      NO_SYNCFS,
+    );
+    for (const n of ["a", "b"]) await batch.add(fake(n, log), () => log.push(`ok ${n}`));
+    expect(log).toEqual([]);
+    await batch.add(fake("c", log), () => log.push("ok c"));
+    await batch.drain();
+    const lastSync = Math.max(...["a", "b", "c"].map((n) => log.indexOf(`sync ${n}`)));
+    const firstPublish = Math.min(...["a", "b", "c"].map((n) => log.indexOf(`publish ${n}`)));
+    expect(lastSync).toBeLessThan(firstPublish);
+    expect(log.indexOf("ok a")).toBeGreaterThan(log.indexOf("publish a"));
+    expect(log.at(-1)).toBe("flushed");
+  });
+
+  test("a batch full of bytes flushes early; drain publishes what is left", async () => {
+    const log: string[] = [];
+    const batch = new PublishBatch(async () => {}, { files: 100, releasedFiles: 100, bytes: 10 }, NO_SYNCFS);
+    await batch.add(fake("big", log, { bytes: 10 }), () => {});
+    await batch.add(fake("small", log), () => {});
+    await batch.drain();
+    expect(log.filter((l) => l.startsWith("publish"))).toEqual(["publish big", "publish small"]);
+    expect(log.indexOf("publish big")).toBeLessThan(log.indexOf("sync small"));
+  });
+
+  test("a failed sync publishes nothing of that batch and surfaces the error", async () => {
+    const log: string[] = [];
+    const batch = new PublishBatch(async () => {}, { files: 2, releasedFiles: 2, bytes: 1 << 30 }, NO_SYNCFS);
+    await batch.add(fake("a", log), () => log.push("ok a"));
+    await batch.add(fake("b", log, { failSync: true }), () => log.push("ok b"));
+    await expect(batch.drain()).rejects.toThrow("disk said no to b");
+    expect(log.some((l) => l.startsWith("publish") || l.startsWith("ok"))).toBe(false);
+    expect(log).toContain("discard a");
+  });
+
+  test("abandon closes what was not published and publishes nothing", async () => {
+    const log: string[] = [];
+    const batch = new PublishBatch(async () => {}, undefined, NO_SYNCFS);
+    await batch.add(fake("a", log), () => log.push("ok a"));
+    await batch.abandon();
+    expect(log).toEqual(["discard a"]);
+  });
+
+  test("with syncfs, one call per filesystem replaces every file's own sync", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "xfer-batch-"));
+    try {
+      const log: string[] = [];
+      const synced: string[] = [];
+      const commits = ["a", "b", "c"].map((n) => {
+        writeFileSync(join(dir, n), n);
+        return { ...fake(n, log), path: join(dir, n) };
+      });
+      const batch = new PublishBatch(async () => {}, undefined, {
+        usable: () => true,
+        sync: async (path) => {
+          synced.push(path);
+          return true;
+        },
+      });
+      for (const c of commits) await batch.add(c, () => {});
+      await batch.drain();
+      expect(synced.length).toBe(1);
+      expect(log.filter((l) => l.startsWith("sync"))).toEqual([]);
+      // Every descriptor was closed (released) before the one syncfs.
+      expect(log.filter((l) => l.startsWith("release")).length).toBe(3);
+      expect(log.filter((l) => l.startsWith("publish")).length).toBe(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.skipIf(!syncFilesystem.usable(tmpdir()))("syncFilesystem syncs where it is used (Linux, sync -f)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "xfer-syncfs-"));
+    try {
+      writeFileSync(join(dir, "f"), "x");
+      expect(await syncFilesystem.sync(join(dir, "f"))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
