@@ -4,7 +4,7 @@
  */
 import type { StreamConnection } from "../../plugin/api.ts";
 import { toXferError, XferError } from "../errors.ts";
-import { type DecodedPiece, encodeControlFrame, FrameDecoder, type FrameError } from "./frames.ts";
+import { type DecodedPiece, encodeControlFrame, FRAME_HEADER_BYTES, FrameDecoder, type FrameError } from "./frames.ts";
 import { ControlMessage } from "./messages.ts";
 
 export type Incoming = { kind: "control"; msg: ControlMessage } | { kind: "data"; bytes: Uint8Array };
@@ -31,6 +31,9 @@ export class SessionChannel {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   /** Time spent waiting for the peer since it last sent something other than a keep-alive. */
   private stalledMs = 0;
+  /** Data bytes we sent (frame payloads), and the highest count the peer's `received` claimed. */
+  private dataSent = 0;
+  private receivedClaim = 0;
   private lastHeardAt = Date.now();
 
   /**
@@ -93,7 +96,11 @@ export class SessionChannel {
   async sendAll(items: readonly (ControlMessage | Uint8Array)[]): Promise<void> {
     const frames = items.map((m) => (m instanceof Uint8Array ? m : encodeControlFrame(JSON.stringify(m))));
     await this.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
-    if (items.some((m) => m instanceof Uint8Array)) this.stalledMs = 0;
+    for (const m of items)
+      if (m instanceof Uint8Array) {
+        this.dataSent += m.byteLength - FRAME_HEADER_BYTES;
+        this.stalledMs = 0;
+      }
   }
 
   /**
@@ -103,6 +110,7 @@ export class SessionChannel {
    */
   async sendDataFrame(frame: Uint8Array): Promise<void> {
     await this.write(frame);
+    this.dataSent += frame.byteLength - FRAME_HEADER_BYTES;
     this.stalledMs = 0;
   }
 
@@ -138,12 +146,24 @@ export class SessionChannel {
         const item = piece.kind === "data" ? piece : parseControl(piece.json);
         if (item && !(item.kind === "control" && item.msg.type === "ping")) {
           this.pending.push(item);
-          // A count of bytes received is a claim, not progress: only messages that move the session are.
-          if (!(item.kind === "control" && item.msg.type === "received")) this.stalledMs = 0;
+          if (this.isProgress(item)) this.stalledMs = 0;
         }
       }
     }
     return this.pending.shift()!;
+  }
+
+  /**
+   * A `received` count is progress only when it grows and stays within what we sent: the bytes still
+   * in the network's buffers after our last write arrive while we only wait, and a peer cannot keep
+   * us forever by repeating (or inventing) a count.
+   */
+  private isProgress(item: Incoming): boolean {
+    if (item.kind !== "control" || item.msg.type !== "received") return true;
+    const claim = item.msg.bytes;
+    if (claim <= this.receivedClaim || claim > this.dataSent) return false;
+    this.receivedClaim = claim;
+    return true;
   }
 
   /** Like next(), but a clean close is an error: used where the protocol expects more. */
