@@ -4,6 +4,11 @@
  * `end`), and collects datagrams to send (`poll`) and the next time it must be called (`deadline`).
  * No sockets, no timers, no clock of its own, so tests drive it over a simulated link.
  *
+ * What a packet carries and how it is laid out is packet-packer.ts's; ACKs, loss, RTT and the
+ * probe timeout are loss-recovery.ts's; path MTU probing is mtu-prober.ts's. What stays here (and
+ * makes this file long) is what ties them together: the states below, dispatching each frame,
+ * deciding what to send in poll(), and deadline().
+ *
  * States (docs/PROTOCOL.md §2.5):
  *   client: syn-sent → echo-sent → established      server: established (created on a valid ECHO)
  *   established → linger (both FINs done; re-ACKs stray retransmissions for 3·PTO) → closed
