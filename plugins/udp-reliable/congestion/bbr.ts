@@ -31,12 +31,9 @@ export class BbrController implements CongestionController {
   private bwLimit = Number.POSITIVE_INFINITY;
   private minRtt = Number.POSITIVE_INFINITY;
   private minRttStamp = 0;
-  /** minRtt is the estimator's stand-in, not a confirmed sample (see onAck). */
-  private minRttStandIn = false;
   /** Lowest RTT over the connection: the reference for queueing delay. */
   private baseRtt = Number.POSITIVE_INFINITY;
   private round = 0;
-  private roundStartTime = Number.NEGATIVE_INFINITY;
   private nextRoundDelivered = 0;
   private roundStart = false;
   private fullBw = 0;
@@ -59,9 +56,6 @@ export class BbrController implements CongestionController {
   private queueHighRounds = 0;
   private guarded = false;
   private congestiveCuts = 0;
-  /** The last cut, until spurious losses show its round's loss was reordering (then it is undone). */
-  private lastCut: { priorLimit: number; lostBytes: number; spuriousBytes: number } | null = null;
-  private undoneCuts = 0;
   /** Loss rate per round on this path without a queue (EWMA): random loss, not congestion. */
   private randomLoss = 0;
   private delivered = 0;
@@ -104,21 +98,7 @@ export class BbrController implements CongestionController {
 
   onAck(ev: AckEvent): void {
     this.delivered = ev.delivered;
-    // Only samples that did not overtake older packets: a reordered packet's fast round trip is
-    // not the path's, and as min RTT it would make every other sample look like a standing queue.
-    if (ev.minRttSample !== undefined) this.onRtt(ev.minRttSample, ev.now);
-    // Any other sample may refresh the minimum and time the round's queue, but never lower them.
-    if (ev.rttSample !== undefined && ev.rttSample >= this.minRtt) {
-      this.roundMinRtt = Math.min(this.roundMinRtt, ev.rttSample);
-      if (ev.rttSample <= this.minRtt + 1) this.minRttStamp = ev.now;
-    } else if (!Number.isFinite(this.minRtt) && Number.isFinite(ev.minRtt)) {
-      // Until a sample is confirmed (jitter can keep them rare) the estimator's minimum (perhaps
-      // the handshake's) stands in; it is not the queue's reference, and the first confirmed
-      // sample replaces it.
-      this.minRtt = ev.minRtt;
-      this.minRttStamp = ev.now;
-      this.minRttStandIn = true;
-    }
+    if (ev.rttSample !== undefined) this.onRtt(ev.rttSample, ev.now);
     this.updateRound(ev);
     this.updateBandwidth(ev);
     this.updateAckAggregation(ev);
@@ -130,20 +110,6 @@ export class BbrController implements CongestionController {
 
   onLoss(ev: LossEvent): void {
     this.roundLost += ev.lostBytes;
-  }
-
-  onSpuriousLoss(ev: { now: number; bytes: number }): void {
-    // Lost this round and delivered after all: not loss. The round may have ended already; then
-    // the cut it caused, if any, is undone once half the loss it was made for proves spurious.
-    this.roundLost = Math.max(0, this.roundLost - ev.bytes);
-    const cut = this.lastCut;
-    if (!cut) return;
-    cut.spuriousBytes += ev.bytes;
-    if (cut.spuriousBytes * 2 >= cut.lostBytes) {
-      this.bwLimit = Math.max(this.bwLimit, cut.priorLimit);
-      this.lastCut = null;
-      this.undoneCuts++;
-    }
   }
 
   onRetransmissionTimeout(now: number): void {
@@ -175,7 +141,6 @@ export class BbrController implements CongestionController {
       queueDelayMs: Math.round(this.lastRoundQueue * 10) / 10,
       extraAckedBytes: Math.round(this.extraAcked.value),
       congestiveCuts: this.congestiveCuts,
-      undoneCuts: this.undoneCuts,
     };
   }
 
@@ -190,10 +155,6 @@ export class BbrController implements CongestionController {
   }
 
   private onRtt(rtt: number, now: number): void {
-    if (this.minRttStandIn) {
-      this.minRttStandIn = false;
-      this.minRtt = Number.POSITIVE_INFINITY;
-    }
     this.roundMinRtt = Math.min(this.roundMinRtt, rtt);
     this.baseRtt = Math.min(this.baseRtt, rtt);
     // Samples within 1 ms of the minimum refresh it, so a single flow rarely needs PROBE_RTT.
@@ -206,15 +167,10 @@ export class BbrController implements CongestionController {
   private updateRound(ev: AckEvent): void {
     this.roundStart = false;
     const newest = ev.acked[ev.acked.length - 1];
-    // A round trip lasts at least the min RTT, except when a reordered packet (one that skipped a
-    // delay) is acknowledged early: counted, it cut STARTUP's rounds in half, and three of them
-    // without 25 % growth ended STARTUP at a tenth of the path's rate.
-    const tooSoon = ev.now - this.roundStartTime < 0.9 * this.minRtt;
-    if (newest && newest.deliveredAtSend >= this.nextRoundDelivered && !tooSoon) {
+    if (newest && newest.deliveredAtSend >= this.nextRoundDelivered) {
       this.nextRoundDelivered = ev.delivered;
       this.round++;
       this.roundStart = true;
-      this.roundStartTime = ev.now;
     }
   }
 
@@ -226,7 +182,7 @@ export class BbrController implements CongestionController {
     const sendElapsed = p.sentAt - p.firstSentTimeAtSend;
     const ackElapsed = ev.now - p.deliveredTimeAtSend;
     const interval = Math.max(sendElapsed, ackElapsed);
-    if (interval <= 0 || (Number.isFinite(this.minRtt) && interval < this.minRtt * 0.5)) return;
+    if (interval <= 0 || interval < this.minRtt * 0.5) return;
     const rate = ((ev.delivered - p.deliveredAtSend) * 1000) / interval;
     const appLimited = p.appLimitedAtSend || p.deliveredAtSend < this.appLimitedUntil;
     if (!appLimited || rate > this.bwFilter.value) this.bwFilter.update(rate, this.round);
@@ -249,8 +205,7 @@ export class BbrController implements CongestionController {
 
   /** Once per round: classify the round's loss, run the delay guard. */
   private endRound(now: number): void {
-    const queue =
-      Number.isFinite(this.roundMinRtt) && Number.isFinite(this.baseRtt) ? this.roundMinRtt - this.baseRtt : 0;
+    const queue = Number.isFinite(this.roundMinRtt) ? this.roundMinRtt - this.baseRtt : 0;
     this.lastRoundQueue = queue;
     const total = this.roundDelivered + this.roundLost;
     const lossRate = total > 0 ? this.roundLost / total : 0;
@@ -271,7 +226,6 @@ export class BbrController implements CongestionController {
       const measured = this.bwFilter.value;
       // Never below the window floor's rate (MIN_WINDOW_PACKETS a round trip), as with cwnd.
       const floor = (MIN_WINDOW_PACKETS * this.config.mss * 1000) / Math.max(this.minRtt, 1);
-      this.lastCut = { priorLimit: this.bwLimit, lostBytes: this.roundLost, spuriousBytes: 0 };
       this.bwLimit = Math.max(Math.min(this.bwLimit, measured) * LOSS_CUT, floor);
     } else {
       // Any round that was not congestive lets the limit recover. Waiting for the queue to be gone

@@ -28,8 +28,6 @@ export class FixedRateController implements CongestionController {
   onPacketSent(): void {}
   onLoss(): void {}
   onRetransmissionTimeout(): void {}
-  onSpuriousLoss(): void {}
-
   onAppLimited(): void {}
 
   stats(): Record<string, number | string> {
