@@ -26,8 +26,9 @@ import { configFrom, OPTIONS_SCHEMA } from "./options.ts";
 import { UdpReliableStream } from "./stream.ts";
 import { CID_BYTES, isOurs } from "./wire/packet.ts";
 
-/** Kernel receive buffer asked for: bursts that arrive while JS is busy wait here instead of dropping. */
+/** Connections a listener holds at once, and from one address (as the core's per-host session cap). */
 const MAX_CONNECTIONS = 256;
+const MAX_CONNECTIONS_PER_ADDRESS = 32;
 
 export default defineTransport({
   name: "udp-reliable",
@@ -41,7 +42,12 @@ export default defineTransport({
     // Validate the options now, so a bad --transport-opt fails at listen time, not per connection.
     configFrom(ctx.options, at.host);
     const port = await bindUdp(at, { shared: true, recvBufferBytes: UDP_RECV_BUFFER_BYTES });
-    const core = new ListenerCore((peer) => configFrom(ctx.options, peer.address), MAX_CONNECTIONS);
+    const core = new ListenerCore(
+      (peer) => configFrom(ctx.options, peer.address),
+      MAX_CONNECTIONS,
+      undefined,
+      MAX_CONNECTIONS_PER_ADDRESS,
+    );
     const drivers = new Map<Connection, Driver>();
     const detach = port.attach({
       claim(data, from, truncated) {

@@ -146,6 +146,21 @@ describe("handshake", () => {
     }
   });
 
+  test("one address gets at most maxPerAddress connections; other addresses still get in", () => {
+    const core = new ListenerCore(() => DEFAULT_CONFIG, 8, cids(), 2);
+    for (const [i, port] of [5001, 5002].entries()) {
+      const { echo } = echoFrom(core, { ...PEER, port }, i + 1, 0);
+      expect(core.receive(echo, { ...PEER, port }, 5).created).toBe(true);
+    }
+    const third = echoFrom(core, { ...PEER, port: 5003 }, 3, 0);
+    expect(core.receive(third.echo, { ...PEER, port: 5003 }, 5).conn).toBeUndefined();
+    expect(core.counters.refused).toBe(1);
+    const other = { address: "127.0.0.9", port: 5003 };
+    const fourth = echoFrom(core, other, 4, 0);
+    expect(core.receive(fourth.echo, other, 5).created).toBe(true);
+    expect(core.size).toBe(3);
+  });
+
   test("beyond maxConnections, or after stopAccepting, a valid ECHO is refused", () => {
     const core = listener(1);
     const a = echoFrom(core, PEER, 1, 0);

@@ -61,7 +61,15 @@ export class ListenerCore {
     private readonly configFor: (peer: Peer) => ConnectionConfig,
     private readonly maxConnections: number,
     private readonly newCid: () => Uint8Array = () => randomBytes(CID_BYTES),
+    /** Connections one address may hold (its cookie proved the address): one host cannot take every slot. */
+    private readonly maxPerAddress: number = maxConnections,
   ) {}
+
+  private connectionsFrom(address: string): number {
+    let n = 0;
+    for (const { peer } of this.byCid.values()) if (peer.address === address) n++;
+    return n;
+  }
 
   private accepting = true;
 
@@ -131,7 +139,12 @@ export class ListenerCore {
           return { replies: [] };
         }
         // A 48-bit prefix clash with a live connection is astronomically rare; the client retries.
-        if (this.byCid.size >= this.maxConnections || !this.accepting || this.byCid.has(key(packet.serverCid))) {
+        if (
+          this.byCid.size >= this.maxConnections ||
+          !this.accepting ||
+          this.byCid.has(key(packet.serverCid)) ||
+          this.connectionsFrom(from.address) >= this.maxPerAddress
+        ) {
           this.counters.refused++;
           return { replies: [] };
         }
