@@ -9,39 +9,31 @@
  *   established → linger (both FINs done; re-ACKs stray retransmissions for 3·PTO) → closed
  *   any → closing (we aborted; repeat CLOSE to stray packets for 3·PTO) → closed
  *   any → closed (peer CLOSE, RESET, idle timeout, handshake timeout)
+ *
+ * Why one file of this size: what remains here (the states, frame dispatch, the timers that decide
+ * `deadline`) shares the connection's fields at every step. The parts that stand alone live beside
+ * it with their own tests: packet assembly (packet-packer.ts), ACKs, loss detection, RTT and the
+ * probe timeout (loss-recovery.ts, sent-packets.ts), MTU probing (mtu-prober.ts).
  */
 
 import type { CongestionController } from "./congestion/controller.ts";
 import { createController } from "./congestion/index.ts";
 import { ReceiveWindow, type WindowConfig } from "./flow-control.ts";
+import { LossRecovery } from "./loss-recovery.ts";
+import { MtuProber } from "./mtu-prober.ts";
 import { Pacer } from "./pacer.ts";
-import { MAX_ACK_DELAY_MS, MAX_ACK_FRAME_RANGES, ReceivedPackets } from "./received-packets.ts";
+import { type Packed, PacketPacker } from "./packet-packer.ts";
+import { ReceivedPackets } from "./received-packets.ts";
 import { RecvStream } from "./recv-stream.ts";
-import { RttEstimator } from "./rtt.ts";
 import { SendStream } from "./send-stream.ts";
-import { type SentPacket, SentPackets } from "./sent-packets.ts";
-import { allocate, shrinkLast } from "./slab.ts";
-import {
-  CLOSE_CODE,
-  FRAME,
-  type Frame,
-  readFrames,
-  streamFrameOverhead,
-  writeAckFrame,
-  writeCloseFrame,
-  writeMaxDataFrame,
-  writeStreamHeader,
-} from "./wire/frames.ts";
+import type { SentPacket } from "./sent-packets.ts";
+import { CLOSE_CODE, type Frame, readFrames } from "./wire/frames.ts";
 import {
   type DataPacket,
   type EchoPacket,
   encodeSyn,
-  MIN_DATAGRAM,
   type Packet,
-  type PacketWriter,
   readPacket,
-  startData,
-  startEcho,
   type TransportParams,
   WIRE_VERSION,
 } from "./wire/packet.ts";
@@ -90,11 +82,6 @@ export class ConnectionError extends Error {
   }
 }
 
-/** Limit on the exponential PTO backoff (ms): after a blackout, probing resumes this often at worst. */
-const MAX_PTO_MS = 2000;
-/** Consecutive PTOs after which everything in flight is presumed lost (persistent congestion). */
-const PERSISTENT_PTOS = 3;
-const MTU_PROBE_ATTEMPTS = 3;
 const MIN_LINGER_MS = 1000;
 // 32 like quic-go allows: 10 (RFC 9002) costs two extra round trips of STARTUP on long paths.
 const INITIAL_WINDOW_PACKETS = 32;
@@ -106,47 +93,39 @@ export class Connection {
   error: ConnectionError | null = null;
   readonly role: "client" | "server";
   readonly localCid: Uint8Array;
-  remoteCid: Uint8Array;
   private peerParams: TransportParams | null = null;
   private readonly config: ConnectionConfig;
 
-  private readonly rtt = new RttEstimator();
-  private readonly sent = new SentPackets();
   private readonly received = new ReceivedPackets();
   private readonly sendStream = new SendStream();
   private readonly recvStream: RecvStream;
   private readonly window: ReceiveWindow;
   private readonly cc: CongestionController;
   private readonly pacer: Pacer;
-  private nextPn = 0;
+  private readonly recovery: LossRecovery;
+  private readonly packer: PacketPacker;
+  private readonly mtu = new MtuProber();
   private peerMaxData: number;
-  private datagramSize = MIN_DATAGRAM;
 
   private handshakeStarted: number;
   private handshakeDue = 0;
   private handshakeAttempts = 0;
   private cookie: Uint8Array | null = null;
-  private ptoCount = 0;
-  private lossTime = Number.POSITIVE_INFINITY;
-  private probesDue = 0;
   private lastReceived: number;
-  private lastAckElicitingSent: number;
   private stateDeadline = Number.POSITIVE_INFINITY;
   private closeFrame: { code: number; reason: string } | null = null;
   private closeDue = false;
   /** Listener in LINGER: tell the dialer it has everything (CLOSE "finished"), so it need not linger. */
   private finishedDue = false;
-  private mtuProbe: { size: number; attempts: number; pn: number } | null = null;
   private maxDataDue = false;
   private appLimited = false;
   private nextPacingTime = 0;
   private lingered = false;
   private peerFinished = false;
 
+  /** What this side received (the packer counts what it sent). */
   readonly counters = {
-    packetsSent: 0,
     packetsReceived: 0,
-    bytesSent: 0,
     bytesReceived: 0,
     duplicatePackets: 0,
     malformed: 0,
@@ -161,17 +140,33 @@ export class Connection {
   ) {
     this.role = role;
     this.localCid = localCid;
-    this.remoteCid = remoteCid;
     this.config = config;
     this.window = new ReceiveWindow(config.window);
     this.recvStream = RecvStream.forWindow(config.window.max);
     this.peerMaxData = 0;
     this.cc = this.makeController();
-    this.pacer = new Pacer(this.datagramSize, now);
+    this.pacer = new Pacer(this.mtu.size, now);
+    this.recovery = new LossRecovery(
+      this.cc,
+      { onPacketAcked: (p) => this.onPacketAcked(p), onPacketLost: (p, declared) => this.onPacketLost(p, declared) },
+      now,
+    );
+    this.packer = new PacketPacker(
+      { received: this.received, window: this.window, sendStream: this.sendStream, recovery: this.recovery },
+      remoteCid,
+    );
     this.handshakeStarted = now;
     this.lastReceived = now;
-    this.lastAckElicitingSent = now;
     this.state = role === "client" ? "syn-sent" : "established";
+  }
+
+  /** The peer's CID (the client learns the server's from its SYN-ACK). */
+  get remoteCid(): Uint8Array {
+    return this.packer.remoteCid;
+  }
+
+  private get rtt() {
+    return this.recovery.rtt;
   }
 
   /** What this side declares in SYN/ECHO or SYN-ACK. */
@@ -220,7 +215,7 @@ export class Connection {
         if (!sameBytes(packet.clientCid, this.localCid)) return;
         // Karn's rule: a repeated SYN makes the round trip ambiguous.
         if (this.handshakeAttempts === 1) this.rtt.update(now - this.handshakeStarted, 0);
-        this.remoteCid = packet.serverCid;
+        this.packer.remoteCid = packet.serverCid;
         this.cookie = packet.cookie;
         this.setPeer(packet.params);
         this.state = "echo-sent";
@@ -307,11 +302,11 @@ export class Connection {
   private applyFrame(f: Frame, now: number): void {
     switch (f.type) {
       case "ack":
-        if ((f.ranges[0] as { high: number }).high >= this.nextPn) {
+        if ((f.ranges[0] as { high: number }).high >= this.packer.nextPn) {
           this.abortWith(CLOSE_CODE.protocol, "ACK of a packet never sent", "protocol", now);
           return;
         }
-        this.onAckFrame(f.ranges, f.delayUs, now);
+        this.recovery.onAck(f.ranges, f.delayUs, now);
         return;
       case "max-data":
         this.peerMaxData = Math.max(this.peerMaxData, f.limit);
@@ -352,55 +347,16 @@ export class Connection {
     }
   }
 
-  private onAckFrame(ranges: readonly { low: number; high: number }[], delayUs: number, now: number): void {
-    const result = this.sent.onAck(ranges, now);
-    if (result.acked.length === 0) return;
-    if (result.rttSample !== undefined) {
-      const newest = result.acked[result.acked.length - 1] as SentPacket;
-      if (newest.ackEliciting) this.rtt.update(result.rttSample, Math.min(delayUs / 1000, MAX_ACK_DELAY_MS));
-    }
-    for (const p of result.acked) {
-      for (const r of p.stream) this.sendStream.onAcked(r.offset, r.length, r.fin);
-      if (this.mtuProbe && p.pn === this.mtuProbe.pn) {
-        this.datagramSize = this.mtuProbe.size;
-        this.pacer.mss = this.datagramSize;
-        this.mtuProbe = null;
-      }
-    }
-    this.ptoCount = 0;
-    this.detectLosses(now);
-    this.cc.onAck({
-      now,
-      acked: result.acked.filter((p) => p.inFlight),
-      rttSample: result.rttSample,
-      minRtt: this.rtt.min,
-      delivered: this.sent.delivered,
-      bytesInFlight: this.sent.bytesInFlight,
-    });
+  private onPacketAcked(p: SentPacket): void {
+    for (const r of p.stream) this.sendStream.onAcked(r.offset, r.length, r.fin);
+    if (this.mtu.onAcked(p.pn)) this.pacer.mss = this.mtu.size;
   }
 
-  private detectLosses(now: number): void {
-    const { lost, nextCheck } = this.sent.detectLosses(now, this.rtt.lossDelay());
-    this.lossTime = nextCheck;
-    if (lost.length === 0) return;
-    let lostBytes = 0;
-    let largestLostSentAt = 0;
-    for (const p of lost) this.onPacketLost(p);
-    for (const p of lost) {
-      if (!p.inFlight) continue;
-      lostBytes += p.bytes;
-      largestLostSentAt = Math.max(largestLostSentAt, p.sentAt);
-    }
-    if (lostBytes) this.cc.onLoss({ now, lostBytes, bytesInFlight: this.sent.bytesInFlight, largestLostSentAt });
-  }
-
-  private onPacketLost(p: SentPacket): void {
+  private onPacketLost(p: SentPacket, declared: boolean): void {
     for (const r of p.stream) this.sendStream.onLost(r.offset, r.length, r.fin);
+    if (!declared) return;
     if (p.maxData) this.maxDataDue = true;
-    if (this.mtuProbe && p.pn === this.mtuProbe.pn) {
-      this.mtuProbe.pn = -1;
-      if (++this.mtuProbe.attempts >= MTU_PROBE_ATTEMPTS) this.mtuProbe = null;
-    }
+    this.mtu.onLost(p.pn);
   }
 
   /** The kernel reported the peer unreachable (ICMP). Fatal only before the handshake completed. */
@@ -444,7 +400,7 @@ export class Connection {
 
   /** The next packet number (a listener answering for a finished connection continues from it). */
   get nextPacketNumber(): number {
-    return this.nextPn;
+    return this.packer.nextPn;
   }
 
   read(): Uint8Array | null {
@@ -505,40 +461,15 @@ export class Connection {
       this.fail(new ConnectionError(`no packet from the peer for ${this.idleTimeout()} ms`, "idle-timeout"));
       return;
     }
-    if (now >= this.lossTime) this.detectLosses(now);
-    const pto = this.ptoDeadline();
-    if (now >= pto) this.onPto(now);
-  }
-
-  private onPto(now: number): void {
-    this.ptoCount++;
-    if (this.ptoCount >= PERSISTENT_PTOS) {
-      // A long silence: presume everything in flight lost and restart the controller gently.
-      for (const p of [...this.sent.outstanding()]) {
-        this.sent.declareLost(p);
-        this.onPacketLost(p);
-      }
-      this.cc.onRetransmissionTimeout(now);
-      this.rtt.reset();
-    } else {
-      // Probe with the oldest unacknowledged data (re-queued, not declared lost) or a PING.
-      const oldest = this.sent.outstanding()[Symbol.iterator]().next().value as SentPacket | undefined;
-      if (oldest) for (const r of oldest.stream) this.sendStream.onLost(r.offset, r.length, r.fin);
-    }
-    this.probesDue = 2;
-    this.lastAckElicitingSent = now;
+    this.recovery.onTimer(now, this.ptoActive);
   }
 
   private ptoBase(): number {
-    return this.rtt.pto(MAX_ACK_DELAY_MS);
+    return this.recovery.ptoBase();
   }
 
-  private ptoDeadline(): number {
-    if (this.state !== "established" && this.state !== "linger") return Number.POSITIVE_INFINITY;
-    if (!this.sent.hasAckEliciting) return Number.POSITIVE_INFINITY;
-    if (this.lossTime !== Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-    const backoff = Math.min(this.ptoBase() * 2 ** this.ptoCount, Math.max(MAX_PTO_MS, 2 * this.rtt.smoothed));
-    return this.lastAckElicitingSent + backoff;
+  private get ptoActive(): boolean {
+    return this.state === "established" || this.state === "linger";
   }
 
   /**
@@ -560,14 +491,15 @@ export class Connection {
     // CLOSING only waits out its time (poll sends the CLOSE at once): an ACK or loss timer left
     // from before would stay due forever, and the caller would spin on it.
     if (this.state === "closing") return this.stateDeadline;
-    let d = Math.min(this.stateDeadline, this.lossTime, this.ptoDeadline(), this.received.ackDeadline);
+    const r = this.recovery;
+    let d = Math.min(this.stateDeadline, r.lossTime, r.ptoDeadline(this.ptoActive), this.received.ackDeadline);
     if (this.state === "syn-sent" || this.state === "echo-sent")
       d = Math.min(d, this.handshakeDue, this.handshakeStarted + this.config.handshakeTimeoutMs);
     else d = Math.min(d, this.lastReceived + this.idleTimeout());
     if (this.state === "established") {
       if (this.canSendData()) d = Math.min(d, this.nextPacingTime);
       // An idle connection still sends a PING now and then, so a dead peer is noticed and NATs stay open.
-      d = Math.min(d, this.lastAckElicitingSent + this.idleTimeout() / 3);
+      d = Math.min(d, r.lastAckElicitingSent + this.idleTimeout() / 3);
     }
     return d;
   }
@@ -588,21 +520,21 @@ export class Connection {
         return out;
       case "echo-sent":
         if (now >= this.handshakeDue) {
-          out.push(this.buildEcho(now));
+          out.push(this.packer.echo(now, this.mtu.size, this.localCid, this.cookie as Uint8Array, this.params).bytes);
           this.scheduleHandshakeRetry(now);
         }
         return out;
       case "closing":
         if (this.closeDue && this.closeFrame) {
           this.closeDue = false;
-          out.push(this.buildClose(this.closeFrame, now));
+          out.push(this.packer.close(now, this.mtu.size, this.closeFrame).bytes);
         }
         return out;
     }
     this.pollEstablished(now, out);
     if (this.finishedDue) {
       this.finishedDue = false;
-      out.push(this.buildClose({ code: CLOSE_CODE.finished, reason: "" }, now));
+      out.push(this.packer.close(now, this.mtu.size, { code: CLOSE_CODE.finished, reason: "" }).bytes);
     }
     return out;
   }
@@ -619,28 +551,43 @@ export class Connection {
     const rate = this.cc.pacingRate();
     let budget = this.pacer.budget(now, rate);
     this.nextPacingTime = Number.POSITIVE_INFINITY;
+    const r = this.recovery;
+    const size = this.mtu.size;
     for (;;) {
       const ackDue = this.received.ackDue(now) && this.received.hasRanges;
-      const probe = this.probesDue > 0;
+      const probe = r.probesDue > 0;
       const dataAllowed =
-        this.canSendData() &&
-        (probe || (this.sent.bytesInFlight < this.cc.congestionWindow() && budget >= this.datagramSize));
+        this.canSendData() && (probe || (r.sent.bytesInFlight < this.cc.congestionWindow() && budget >= size));
       const keepalive = !probe && !dataAllowed && this.keepaliveDue(now);
-      const mtuProbe = !ackDue && !probe && !dataAllowed && this.mtuProbeDue();
-      if (!ackDue && !probe && !dataAllowed && !keepalive && !this.maxDataDue && !mtuProbe) {
+      const mtuProbe = !ackDue && !probe && !dataAllowed ? this.mtu.due : null;
+      if (!ackDue && !probe && !dataAllowed && !keepalive && !this.maxDataDue && mtuProbe === null) {
         break;
       }
-      const p = mtuProbe ? this.buildMtuProbe(now) : this.buildPacket(now, ackDue, dataAllowed, probe || keepalive);
+      let p: Packed;
+      if (mtuProbe !== null) {
+        p = this.packer.mtuProbe(now, mtuProbe);
+        this.mtu.onProbeSent(p.record.pn);
+      } else {
+        p = this.packer.data(now, size, {
+          ack: ackDue,
+          data: dataAllowed,
+          eliciting: probe || keepalive,
+          maxData: this.maxDataDue,
+          flowLimit: this.peerMaxData,
+          appLimited: this.appLimited,
+        });
+        this.maxDataDue = false;
+        if (p.record.stream.length) this.appLimited = false;
+      }
       out.push(p.bytes);
       if (p.record.inFlight) {
         budget -= p.bytes.byteLength;
         this.pacer.onSent(p.bytes.byteLength);
       }
-      if (probe) this.probesDue--;
+      if (probe) r.probesDue--;
     }
     if (this.canSendData()) {
-      if (this.sent.bytesInFlight < this.cc.congestionWindow())
-        this.nextPacingTime = this.pacer.nextSendTime(this.datagramSize, rate);
+      if (r.sent.bytesInFlight < this.cc.congestionWindow()) this.nextPacingTime = this.pacer.nextSendTime(size, rate);
     } else if (!this.sendStream.flowBlocked(this.peerMaxData) && !this.appLimited) {
       this.appLimited = true;
       this.cc.onAppLimited(now);
@@ -652,133 +599,7 @@ export class Connection {
   }
 
   private keepaliveDue(now: number): boolean {
-    return this.state === "established" && now >= this.lastAckElicitingSent + this.idleTimeout() / 3;
-  }
-
-  private mtuProbeDue(): boolean {
-    return this.mtuProbe !== null && this.mtuProbe.pn === -1;
-  }
-
-  private buildPacket(
-    now: number,
-    withAck: boolean,
-    withData: boolean,
-    probe: boolean,
-  ): { bytes: Uint8Array; record: SentPacket } {
-    let forceEliciting = probe;
-    const pn = this.nextPn++;
-    const w = startData(allocate(this.datagramSize), this.remoteCid, pn);
-    const record = this.newRecord(pn, now);
-    if (withAck) {
-      // Ranges are repeated in every ACK (ACK loss is harmless); they take at most half the room.
-      const r = this.received;
-      w.at = writeAckFrame(w.view, w.at, r.ranges, r.ackDelayUs(now), Math.floor(w.room / 2), MAX_ACK_FRAME_RANGES);
-      this.received.onAckSent();
-      w.at = writeMaxDataFrame(w.view, w.at, this.window.limit);
-    } else if (this.maxDataDue) w.at = writeMaxDataFrame(w.view, w.at, this.window.limit);
-    if (this.maxDataDue) {
-      // A fresh grant must arrive: make this packet ack-eliciting so its loss is detected and repaired.
-      this.maxDataDue = false;
-      record.maxData = true;
-      forceEliciting = true;
-    }
-    if (withData) this.fillStream(w, record);
-    if (forceEliciting && !record.ackEliciting) {
-      w.u8(FRAME.ping);
-      record.ackEliciting = true;
-    }
-    return { bytes: this.finishPacket(w, record, now), record };
-  }
-
-  private fillStream(w: PacketWriter, record: SentPacket): void {
-    for (;;) {
-      const room = w.room - streamFrameOverhead(this.sendStream.written + 1, w.room);
-      if (room <= 0) return;
-      const r = this.sendStream.nextRange(room, this.peerMaxData);
-      if (!r) return;
-      w.at = writeStreamHeader(w.view, w.at, r.offset, r.length, r.fin);
-      // Stream bytes go straight from the send buffer into the datagram.
-      this.sendStream.copy(r.offset, r.length, w.bytes.subarray(w.at, w.at + r.length));
-      w.at += r.length;
-      record.stream.push({ offset: r.offset, length: r.length, fin: r.fin });
-      record.ackEliciting = true;
-      if (r.length === 0 || w.room < 64) return;
-    }
-  }
-
-  private newRecord(pn: number, now: number): SentPacket {
-    return {
-      pn,
-      sentAt: now,
-      bytes: 0,
-      ackEliciting: false,
-      inFlight: false,
-      stream: [],
-      maxData: false,
-      deliveredAtSend: 0,
-      deliveredTimeAtSend: 0,
-      firstSentTimeAtSend: 0,
-      appLimitedAtSend: this.appLimited,
-      state: "sent",
-      ackedRunLow: 0,
-    };
-  }
-
-  private finishPacket(w: PacketWriter, record: SentPacket, now: number): Uint8Array {
-    const bytes = shrinkLast(w.bytes, w.at);
-    record.bytes = bytes.byteLength;
-    record.inFlight = record.ackEliciting;
-    this.sent.onSent(record);
-    if (record.ackEliciting) {
-      this.lastAckElicitingSent = now;
-      this.cc.onPacketSent(now, record.bytes, this.sent.bytesInFlight, record.stream.length > 0);
-      if (record.stream.length) this.appLimited = false;
-    }
-    this.counters.packetsSent++;
-    this.counters.bytesSent += bytes.byteLength;
-    return bytes;
-  }
-
-  private buildEcho(now: number): Uint8Array {
-    const pn = this.nextPn++;
-    const w = startEcho(
-      allocate(this.datagramSize),
-      this.remoteCid,
-      this.localCid,
-      pn,
-      this.cookie as Uint8Array,
-      this.params,
-    );
-    w.u8(FRAME.ping);
-    const record = this.newRecord(pn, now);
-    record.ackEliciting = true;
-    return this.finishPacket(w, record, now);
-  }
-
-  private buildMtuProbe(now: number): { bytes: Uint8Array; record: SentPacket } {
-    const probe = this.mtuProbe as { size: number; pn: number };
-    const pn = this.nextPn++;
-    const w = startData(allocate(probe.size), this.remoteCid, pn);
-    w.u8(FRAME.ping);
-    w.at = probe.size; // the rest stays zero: PADDING frames
-    const record = this.newRecord(pn, now);
-    record.ackEliciting = true;
-    const bytes = w.done();
-    record.bytes = bytes.byteLength;
-    // Not in flight: a lost probe says nothing about congestion.
-    this.sent.onSent(record);
-    probe.pn = pn;
-    this.counters.packetsSent++;
-    this.counters.bytesSent += bytes.byteLength;
-    return { bytes, record };
-  }
-
-  /** A CLOSE (abort, or "finished" from LINGER): recorded like any packet (packet numbers stay consecutive), never resent. */
-  private buildClose(frame: { code: number; reason: string }, now: number): Uint8Array {
-    const w = startData(allocate(this.datagramSize), this.remoteCid, this.nextPn);
-    const record = this.newRecord(this.nextPn++, now);
-    w.at = writeCloseFrame(w.view, w.at, frame.code, frame.reason);
-    return this.finishPacket(w, record, now);
+    return this.state === "established" && now >= this.recovery.lastAckElicitingSent + this.idleTimeout() / 3;
   }
 
   // ---- close -------------------------------------------------------------------------------
@@ -810,13 +631,12 @@ export class Connection {
   private setPeer(params: TransportParams): void {
     this.peerParams = params;
     this.peerMaxData = Math.max(this.peerMaxData, params.initialMaxData);
-    const target = Math.min(params.maxDatagram, this.config.maxDatagram);
-    if (target > this.datagramSize) this.mtuProbe = { size: target, attempts: 0, pn: -1 };
+    this.mtu.start(Math.min(params.maxDatagram, this.config.maxDatagram));
   }
 
   private makeController(): CongestionController {
     return createController(this.config.cc, {
-      mss: this.datagramSize,
+      mss: this.mtu.size,
       maxRate: this.config.maxRate,
       initialWindowPackets: INITIAL_WINDOW_PACKETS,
       random: this.config.random,
@@ -824,17 +644,18 @@ export class Connection {
   }
 
   stats(): Record<string, number | string> {
-    const s = this.sent;
+    const s = this.recovery.sent;
+    const packetsSent = this.packer.packetsSent;
     return {
       state: this.state,
       rttMs: round(this.rtt.smoothed),
       minRttMs: Number.isFinite(this.rtt.min) ? round(this.rtt.min) : 0,
-      datagramBytes: this.datagramSize,
-      packetsSent: this.counters.packetsSent,
+      datagramBytes: this.mtu.size,
+      packetsSent,
       packetsReceived: this.counters.packetsReceived,
       lostPackets: s.lostPackets,
       spuriousLosses: s.spuriousLosses,
-      lossRate: this.counters.packetsSent ? round(s.lostPackets / this.counters.packetsSent, 4) : 0,
+      lossRate: packetsSent ? round(s.lostPackets / packetsSent, 4) : 0,
       retransmittedBytes: this.sendStream.retransmittedBytes,
       streamBytesSent: this.sendStream.nextNew,
       duplicatePackets: this.counters.duplicatePackets,

@@ -1,0 +1,126 @@
+import { describe, expect, test } from "bun:test";
+import type { AckEvent, CongestionController, LossEvent } from "./congestion/controller.ts";
+import { LossRecovery, MAX_PTO_MS, PERSISTENT_PTOS } from "./loss-recovery.ts";
+import type { SentPacket } from "./sent-packets.ts";
+
+/** Records what the controller is told. */
+class Recorder implements CongestionController {
+  readonly name = "recorder";
+  acks: AckEvent[] = [];
+  losses: LossEvent[] = [];
+  spurious: number[] = [];
+  timeouts = 0;
+  congestionWindow(): number {
+    return 1e9;
+  }
+  pacingRate(): number {
+    return 1e9;
+  }
+  onPacketSent(): void {}
+  onAck(ev: AckEvent): void {
+    this.acks.push(ev);
+  }
+  onLoss(ev: LossEvent): void {
+    this.losses.push(ev);
+  }
+  onSpuriousLoss(bytes: number): void {
+    this.spurious.push(bytes);
+  }
+  onRetransmissionTimeout(): void {
+    this.timeouts++;
+  }
+  onAppLimited(): void {}
+  stats(): Record<string, number | string> {
+    return {};
+  }
+}
+
+function setup() {
+  const cc = new Recorder();
+  const acked: number[] = [];
+  const lost: { pn: number; declared: boolean }[] = [];
+  const r = new LossRecovery(
+    cc,
+    {
+      onPacketAcked: (p) => acked.push(p.pn),
+      onPacketLost: (p, declared) => lost.push({ pn: p.pn, declared }),
+    },
+    0,
+  );
+  let pn = 0;
+  const send = (now: number, over: Partial<SentPacket> = {}): SentPacket => {
+    const p: SentPacket = {
+      pn: pn++,
+      sentAt: now,
+      bytes: 1000,
+      ackEliciting: true,
+      inFlight: true,
+      stream: [],
+      maxData: false,
+      deliveredAtSend: 0,
+      deliveredTimeAtSend: 0,
+      firstSentTimeAtSend: 0,
+      appLimitedAtSend: false,
+      state: "sent",
+      ackedRunLow: 0,
+      ...over,
+    };
+    r.onPacketSent(p, now);
+    return p;
+  };
+  return { cc, r, acked, lost, send };
+}
+
+describe("LossRecovery", () => {
+  test("an ACK takes an RTT sample, reports acked packets, then tells the controller", () => {
+    const { cc, r, acked, send } = setup();
+    for (let i = 0; i < 4; i++) send(i);
+    r.onAck([{ low: 0, high: 3 }], 0, 103);
+    expect(acked).toEqual([0, 1, 2, 3]);
+    expect(r.rtt.latest).toBe(100);
+    expect(cc.acks.length).toBe(1);
+    expect(cc.acks[0]?.acked.length).toBe(4);
+    expect(cc.acks[0]?.bytesInFlight).toBe(0);
+  });
+
+  test("packets far enough behind the largest acknowledged one are declared lost, once", () => {
+    const { cc, r, lost, send } = setup();
+    for (let i = 0; i < 10; i++) send(i);
+    r.onAck([{ low: 5, high: 9 }], 0, 60);
+    expect(lost).toEqual([0, 1, 2, 3, 4].map((pn) => ({ pn, declared: true })));
+    expect(cc.losses.length).toBe(1);
+    expect(cc.losses[0]?.lostBytes).toBe(5000);
+    r.onAck([{ low: 5, high: 9 }], 0, 70);
+    expect(lost.length).toBe(5);
+  });
+
+  test("a packet short of the reordering threshold is lost by time, when the loss timer fires", () => {
+    const { r, lost, send } = setup();
+    send(0);
+    send(1);
+    r.onAck([{ low: 1, high: 1 }], 0, 50);
+    expect(lost).toEqual([]);
+    expect(Number.isFinite(r.lossTime)).toBe(true);
+    r.onTimer(r.lossTime, true);
+    expect(lost).toEqual([{ pn: 0, declared: true }]);
+  });
+
+  test("PTO: the oldest data is re-queued (not declared lost) and two probes are owed; persistent silence declares all lost", () => {
+    const { cc, r, lost, send } = setup();
+    send(0);
+    send(0);
+    expect(r.ptoDeadline(false)).toBe(Number.POSITIVE_INFINITY);
+    let due = r.ptoDeadline(true);
+    expect(due).toBeLessThanOrEqual(MAX_PTO_MS);
+    r.onTimer(due, true);
+    expect(lost).toEqual([{ pn: 0, declared: false }]);
+    expect(r.probesDue).toBe(2);
+    for (let i = 1; i < PERSISTENT_PTOS; i++) {
+      due = r.ptoDeadline(true);
+      r.onTimer(due, true);
+    }
+    expect(cc.timeouts).toBe(1);
+    expect(lost.filter((l) => l.declared).map((l) => l.pn)).toEqual([0, 1]);
+    expect(r.sent.bytesInFlight).toBe(0);
+  });
+});
