@@ -8,15 +8,9 @@ import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
 import { startLossyProxy } from "../helpers/lossy-udp-proxy.ts";
-import { randomBytes, tcpProxy } from "./tools.ts";
+import { randomBytes, rssMb, tcpProxy } from "../helpers/tools.ts";
 
 setDefaultTimeout(90_000);
-
-/** Resident memory of a process, in MB (Linux). */
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
 
 describe("blackouts", () => {
   /** A link the test can cut: udp-reliable through the lossy proxy, tcp-stream through the TCP proxy. */

@@ -11,18 +11,13 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
 import { sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
+import { randomBytes, rssMb } from "../helpers/tools.ts";
 import { dirEntry, fileEntry, HostilePeer, hello } from "../hostile/peer.ts";
-import { randomBytes } from "./tools.ts";
 
 const SCALE = Number(process.env.XFER_DRILL_GARBAGE ?? 1);
 const DATAGRAMS = 100_000 * SCALE;
 const SESSIONS = 200 * SCALE;
 setDefaultTimeout(120_000 * SCALE);
-
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
 
 async function allFiles(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -4,8 +4,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { tcpProxy } from "../drills/tools.ts";
 import { run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
+import { tcpProxy } from "../helpers/tools.ts";
 
 /** A 2 MiB tmpfs is a real full disk; mounting needs root, which CI has. */
 function mountSmallDisk(at: string, size = "2m"): boolean {

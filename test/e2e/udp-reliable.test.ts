@@ -8,15 +8,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { closedUdpPort, run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
 import { startLossyProxy } from "../helpers/lossy-udp-proxy.ts";
+import { randomBytes } from "../helpers/tools.ts";
 import { seededRandom } from "../sim/rng.ts";
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const r = seededRandom(seed);
-  const out = new Uint8Array(n);
-  const view = new Uint32Array(out.buffer, 0, n >>> 2);
-  for (let i = 0; i < view.length; i++) view[i] = (r() * 2 ** 32) >>> 0;
-  return out;
-}
 
 async function expectSame(a: string, b: string): Promise<void> {
   expect(Buffer.compare(await readFile(a), await readFile(b))).toBe(0);

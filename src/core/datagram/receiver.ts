@@ -19,7 +19,7 @@ import { DatagramInbox } from "./control.ts";
 import { decodeUnit, encodeUnit, FecDecoder, PLACEMENT_BYTES } from "./fec.ts";
 import { type DgMessage, type DgReport, parseDgMessage } from "./messages.ts";
 import { reportEvent } from "./report.ts";
-import { Coverage, Tally } from "./tally.ts";
+import { Coverage, rangeBytes, Tally } from "./tally.ts";
 
 /** A sender that moves nothing this long mid-transfer has gone (datagrams that place nothing new do not count). */
 const IDLE_MS = 30_000;
@@ -120,7 +120,7 @@ export async function receiveDatagramSession(
           if (!(await shared.locks.lock(paths, holder))) throw new XferError("busy", BUSY_MESSAGE);
           locked = paths;
           const resume = await acceptOffer(target, entries, placed, coverage, created, emit);
-          const still = new Map(resume.map((r) => [r.index, r.missing.reduce((n, [s, e]) => n + e - s, 0)]));
+          const still = new Map(resume.map((r) => [r.index, rangeBytes(r.missing)]));
           progress = new Progress(
             emit,
             entries.reduce((n, e, i) => n + (e.kind === "file" ? (still.get(i) ?? e.size ?? 0) : 0), 0),
@@ -202,7 +202,7 @@ async function acceptOffer(
       placed.set(index, await (target.openPlaced as NonNullable<ReceiveTarget["openPlaced"]>)(entry));
       coverage.set(index, new Coverage());
     }
-    const have = resumed ? size - resumed.missing.reduce((n, [s, e]) => n + e - s, 0) : 0;
+    const have = resumed ? size - rangeBytes(resumed.missing) : 0;
     emit({ event: "file-start", index, path: entry.path, size: entry.size, offset: have });
   }
   return resume;
@@ -248,7 +248,7 @@ async function finish(
         files.push({ index: f.index, status: "complete", missing: [] });
       } else {
         missingFiles.set(f.index, await file.keepIncomplete(missing, opts.allowLoss));
-        const message = `'${entry.path}' is missing ${missing.reduce((n, [s, e]) => n + e - s, 0)} bytes in ${missing.length} ranges`;
+        const message = `'${entry.path}' is missing ${rangeBytes(missing)} bytes in ${missing.length} ranges`;
         if (!opts.allowLoss) failures.push({ code: "incomplete", message });
         emit({ event: "file-failed", index: f.index, path: entry.path, code: "incomplete", message });
         files.push({ index: f.index, status: "incomplete", missing });

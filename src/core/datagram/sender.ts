@@ -58,8 +58,10 @@ export async function sendDatagramSession(
   const files = entries.flatMap((e, index) => (e.entry.kind === "file" ? [{ index, local: e }] : []));
   // Files the receiver holds in part: only their missing ranges are sent (the hash still covers all).
   const resume = new Map(reply.resume.map((r) => [r.index, r.missing]));
-  const toSend = (index: number, size: number) =>
-    resume.get(index)?.reduce((n, [s, e]) => n + Math.max(0, Math.min(e, size) - s), 0) ?? size;
+  const toSend = (index: number, size: number) => {
+    const missing = resume.get(index);
+    return missing ? new RangeCursor(missing).within(0, size) : size;
+  };
   const total = files.reduce((n, f) => n + toSend(f.index, f.local.entry.size ?? 0), 0);
   const progress = new Progress(emit, total);
   const hashes = new Map<string, string>();

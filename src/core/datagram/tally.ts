@@ -59,6 +59,11 @@ export class Tally {
   }
 }
 
+/** Bytes in disjoint [start, end) ranges. */
+export function rangeBytes(ranges: readonly [number, number][]): number {
+  return ranges.reduce((n, [s, e]) => n + e - s, 0);
+}
+
 /** Byte ranges received for one file, kept merged; `missing()` is the complement up to the size. */
 export class Coverage {
   /** Sorted, disjoint, non-adjacent [start, end). */

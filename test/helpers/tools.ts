@@ -1,20 +1,21 @@
-/** What the drills share: reproducible content and a TCP path they can slow down and cut. */
+/** What the end-to-end tests and drills share: reproducible content, a process's memory, a TCP path they can slow down and cut. */
+import { readFile } from "node:fs/promises";
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
+import { seededRandom } from "../sim/rng.ts";
 
-/** Seeded pseudo-random bytes (xorshift): incompressible, the same on every run. */
+/** Seeded pseudo-random bytes: incompressible, the same on every run. */
 export function randomBytes(n: number, seed: number): Uint8Array {
+  const r = seededRandom(seed);
   const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x;
-    out[i + 1] = x >>> 8;
-    out[i + 2] = x >>> 16;
-    out[i + 3] = x >>> 24;
-  }
+  const view = new Uint32Array(out.buffer, 0, n >>> 2);
+  for (let i = 0; i < view.length; i++) view[i] = (r() * 2 ** 32) >>> 0;
   return out;
+}
+
+/** Resident memory of a process, in MB (Linux; 0 where it cannot be read). */
+export async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 /** A TCP proxy on 127.0.0.1 that forwards at a bounded rate and can go dark (nothing forwarded). */
