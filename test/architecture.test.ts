@@ -14,7 +14,7 @@ const FILES = [
 ].filter((f) => !f.endsWith(".test.ts") && !f.endsWith(".fixture.ts"));
 
 /** The contract plugins build on: nothing in it may reach into the host. */
-const isContract = (f: string) => f === "src/plugin/api.ts" || f.startsWith("src/plugin/udp/");
+const isContract = (f: string) => f.startsWith("src/plugin/");
 
 /** Relative imports of `file`, resolved to root-relative paths (packages and node: builtins left out). */
 function importsOf(file: string): string[] {
@@ -49,7 +49,7 @@ describe("architecture", () => {
       if (!from.startsWith("plugins/") || from === "plugins/builtin.ts") return null;
       const own = from.split("/").slice(0, 2).join("/");
       if (to.startsWith(`${own}/`) || isContract(to)) return null;
-      return "a plugin may use only src/plugin/api.ts and src/plugin/udp/";
+      return "a plugin may use only the contract in src/plugin/";
     });
     expect(bad).toEqual([]);
   });
@@ -66,7 +66,17 @@ describe("architecture", () => {
       if (!from.startsWith("src/core/")) return null;
       if (to.startsWith("plugins/")) return "the core knows no transport by name";
       if (to.startsWith("src/cli/")) return "the core does not depend on the CLI";
-      if (to.startsWith("src/plugin/") && !isContract(to)) return "the core uses only the plugin contract";
+      if (to.startsWith("src/host/")) return "the core uses only the plugin contract";
+      return null;
+    });
+    expect(bad).toEqual([]);
+  });
+
+  test("the plugin host knows no transport by name and nothing of the CLI", () => {
+    const bad = violations((from, to) => {
+      if (!from.startsWith("src/host/")) return null;
+      if (to.startsWith("plugins/")) return "the host loads transports; it names none";
+      if (to.startsWith("src/cli/")) return "the host does not depend on the CLI";
       return null;
     });
     expect(bad).toEqual([]);

@@ -1,13 +1,13 @@
 /** The composition root: which transports this process knows, and the context each one gets. */
 import { BUILTIN_TRANSPORTS } from "../../plugins/builtin.ts";
 import type { EventSink } from "../core/events.ts";
+import { currentEnvironment, loadPlugins, type PluginEnvironment, pluginSources } from "../host/loader.ts";
+import { TransportRegistry } from "../host/registry.ts";
 import type { AnyTransport, TransportContext, TransportOptions } from "../plugin/api.ts";
-import { currentEnvironment, loadPlugins, type PluginEnvironment, pluginSources } from "../plugin/loader.ts";
-import { TransportRegistry } from "../plugin/registry.ts";
 
 /**
  * Built-ins first, so a plugin can never take over a built-in's name; then plugins from
- * `--plugin` paths, XFER_PLUGINS and the per-user folder (see src/plugin/loader.ts).
+ * `--plugin` paths, XFER_PLUGINS and the per-user folder (see src/host/loader.ts).
  */
 export async function loadTransports(
   pluginPaths: readonly string[] = [],

@@ -6,8 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { BUILTIN_TRANSPORTS } from "../../plugins/builtin.ts";
+import { type ConformanceReport, caseIds, runConformance } from "../../src/host/conformance/index.ts";
 import type { AnyTransport } from "../../src/plugin/api.ts";
-import { type ConformanceReport, caseIds, runConformance } from "../../src/plugin/conformance/index.ts";
 import { ROOT } from "../helpers/cli.ts";
 
 /**

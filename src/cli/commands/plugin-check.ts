@@ -6,9 +6,9 @@
 import { resolve } from "node:path";
 import { BUILTIN_TRANSPORTS } from "../../../plugins/builtin.ts";
 import { XferError } from "../../core/errors.ts";
+import { type CaseResult, formatResult, formatSummary, runConformance } from "../../host/conformance/index.ts";
+import { importPlugin, moduleFile } from "../../host/loader.ts";
 import type { AnyTransport } from "../../plugin/api.ts";
-import { type CaseResult, formatResult, formatSummary, runConformance } from "../../plugin/conformance/index.ts";
-import { importPlugin, moduleFile } from "../../plugin/loader.ts";
 import { parseTransportOpts } from "../parse.ts";
 import { checkTransportOptions } from "../transport-options.ts";
 import { toArray } from "./common.ts";

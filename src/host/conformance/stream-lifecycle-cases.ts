@@ -1,5 +1,5 @@
 /** Stream cases about a connection's life: half-close, abort, failing and aborted dials, closing. */
-import type { StreamConnection } from "../api.ts";
+import type { StreamConnection } from "../../plugin/api.ts";
 import { KiB, readPattern, writePattern } from "./bytes.ts";
 import { CaseFailure, expect, LOOPBACK, later, type Scope, sleep, within } from "./harness.ts";
 import { oneWay } from "./stream-data-cases.ts";

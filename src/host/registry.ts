@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { XferError } from "../core/errors.ts";
-import { type AnyTransport, TRANSPORT_API_VERSION } from "./api.ts";
+import { type AnyTransport, TRANSPORT_API_VERSION } from "../plugin/api.ts";
 import { guardAny } from "./guard.ts";
 
 export const TransportShape = z.object({

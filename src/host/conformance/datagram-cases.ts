@@ -4,7 +4,7 @@
  * few times before a loss counts as a failure.
  */
 import { Buffer } from "node:buffer";
-import type { DatagramConnection } from "../api.ts";
+import type { DatagramConnection } from "../../plugin/api.ts";
 import { CaseFailure, expect, type Scope, sleep, within } from "./harness.ts";
 import type { ConformanceCase } from "./types.ts";
 

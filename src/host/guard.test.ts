@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Listener, StreamConnection, TransportContext, TransportDefinition } from "./api.ts";
+import type { Listener, StreamConnection, TransportContext, TransportDefinition } from "../plugin/api.ts";
 import { guardTransport } from "./guard.ts";
 
 const warnings: string[] = [];

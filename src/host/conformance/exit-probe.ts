@@ -3,7 +3,7 @@
  * does, close everything politely, and return. If a socket or timer leaked, the process stays alive
  * and the parent reports it. Usage: exit-probe.ts <module file> <transport name>
  */
-import type { AnyTransport, DatagramConnection, StreamConnection, TransportContext } from "../api.ts";
+import type { AnyTransport, DatagramConnection, StreamConnection, TransportContext } from "../../plugin/api.ts";
 import { importPlugin } from "../loader.ts";
 import { Accepted, LOOPBACK } from "./harness.ts";
 

@@ -3,7 +3,14 @@
  * closes whatever the case opened (even when the plugin hangs), so one failing case cannot leak
  * sockets into the next or keep the process alive.
  */
-import type { ConnectionOf, Endpoint, Listener, TransportContext, TransportDefinition, TransportKind } from "../api.ts";
+import type {
+  ConnectionOf,
+  Endpoint,
+  Listener,
+  TransportContext,
+  TransportDefinition,
+  TransportKind,
+} from "../../plugin/api.ts";
 
 export const LOOPBACK = "127.0.0.1";
 

@@ -1,5 +1,5 @@
 /** Stream cases about the bytes: delivery, order, flow control, many connections at once. */
-import type { StreamConnection } from "../api.ts";
+import type { StreamConnection } from "../../plugin/api.ts";
 import { checkChunk, expected, KiB, MiB, readPattern, writePattern } from "./bytes.ts";
 import { CaseFailure, expect, later, sleep, within } from "./harness.ts";
 import type { ConformanceCase } from "./types.ts";

@@ -1,5 +1,5 @@
 /** The kit's public shapes: options in, one result per case out. */
-import type { TransportKind } from "../api.ts";
+import type { TransportKind } from "../../plugin/api.ts";
 import type { Scope } from "./harness.ts";
 
 export type CaseStatus = "pass" | "fail" | "skip";

@@ -12,7 +12,7 @@ import { ReceiveDir } from "../../core/receive-dir.ts";
 import { CodeAttempts } from "../../core/secure/attempts.ts";
 import type { SessionResult } from "../../core/session/result.ts";
 import { sendSession, serve } from "../../core/session/run.ts";
-import type { AnyTransport, TransportKind } from "../api.ts";
+import type { AnyTransport, TransportKind } from "../../plugin/api.ts";
 import { expected, MiB } from "./bytes.ts";
 import { expect, LOOPBACK, within } from "./harness.ts";
 import type { ConformanceCase } from "./types.ts";

@@ -4,7 +4,7 @@
  * per chunk instead of storing what was sent.
  */
 import { Buffer } from "node:buffer";
-import type { StreamConnection } from "../api.ts";
+import type { StreamConnection } from "../../plugin/api.ts";
 import { CaseFailure, expect } from "./harness.ts";
 
 /** Prime, so no chunk size of a sane writer lines up with it. */

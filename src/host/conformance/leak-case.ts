@@ -7,7 +7,7 @@ import type { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { TransportKind } from "../api.ts";
+import type { TransportKind } from "../../plugin/api.ts";
 import { CaseFailure, CaseSkipped, within } from "./harness.ts";
 import type { ConformanceCase } from "./types.ts";
 

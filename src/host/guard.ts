@@ -12,7 +12,7 @@ import type {
   TransportContext,
   TransportDefinition,
   TransportKind,
-} from "./api.ts";
+} from "../plugin/api.ts";
 
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", "must be a function");
 const asyncIterable = z.custom<AsyncIterable<Uint8Array>>(

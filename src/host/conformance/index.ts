@@ -6,7 +6,7 @@
  *   const report = await runConformance(myTransport, { modulePath: "/abs/path/to/index.ts" });
  *   expect(report.passed).toBe(true);
  */
-import type { AnyTransport, TransportDefinition, TransportKind } from "../api.ts";
+import type { AnyTransport, TransportDefinition, TransportKind } from "../../plugin/api.ts";
 import { shapeProblem } from "../registry.ts";
 import { DATAGRAM_CASES } from "./datagram-cases.ts";
 import { CaseSkipped, quietContext, Scope, within } from "./harness.ts";
