@@ -1,13 +1,13 @@
 /** The Bun fast path of tcp-stream: Bun.listen / Bun.connect. */
-import type { Endpoint, Listener, StreamConnection } from "../../src/plugin/api.ts";
-import { ChunkQueue } from "./chunk-queue.ts";
+import { AsyncQueue, type Endpoint, type Listener, type StreamConnection } from "../../src/plugin/api.ts";
 import { connectTimeout } from "./node-socket.ts";
 
 type BunSocket = import("bun").Socket<Conn>;
 
 /** Per-socket state, kept in socket.data so Bun can share one handler set among all sockets. */
 class Conn implements StreamConnection {
-  readonly readable: ChunkQueue;
+  /** Above 4 MiB unread the socket is paused (the peer then feels TCP backpressure), below 1 MiB resumed. */
+  readonly readable: AsyncQueue<Uint8Array>;
   remote = "";
   /** Bytes not yet accepted by the kernel, oldest first; write() waits until this drains. */
   private pending: Uint8Array[] = [];
@@ -21,10 +21,15 @@ class Conn implements StreamConnection {
   private socket: BunSocket | null = null;
 
   constructor() {
-    this.readable = new ChunkQueue(
-      () => this.socket?.pause(),
-      () => this.socket?.resume(),
-    );
+    this.readable = new AsyncQueue<Uint8Array>({
+      watermarks: {
+        sizeOf: (c) => c.byteLength,
+        highWaterBytes: 4 << 20,
+        lowWaterBytes: 1 << 20,
+        pause: () => this.socket?.pause(),
+        resume: () => this.socket?.resume(),
+      },
+    });
   }
 
   attach(socket: BunSocket): void {

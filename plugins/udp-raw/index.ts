@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import {
+  AsyncQueue,
   type DatagramConnection,
   defineTransport,
   TRANSPORT_API_VERSION,
@@ -13,6 +14,7 @@ import {
 } from "../../src/plugin/api.ts";
 import {
   bindUdp,
+  FixedRatePacer,
   formatPeer,
   isLoopback,
   resolvePeer,
@@ -21,8 +23,6 @@ import {
   type UdpPort,
   wildcardFor,
 } from "../../src/plugin/udp/index.ts";
-import { DatagramQueue } from "./datagram-queue.ts";
-import { SmoothPacer } from "./pacer.ts";
 
 const MAGIC = 0x52;
 /** Raw UDP has no congestion control: without --rate it must not flood a network by surprise. */
@@ -39,9 +39,10 @@ const MAX_PAYLOAD_V6 = 1452 - 1;
 export const LOOPBACK_PAYLOAD = 16384 - 1;
 
 class RawConnection implements DatagramConnection {
-  readonly datagrams = new DatagramQueue();
+  /** Bounded: a session this far behind (its disk) loses datagrams here, as a full socket buffer would. */
+  readonly datagrams = new AsyncQueue<Uint8Array>({ maxItems: 65_536 });
   readonly maxDatagramSize: number;
-  private readonly pacer: SmoothPacer;
+  private readonly pacer: FixedRatePacer;
   private readonly paceBatch: number;
   private closed = false;
   private writable: (() => void) | null = null;
@@ -58,8 +59,8 @@ class RawConnection implements DatagramConnection {
       : peer.address.includes(":")
         ? MAX_PAYLOAD_V6
         : MAX_PAYLOAD_V4;
-    this.pacer = new SmoothPacer(rateBits / 8);
     this.paceBatch = Math.max(1, Math.floor(PACE_BATCH_BYTES / this.maxDatagramSize));
+    this.pacer = new FixedRatePacer(rateBits / 8, this.paceBatch * (this.maxDatagramSize + 1 + 28));
   }
 
   async send(datagrams: readonly Uint8Array[]): Promise<void> {

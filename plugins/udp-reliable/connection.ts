@@ -16,12 +16,12 @@
  * probe timeout (loss-recovery.ts, sent-packets.ts), MTU probing (mtu-prober.ts).
  */
 
+import { Pacer } from "../../src/plugin/udp/pacer.ts";
 import type { CongestionController } from "./congestion/controller.ts";
 import { createController } from "./congestion/index.ts";
 import { ReceiveWindow, type WindowConfig } from "./flow-control.ts";
 import { LossRecovery } from "./loss-recovery.ts";
 import { MtuProber } from "./mtu-prober.ts";
-import { Pacer } from "./pacer.ts";
 import { type Packed, PacketPacker } from "./packet-packer.ts";
 import { ReceivedPackets } from "./received-packets.ts";
 import { RecvStream } from "./recv-stream.ts";

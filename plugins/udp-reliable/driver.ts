@@ -6,7 +6,7 @@ import { setImmediate } from "node:timers";
 import type { UdpPeer, UdpPort } from "../../src/plugin/udp/index.ts";
 import type { Connection } from "./connection.ts";
 
-/** Timers below this are not worth arming: JS timers cannot fire sooner (ARQ-NOTES §3). */
+/** Timers below this are not worth arming: JS timers cannot fire sooner (docs/ARQ.md §3). */
 const MIN_TIMER_MS = 1;
 /** Datagrams processed between forced steps (see received()). */
 const ACK_EVERY = 32;

@@ -5,7 +5,7 @@
  * A plugin is a module whose default export is one TransportDefinition or an array of them, loaded
  * with `--plugin <path>`, XFER_PLUGINS or the per-user plugin folder (see docs/PLUGINS.md). Authors
  * import these types as `import type { ... } from "xfer/plugin"` and check their plugin with
- * `xfer plugin check <path>` (the conformance kit in ./conformance).
+ * `xfer plugin check <path>` (the conformance kit, src/host/conformance/).
  */
 
 import type { ZodObject } from "zod";
@@ -140,3 +140,6 @@ export type AnyTransport = TransportDefinition<"stream"> | TransportDefinition<"
 export function defineTransport<K extends TransportKind>(def: TransportDefinition<K>): TransportDefinition<K> {
   return def;
 }
+
+/** The queue between socket callbacks and a reader, bounded by count or by byte watermarks. */
+export { AsyncQueue, type AsyncQueueOptions } from "./async-queue.ts";

@@ -114,7 +114,7 @@ export class BbrController implements CongestionController {
 
   onRetransmissionTimeout(now: number): void {
     // Everything in flight is presumed gone: restart from a small window but keep what we learnt of
-    // the path, so a short blackout does not cost a whole slow start (ARQ-NOTES §2.5 item 7).
+    // the path, so a short blackout does not cost a whole slow start (docs/ARQ.md §2, item 5).
     this.priorCwnd = Math.max(this.priorCwnd, this.cwnd);
     this.cwnd = MIN_WINDOW_PACKETS * this.config.mss;
     this.mode = "startup";

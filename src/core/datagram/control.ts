@@ -3,7 +3,7 @@
  * arrives or the deadline passes. The datagram reader is shared: one loop hands every datagram to
  * whoever waits for it.
  */
-import type { DatagramConnection } from "../../plugin/api.ts";
+import { AsyncQueue, type DatagramConnection } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
 import { type ControlDatagram, type DataDatagram, decode, encodeControl, type ParityDatagram } from "./codec.ts";
 import { type DgMessage, parseDgMessage } from "./messages.ts";
@@ -23,13 +23,9 @@ const MAX_QUEUED = 8192;
 export type Received = DataDatagram | ParityDatagram | { kind: "control"; session: number; json: string };
 
 export class DatagramInbox {
-  private readonly queue: Received[] = [];
+  private readonly queue = new AsyncQueue<Received>({ maxItems: MAX_QUEUED });
   private readonly partial = new Map<number, { parts: (Uint8Array | undefined)[]; left: number; bytes: number }>();
   private partialBytes = 0;
-  /** Datagrams dropped because the session was behind (MAX_QUEUED) or reassembly was over budget. */
-  overflowed = 0;
-  private wake: (() => void) | null = null;
-  private ended = false;
   malformed = 0;
   private lastHeardAt = Date.now();
 
@@ -44,17 +40,10 @@ export class DatagramInbox {
             continue;
           }
           const item = parsed.kind === "control" ? this.assemble(parsed) : parsed;
-          if (!item) continue;
-          if (this.queue.length >= MAX_QUEUED) {
-            this.overflowed++;
-            continue;
-          }
-          this.queue.push(item);
-          this.wake?.();
+          if (item) this.queue.push(item);
         }
       } finally {
-        this.ended = true;
-        this.wake?.();
+        this.queue.end();
       }
     })();
   }
@@ -75,10 +64,7 @@ export class DatagramInbox {
       if (oldest === f.message) break;
       this.forget(oldest);
     }
-    if (this.partialBytes + f.bytes.byteLength > MAX_PARTIAL_BYTES) {
-      this.overflowed++;
-      return null;
-    }
+    if (this.partialBytes + f.bytes.byteLength > MAX_PARTIAL_BYTES) return null;
     p.parts[f.index] = f.bytes.slice();
     p.bytes += f.bytes.byteLength;
     this.partialBytes += f.bytes.byteLength;
@@ -100,21 +86,8 @@ export class DatagramInbox {
   }
 
   /** The next datagram, or null after `timeoutMs` (or when the connection closed). */
-  async next(timeoutMs: number): Promise<Received | null> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.queue.length === 0) {
-      if (this.ended) return null;
-      const left = deadline - Date.now();
-      if (left <= 0) return null;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        timer = setTimeout(resolve, left);
-      });
-      clearTimeout(timer);
-      this.wake = null;
-    }
-    return this.queue.shift() ?? null;
+  next(timeoutMs: number): Promise<Received | null> {
+    return this.queue.next(timeoutMs);
   }
 }
 

@@ -3,7 +3,7 @@
  * (docs/PROTOCOL.md §3.5). Handshake datagrams are cleartext, repeated until answered, and padded
  * so that no reply is larger than what asked for it: a forged source gains no amplification.
  */
-import type { DatagramConnection } from "../../plugin/api.ts";
+import { AsyncQueue, type DatagramConnection } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
 import { DatagramOpener, DatagramSealer, SEALED_KIND, SEALED_OVERHEAD } from "./datagram-seal.ts";
 import {
@@ -114,7 +114,7 @@ export class SealedDatagrams implements DatagramConnection {
   private sealer: DatagramSealer | null = null;
   private opener: DatagramOpener | null = null;
   private readonly handshakes: HandshakeMessage[] = [];
-  private readonly opened: Uint8Array[] = [];
+  private readonly opened = new AsyncQueue<Uint8Array>();
   private wake: (() => void) | null = null;
   private ended = false;
   private onHandshake: ((msg: HandshakeMessage) => unknown) | null = null;
@@ -149,20 +149,7 @@ export class SealedDatagrams implements DatagramConnection {
   }
 
   get datagrams(): AsyncIterable<Uint8Array> {
-    const self = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          const next = self.opened.shift();
-          if (next) {
-            yield next;
-            continue;
-          }
-          if (self.ended) return;
-          await new Promise<void>((r) => (self.wake = r));
-        }
-      },
-    };
+    return this.opened;
   }
 
   close(): void {
@@ -229,6 +216,7 @@ export class SealedDatagrams implements DatagramConnection {
       }
     } finally {
       this.ended = true;
+      this.opened.end();
       this.wake?.();
     }
   }

@@ -1,4 +1,6 @@
 /** UDP for transport plugins: `import { bindUdp } from "xfer/plugin/udp"`. */
+
+export { FixedRatePacer, Pacer, type PacerShape } from "./pacer.ts";
 export {
   type BindOptions,
   bindUdp,
