@@ -13,15 +13,13 @@ import {
   type TransportContext,
 } from "../../src/plugin/api.ts";
 import {
-  bindUdp,
+  dialUdpPort,
   FixedRatePacer,
   formatPeer,
   isLoopback,
-  resolvePeer,
-  UDP_RECV_BUFFER_BYTES,
+  listenUdpTransport,
   type UdpPeer,
   type UdpPort,
-  wildcardFor,
 } from "../../src/plugin/udp/index.ts";
 
 const MAGIC = 0x52;
@@ -126,55 +124,42 @@ export default defineTransport({
   options: z.strictObject({}),
 
   async listen(at, ctx, onConnection) {
-    const port = await bindUdp(at, { shared: true, recvBufferBytes: UDP_RECV_BUFFER_BYTES });
     const peers = new Map<string, RawConnection>();
     const rate = ctx.options.rateBitsPerSecond ?? DEFAULT_RATE_BITS;
     let accepting = true;
-    const detach = port.attach({
-      claim(data, from, truncated) {
-        if (data[0] !== MAGIC) return false;
-        if (truncated) return true;
+    const listening = await listenUdpTransport(at, {
+      owns: (data) => data[0] === MAGIC,
+      receive(data, from) {
         const key = `${from.address}|${from.port}`;
         let conn = peers.get(key);
         if (!conn) {
-          if (!accepting) return true;
-          conn = new RawConnection(port, from, formatPeer(from), rate, () => peers.delete(key));
+          if (!accepting) return;
+          conn = new RawConnection(listening.port, from, formatPeer(from), rate, () => {
+            peers.delete(key);
+            listening.released();
+          });
           peers.set(key, conn);
           onConnection(conn);
         }
         conn.deliver(data);
-        return true;
       },
       onWritable() {
         for (const c of peers.values()) c.onWritable();
       },
-    });
-    return {
-      address: port.local,
-      async close() {
+      live: () => peers.size,
+      stopAccepting: () => {
         accepting = false;
-        const stop = setInterval(() => {
-          if (peers.size > 0) return;
-          clearInterval(stop);
-          detach();
-          port.close();
-        }, 100);
       },
-    };
+    });
+    return listening.listener;
   },
 
   async dial(to, ctx, signal) {
-    const peer = await resolvePeer(to);
-    signal.throwIfAborted();
-    // The sending side mostly sends: Bun's socket (sendMany) serves it best; replies are few.
-    const port = await bindUdp(wildcardFor(peer), { connect: peer });
+    const { peer, port, attach } = await dialUdpPort(to, signal);
     const conn = new RawConnection(port, peer, formatPeer(peer), rateOf(ctx), () => port.close());
-    port.attach({
-      claim(data, from, truncated) {
-        if (data[0] !== MAGIC || from.port !== peer.port) return false;
-        if (!truncated) conn.deliver(data);
-        return true;
-      },
+    attach({
+      owns: (data) => data[0] === MAGIC,
+      receive: (data) => conn.deliver(data),
       onWritable: () => conn.onWritable(),
     });
     return conn;

@@ -11,14 +11,7 @@ import {
   TRANSPORT_API_VERSION,
   type TransportContext,
 } from "../../src/plugin/api.ts";
-import {
-  bindUdp,
-  formatPeer,
-  resolvePeer,
-  UDP_RECV_BUFFER_BYTES,
-  type UdpPeer,
-  wildcardFor,
-} from "../../src/plugin/udp/index.ts";
+import { dialUdpPort, formatPeer, listenUdpTransport, type UdpPeer } from "../../src/plugin/udp/index.ts";
 import { Connection, type ConnectionConfig } from "./connection.ts";
 import { allClosed, Driver } from "./driver.ts";
 import { ListenerCore } from "./listener-core.ts";
@@ -41,7 +34,6 @@ export default defineTransport({
   async listen(at, ctx, onConnection) {
     // Validate the options now, so a bad --transport-opt fails at listen time, not per connection.
     configFrom(ctx.options, at.host);
-    const port = await bindUdp(at, { shared: true, recvBufferBytes: UDP_RECV_BUFFER_BYTES });
     const core = new ListenerCore(
       (peer) => configFrom(ctx.options, peer.address),
       MAX_CONNECTIONS,
@@ -49,20 +41,21 @@ export default defineTransport({
       MAX_CONNECTIONS_PER_ADDRESS,
     );
     const drivers = new Map<Connection, Driver>();
-    const detach = port.attach({
-      claim(data, from, truncated) {
-        if (!isOurs(data)) return false;
-        if (truncated) return true; // a cut datagram is dropped whole, never parsed
+    const listening = await listenUdpTransport(at, {
+      owns: isOurs,
+      receive(data, from) {
+        const { port } = listening;
         const routed = core.receive(data, from, performance.now());
         for (const r of routed.replies) port.send([r.bytes], r.to);
         const conn = routed.conn;
-        if (!conn) return true;
+        if (!conn) return;
         let driver = drivers.get(conn);
         if (!driver && routed.created) {
           const peer = core.peerOf(conn) as UdpPeer;
           const stream = new UdpReliableStream(conn, formatPeer(peer), ctx, () => {
             drivers.delete(conn);
             core.remove(conn, performance.now());
+            listening.released();
           });
           driver = new Driver(
             conn,
@@ -75,34 +68,26 @@ export default defineTransport({
           onConnection(stream);
         }
         driver?.received();
-        return true;
       },
       onWritable() {
         for (const d of drivers.values()) d.onWritable();
       },
+      live: () => drivers.size,
+      // Refuse new dials at once; established connections keep the socket until their sessions end.
+      stopAccepting: () => core.stopAccepting(),
     });
-    return {
-      address: port.local,
-      async close() {
-        // Refuse new dials at once; established connections keep the socket until their sessions end.
-        core.stopAccepting();
-        if (drivers.size === 0) {
-          detach();
-          port.close();
-        } else
-          closeWhenIdle(drivers, () => {
-            detach();
-            port.close();
-          });
-      },
-    };
+    return listening.listener;
   },
 
   async dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal): Promise<StreamConnection> {
-    const peer = await resolvePeer(to);
-    const config: ConnectionConfig = configFrom(ctx.options, peer.address);
-    signal.throwIfAborted();
-    const port = await bindUdp(wildcardFor(peer), { connect: peer });
+    const { peer, port, attach } = await dialUdpPort(to, signal);
+    let config: ConnectionConfig;
+    try {
+      config = configFrom(ctx.options, peer.address);
+    } catch (err) {
+      port.close();
+      throw err;
+    }
     const conn = new Connection("client", randomBytes(CID_BYTES), new Uint8Array(CID_BYTES), config, performance.now());
     const stream = new UdpReliableStream(conn, formatPeer(peer), ctx, () => port.close());
     let settle: (() => void) | undefined;
@@ -116,12 +101,11 @@ export default defineTransport({
       },
     );
     stream.attach(driver);
-    port.attach({
-      claim(data, from, truncated) {
-        if (!isOurs(data) || from.port !== peer.port) return false;
-        if (!truncated) conn.receiveDatagram(data, performance.now());
+    attach({
+      owns: isOurs,
+      receive(data) {
+        conn.receiveDatagram(data, performance.now());
         driver.received();
-        return true;
       },
       onWritable: () => driver.onWritable(),
       onError: () => {
@@ -155,12 +139,3 @@ export default defineTransport({
   /** Lets ended connections finish their close (FIN ACKs, linger) before the process exits. */
   settle: allClosed,
 });
-
-/** A closed listener's socket lives on until its last connection ends. */
-function closeWhenIdle(drivers: Map<Connection, Driver>, close: () => void): void {
-  const timer = setInterval(() => {
-    if (drivers.size > 0) return;
-    clearInterval(timer);
-    close();
-  }, 200);
-}

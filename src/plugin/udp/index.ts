@@ -12,3 +12,10 @@ export {
   wildcardFor,
 } from "./port.ts";
 export { isLoopback, UDP_RECV_BUFFER_BYTES } from "./socket.ts";
+export {
+  dialUdpPort,
+  listenUdpTransport,
+  type UdpDialSpec,
+  type UdpListening,
+  type UdpListenSpec,
+} from "./transport.ts";

@@ -1,0 +1,96 @@
+/**
+ * The skeleton every UDP transport shares, so each one writes only its protocol: a listener on the
+ * shared port that claims its own datagrams, fans "writable" out to its connections and, once
+ * closed, keeps the socket until its last connection has ended; and a dialer's port connected to
+ * one peer that claims only that peer's datagrams. A truncated datagram (larger than the receive
+ * size) is claimed and dropped whole, never parsed.
+ */
+import type { Endpoint, Listener } from "../api.ts";
+import { bindUdp, resolvePeer, type UdpPort, wildcardFor } from "./port.ts";
+import { UDP_RECV_BUFFER_BYTES, type UdpPeer } from "./socket.ts";
+
+export interface UdpListenSpec {
+  /** True for this transport's datagrams on the shared port (its magic first byte, say). */
+  owns(data: Uint8Array): boolean;
+  /** One whole datagram of ours, to route to (or make) a connection. */
+  receive(data: Uint8Array, from: UdpPeer): void;
+  /** The port takes datagrams again: wake every connection that was blocked sending. */
+  onWritable(): void;
+  /** Connections still alive; a closed listener's socket lives until this is 0. */
+  live(): number;
+  /** close() was called: dials from now on are refused. */
+  stopAccepting(): void;
+}
+
+export interface UdpListening {
+  port: UdpPort;
+  listener: Listener;
+  /** Call whenever a connection ends, so a closed listener can release the socket. */
+  released(): void;
+}
+
+export async function listenUdpTransport(at: Endpoint, spec: UdpListenSpec): Promise<UdpListening> {
+  const port = await bindUdp(at, { shared: true, recvBufferBytes: UDP_RECV_BUFFER_BYTES });
+  let closing = false;
+  let closed = false;
+  const detach = port.attach({
+    claim(data, from, truncated) {
+      if (!spec.owns(data)) return false;
+      if (!truncated) spec.receive(data, from);
+      return true;
+    },
+    onWritable: () => spec.onWritable(),
+  });
+  const released = () => {
+    if (!closing || closed || spec.live() > 0) return;
+    closed = true;
+    detach();
+    port.close();
+  };
+  return {
+    port,
+    released,
+    listener: {
+      address: port.local,
+      async close() {
+        closing = true;
+        spec.stopAccepting();
+        released();
+      },
+    },
+  };
+}
+
+export interface UdpDialSpec {
+  owns(data: Uint8Array): boolean;
+  /** One whole datagram of ours from the peer. */
+  receive(data: Uint8Array): void;
+  onWritable(): void;
+  /** An ICMP error (e.g. port unreachable) for the peer. */
+  onError?(err: Error): void;
+}
+
+/** Resolves the peer and opens a port connected to it; `attach` then claims its datagrams. */
+export async function dialUdpPort(
+  to: Endpoint,
+  signal: AbortSignal,
+): Promise<{ peer: UdpPeer; port: UdpPort; attach(spec: UdpDialSpec): () => void }> {
+  const peer = await resolvePeer(to);
+  signal.throwIfAborted();
+  // A dialer mostly sends: the runtime's fastest socket for sending serves it (see bindUdp).
+  const port = await bindUdp(wildcardFor(peer), { connect: peer });
+  return {
+    peer,
+    port,
+    attach: (spec) =>
+      port.attach({
+        claim(data, from, truncated) {
+          if (!spec.owns(data) || from.port !== peer.port) return false;
+          if (!truncated) spec.receive(data);
+          return true;
+        },
+        onWritable: () => spec.onWritable(),
+        onError: spec.onError ? (err) => spec.onError?.(err) : undefined,
+      }),
+  };
+}
