@@ -10,10 +10,11 @@ import { assertUnchanged, type LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, truncateDataFrame } from "../protocol/frames.ts";
-import { type AcceptedFile, type ControlMessage, FEATURE_RECEIVED, FEATURE_SYMLINKS } from "../protocol/messages.ts";
-import { exchangeHello, peerAbort } from "./hello.ts";
+import type { AcceptedFile } from "../protocol/messages.ts";
+import { exchangeHello } from "./hello.ts";
 import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
+import { SenderSession, type SentFile } from "./sender-state.ts";
 
 /** Bytes per data frame: large enough that per-frame work vanishes, small enough to pace and resume well. */
 const CHUNK_BYTES = 512 * 1024;
@@ -30,46 +31,25 @@ export async function runSender(
   emit: EventSink,
   opts: SenderOptions,
 ): Promise<SessionResult> {
-  let entries = offered;
-  const peerFeatures = await exchangeHello(channel, "sender");
-  if (!peerFeatures.includes(FEATURE_SYMLINKS) && entries.some((e) => e.entry.kind === "symlink")) {
-    for (const e of entries)
-      if (e.entry.kind === "symlink")
-        emit({ event: "warning", message: `skipping ${e.entry.path}: the receiver cannot make symbolic links` });
-    entries = entries.filter((e) => e.entry.kind !== "symlink");
-  }
-  await channel.send({ type: "offer", entries: entries.map((e) => e.entry) });
+  const session = new SenderSession(offered, await exchangeHello(channel, "sender"));
+  for (const path of session.skipped)
+    emit({ event: "warning", message: `skipping ${path}: the receiver cannot make symbolic links` });
+  await channel.send(session.offer());
   const reply = await channel.expect();
   if (reply.kind !== "control") throw new XferError("protocol", "peer sent data instead of answering the offer");
-  if (reply.msg.type === "reject" || reply.msg.type === "error") {
-    const code = reply.msg.code;
-    throw new XferError(
-      code === "unsafe-name" || code === "exists" || code === "busy" ? code : "rejected",
-      `receiver refused: ${reply.msg.message}`,
-    );
-  }
-  if (reply.msg.type !== "accept") throw new XferError("protocol", `expected accept, peer sent '${reply.msg.type}'`);
-  const refused = new Set(reply.msg.refused.map((r) => r.index));
-  const accepted = checkAccept(entries, reply.msg.files, refused);
-
-  const fileEntries = entries.filter((e, i) => e.entry.kind === "file" && !refused.has(i));
-  const known = fileEntries.map((e) => e.entry.size);
-  const total = known.includes(null) ? null : known.reduce<number>((a, b) => a + (b ?? 0), 0);
-  const progress = new Progress(emit, total);
+  const { plan, events } = session.onOfferReply(reply.msg);
+  const progress = new Progress(emit, plan.total);
   // A receiver that reports what it wrote drives the bar; an older one leaves it to what was sent.
-  if (peerFeatures.includes(FEATURE_RECEIVED)) progress.useAcknowledgements();
-  const verdicts = new Verdicts(channel, entries, emit, progress);
+  if (plan.acknowledged) progress.useAcknowledgements();
+  const verdicts = new Verdicts(channel, session, emit, progress);
   const hashes = new Map<string, string>();
-  for (const r of reply.msg.refused) verdicts.localFailure(r.index, r.code, `receiver refused it: ${r.message}`);
+  for (const e of events) emit(e);
 
   try {
-    for (const [index, local] of entries.entries()) {
-      if (local.entry.kind !== "file" || refused.has(index)) continue;
+    for (const { index, local, accepted } of plan.files) {
       verdicts.throwIfAborted();
-      const acc = accepted.get(index);
-      if (!acc) throw new XferError("protocol", `receiver did not answer for '${local.entry.path}'`);
       progress.file = local.entry.path;
-      const hash = await sendFile(channel, index, local, acc, progress, emit, verdicts, opts);
+      const hash = await sendFile(channel, index, local, accepted, progress, emit, verdicts, opts);
       if (hash) hashes.set(local.entry.path, hash);
     }
     await channel.send({ type: "done" });
@@ -85,7 +65,7 @@ export async function runSender(
   await channel.end();
   return {
     files: confirmed,
-    failures: verdicts.failures,
+    failures: session.failures,
     bytes: progress.transferred,
     seconds: progress.elapsedSeconds(),
     hash: await summaryHash(hashes),
@@ -265,48 +245,18 @@ async function streamStdin(
 }
 
 /**
- * The receiver's accept, checked: one answer for every file offered and nothing else, offsets
- * within the file. A receiver that lies here gets a protocol error, not a read past the end.
- */
-function checkAccept(
-  entries: readonly LocalEntry[],
-  files: readonly AcceptedFile[],
-  refused: ReadonlySet<number>,
-): Map<number, AcceptedFile> {
-  const accepted = new Map<number, AcceptedFile>();
-  for (const f of files) {
-    const entry = entries[f.index]?.entry;
-    if (entry?.kind !== "file" || refused.has(f.index))
-      throw new XferError("protocol", `receiver accepted entry #${f.index}, not a file offered (or one it refused)`);
-    if (accepted.has(f.index)) throw new XferError("protocol", `receiver answered twice for '${entry.path}'`);
-    const beyond = entry.size === null ? f.offset > 0 : f.offset > entry.size;
-    if (beyond || (f.existing && f.offset !== entry.size))
-      throw new XferError(
-        "protocol",
-        `receiver claims ${f.offset} bytes of '${entry.path}', which has ${entry.size ?? "an unknown size"}`,
-      );
-    accepted.set(f.index, f);
-  }
-  return accepted;
-}
-
-/**
  * Reads the receiver's answers while the sender streams, so a failure on the far side (disk full,
- * a bad hash) stops the sender at once instead of after the last byte.
+ * a bad hash) stops the sender at once instead of after the last byte. What each answer means is
+ * SenderSession's to say; this loop only carries it out.
  */
 class Verdicts {
-  readonly failures: { code: string; message: string }[] = [];
-  private readonly sent = new Map<number, { bytes: number; hash: string; resumedFrom: number }>();
-  /** Files whose verdict came: each gets exactly one. */
-  private readonly answered = new Set<number>();
-  private confirmed = 0;
   private abortError: XferError | null = null;
   /** Resolves with the number of files the receiver confirmed, once every file sent has its verdict. */
   readonly finished: Promise<number>;
 
   constructor(
     private readonly channel: SessionChannel,
-    private readonly entries: readonly LocalEntry[],
+    private readonly session: SenderSession,
     private readonly emit: EventSink,
     private readonly progress: Progress,
   ) {
@@ -336,82 +286,18 @@ class Verdicts {
     return this.abortError ?? local;
   }
 
-  /** A file the receiver refused at the offer: its failure, reported as this side's. */
-  localFailure(index: number, code: string, message: string): void {
-    this.failures.push({ code, message });
-    this.emit({ event: "file-failed", index, path: this.pathOf(index), code, message });
-  }
-
-  /** Remember what was sent so the receiver's verdict can be reported with it. */
-  sentFile(index: number, info: { bytes: number; hash: string; resumedFrom: number }): void {
-    this.sent.set(index, info);
-  }
-
-  private pathOf(index: number): string {
-    return this.entries[index]?.entry.path ?? `#${index}`;
-  }
-
-  /** A verdict must be for a file whose end was sent, and the first for it. */
-  private takeVerdict(index: number, kind: string): { bytes: number; hash: string; resumedFrom: number } {
-    // A link travels in the offer, so it may get a verdict (a failure to make it) without data.
-    const info =
-      this.sent.get(index) ??
-      (this.entries[index]?.entry.kind === "symlink" ? { bytes: 0, hash: "", resumedFrom: 0 } : undefined);
-    if (!info) throw new XferError("protocol", `receiver sent ${kind} for entry #${index}, which was not sent`);
-    if (this.answered.has(index))
-      throw new XferError("protocol", `receiver answered twice for '${this.pathOf(index)}'`);
-    this.answered.add(index);
-    return info;
+  sentFile(index: number, info: SentFile): void {
+    this.session.sentFile(index, info);
   }
 
   private async readLoop(): Promise<number> {
     for (;;) {
       const item = await this.channel.expect();
       if (item.kind !== "control") throw new XferError("protocol", "receiver sent file data to the sender");
-      const msg: ControlMessage = item.msg;
-      switch (msg.type) {
-        case "file-ok": {
-          const info = this.takeVerdict(msg.index, "file-ok");
-          this.confirmed++;
-          this.emit({
-            event: "file-done",
-            index: msg.index,
-            path: this.pathOf(msg.index),
-            skipped: msg.skipped,
-            ...info,
-          });
-          break;
-        }
-        case "file-failed":
-          this.takeVerdict(msg.index, "file-failed");
-          this.failures.push({ code: msg.code, message: `receiver: ${msg.message}` });
-          this.emit({
-            event: "file-failed",
-            index: msg.index,
-            path: this.pathOf(msg.index),
-            code: msg.code,
-            message: msg.message,
-          });
-          break;
-        case "received":
-          this.progress.acknowledge(msg.bytes);
-          break;
-        case "summary": {
-          // Success is what the receiver confirmed file by file, never what its summary claims.
-          const unanswered = [...this.sent.keys()].filter((i) => !this.answered.has(i));
-          if (unanswered.length > 0)
-            throw new XferError(
-              "protocol",
-              `receiver ended the session without a verdict for ${unanswered.length} file(s), e.g. '${this.pathOf(unanswered[0]!)}'`,
-            );
-          if (msg.files !== this.confirmed)
-            throw new XferError("protocol", `receiver claims ${msg.files} file(s) but confirmed ${this.confirmed}`);
-          return this.confirmed;
-        }
-        case "error":
-          throw peerAbort(msg);
-        default:
-          throw new XferError("protocol", `unexpected '${msg.type}' from receiver`);
+      for (const action of this.session.onMessage(item.msg)) {
+        if (action.do === "emit") this.emit(action.event);
+        else if (action.do === "acknowledge") this.progress.acknowledge(action.bytes);
+        else return action.confirmed;
       }
     }
   }
