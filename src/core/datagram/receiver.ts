@@ -16,17 +16,16 @@ import { BUSY_MESSAGE, DECLINED_MESSAGE, offerEvent, type ReceiverShared } from 
 import { type SessionResult, summaryHash } from "../session/result.ts";
 import { encodeControl } from "./codec.ts";
 import { DatagramInbox } from "./control.ts";
-import { decodeUnit, encodeUnit, FecDecoder, PLACEMENT_BYTES } from "./fec.ts";
-import { type DgMessage, type DgReport, parseDgMessage } from "./messages.ts";
+import type { DgMessage, DgReport } from "./messages.ts";
+import {
+  DatagramReceiverState,
+  type DgEndMessage,
+  type DgOfferMessage,
+  IDLE_MS,
+  type ReceiverAction,
+} from "./receiver-state.ts";
 import { reportEvent } from "./report.ts";
-import { Coverage, rangeBytes, Tally } from "./tally.ts";
-
-/** A sender that moves nothing this long mid-transfer has gone (datagrams that place nothing new do not count). */
-const IDLE_MS = 30_000;
-/** After answering END, keep answering repeats this long (the report may be lost); repeats do not extend it. */
-const LINGER_MS = 2_000;
-/** Answers to repeated ENDs, at most: the report can be large, and a loop of repeats must not make us a firehose. */
-const MAX_REPORT_REPEATS = 20;
+import { Coverage, rangeBytes } from "./tally.ts";
 
 export interface DatagramReceiveOptions {
   /** Publish incomplete files anyway (holes are zero bytes), with their missing ranges beside them. */
@@ -55,111 +54,83 @@ export async function receiveDatagramSession(
       conn.close();
     },
   };
-  let session: number | null = null;
+  const state = new DatagramReceiverState(Date.now());
   let entries: ManifestEntry[] = [];
   const placed = new Map<number, PlacedFile>();
   const created: ManifestEntry[] = [];
-  const coverage = new Map<number, Coverage>();
-  const tally = new Tally();
   let progress: Progress | null = null;
-  let fec: FecDecoder | null = null;
-  let unitSize = 0;
-  /** Write one intact, new data datagram where it belongs. */
-  const place = async (file: number, offset: number, payload: Uint8Array) => {
-    const sink = placed.get(file);
-    if (!sink || result) return;
-    await sink.writeAt(payload, offset);
-    lastProgress = Date.now();
-    coverage.get(file)?.add(offset, offset + payload.byteLength);
-    progress?.add(payload.byteLength);
+  let answer: Uint8Array[] = [];
+  let result: SessionResult | null = null;
+  const reply = (msg: DgMessage) => encodeControl(state.session as number, msg, conn.maxDatagramSize);
+
+  const accept = async (offer: DgOfferMessage) => {
+    try {
+      if (offer.version !== SESSION_PROTOCOL_VERSION)
+        throw new XferError(
+          "version",
+          `sender speaks session protocol v${offer.version}, this is v${SESSION_PROTOCOL_VERSION}`,
+        );
+      if (!target.openPlaced)
+        throw new XferError("rejected", "this receiver cannot place out-of-order data (standard output)");
+      entries = offer.entries;
+      const event = offerEvent(conn.remote, entries);
+      emit(event);
+      if (shared.approve && !(await shared.approve(event))) throw new XferError("rejected", DECLINED_MESSAGE);
+      const paths = entries.map((e) => e.path);
+      if (!(await shared.locks.lock(paths, holder))) throw new XferError("busy", BUSY_MESSAGE);
+      locked = paths;
+      const resume = await acceptOffer(target, entries, placed, state.coverage, created, emit);
+      const still = new Map(resume.map((r) => [r.index, rangeBytes(r.missing)]));
+      progress = new Progress(
+        emit,
+        entries.reduce((n, e, i) => n + (e.kind === "file" ? (still.get(i) ?? e.size ?? 0) : 0), 0),
+      );
+      answer = reply({ type: "dg-accept", resume });
+    } catch (err) {
+      const e = toXferError(err);
+      await conn.send(reply({ type: "dg-reject", code: e.code, message: forPeer(e.message) }));
+      throw e;
+    }
+    state.accepted();
+    await conn.send(answer);
   };
-  const placeRecovered = async (units: { seq: number; unit: Uint8Array }[]) => {
-    for (const r of units) {
-      const u = decodeUnit(r.unit);
-      if (u && tally.recover(r.seq)) await place(u.file, u.offset, u.payload);
+
+  const perform = async (a: ReceiverAction) => {
+    switch (a.do) {
+      case "accept":
+        return accept(a.offer);
+      case "place": {
+        const sink = placed.get(a.file);
+        if (!sink) return;
+        await sink.writeAt(a.payload, a.offset);
+        state.placed(a.file, a.offset, a.payload.byteLength, Date.now());
+        progress?.add(a.payload.byteLength);
+        return;
+      }
+      case "finish": {
+        progress?.flush();
+        const done = await finish(a.end, entries, placed, state, created, target, opts, emit);
+        answer = reply(done.report);
+        result = done.result;
+        if (progress) result.seconds = progress.elapsedSeconds();
+        state.reportReady(Date.now());
+        return conn.send(answer);
+      }
+      case "resend":
+        return conn.send(answer);
     }
   };
-  let answer: Uint8Array[] | null = null;
-  let result: SessionResult | null = null;
-  let lastProgress = Date.now();
-  let lingerUntil = 0;
-  let reportsSent = 0;
-  const reply = (msg: DgMessage) => encodeControl(session as number, msg, conn.maxDatagramSize);
 
   try {
     for (;;) {
-      const wait = result ? lingerUntil - Date.now() : lastProgress + IDLE_MS - Date.now();
+      const wait = state.waitMs(Date.now());
       const d = wait > 0 ? await inbox.next(wait) : null;
       if (!d) {
         if (result) return result;
         if (takenOver) throw new XferError("taken-over", (takenOver as Error).message);
         throw new XferError("timeout", `the sender made no progress for ${IDLE_MS / 1000} s`);
       }
-      if (session === null && d.kind === "control") {
-        const msg = parseDgMessage(d.json);
-        if (msg?.type !== "dg-offer") continue;
-        session = d.session;
-        lastProgress = Date.now();
-        try {
-          if (msg.version !== SESSION_PROTOCOL_VERSION)
-            throw new XferError(
-              "version",
-              `sender speaks session protocol v${msg.version}, this is v${SESSION_PROTOCOL_VERSION}`,
-            );
-          if (!target.openPlaced)
-            throw new XferError("rejected", "this receiver cannot place out-of-order data (standard output)");
-          entries = msg.entries;
-          if (msg.fec) {
-            fec = new FecDecoder(msg.fec);
-            unitSize = PLACEMENT_BYTES + msg.chunk;
-          }
-          const offer = offerEvent(conn.remote, entries);
-          emit(offer);
-          if (shared.approve && !(await shared.approve(offer))) throw new XferError("rejected", DECLINED_MESSAGE);
-          const paths = entries.map((e) => e.path);
-          if (!(await shared.locks.lock(paths, holder))) throw new XferError("busy", BUSY_MESSAGE);
-          locked = paths;
-          const resume = await acceptOffer(target, entries, placed, coverage, created, emit);
-          const still = new Map(resume.map((r) => [r.index, rangeBytes(r.missing)]));
-          progress = new Progress(
-            emit,
-            entries.reduce((n, e, i) => n + (e.kind === "file" ? (still.get(i) ?? e.size ?? 0) : 0), 0),
-          );
-          answer = reply({ type: "dg-accept", resume });
-        } catch (err) {
-          const e = toXferError(err);
-          await conn.send(reply({ type: "dg-reject", code: e.code, message: forPeer(e.message) }));
-          throw e;
-        }
-        await conn.send(answer);
-        continue;
-      }
-      if (d.session !== session) continue;
-      if (d.kind === "data") {
-        if (!tally.record(d.seq, d.intact)) continue;
-        await place(d.file, d.offset, d.payload);
-        if (fec) await placeRecovered(fec.addData(d.seq, encodeUnit(d.file, d.offset, d.payload, unitSize), null));
-        continue;
-      }
-      if (d.kind === "parity") {
-        if (fec && d.intact && d.unit.byteLength === unitSize && !result)
-          await placeRecovered(fec.addParity(d.block, d.cls, d.unit, null));
-        continue;
-      }
-      const msg = parseDgMessage(d.json);
-      if (msg?.type === "dg-offer" && answer && !result) await conn.send(answer);
-      else if (msg?.type === "dg-end") {
-        if (!result) {
-          if (fec) await placeRecovered(fec.recoverAll(msg.datagrams));
-          progress?.flush();
-          const report = await finish(msg, entries, placed, coverage, created, tally, target, opts, emit);
-          answer = reply(report.report);
-          result = report.result;
-          lingerUntil = Date.now() + LINGER_MS;
-          if (progress) result.seconds = progress.elapsedSeconds();
-        }
-        if (reportsSent++ < MAX_REPORT_REPEATS) await conn.send(answer as Uint8Array[]);
-      }
+      for (const action of state.onDatagram(d, Date.now())) await perform(action);
     }
   } catch (err) {
     for (const f of placed.values()) await f.abandon();
@@ -211,12 +182,11 @@ async function acceptOffer(
 type Resume = Extract<DgMessage, { type: "dg-accept" }>["resume"][number];
 
 async function finish(
-  end: Extract<DgMessage, { type: "dg-end" }>,
+  end: DgEndMessage,
   entries: ManifestEntry[],
   placed: Map<number, PlacedFile>,
-  coverage: Map<number, Coverage>,
+  state: DatagramReceiverState,
   created: readonly ManifestEntry[],
-  tally: Tally,
   target: ReceiveTarget,
   opts: DatagramReceiveOptions,
   emit: EventSink,
@@ -230,7 +200,7 @@ async function finish(
     const entry = entries[f.index];
     const file = placed.get(f.index);
     if (!entry || !file || entry.size !== f.size) continue;
-    const missing = coverage.get(f.index)?.missing(f.size) ?? [[0, f.size]];
+    const missing = state.coverage.get(f.index)?.missing(f.size) ?? [[0, f.size]];
     try {
       if (missing.length === 0) {
         await file.finish(f.hash);
@@ -260,7 +230,7 @@ async function finish(
     }
   }
   await target.finishDirs(created);
-  const counts = tally.report(end.datagrams);
+  const counts = state.tally.report(end.datagrams);
   const { forged, replayed } = opts.sealDrops?.() ?? { forged: 0, replayed: 0 };
   if (forged > 0)
     failures.unshift({
