@@ -12,5 +12,4 @@ export {
   type TcpDialOptions,
   type TcpImpl,
   type TcpListenOptions,
-  tcpRejections,
 } from "./server.ts";

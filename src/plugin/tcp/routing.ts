@@ -51,6 +51,8 @@ export class PendingRoute {
     }
     routing.routing++;
     this.timer = setTimeout(() => this.reject(`no preamble within ${routing.timeoutMs} ms`), routing.timeoutMs);
+    // The socket keeps the process alive while it matters; the deadline alone must not delay an exit.
+    this.timer.unref?.();
   }
 
   feed(chunk: Uint8Array): void {
