@@ -271,11 +271,19 @@ describe("codes and authentication", () => {
   test("an unauthenticated peer is dropped after a few seconds of silence", async () => {
     await using dst = await tempDir();
     const recv = await startReceiver(dst.path, ["--once", "--via", "tcp-stream"]);
-    const sock = connect(recv.port, "127.0.0.1");
-    sock.on("error", () => {});
+    // Not one byte: the shared TCP listener closes it for want of a preamble, and no session starts.
+    const mute = connect(recv.port, "127.0.0.1");
+    mute.on("error", () => {});
     const t0 = Date.now();
-    expect(await recv.exited).toBe(3);
+    await new Promise((resolve) => mute.once("close", resolve));
     expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(recv.events.some((e) => e.event === "connected")).toBe(false);
+    // One byte of an untagged session, then silence: the session's own deadline ends this --once receiver.
+    const sock = connect(recv.port, "127.0.0.1", () => sock.write(Buffer.from([3])));
+    sock.on("error", () => {});
+    const t1 = Date.now();
+    expect(await recv.exited).toBe(3);
+    expect(Date.now() - t1).toBeLessThan(15_000);
     sock.destroy();
   }, 30_000);
 });

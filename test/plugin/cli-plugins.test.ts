@@ -7,6 +7,7 @@ import { ROOT, run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.t
 import { BROKEN, pluginSource, writeFiles } from "./fixtures.ts";
 
 const TCP_XOR = join(ROOT, "examples/plugins/tcp-xor/index.ts");
+const TCP_SHARED = join(ROOT, "test/plugin/tcp-shared.fixture.ts");
 const WITH_DEP = join(ROOT, "examples/plugins/with-dep");
 
 async function xfer(args: string[], env: Record<string, string> = {}) {
@@ -139,6 +140,52 @@ describe("sessions through a plugin", () => {
     expect(await r.exited).toBe(130);
     expect(Date.now() - signalled).toBeLessThan(1500);
   });
+});
+
+describe("every loaded TCP transport on one port", () => {
+  test("a TCP plugin in the user folder: plain `xfer recv` serves it beside tcp-stream, a send via each works", async () => {
+    await using dir = await tempDir();
+    await using dst = await tempDir();
+    const config = join(dir.path, "config");
+    // Installed as a user would: a file in the per-user folder (here one that re-exports the fixture,
+    // which resolves xfer/plugin/tcp from this checkout), and beside it one whose listen() throws.
+    await writeFiles(dir.path, {
+      "config/xfer/plugins/shared.ts": `export { default } from ${JSON.stringify(TCP_SHARED)};\n`,
+      "config/xfer/plugins/listen-throws.ts": BROKEN["listen-throws.ts"],
+    });
+    const env = { XDG_CONFIG_HOME: config };
+    const recv = run(["recv", dst.path, "--listen", "127.0.0.1:0", "--json"], { env });
+    const ready = await recv.waitFor((e) => e.event === "code");
+    const port = ready.port as number;
+    const listening = recv.events.filter((e) => e.event === "listening");
+    expect(listening.find((e) => e.transport === "tcp-stream")?.port).toBe(port);
+    expect(listening.find((e) => e.transport === "tcp-shared-xor")?.port).toBe(port);
+    expect(ready.transports).toEqual(expect.arrayContaining(["tcp-stream", "tcp-shared-xor"]));
+    // A transport that still cannot listen is a warning naming it, not the end of the receiver.
+    const warnings = recv.events.filter((e) => e.event === "warning").map((e) => String(e.message));
+    expect(warnings).toEqual([expect.stringContaining("listen-throws is not listening")]);
+    for (const via of ["tcp-stream", "tcp-shared-xor"]) {
+      const payload = crypto.getRandomValues(new Uint8Array(200_000));
+      await writeFile(join(dir.path, `${via}.bin`), payload);
+      const sent = await sendAndWait([join(dir.path, `${via}.bin`), `127.0.0.1:${port}`, "--via", via], { env });
+      expect(sent.code).toBe(0);
+      expect(Buffer.compare(await readFile(join(dst.path, `${via}.bin`)), payload)).toBe(0);
+    }
+    expect(recv.events.filter((e) => e.event === "connected").map((e) => e.transport)).toEqual([
+      "tcp-stream",
+      "tcp-shared-xor",
+    ]);
+    recv.proc.kill("SIGINT");
+    expect(await recv.exited).toBe(130);
+  }, 60_000);
+
+  test("the shared-TCP fixture conforms (xfer plugin check)", async () => {
+    const r = run(["plugin", "check", TCP_SHARED, "--json"]);
+    expect(await r.exited).toBe(0);
+    const cases = r.events.filter((e) => e.event === "conformance");
+    expect(cases.length).toBeGreaterThan(10);
+    expect(cases.filter((e) => e.status !== "pass")).toEqual([]);
+  }, 60_000);
 });
 
 describe("xfer plugin check", () => {

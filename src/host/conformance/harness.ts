@@ -60,14 +60,17 @@ export function quietContext(extra: Record<string, string>, logs: string[]): Tra
   };
 }
 
-/** Connections a listener accepted, handed out in order. */
+/**
+ * Connections a listener accepted, handed out in order. Several callers may wait at once: a
+ * transport may accept only after the dial resolved (a preamble or handshake first), so a case that
+ * dials N and then awaits N accepts finds none ready yet.
+ */
 export class Accepted<C> {
   private readonly ready: C[] = [];
-  private waiting: ((c: C) => void) | null = null;
+  private readonly waiting: ((c: C) => void)[] = [];
 
   push(conn: C): void {
-    const w = this.waiting;
-    this.waiting = null;
+    const w = this.waiting.shift();
     if (w) w(conn);
     else this.ready.push(conn);
   }
@@ -75,7 +78,17 @@ export class Accepted<C> {
   next(ms: number): Promise<C> {
     const ready = this.ready.shift();
     if (ready) return Promise.resolve(ready);
-    return within(ms, "waiting for the listener to accept a connection", new Promise<C>((r) => (this.waiting = r)));
+    let mine!: (c: C) => void;
+    const arrival = new Promise<C>((r) => {
+      mine = r;
+      this.waiting.push(r);
+    });
+    // A waiter that timed out leaves the queue, or it would swallow the next connection.
+    return within(ms, "waiting for the listener to accept a connection", arrival).catch((err: unknown) => {
+      const i = this.waiting.indexOf(mine);
+      if (i >= 0) this.waiting.splice(i, 1);
+      throw err;
+    });
   }
 }
 

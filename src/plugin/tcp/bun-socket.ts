@@ -1,6 +1,9 @@
-/** The Bun fast path of tcp-stream: Bun.listen / Bun.connect. */
-import { AsyncQueue, type Endpoint, type Listener, type StreamConnection } from "../../src/plugin/api.ts";
+/** The Bun fast path of the TCP helpers: Bun.listen / Bun.connect. */
+
+import type { Endpoint, StreamConnection } from "../api.ts";
+import { AsyncQueue } from "../async-queue.ts";
 import { connectTimeout } from "./node-socket.ts";
+import { PendingRoute, type Routing, type TcpServer } from "./routing.ts";
 
 type BunSocket = import("bun").Socket<Conn>;
 
@@ -19,6 +22,8 @@ class Conn implements StreamConnection {
   private failure: Error | null = null;
   private closed = false;
   private socket: BunSocket | null = null;
+  /** Set on an accepted socket until its preamble routed it; its bytes go there meanwhile. */
+  route: PendingRoute | null = null;
 
   constructor() {
     this.readable = new AsyncQueue<Uint8Array>({
@@ -99,15 +104,19 @@ class Conn implements StreamConnection {
 
 const handlers = {
   data(socket: BunSocket, data: Uint8Array) {
-    socket.data.readable.push(data);
+    const conn = socket.data;
+    if (conn.route) conn.route.feed(data);
+    else conn.readable.push(data);
   },
   drain(socket: BunSocket) {
     socket.data.onDrain();
   },
   end(socket: BunSocket) {
-    socket.data.readable.end();
+    if (socket.data.route) socket.data.route.peerEnded();
+    else socket.data.readable.end();
   },
   close(socket: BunSocket, err?: Error) {
+    socket.data.route?.abandon();
     socket.data.onClose(err);
   },
   error(socket: BunSocket, err: Error) {
@@ -115,7 +124,7 @@ const handlers = {
   },
 };
 
-export async function bunListen(at: Endpoint, onConnection: (conn: StreamConnection) => void): Promise<Listener> {
+export async function bunServe(at: Endpoint, routing: Routing): Promise<TcpServer> {
   const server = Bun.listen<Conn>({
     hostname: at.host,
     port: at.port,
@@ -123,19 +132,31 @@ export async function bunListen(at: Endpoint, onConnection: (conn: StreamConnect
     socket: {
       ...handlers,
       open(socket) {
-        socket.data = new Conn();
-        socket.data.attach(socket);
-        onConnection(socket.data);
+        const conn = new Conn();
+        socket.data = conn;
+        conn.attach(socket);
+        conn.route = new PendingRoute(
+          routing,
+          () => socket.terminate(),
+          (claim, rest) => {
+            conn.route = null;
+            if (rest.byteLength) conn.readable.push(rest);
+            claim(conn);
+          },
+        );
       },
     },
   });
-  return {
-    address: { host: server.hostname, port: server.port },
-    close: async () => server.stop(false),
-  };
+  return { address: { host: server.hostname, port: server.port }, close: () => server.stop(false) };
 }
 
-export function bunDial(to: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<StreamConnection> {
+/** Connect and send `preamble` first. */
+export function bunDial(
+  to: Endpoint,
+  preamble: Uint8Array,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<StreamConnection> {
   const conn = new Conn();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const connecting = Bun.connect<Conn>({
@@ -147,6 +168,8 @@ export function bunDial(to: Endpoint, timeoutMs: number, signal: AbortSignal): P
       ...handlers,
       open(socket) {
         conn.attach(socket);
+        // Queued ahead of anything the caller writes; a failure shows on the caller's next call.
+        conn.write(preamble).catch(() => {});
       },
       connectError(_socket, err) {
         conn.fail(err);

@@ -1,9 +1,10 @@
-/** The portable tcp-stream adapter: node:net, which Bun, Deno and Node all provide. */
+/** The portable adapter of the TCP helpers: node:net, which Bun, Deno and Node all provide. */
 import { connect, createServer, type Socket } from "node:net";
-import type { Endpoint, Listener, StreamConnection } from "../../src/plugin/api.ts";
+import type { Endpoint, StreamConnection } from "../api.ts";
+import { PendingRoute, type Routing, type TcpServer } from "./routing.ts";
 
-export async function nodeListen(at: Endpoint, onConnection: (conn: StreamConnection) => void): Promise<Listener> {
-  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => onConnection(wrap(socket)));
+export async function nodeServe(at: Endpoint, routing: Routing): Promise<TcpServer> {
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => route(socket, routing));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: at.host, port: at.port }, () => {
@@ -16,15 +17,41 @@ export async function nodeListen(at: Endpoint, onConnection: (conn: StreamConnec
     addr && typeof addr === "object" ? { host: addr.address, port: addr.port } : { host: at.host, port: at.port };
   // server.close() stops accepting at once but calls back only when every connection has ended:
   // the API wants close() to return promptly and leave open connections alone.
-  return {
-    address,
-    close: async () => {
-      server.close();
-    },
-  };
+  return { address, close: () => void server.close() };
 }
 
-export function nodeDial(to: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<StreamConnection> {
+/** Read the preamble in flowing mode, then hand the socket over paused, with what followed it put back. */
+function route(socket: Socket, routing: Routing): void {
+  const onData = (chunk: Uint8Array) => pending.feed(chunk);
+  const onEnd = () => pending.peerEnded();
+  const onGone = () => pending.abandon();
+  socket.on("data", onData);
+  socket.once("end", onEnd);
+  // Unheard, an error before routing would be thrown by node.
+  socket.once("error", onGone);
+  socket.once("close", onGone);
+  const pending = new PendingRoute(
+    routing,
+    () => reset(socket),
+    (claim, rest) => {
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      socket.off("error", onGone);
+      socket.off("close", onGone);
+      socket.pause();
+      if (rest.byteLength) socket.unshift(rest);
+      claim(wrap(socket));
+    },
+  );
+}
+
+/** Connect and send `preamble` first. */
+export function nodeDial(
+  to: Endpoint,
+  preamble: Uint8Array,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<StreamConnection> {
   return new Promise<StreamConnection>((resolve, reject) => {
     const socket = connect({ host: to.host, port: to.port, allowHalfOpen: true, noDelay: true });
     const fail = (err: Error) => {
@@ -43,6 +70,7 @@ export function nodeDial(to: Endpoint, timeoutMs: number, signal: AbortSignal): 
     socket.once("error", fail);
     socket.once("connect", () => {
       cleanup();
+      socket.write(preamble);
       resolve(wrap(socket));
     });
   });
@@ -103,11 +131,13 @@ function wrap(socket: Socket): StreamConnection {
       socket.end();
       await finished;
     },
-    destroy(reason) {
-      // A reset, not a FIN: the peer must see an error, not a clean end (where the runtime has it).
-      const reset = (socket as Socket & { resetAndDestroy?: () => void }).resetAndDestroy;
-      if (reset && !socket.destroyed && socket.readyState !== "opening") reset.call(socket);
-      else socket.destroy(reason);
-    },
+    destroy: (reason) => reset(socket, reason),
   };
+}
+
+/** A reset, not a FIN: the peer must see an error, not a clean end (where the runtime has it). */
+function reset(socket: Socket, reason?: Error): void {
+  const rst = (socket as Socket & { resetAndDestroy?: () => void }).resetAndDestroy;
+  if (rst && !socket.destroyed && socket.readyState !== "opening") rst.call(socket);
+  else socket.destroy(reason);
 }
