@@ -6,7 +6,16 @@
  * Everything here is opened without following links, and checked to be where it should be after
  * opening (see openInside), so a link or folder swapped in by someone else never redirects a write.
  */
-import { constants, fstatSync, lstatSync, lutimesSync, readlinkSync, type Stats, symlinkSync } from "node:fs";
+import {
+  constants,
+  fstatSync,
+  lstatSync,
+  lutimesSync,
+  readlinkSync,
+  type Stats,
+  symlinkSync,
+  unlinkSync,
+} from "node:fs";
 import { type FileHandle, lstat, mkdir, realpath, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -17,6 +26,7 @@ import { IncomingFile } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
 import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, unsafeLinkReason } from "./names.ts";
 import { openInside } from "./open-inside.ts";
+import { PartRecord, RECORD_DIR } from "./part-record.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 import type { Prepared, PrepareOptions, ReceiveTarget, Refusal } from "./receive-target.ts";
@@ -41,11 +51,15 @@ export interface ReceiveDirOptions {
 export class ReceiveDir implements ReceiveTarget, RelativeDir {
   /** The folder with links resolved once: what every opened handle must lie inside. */
   private realRoot: Promise<string> | null = null;
+  /** Which parts here are ours: only those are resumed into, hashed or cut (part-record.ts). */
+  private readonly parts: PartRecord;
 
   constructor(
     readonly root: string,
     private readonly opts: ReceiveDirOptions,
-  ) {}
+  ) {
+    this.parts = new PartRecord(root);
+  }
 
   /**
    * Validate an offer against this directory. Throws an XferError (sent to the peer as a reject)
@@ -94,8 +108,15 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     const out = new Map<number, Refusal>();
     for (const [index, reason] of this.checkNames(entries).collisions)
       out.set(index, { code: "name-collision", message: `refusing '${printable(entries[index]!.path)}': ${reason}` });
+    const folders = new Map<string, boolean>();
     for (const [index, entry] of entries.entries()) {
-      const why = entry.kind === "symlink" && !out.has(index) ? unsafeLinkReason(entry.path, entry.target) : null;
+      if (out.has(index)) continue;
+      if (entry.kind === "file") {
+        const foreign = this.foreignPart(entry.path, folders);
+        if (foreign) out.set(index, { code: "exists", message: foreign });
+        continue;
+      }
+      const why = entry.kind === "symlink" ? unsafeLinkReason(entry.path, entry.target) : null;
       if (why) out.set(index, { code: "unsafe-name", message: `refusing link '${printable(entry.path)}': ${why}` });
     }
     return out;
@@ -128,13 +149,38 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   private checkNames(entries: readonly ManifestEntry[]): OfferedNamesCheck {
     if (this.lastCheck?.entries !== entries) {
-      const result = checkOfferedNames(
-        entries.map((e) => e.path),
-        probeFolding(this.root),
-      );
+      const paths = entries.map((e) => e.path);
+      const result = checkOfferedNames(paths, probeFolding(this.root));
+      const ours = paths.find((p) => p === RECORD_DIR || p.startsWith(`${RECORD_DIR}/`));
+      if (!result.fatal && ours !== undefined)
+        result.fatal = { name: ours, reason: `'${RECORD_DIR}' is where this receiver keeps its records` };
       this.lastCheck = { entries, result };
     }
     return this.lastCheck.result;
+  }
+
+  /**
+   * Why the part of `rel` cannot be used: something that is not a part of ours holds its name (a
+   * user's own file, say). Null when there is no part or it is ours. `folders` caches which parent
+   * folders exist, for one offer's check.
+   */
+  private foreignPart(rel: string, folders?: Map<string, boolean>): string | null {
+    const slash = rel.lastIndexOf("/");
+    if (slash > 0) {
+      const parent = rel.slice(0, slash);
+      let there = folders?.get(parent);
+      if (there === undefined) {
+        there = lstatSync(this.pathOf(parent), { throwIfNoEntry: false })?.isDirectory() ?? false;
+        folders?.set(parent, there);
+      }
+      if (!there) return null;
+    }
+    const part = rel + PART_SUFFIX;
+    const info = lstatSync(this.pathOf(part), { throwIfNoEntry: false });
+    if (!info) return null;
+    if (!info.isFile()) return `'${printable(part)}' is here and is not a regular file`;
+    if (this.parts.owns(part, info)) return null;
+    return `'${printable(part)}' is here and was not made by this receiver: it is left alone, so '${printable(rel)}' cannot be received (move that file away)`;
   }
 
   private async prepareFile(
@@ -160,9 +206,10 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       }
     }
     const fresh: Prepared = { accepted: { index, offset: 0, existing: false }, prefix: null };
+    const foreign = this.foreignPart(entry.path);
+    if (foreign) throw new XferError("exists", foreign);
     if (!resume || entry.size === null) return fresh;
     const part = await lstatOrNull(target + PART_SUFFIX);
-    if (part && !part.isFile()) throw new XferError("exists", `'${entry.path}${PART_SUFFIX}' is not a regular file`);
     if (!part || part.size === 0) return fresh;
     const offset = Math.min(part.size, entry.size);
     const prefix = await hashFilePrefix(target + PART_SUFFIX, offset, { noFollow: true });
@@ -278,9 +325,11 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     const partPath = target + PART_SUFFIX;
     const rel = entry.path + PART_SUFFIX;
     let fh: FileHandle;
+    let created = true;
     try {
       fh = await this.open(rel, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((err) => {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        created = false;
         return this.open(rel, constants.O_WRONLY);
       });
     } catch (err) {
@@ -291,6 +340,12 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       // A second name for the same file (a hard link) would let our writes reach someone's file.
       if (!info.isFile() || info.nlink > 1)
         throw new XferError("unsafe-name", `refusing '${printable(rel)}': not a plain file of its own`);
+      if (created) this.parts.add(rel, info);
+      else if (!this.parts.owns(rel, info))
+        throw new XferError(
+          "exists",
+          `'${printable(rel)}' is here and was not made by this receiver: it is left alone`,
+        );
       // A new part is already empty: skip the (thread-pool) truncate, once per file in a tree.
       if (info.size !== keep) await fh.truncate(keep);
     } catch (err) {
@@ -298,6 +353,36 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       throw toXferError(err, `cannot prepare '${rel}'`);
     }
     return { fh, partPath, target };
+  }
+
+  /**
+   * Remove our parts (and their records of missing ranges) untouched for `maxAgeMs`: transfers
+   * nobody came back to. Only parts this receiver recorded making are candidates, so a user's file
+   * never is; call it while no session runs here (at start), so none is held.
+   */
+  removeAbandoned(maxAgeMs: number, now = Date.now()): { files: number; bytes: number } {
+    const removed = { files: 0, bytes: 0 };
+    for (const part of this.parts.present()) {
+      const { rel, mtimeMs, size } = part;
+      if (now - mtimeMs < maxAgeMs) continue;
+      try {
+        unlinkSync(this.pathOf(rel));
+        const record = this.pathOf(rel + MISSING_SUFFIX);
+        if (lstatSync(record, { throwIfNoEntry: false })?.isFile()) unlinkSync(record);
+      } catch (err) {
+        throw toXferError(err, `removing the abandoned part '${rel}'`);
+      }
+      this.parts.forget(part);
+      removed.files++;
+      removed.bytes += size;
+    }
+    this.parts.settle();
+    return removed;
+  }
+
+  /** A session ended: the record of parts keeps only those still here (none: it is removed). */
+  settle(): void {
+    this.parts.settle();
   }
 
   /** Open `rel` under the root without following a link at its end, and prove where it landed. */

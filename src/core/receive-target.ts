@@ -58,4 +58,6 @@ export interface ReceiveTarget {
   openPlaced?(entry: ManifestEntry): Promise<PlacedFile>;
   /** An incomplete part of exactly this file from an earlier datagram session, with its missing ranges. */
   resumePlaced?(entry: ManifestEntry): Promise<{ file: PlacedFile; missing: [number, number][] } | null>;
+  /** A session ended (whatever its outcome): tidy what the target keeps across sessions. */
+  settle?(): void;
 }
