@@ -29,7 +29,13 @@ import { openInside } from "./open-inside.ts";
 import { PartRecord, RECORD_DIR } from "./part-record.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
-import type { Prepared, PrepareOptions, ReceiveTarget, Refusal } from "./receive-target.ts";
+import {
+  type Prepared,
+  PreparedFiles,
+  type PrepareOptions,
+  type ReceiveTarget,
+  type Refusal,
+} from "./receive-target.ts";
 
 /** The record of a part's missing ranges, as PlacedFile.keepIncomplete writes it. */
 const MissingRecord = z.object({
@@ -66,35 +72,37 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    * when any name is unsafe, a file would be replaced without --overwrite, or the disk cannot hold
    * it; writes nothing.
    */
-  async prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<Map<number, Prepared>> {
+  async prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<PreparedFiles> {
     const refused = options.refused ?? new Set<number>();
     const { fatal, collisions } = this.checkNames(entries);
     if (fatal) throw new XferError("unsafe-name", `refusing offered name '${printable(fatal.name)}': ${fatal.reason}`);
     for (const [index, reason] of collisions)
       if (!refused.has(index))
         throw new XferError("unsafe-name", `refusing offered name '${printable(entries[index]!.path)}': ${reason}`);
-    const prepared = new Map<number, Prepared>();
+    const prepared = new PreparedFiles(entries.length);
     const known = new Map<string, boolean>();
-    for (const [index, entry] of entries.entries()) {
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
       if (refused.has(index)) continue;
       if (entry.kind === "symlink") {
         const why = unsafeLinkReason(entry.path, entry.target);
         if (why) throw new XferError("unsafe-name", `refusing link '${printable(entry.path)}': ${why}`);
         continue;
       }
-      const target = this.pathOf(entry.path);
-      if (!(await this.checkParents(entry.path, known))) {
-        if (entry.kind === "file")
-          prepared.set(index, { accepted: { index, offset: 0, existing: false }, prefix: null });
+      if (!this.checkParents(entry.path, known)) {
+        if (entry.kind === "file") prepared.setFresh(index);
         continue;
       }
-      const existing = await lstatOrNull(target);
+      const target = this.pathOf(entry.path);
+      const existing = lstatOrNull(target);
       if (entry.kind === "dir") {
         if (existing && !existing.isDirectory())
           throw new XferError("exists", `'${entry.path}' exists here and is not a folder`);
         continue;
       }
-      prepared.set(index, await this.prepareFile(index, entry, target, existing, options.resume));
+      const p = await this.prepareFile(index, entry, target, existing, options.resume);
+      if (p) prepared.set(index, p);
+      else prepared.setFresh(index);
     }
     await this.checkSpace(entries, prepared);
     return prepared;
@@ -129,7 +137,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   async makeLink(entry: ManifestEntry): Promise<void> {
     const why = unsafeLinkReason(entry.path, entry.target);
     if (why) throw new XferError("unsafe-name", `refusing link '${printable(entry.path)}': ${why}`);
-    await this.checkParents(entry.path);
+    this.checkParents(entry.path);
     const at = this.pathOf(entry.path);
     try {
       symlinkSync(entry.target!, at);
@@ -189,7 +197,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     target: string,
     existing: Stats | null,
     resume: boolean,
-  ): Promise<Prepared> {
+  ): Promise<Prepared | null> {
     if (existing) {
       if (!existing.isFile()) throw new XferError("exists", `'${entry.path}' exists here and is not a regular file`);
       if (!this.opts.overwrite) {
@@ -205,11 +213,11 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
         };
       }
     }
-    const fresh: Prepared = { accepted: { index, offset: 0, existing: false }, prefix: null };
+    const fresh = null;
     const foreign = this.foreignPart(entry.path);
     if (foreign) throw new XferError("exists", foreign);
     if (!resume || entry.size === null) return fresh;
-    const part = await lstatOrNull(target + PART_SUFFIX);
+    const part = lstatOrNull(target + PART_SUFFIX);
     if (!part || part.size === 0) return fresh;
     const offset = Math.min(part.size, entry.size);
     const prefix = await hashFilePrefix(target + PART_SUFFIX, offset, { noFollow: true });
@@ -217,10 +225,16 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   }
 
   /** Refuse, before anything is created, an offer the disk cannot hold. */
-  private async checkSpace(entries: readonly ManifestEntry[], prepared: Map<number, Prepared>): Promise<void> {
+  private async checkSpace(entries: readonly ManifestEntry[], prepared: PreparedFiles): Promise<void> {
     let need = 0;
-    for (const [index, p] of prepared)
-      if (!p.accepted.existing) need += Math.max(0, (entries[index]?.size ?? 0) - p.accepted.offset);
+    for (let index = 0; index < prepared.end; index++) {
+      const size = entries[index]?.size ?? 0;
+      if (prepared.isFresh(index)) need += size;
+      else {
+        const p = prepared.get(index);
+        if (p && !p.accepted.existing) need += Math.max(0, size - p.accepted.offset);
+      }
+    }
     if (need === 0) return;
     let free: number;
     let headroom: number;
@@ -240,7 +254,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   /** Create a folder; true when this call created it (only those get the sender's mode and time). */
   async makeDir(entry: ManifestEntry): Promise<boolean> {
-    await this.checkParents(entry.path);
+    this.checkParents(entry.path);
     const target = this.pathOf(entry.path);
     try {
       await mkdir(target, { mode: 0o700 });
@@ -297,7 +311,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     let doc: unknown;
     let partSize: number;
     try {
-      await this.checkParents(entry.path);
+      this.checkParents(entry.path);
       const record = await this.open(rel + MISSING_SUFFIX, constants.O_RDONLY);
       try {
         const text = await record.readFile("utf8");
@@ -320,7 +334,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   /** The part file, opened for writing and cut to `keep` bytes. */
   private async openPart(entry: ManifestEntry, keep: number) {
-    await this.checkParents(entry.path);
+    this.checkParents(entry.path);
     const target = this.pathOf(entry.path);
     const partPath = target + PART_SUFFIX;
     const rel = entry.path + PART_SUFFIX;
@@ -394,29 +408,40 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   /**
    * Every existing ancestor of `rel` must be a real folder inside root: a symlink there could
    * point anywhere, so it is refused rather than followed. Returns false when an ancestor does not
-   * exist (nothing under it can). `known` remembers folders already looked at, for one offer's
-   * check (10^6 entries made 4·10^6 lookups otherwise).
+   * exist (nothing under it can). `known` remembers folders already looked at, by path under the
+   * root, for one offer's check (10^6 entries made 4·10^6 lookups otherwise, and the strings of
+   * each walk, kept until a collection, half a GB of peak memory). Synchronous: see lstatOrNull.
    */
-  private async checkParents(rel: string, known?: Map<string, boolean>): Promise<boolean> {
+  private checkParents(rel: string, known?: Map<string, boolean>): boolean {
+    const slash = rel.lastIndexOf("/");
+    const parent = slash > 0 ? rel.slice(0, slash) : null;
+    const parentIsDir = parent === null ? true : known?.get(parent);
+    if (parentIsDir === false) return false;
+    if (parentIsDir === undefined && !this.checkFolders(rel, known)) return false;
+    const last = lstatOrNull(join(this.root, rel));
+    if (last?.isSymbolicLink())
+      throw new XferError("unsafe-name", `refusing '${printable(rel)}': it is a symbolic link here`);
+    return true;
+  }
+
+  /** Walk the folders above `rel`: false when one does not exist. */
+  private checkFolders(rel: string, known?: Map<string, boolean>): boolean {
     const parts = rel.split("/");
-    let at = this.root;
+    let sub = "";
     for (const part of parts.slice(0, -1)) {
-      at = join(at, part);
-      let isDir = known?.get(at);
+      sub = sub ? `${sub}/${part}` : part;
+      let isDir = known?.get(sub);
       if (isDir === undefined) {
-        const info = await lstatOrNull(at);
+        const info = lstatOrNull(this.pathOf(sub));
         if (info?.isSymbolicLink())
           throw new XferError("unsafe-name", `refusing '${printable(rel)}': '${part}' is a symbolic link here`);
         if (info && !info.isDirectory())
           throw new XferError("exists", `refusing '${printable(rel)}': '${part}' is not a folder here`);
         isDir = info !== null;
-        known?.set(at, isDir);
+        known?.set(sub, isDir);
       }
       if (!isDir) return false;
     }
-    const last = await lstatOrNull(join(this.root, rel));
-    if (last?.isSymbolicLink())
-      throw new XferError("unsafe-name", `refusing '${printable(rel)}': it is a symbolic link here`);
     return true;
   }
 
@@ -430,7 +455,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
  * the promise version cost more than the call itself, several times per file (measured on a tree of
  * small files, docs/BENCHMARKS.md).
  */
-async function lstatOrNull(path: string): Promise<Stats | null> {
+function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path, { throwIfNoEntry: false }) ?? null;
   } catch (err) {

@@ -13,6 +13,66 @@ export interface Prepared {
   existingHash?: () => Promise<string>;
 }
 
+/**
+ * What prepare() found, by offered index, in index order. Most files of a big tree are simply new
+ * here: those cost one byte each instead of two objects (10^6 of them were ~150 MB of peak memory).
+ */
+export class PreparedFiles {
+  /** 1: accepted as a new file; 2: see `other`. */
+  private readonly state: Uint8Array;
+  private readonly other = new Map<number, Prepared>();
+  private count = 0;
+
+  constructor(entries: number) {
+    this.state = new Uint8Array(entries);
+  }
+
+  /** Accepted from offset 0, nothing here yet. */
+  setFresh(index: number): void {
+    if (this.state[index] === 0) this.count++;
+    this.state[index] = 1;
+    this.other.delete(index);
+  }
+
+  set(index: number, prepared: Prepared): void {
+    if (this.state[index] === 0) this.count++;
+    this.state[index] = 2;
+    this.other.set(index, prepared);
+  }
+
+  has(index: number): boolean {
+    return this.state[index] !== 0;
+  }
+
+  /** Accepted as a new file, nothing of it here: offset 0, no prefix. */
+  isFresh(index: number): boolean {
+    return this.state[index] === 1;
+  }
+
+  /** One past the highest index (loops over has() allocate nothing, unlike keys()). */
+  get end(): number {
+    return this.state.length;
+  }
+
+  get(index: number): Prepared | undefined {
+    const state = this.state[index];
+    if (state === 1) return { accepted: { index, offset: 0, existing: false }, prefix: null };
+    return state === 2 ? this.other.get(index) : undefined;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  *keys(): IterableIterator<number> {
+    for (let i = 0; i < this.state.length; i++) if (this.state[i] !== 0) yield i;
+  }
+
+  *values(): IterableIterator<Prepared> {
+    for (const i of this.keys()) yield this.get(i)!;
+  }
+}
+
 export interface PrepareOptions {
   /** Look at part files to resume them (stream sessions); datagram sessions always start afresh. */
   resume: boolean;
@@ -41,7 +101,7 @@ export interface ReceiveTarget {
   /**
    * Check an offer, leaving out `options.refused`; throws an XferError to reject it. Writes nothing.
    */
-  prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<Map<number, Prepared>>;
+  prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<PreparedFiles>;
   /**
    * Entries that can be refused one by one while the rest arrives (names the filesystem cannot hold
    * side by side, unsafe links), by index: why. Absent: nothing is refused singly.

@@ -36,9 +36,13 @@ export const ManifestEntry = z.object({
   mtimeMs: z.number().finite(),
 });
 
+/** Entries in one offer (stream sessions): what 64 MiB of the shortest names hold. */
+export const MAX_OFFER_ENTRIES = 1_000_000;
+
+/** The schema; the channel checks an offer's entries with checkOfferEntries (offer.ts), which accepts the same. */
 export const Offer = z.object({
   type: z.literal("offer"),
-  entries: z.array(ManifestEntry).max(1_000_000),
+  entries: z.array(ManifestEntry).max(MAX_OFFER_ENTRIES),
 });
 
 export const AcceptedFile = z.object({
