@@ -117,7 +117,8 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     for (const [index, reason] of this.checkNames(entries).collisions)
       out.set(index, { code: "name-collision", message: `refusing '${printable(entries[index]!.path)}': ${reason}` });
     const folders = new Map<string, boolean>();
-    for (const [index, entry] of entries.entries()) {
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
       if (out.has(index)) continue;
       if (entry.kind === "file") {
         const foreign = this.foreignPart(entry.path, folders);
@@ -213,12 +214,12 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
         };
       }
     }
-    const fresh = null;
     const foreign = this.foreignPart(entry.path);
     if (foreign) throw new XferError("exists", foreign);
-    if (!resume || entry.size === null) return fresh;
+    // null: a new file, nothing of it here (PreparedFiles keeps those as one byte).
+    if (!resume || entry.size === null) return null;
     const part = lstatOrNull(target + PART_SUFFIX);
-    if (!part || part.size === 0) return fresh;
+    if (!part || part.size === 0) return null;
     const offset = Math.min(part.size, entry.size);
     const prefix = await hashFilePrefix(target + PART_SUFFIX, offset, { noFollow: true });
     return { accepted: { index, offset, prefixHash: prefix.digest(), existing: false }, prefix };
