@@ -15,13 +15,13 @@ export interface Prepared {
 
 /**
  * What prepare() found, by offered index, in index order. Most files of a big tree are simply new
- * here: those cost one byte each instead of two objects (10^6 of them were ~150 MB of peak memory).
+ * here: those cost one byte each instead of two objects and a map entry (measured with the rest of the
+ * huge-offer changes: docs/BENCHMARKS.md).
  */
 export class PreparedFiles {
   /** 1: accepted as a new file; 2: see `other`. */
   private readonly state: Uint8Array;
   private readonly other = new Map<number, Prepared>();
-  private count = 0;
 
   constructor(entries: number) {
     this.state = new Uint8Array(entries);
@@ -29,19 +29,17 @@ export class PreparedFiles {
 
   /** Accepted from offset 0, nothing here yet. */
   setFresh(index: number): void {
-    if (this.state[index] === 0) this.count++;
     this.state[index] = 1;
     this.other.delete(index);
   }
 
   set(index: number, prepared: Prepared): void {
-    if (this.state[index] === 0) this.count++;
     this.state[index] = 2;
     this.other.set(index, prepared);
   }
 
   has(index: number): boolean {
-    return this.state[index] !== 0;
+    return (this.state[index] ?? 0) !== 0;
   }
 
   /** Accepted as a new file, nothing of it here: offset 0, no prefix. */
@@ -58,10 +56,6 @@ export class PreparedFiles {
     const state = this.state[index];
     if (state === 1) return { accepted: { index, offset: 0, existing: false }, prefix: null };
     return state === 2 ? this.other.get(index) : undefined;
-  }
-
-  get size(): number {
-    return this.count;
   }
 
   *keys(): IterableIterator<number> {
