@@ -6,7 +6,7 @@ import type { StreamConnection } from "../../plugin/api.ts";
 import { toXferError, XferError } from "../errors.ts";
 import { type DecodedPiece, encodeControlFrame, FRAME_HEADER_BYTES, FrameDecoder, type FrameError } from "./frames.ts";
 import { ControlMessage } from "./messages.ts";
-import { checkOfferEntries } from "./offer.ts";
+import { checkAccept, checkOfferEntries } from "./offer.ts";
 
 export type Incoming = { kind: "control"; msg: ControlMessage } | { kind: "data"; bytes: Uint8Array };
 
@@ -220,6 +220,11 @@ function parseControl(json: string): Incoming | null {
     const checked = checkOfferEntries((raw as { entries?: unknown }).entries);
     if ("problem" in checked) throw new XferError("protocol", `invalid 'offer' message from peer: ${checked.problem}`);
     return { kind: "control", msg: { type: "offer", entries: checked.entries } };
+  }
+  if (type === "accept") {
+    const checked = checkAccept(raw as Record<string, unknown>);
+    if ("problem" in checked) throw new XferError("protocol", `invalid 'accept' message from peer: ${checked.problem}`);
+    return { kind: "control", msg: { type: "accept", ...checked } };
   }
   const parsed = ControlMessage.safeParse(raw);
   if (!parsed.success) {

@@ -111,4 +111,5 @@ export const ControlMessage = z.discriminatedUnion("type", [
 export type ControlMessage = z.infer<typeof ControlMessage>;
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
 export type AcceptedFile = z.infer<typeof AcceptedFile>;
+export type RefusedEntry = z.infer<typeof RefusedEntry>;
 export type MessageOf<T extends ControlMessage["type"]> = Extract<ControlMessage, { type: T }>;

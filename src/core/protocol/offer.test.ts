@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { ManifestEntry, Offer } from "./messages.ts";
-import { checkOfferEntries } from "./offer.ts";
+import { Accept, ManifestEntry, Offer } from "./messages.ts";
+import { checkAccept, checkOfferEntries } from "./offer.ts";
 
 /** Values around each field's bounds, and of the wrong types. */
 const anyValue = fc.oneof(
@@ -57,4 +57,49 @@ describe("offer entries, checked in place", () => {
     expect(checkOfferEntries("x")).toEqual({ problem: "entries: expected array" });
     expect("problem" in checkOfferEntries(new Array(1_000_001).fill(0))).toBe(true);
   });
+});
+
+describe("accept files, checked in place", () => {
+  const goodFile = fc.record(
+    {
+      index: fc.nat(),
+      offset: fc.nat(),
+      prefixHash: fc.constantFrom("a".repeat(64), "0f".repeat(32)),
+      existing: fc.boolean(),
+    },
+    { requiredKeys: ["index", "offset"] },
+  );
+  const file = fc.oneof(
+    goodFile,
+    fc
+      .tuple(goodFile, fc.constantFrom("index", "offset", "prefixHash", "existing", "extra"), anyValue)
+      .map(([f, key, value]) => {
+        const out: Record<string, unknown> = { ...f, [key]: value };
+        if (value === undefined) delete out[key];
+        return out;
+      }),
+    anyValue,
+  );
+  const refused = fc.oneof(
+    fc.constant(undefined),
+    fc.array(fc.record({ index: fc.nat(), code: fc.constantFrom("exists", ""), message: fc.string() }), {
+      maxLength: 2,
+    }),
+    anyValue,
+  );
+  test("accepted exactly when the schema accepts it, with the same files and refusals", () => {
+    fc.assert(
+      fc.property(fc.array(file, { maxLength: 6 }), refused, (files, refusedValue) => {
+        const raw: Record<string, unknown> = { type: "accept", files: structuredClone(files) };
+        if (refusedValue !== undefined) raw.refused = refusedValue;
+        const schema = Accept.safeParse(structuredClone(raw));
+        const ours = checkAccept(raw);
+        expect("files" in ours).toBe(schema.success);
+        if (!schema.success || !("files" in ours)) return;
+        expect(ours.files.map((f) => Accept.shape.files.element.parse(f))).toEqual(schema.data.files);
+        expect(ours.refused).toEqual(schema.data.refused);
+      }),
+      { numRuns: 20_000, seed: 14 },
+    );
+  }, 60_000);
 });

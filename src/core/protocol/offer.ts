@@ -1,11 +1,11 @@
 /**
- * The offer's entries, checked in place. zod's parse of a 10^6-entry offer built a second copy of
+ * The two messages that grow with the manifest, the offer and its accept, checked in place. zod's parse of a 10^6-entry offer built a second copy of
  * every entry (and its issue bookkeeping): +400 MB of peak memory and 0.6 s, measured
  * (docs/BENCHMARKS.md, "Huge offers"). This accepts exactly what the ManifestEntry schema accepts
  * (offer.test.ts holds the two side by side) and keeps the parsed objects; fields it does not know
  * stay on them unread, as the schema would drop them.
  */
-import { MAX_OFFER_ENTRIES, type ManifestEntry } from "./messages.ts";
+import { type AcceptedFile, MAX_OFFER_ENTRIES, type ManifestEntry, RefusedEntry } from "./messages.ts";
 
 const KINDS = new Set(["file", "dir", "symlink"]);
 const MAX_PATH_CHARS = 4096;
@@ -32,4 +32,31 @@ function entryProblem(e: unknown): string | null {
   if (!(Number.isInteger(mode) && (mode as number) >= 0 && (mode as number) <= 0o7777)) return "mode invalid";
   if (typeof mtimeMs !== "number" || !Number.isFinite(mtimeMs)) return "mtimeMs invalid";
   return null;
+}
+
+const HASH_HEX = /^[0-9a-f]{64}$/;
+const Refused = RefusedEntry.array();
+
+/**
+ * An accept's files checked in place (the sender of a 10^6-file tree parses 45 MB of them), with the
+ * schema's default (`existing: false`) filled in; its refusals, usually few, by the schema.
+ */
+export function checkAccept(
+  raw: Record<string, unknown>,
+): { files: AcceptedFile[]; refused: RefusedEntry[] } | { problem: string } {
+  const { files } = raw;
+  if (!Array.isArray(files)) return { problem: "files: expected array" };
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i] as Record<string, unknown> | null;
+    if (typeof f !== "object" || f === null || Array.isArray(f)) return { problem: `files.${i} expected object` };
+    if (!(Number.isSafeInteger(f.index) && (f.index as number) >= 0)) return { problem: `files.${i}.index invalid` };
+    if (!(Number.isSafeInteger(f.offset) && (f.offset as number) >= 0)) return { problem: `files.${i}.offset invalid` };
+    if (f.prefixHash !== undefined && !(typeof f.prefixHash === "string" && HASH_HEX.test(f.prefixHash)))
+      return { problem: `files.${i}.prefixHash invalid` };
+    if (f.existing === undefined) f.existing = false;
+    else if (typeof f.existing !== "boolean") return { problem: `files.${i}.existing invalid` };
+  }
+  const refused = Refused.safeParse(raw.refused === undefined ? [] : raw.refused);
+  if (!refused.success) return { problem: `refused: ${refused.error.issues[0]?.message}` };
+  return { files: files as AcceptedFile[], refused: refused.data };
 }

@@ -9,8 +9,14 @@ import { newHasher, type StreamingHasher } from "../hashing.ts";
 import { assertUnchanged, type LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
-import { allocDataFrame, truncateDataFrame } from "../protocol/frames.ts";
-import { type AcceptedFile, type ControlMessage, FEATURE_RECEIVED, FEATURE_SYMLINKS } from "../protocol/messages.ts";
+import { allocDataFrame, encodeControlFrame, MAX_CONTROL_PAYLOAD, truncateDataFrame } from "../protocol/frames.ts";
+import {
+  type AcceptedFile,
+  type ControlMessage,
+  FEATURE_RECEIVED,
+  FEATURE_SYMLINKS,
+  MAX_OFFER_ENTRIES,
+} from "../protocol/messages.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
@@ -38,7 +44,7 @@ export async function runSender(
         emit({ event: "warning", message: `skipping ${e.entry.path}: the receiver cannot make symbolic links` });
     entries = entries.filter((e) => e.entry.kind !== "symlink");
   }
-  await channel.send({ type: "offer", entries: entries.map((e) => e.entry) });
+  await sendOffer(channel, entries);
   const reply = await channel.expect();
   if (reply.kind !== "control") throw new XferError("protocol", "peer sent data instead of answering the offer");
   if (reply.msg.type === "reject" || reply.msg.type === "error") {
@@ -415,4 +421,25 @@ class Verdicts {
       }
     }
   }
+}
+
+/**
+ * The offer is one control message: a tree whose manifest passes MAX_CONTROL_PAYLOAD (about 10^6
+ * short names) is a usage error that says so, not an internal one (measured: 999,999 files named
+ * like `t/123/456` make 66 MB). Sending the manifest in pages would lift this (docs/BENCHMARKS.md).
+ */
+async function sendOffer(channel: SessionChannel, entries: readonly LocalEntry[]): Promise<void> {
+  if (entries.length > MAX_OFFER_ENTRIES)
+    throw new XferError(
+      "usage",
+      `${entries.length} entries to send, more than one offer holds (${MAX_OFFER_ENTRIES}): send fewer files at a time (sub-folders one by one)`,
+    );
+  const json = JSON.stringify({ type: "offer", entries: entries.map((e) => e.entry) });
+  const bytes = Buffer.byteLength(json, "utf8");
+  if (bytes > MAX_CONTROL_PAYLOAD)
+    throw new XferError(
+      "usage",
+      `the list of ${entries.length} entries to send takes ${bytes} bytes, more than one offer holds (${MAX_CONTROL_PAYLOAD}): send fewer files at a time (sub-folders one by one)`,
+    );
+  await channel.sendFrame(encodeControlFrame(json));
 }
