@@ -3,7 +3,9 @@
  * folders of 1000 empty-named files, names as short as possible: a 64 MiB control message holds
  * about 10^6 of them) by a scripted sender, which stops once the offer is answered. Prints the
  * receiver's CPU seconds and peak RSS from offer to answer.
- * Usage: bun bench/huge-offer.ts [entries=1000000]
+ * The hello announces what `xfer send` announces (per-file refusals: the receiver then checks each
+ * entry's part too); `--old-sender` announces nothing, as the first measurements did.
+ * Usage: bun bench/huge-offer.ts [entries=1000000] [--old-sender]
  */
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -13,7 +15,9 @@ import { encodeControlFrame, FrameDecoder } from "../src/core/protocol/frames.ts
 import { run } from "../test/helpers/cli.ts";
 import { sealedConnect } from "../test/helpers/sealed-client.ts";
 
-const n = Number(process.argv[2] ?? 1_000_000);
+const args = process.argv.slice(2);
+const n = Number(args.find((a) => !a.startsWith("--")) ?? 1_000_000);
+const features = args.includes("--old-sender") ? [] : ["received", "refuse-entries"];
 const dir = await mkdtemp(join(process.env.XFER_BENCH_DIR ?? tmpdir(), "xfer-offer-"));
 const recv = run(["recv", dir, "--listen", "127.0.0.1:0", "--json", "--once", "--yes"]);
 const port = (await recv.waitFor((e) => e.event === "listening")).port as number;
@@ -34,7 +38,7 @@ const cpu = () => {
 const conn = await sealedConnect(port);
 await conn.write(
   encodeControlFrame(
-    JSON.stringify({ type: "hello", protocol: "xfer", version: 2, role: "sender", software: "bench" }),
+    JSON.stringify({ type: "hello", protocol: "xfer", version: 2, role: "sender", software: "bench", features }),
   ),
 );
 const decoder = new FrameDecoder();

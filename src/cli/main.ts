@@ -5,7 +5,7 @@ import { hashingImplementation } from "../core/hashing.ts";
 import { BUILD_COMMIT, VERSION } from "../core/version.ts";
 import { pluginPaths } from "./commands/common.ts";
 import { pluginCheckCommand } from "./commands/plugin-check.ts";
-import { recvCommand } from "./commands/recv.ts";
+import { PRUNE_PARTS_DAYS, recvCommand } from "./commands/recv.ts";
 import { sendCommand } from "./commands/send.ts";
 import { transportsCommand } from "./commands/transports.ts";
 import { closest, DEFAULT_PORT, protectStdinArg } from "./parse.ts";
@@ -48,6 +48,13 @@ export async function main(argv: string[]): Promise<number> {
     .option("--transport-opt <key=value>", "Transport-specific setting (repeatable; see: xfer transports --verbose)")
     .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
     .option("--allow-loss", "udp-raw: save incomplete files anyway (holes as zeros, listed in <name>.missing.json)")
+    .option(
+      "--prune-parts <days>",
+      "Remove parts of interrupted transfers untouched this many days, at start (0: never)",
+      {
+        default: PRUNE_PARTS_DAYS,
+      },
+    )
     .option("--code <code>", "Accept senders that give this code (default: a new one-time code; also XFER_CODE)")
     .option("-y, --yes", "Accept offers without asking (asked only on a terminal)")
     .action((dir: string | undefined, flags: Flags) => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import fc from "fast-check";
 import { FOLDS_EVERYTHING, FOLDS_NOTHING } from "./name-folding.ts";
-import { checkOfferedNames, unsafeLinkReason, unsafeNameReason } from "./names.ts";
+import { checkOfferedNames, componentReason, unsafeLinkReason, unsafeNameReason } from "./names.ts";
 
 describe("offered names", () => {
   test.each([
@@ -139,5 +139,48 @@ describe("offered names", () => {
       ),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("the whole-name check", () => {
+  test("gives the same answer as the walk over components, on names built from the tricky pieces", () => {
+    const piece = fc.constantFrom(
+      "a",
+      "B",
+      "/",
+      "//",
+      ".",
+      "..",
+      " ",
+      "con",
+      "NUL",
+      "com1",
+      "lpt¹",
+      "conin$",
+      ".txt",
+      ":",
+      "\\",
+      "\u0000",
+      "\u001f",
+      "\u202e",
+      "\u200b",
+      "\ud800",
+      "\udc00",
+      "\ud83d\ude00",
+      "é",
+      "e\u0301",
+      ".xfer-part",
+      "x".repeat(90),
+      "ü".repeat(40),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 0, maxLength: 12 }), (pieces) => {
+        const name = pieces.join("");
+        expect(unsafeNameReason(name)).toBe(componentReason(name));
+      }),
+      { numRuns: 50_000, seed: 14 },
+    );
+    for (const name of [`${"a/".repeat(256)}b`, `${"a/".repeat(255)}b`, `${"é".repeat(128)}/x`, "d/".repeat(300)])
+      expect(unsafeNameReason(name)).toBe(componentReason(name));
   });
 });

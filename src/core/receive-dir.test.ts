@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { constants, existsSync } from "node:fs";
-import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -24,6 +24,13 @@ const file = (path: string, size: number | null): ManifestEntry => ({
   mode: 0o644,
   mtimeMs: 1e12,
 });
+/** A part as an interrupted session of this receiver leaves it (a user's file of that name is not one). */
+async function ourPart(name: string, bytes: Uint8Array): Promise<void> {
+  const sink = await new ReceiveDir(root, { overwrite: false }).openFile(file(name, null), 0, null);
+  await sink.write(bytes);
+  await sink.abandon();
+}
+const codeOf = async (p: Promise<unknown>) => ((await p.catch((e: unknown) => e)) as XferError).code;
 const digest = async (b: Uint8Array) => {
   const h = await newHasher();
   h.update(b);
@@ -35,7 +42,8 @@ describe("resume", () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 5000 }), fc.nat(6000), async (content, partLen) => {
         const part = content.subarray(0, Math.min(partLen, content.byteLength));
-        await writeFile(join(root, "f.bin.xfer-part"), part);
+        await rm(join(root, "f.bin.xfer-part"), { force: true });
+        await ourPart("f.bin", part);
         const prepared = await new ReceiveDir(root, { overwrite: false }).prepare([file("f.bin", content.byteLength)], {
           resume: true,
         });
@@ -49,14 +57,14 @@ describe("resume", () => {
   });
 
   test("a part longer than the offered file resumes at most at its size", async () => {
-    await writeFile(join(root, "f.xfer-part"), new Uint8Array(100));
+    await ourPart("f", new Uint8Array(100));
     const p = (await new ReceiveDir(root, { overwrite: false }).prepare([file("f", 40)], { resume: true })).get(0)!;
     expect(p.accepted.offset).toBe(40);
   });
 
   test("a continued write produces the whole file's hash and publishes atomically", async () => {
     const content = crypto.getRandomValues(new Uint8Array(10_000));
-    await writeFile(join(root, "f.xfer-part"), content.subarray(0, 3000));
+    await ourPart("f", content.subarray(0, 3000));
     const dir = new ReceiveDir(root, { overwrite: false });
     const p = (await dir.prepare([file("f", content.byteLength)], { resume: true })).get(0)!;
     const sink = await dir.openFile(file("f", content.byteLength), 3000, p.prefix);
@@ -90,8 +98,6 @@ describe("resume", () => {
 });
 
 describe("safety", () => {
-  const codeOf = async (p: Promise<unknown>) => ((await p.catch((e: unknown) => e)) as XferError).code;
-
   test("unsafe names are refused before anything is written", async () => {
     const dir = new ReceiveDir(root, { overwrite: false });
     expect(await codeOf(dir.prepare([file("ok", 1), file("../evil", 1)], { resume: true }))).toBe("unsafe-name");
@@ -133,7 +139,7 @@ describe("safety", () => {
   });
 
   test("a datagram session's prepare does not read part files (no resume, no hashing)", async () => {
-    await writeFile(join(root, "f.xfer-part"), "abc");
+    await ourPart("f", new TextEncoder().encode("abc"));
     const p = (await new ReceiveDir(root, { overwrite: false }).prepare([file("f", 3)], { resume: false })).get(0)!;
     expect(p.accepted).toEqual({ index: 0, offset: 0, existing: false });
   });
@@ -194,5 +200,81 @@ describe("safety", () => {
     );
     await mkdir(join(root, "e"));
     await new ReceiveDir(root, { overwrite: false }).makeDir({ ...dirEntry, path: "e" });
+  });
+});
+
+describe("parts are ours", () => {
+  const userPart = "notes.txt.xfer-part";
+  const keep = "the user's own file, not a part of ours";
+
+  test("a user's own part is refused for that one file: never hashed, cut or written, and it says why", async () => {
+    await writeFile(join(root, userPart), keep);
+    const dir = new ReceiveDir(root, { overwrite: false });
+    const entries = [file("notes.txt", 100), file("other.txt", 5)];
+    const refusals = await dir.refusals(entries);
+    expect([...refusals.keys()]).toEqual([0]);
+    expect(refusals.get(0)).toMatchObject({ code: "exists" });
+    expect(refusals.get(0)?.message).toContain("was not made by this receiver");
+    // A sender that cannot take a refusal per file gets the whole offer refused, for both kinds of session.
+    for (const resume of [true, false]) {
+      const err = await dir.prepare(entries, { resume }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "exists" });
+    }
+    const taken = await dir.prepare(entries, { resume: true, refused: new Set([0]) });
+    expect([...taken.keys()]).toEqual([1]);
+    await expect(dir.openFile(file("notes.txt", 100), 0, null)).rejects.toMatchObject({ code: "exists" });
+    await expect(dir.openPlaced(file("notes.txt", 100))).rejects.toMatchObject({ code: "exists" });
+    expect(await readFile(join(root, userPart), "utf8")).toBe(keep);
+  });
+
+  test("a part of ours whose file was replaced by a user's (same name, even a reused inode) is not ours any more", async () => {
+    await ourPart("notes.txt", new Uint8Array(10));
+    await rm(join(root, userPart));
+    await Bun.sleep(3); // birth times are compared in whole ms
+    await writeFile(join(root, userPart), keep);
+    const err = await new ReceiveDir(root, { overwrite: false })
+      .prepare([file("notes.txt", 100)], { resume: true })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "exists" });
+    expect(await readFile(join(root, userPart), "utf8")).toBe(keep);
+  });
+
+  test("offered names inside the receiver's record folder are refused", async () => {
+    for (const path of [".xfer", ".xfer/parts-1-00.log"])
+      expect(await codeOf(new ReceiveDir(root, { overwrite: false }).prepare([file(path, 1)], { resume: true }))).toBe(
+        "unsafe-name",
+      );
+  });
+
+  test("the record goes once no part of ours is left; a published file leaves none", async () => {
+    const dir = new ReceiveDir(root, { overwrite: false });
+    const content = new TextEncoder().encode("hello");
+    const sink = await dir.openFile(file("a", 5), 0, null);
+    await sink.write(content);
+    const commit = await sink.finish(5, await digest(content));
+    await commit.sync();
+    await commit.publish();
+    expect(existsSync(join(root, ".xfer"))).toBe(true);
+    dir.settle();
+    expect(await readdir(root)).toEqual(["a"]);
+  });
+
+  test("abandoned parts of ours older than the limit go, with their missing ranges; a user's and recent ones stay", async () => {
+    await ourPart("old.bin", new Uint8Array(1000));
+    await writeFile(join(root, "old.bin.xfer-part.missing.json"), "{}");
+    await ourPart("new.bin", new Uint8Array(10));
+    await writeFile(join(root, userPart), keep);
+    const days = (n: number) => n * 86_400_000;
+    const old = new Date(Date.now() - days(8));
+    for (const name of ["old.bin.xfer-part", userPart]) await utimes(join(root, name), old, old);
+    const removed = new ReceiveDir(root, { overwrite: false }).removeAbandoned(days(7));
+    expect(removed).toEqual({ files: 1, bytes: 1000 });
+    expect((await readdir(root)).sort()).toEqual([".xfer", "new.bin.xfer-part", userPart]);
+    expect(await readFile(join(root, userPart), "utf8")).toBe(keep);
+    // What is left is still ours, and resumes.
+    const p = (await new ReceiveDir(root, { overwrite: false }).prepare([file("new.bin", 20)], { resume: true })).get(
+      0,
+    );
+    expect(p?.accepted.offset).toBe(10);
   });
 });

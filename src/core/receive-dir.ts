@@ -6,7 +6,16 @@
  * Everything here is opened without following links, and checked to be where it should be after
  * opening (see openInside), so a link or folder swapped in by someone else never redirects a write.
  */
-import { constants, fstatSync, lstatSync, lutimesSync, readlinkSync, type Stats, symlinkSync } from "node:fs";
+import {
+  constants,
+  fstatSync,
+  lstatSync,
+  lutimesSync,
+  readlinkSync,
+  type Stats,
+  symlinkSync,
+  unlinkSync,
+} from "node:fs";
 import { type FileHandle, lstat, mkdir, realpath, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -17,9 +26,16 @@ import { IncomingFile } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
 import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, unsafeLinkReason } from "./names.ts";
 import { openInside } from "./open-inside.ts";
+import { PartRecord, RECORD_DIR } from "./part-record.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
-import type { Prepared, PrepareOptions, ReceiveTarget, Refusal } from "./receive-target.ts";
+import {
+  type Prepared,
+  PreparedFiles,
+  type PrepareOptions,
+  type ReceiveTarget,
+  type Refusal,
+} from "./receive-target.ts";
 
 /** The record of a part's missing ranges, as PlacedFile.keepIncomplete writes it. */
 const MissingRecord = z.object({
@@ -41,46 +57,52 @@ export interface ReceiveDirOptions {
 export class ReceiveDir implements ReceiveTarget, RelativeDir {
   /** The folder with links resolved once: what every opened handle must lie inside. */
   private realRoot: Promise<string> | null = null;
+  /** Which parts here are ours: only those are resumed into, hashed or cut (part-record.ts). */
+  private readonly parts: PartRecord;
 
   constructor(
     readonly root: string,
     private readonly opts: ReceiveDirOptions,
-  ) {}
+  ) {
+    this.parts = new PartRecord(root);
+  }
 
   /**
    * Validate an offer against this directory. Throws an XferError (sent to the peer as a reject)
    * when any name is unsafe, a file would be replaced without --overwrite, or the disk cannot hold
    * it; writes nothing.
    */
-  async prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<Map<number, Prepared>> {
+  async prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<PreparedFiles> {
     const refused = options.refused ?? new Set<number>();
     const { fatal, collisions } = this.checkNames(entries);
     if (fatal) throw new XferError("unsafe-name", `refusing offered name '${printable(fatal.name)}': ${fatal.reason}`);
     for (const [index, reason] of collisions)
       if (!refused.has(index))
         throw new XferError("unsafe-name", `refusing offered name '${printable(entries[index]!.path)}': ${reason}`);
-    const prepared = new Map<number, Prepared>();
+    const prepared = new PreparedFiles(entries.length);
     const known = new Map<string, boolean>();
-    for (const [index, entry] of entries.entries()) {
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
       if (refused.has(index)) continue;
       if (entry.kind === "symlink") {
         const why = unsafeLinkReason(entry.path, entry.target);
         if (why) throw new XferError("unsafe-name", `refusing link '${printable(entry.path)}': ${why}`);
         continue;
       }
-      const target = this.pathOf(entry.path);
-      if (!(await this.checkParents(entry.path, known))) {
-        if (entry.kind === "file")
-          prepared.set(index, { accepted: { index, offset: 0, existing: false }, prefix: null });
+      if (!this.checkParents(entry.path, known)) {
+        if (entry.kind === "file") prepared.setFresh(index);
         continue;
       }
-      const existing = await lstatOrNull(target);
+      const target = this.pathOf(entry.path);
+      const existing = lstatOrNull(target);
       if (entry.kind === "dir") {
         if (existing && !existing.isDirectory())
           throw new XferError("exists", `'${entry.path}' exists here and is not a folder`);
         continue;
       }
-      prepared.set(index, await this.prepareFile(index, entry, target, existing, options.resume));
+      const p = await this.prepareFile(index, entry, target, existing, options.resume);
+      if (p) prepared.set(index, p);
+      else prepared.setFresh(index);
     }
     await this.checkSpace(entries, prepared);
     return prepared;
@@ -94,8 +116,16 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     const out = new Map<number, Refusal>();
     for (const [index, reason] of this.checkNames(entries).collisions)
       out.set(index, { code: "name-collision", message: `refusing '${printable(entries[index]!.path)}': ${reason}` });
-    for (const [index, entry] of entries.entries()) {
-      const why = entry.kind === "symlink" && !out.has(index) ? unsafeLinkReason(entry.path, entry.target) : null;
+    const folders = new Map<string, boolean>();
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
+      if (out.has(index)) continue;
+      if (entry.kind === "file") {
+        const foreign = this.foreignPart(entry.path, folders);
+        if (foreign) out.set(index, { code: "exists", message: foreign });
+        continue;
+      }
+      const why = entry.kind === "symlink" ? unsafeLinkReason(entry.path, entry.target) : null;
       if (why) out.set(index, { code: "unsafe-name", message: `refusing link '${printable(entry.path)}': ${why}` });
     }
     return out;
@@ -108,7 +138,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   async makeLink(entry: ManifestEntry): Promise<void> {
     const why = unsafeLinkReason(entry.path, entry.target);
     if (why) throw new XferError("unsafe-name", `refusing link '${printable(entry.path)}': ${why}`);
-    await this.checkParents(entry.path);
+    this.checkParents(entry.path);
     const at = this.pathOf(entry.path);
     try {
       symlinkSync(entry.target!, at);
@@ -128,13 +158,38 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   private checkNames(entries: readonly ManifestEntry[]): OfferedNamesCheck {
     if (this.lastCheck?.entries !== entries) {
-      const result = checkOfferedNames(
-        entries.map((e) => e.path),
-        probeFolding(this.root),
-      );
+      const paths = entries.map((e) => e.path);
+      const result = checkOfferedNames(paths, probeFolding(this.root));
+      const ours = paths.find((p) => p === RECORD_DIR || p.startsWith(`${RECORD_DIR}/`));
+      if (!result.fatal && ours !== undefined)
+        result.fatal = { name: ours, reason: `'${RECORD_DIR}' is where this receiver keeps its records` };
       this.lastCheck = { entries, result };
     }
     return this.lastCheck.result;
+  }
+
+  /**
+   * Why the part of `rel` cannot be used: something that is not a part of ours holds its name (a
+   * user's own file, say). Null when there is no part or it is ours. `folders` caches which parent
+   * folders exist, for one offer's check.
+   */
+  private foreignPart(rel: string, folders?: Map<string, boolean>): string | null {
+    const slash = rel.lastIndexOf("/");
+    if (slash > 0) {
+      const parent = rel.slice(0, slash);
+      let there = folders?.get(parent);
+      if (there === undefined) {
+        there = lstatSync(this.pathOf(parent), { throwIfNoEntry: false })?.isDirectory() ?? false;
+        folders?.set(parent, there);
+      }
+      if (!there) return null;
+    }
+    const part = rel + PART_SUFFIX;
+    const info = lstatSync(this.pathOf(part), { throwIfNoEntry: false });
+    if (!info) return null;
+    if (!info.isFile()) return `'${printable(part)}' is here and is not a regular file`;
+    if (this.parts.owns(part, info)) return null;
+    return `'${printable(part)}' is here and was not made by this receiver: it is left alone, so '${printable(rel)}' cannot be received (move that file away)`;
   }
 
   private async prepareFile(
@@ -143,7 +198,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     target: string,
     existing: Stats | null,
     resume: boolean,
-  ): Promise<Prepared> {
+  ): Promise<Prepared | null> {
     if (existing) {
       if (!existing.isFile()) throw new XferError("exists", `'${entry.path}' exists here and is not a regular file`);
       if (!this.opts.overwrite) {
@@ -159,21 +214,28 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
         };
       }
     }
-    const fresh: Prepared = { accepted: { index, offset: 0, existing: false }, prefix: null };
-    if (!resume || entry.size === null) return fresh;
-    const part = await lstatOrNull(target + PART_SUFFIX);
-    if (part && !part.isFile()) throw new XferError("exists", `'${entry.path}${PART_SUFFIX}' is not a regular file`);
-    if (!part || part.size === 0) return fresh;
+    const foreign = this.foreignPart(entry.path);
+    if (foreign) throw new XferError("exists", foreign);
+    // null: a new file, nothing of it here (PreparedFiles keeps those as one byte).
+    if (!resume || entry.size === null) return null;
+    const part = lstatOrNull(target + PART_SUFFIX);
+    if (!part || part.size === 0) return null;
     const offset = Math.min(part.size, entry.size);
     const prefix = await hashFilePrefix(target + PART_SUFFIX, offset, { noFollow: true });
     return { accepted: { index, offset, prefixHash: prefix.digest(), existing: false }, prefix };
   }
 
   /** Refuse, before anything is created, an offer the disk cannot hold. */
-  private async checkSpace(entries: readonly ManifestEntry[], prepared: Map<number, Prepared>): Promise<void> {
+  private async checkSpace(entries: readonly ManifestEntry[], prepared: PreparedFiles): Promise<void> {
     let need = 0;
-    for (const [index, p] of prepared)
-      if (!p.accepted.existing) need += Math.max(0, (entries[index]?.size ?? 0) - p.accepted.offset);
+    for (let index = 0; index < prepared.end; index++) {
+      const size = entries[index]?.size ?? 0;
+      if (prepared.isFresh(index)) need += size;
+      else {
+        const p = prepared.get(index);
+        if (p && !p.accepted.existing) need += Math.max(0, size - p.accepted.offset);
+      }
+    }
     if (need === 0) return;
     let free: number;
     let headroom: number;
@@ -193,7 +255,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   /** Create a folder; true when this call created it (only those get the sender's mode and time). */
   async makeDir(entry: ManifestEntry): Promise<boolean> {
-    await this.checkParents(entry.path);
+    this.checkParents(entry.path);
     const target = this.pathOf(entry.path);
     try {
       await mkdir(target, { mode: 0o700 });
@@ -250,7 +312,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     let doc: unknown;
     let partSize: number;
     try {
-      await this.checkParents(entry.path);
+      this.checkParents(entry.path);
       const record = await this.open(rel + MISSING_SUFFIX, constants.O_RDONLY);
       try {
         const text = await record.readFile("utf8");
@@ -273,14 +335,16 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   /** The part file, opened for writing and cut to `keep` bytes. */
   private async openPart(entry: ManifestEntry, keep: number) {
-    await this.checkParents(entry.path);
+    this.checkParents(entry.path);
     const target = this.pathOf(entry.path);
     const partPath = target + PART_SUFFIX;
     const rel = entry.path + PART_SUFFIX;
     let fh: FileHandle;
+    let created = true;
     try {
       fh = await this.open(rel, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((err) => {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        created = false;
         return this.open(rel, constants.O_WRONLY);
       });
     } catch (err) {
@@ -291,6 +355,12 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       // A second name for the same file (a hard link) would let our writes reach someone's file.
       if (!info.isFile() || info.nlink > 1)
         throw new XferError("unsafe-name", `refusing '${printable(rel)}': not a plain file of its own`);
+      if (created) this.parts.add(rel, info);
+      else if (!this.parts.owns(rel, info))
+        throw new XferError(
+          "exists",
+          `'${printable(rel)}' is here and was not made by this receiver: it is left alone`,
+        );
       // A new part is already empty: skip the (thread-pool) truncate, once per file in a tree.
       if (info.size !== keep) await fh.truncate(keep);
     } catch (err) {
@@ -298,6 +368,36 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       throw toXferError(err, `cannot prepare '${rel}'`);
     }
     return { fh, partPath, target };
+  }
+
+  /**
+   * Remove our parts (and their records of missing ranges) untouched for `maxAgeMs`: transfers
+   * nobody came back to. Only parts this receiver recorded making are candidates, so a user's file
+   * never is; call it while no session runs here (at start), so none is held.
+   */
+  removeAbandoned(maxAgeMs: number, now = Date.now()): { files: number; bytes: number } {
+    const removed = { files: 0, bytes: 0 };
+    for (const part of this.parts.present()) {
+      const { rel, mtimeMs, size } = part;
+      if (now - mtimeMs < maxAgeMs) continue;
+      try {
+        unlinkSync(this.pathOf(rel));
+        const record = this.pathOf(rel + MISSING_SUFFIX);
+        if (lstatSync(record, { throwIfNoEntry: false })?.isFile()) unlinkSync(record);
+      } catch (err) {
+        throw toXferError(err, `removing the abandoned part '${rel}'`);
+      }
+      this.parts.forget(part);
+      removed.files++;
+      removed.bytes += size;
+    }
+    this.parts.settle();
+    return removed;
+  }
+
+  /** A session ended: the record of parts keeps only those still here (none: it is removed). */
+  settle(): void {
+    this.parts.settle();
   }
 
   /** Open `rel` under the root without following a link at its end, and prove where it landed. */
@@ -309,29 +409,40 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   /**
    * Every existing ancestor of `rel` must be a real folder inside root: a symlink there could
    * point anywhere, so it is refused rather than followed. Returns false when an ancestor does not
-   * exist (nothing under it can). `known` remembers folders already looked at, for one offer's
-   * check (10^6 entries made 4·10^6 lookups otherwise).
+   * exist (nothing under it can). `known` remembers folders already looked at, by path under the
+   * root, for one offer's check (10^6 entries made 4·10^6 lookups otherwise, and the strings of
+   * each walk, kept until a collection, half a GB of peak memory). Synchronous: see lstatOrNull.
    */
-  private async checkParents(rel: string, known?: Map<string, boolean>): Promise<boolean> {
+  private checkParents(rel: string, known?: Map<string, boolean>): boolean {
+    const slash = rel.lastIndexOf("/");
+    const parent = slash > 0 ? rel.slice(0, slash) : null;
+    const parentIsDir = parent === null ? true : known?.get(parent);
+    if (parentIsDir === false) return false;
+    if (parentIsDir === undefined && !this.checkFolders(rel, known)) return false;
+    const last = lstatOrNull(join(this.root, rel));
+    if (last?.isSymbolicLink())
+      throw new XferError("unsafe-name", `refusing '${printable(rel)}': it is a symbolic link here`);
+    return true;
+  }
+
+  /** Walk the folders above `rel`: false when one does not exist. */
+  private checkFolders(rel: string, known?: Map<string, boolean>): boolean {
     const parts = rel.split("/");
-    let at = this.root;
+    let sub = "";
     for (const part of parts.slice(0, -1)) {
-      at = join(at, part);
-      let isDir = known?.get(at);
+      sub = sub ? `${sub}/${part}` : part;
+      let isDir = known?.get(sub);
       if (isDir === undefined) {
-        const info = await lstatOrNull(at);
+        const info = lstatOrNull(this.pathOf(sub));
         if (info?.isSymbolicLink())
           throw new XferError("unsafe-name", `refusing '${printable(rel)}': '${part}' is a symbolic link here`);
         if (info && !info.isDirectory())
           throw new XferError("exists", `refusing '${printable(rel)}': '${part}' is not a folder here`);
         isDir = info !== null;
-        known?.set(at, isDir);
+        known?.set(sub, isDir);
       }
       if (!isDir) return false;
     }
-    const last = await lstatOrNull(join(this.root, rel));
-    if (last?.isSymbolicLink())
-      throw new XferError("unsafe-name", `refusing '${printable(rel)}': it is a symbolic link here`);
     return true;
   }
 
@@ -345,7 +456,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
  * the promise version cost more than the call itself, several times per file (measured on a tree of
  * small files, docs/BENCHMARKS.md).
  */
-async function lstatOrNull(path: string): Promise<Stats | null> {
+function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path, { throwIfNoEntry: false }) ?? null;
   } catch (err) {

@@ -13,6 +13,60 @@ export interface Prepared {
   existingHash?: () => Promise<string>;
 }
 
+/**
+ * What prepare() found, by offered index, in index order. Most files of a big tree are simply new
+ * here: those cost one byte each instead of two objects and a map entry (measured with the rest of the
+ * huge-offer changes: docs/BENCHMARKS.md).
+ */
+export class PreparedFiles {
+  /** 1: accepted as a new file; 2: see `other`. */
+  private readonly state: Uint8Array;
+  private readonly other = new Map<number, Prepared>();
+
+  constructor(entries: number) {
+    this.state = new Uint8Array(entries);
+  }
+
+  /** Accepted from offset 0, nothing here yet. */
+  setFresh(index: number): void {
+    this.state[index] = 1;
+    this.other.delete(index);
+  }
+
+  set(index: number, prepared: Prepared): void {
+    this.state[index] = 2;
+    this.other.set(index, prepared);
+  }
+
+  has(index: number): boolean {
+    return (this.state[index] ?? 0) !== 0;
+  }
+
+  /** Accepted as a new file, nothing of it here: offset 0, no prefix. */
+  isFresh(index: number): boolean {
+    return this.state[index] === 1;
+  }
+
+  /** One past the highest index (loops over has() allocate nothing, unlike keys()). */
+  get end(): number {
+    return this.state.length;
+  }
+
+  get(index: number): Prepared | undefined {
+    const state = this.state[index];
+    if (state === 1) return { accepted: { index, offset: 0, existing: false }, prefix: null };
+    return state === 2 ? this.other.get(index) : undefined;
+  }
+
+  *keys(): IterableIterator<number> {
+    for (let i = 0; i < this.state.length; i++) if (this.state[i] !== 0) yield i;
+  }
+
+  *values(): IterableIterator<Prepared> {
+    for (const i of this.keys()) yield this.get(i)!;
+  }
+}
+
 export interface PrepareOptions {
   /** Look at part files to resume them (stream sessions); datagram sessions always start afresh. */
   resume: boolean;
@@ -41,7 +95,7 @@ export interface ReceiveTarget {
   /**
    * Check an offer, leaving out `options.refused`; throws an XferError to reject it. Writes nothing.
    */
-  prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<Map<number, Prepared>>;
+  prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<PreparedFiles>;
   /**
    * Entries that can be refused one by one while the rest arrives (names the filesystem cannot hold
    * side by side, unsafe links), by index: why. Absent: nothing is refused singly.
@@ -58,4 +112,6 @@ export interface ReceiveTarget {
   openPlaced?(entry: ManifestEntry): Promise<PlacedFile>;
   /** An incomplete part of exactly this file from an earlier datagram session, with its missing ranges. */
   resumePlaced?(entry: ManifestEntry): Promise<{ file: PlacedFile; missing: [number, number][] } | null>;
+  /** A session ended (whatever its outcome): tidy what the target keeps across sessions. */
+  settle?(): void;
 }

@@ -4,7 +4,7 @@ import { XferError } from "./errors.ts";
 import { newHasher, type StreamingHasher } from "./hashing.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 import type { Commit } from "./publish-batch.ts";
-import type { FileSink, Prepared, ReceiveTarget } from "./receive-target.ts";
+import { type FileSink, PreparedFiles, type ReceiveTarget } from "./receive-target.ts";
 
 export class StdoutTarget implements ReceiveTarget {
   /** Standard output takes one session's bytes, ever: a second peer must not mix its own in. */
@@ -12,7 +12,7 @@ export class StdoutTarget implements ReceiveTarget {
 
   constructor(private readonly out: Writable) {}
 
-  async prepare(entries: readonly ManifestEntry[]): Promise<Map<number, Prepared>> {
+  async prepare(entries: readonly ManifestEntry[]): Promise<PreparedFiles> {
     if (entries.length !== 1 || entries[0]?.kind !== "file")
       throw new XferError(
         "rejected",
@@ -20,7 +20,9 @@ export class StdoutTarget implements ReceiveTarget {
       );
     if (this.taken) throw new XferError("busy", "standard output is taken by another session");
     this.taken = true;
-    return new Map([[0, { accepted: { index: 0, offset: 0, existing: false }, prefix: null }]]);
+    const prepared = new PreparedFiles(1);
+    prepared.setFresh(0);
+    return prepared;
   }
 
   async makeDir(): Promise<boolean> {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { encodeControlFrame } from "../../src/core/protocol/frames.ts";
 import { run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
 import { sealedConnect, sealedTalk } from "../helpers/sealed-client.ts";
+import { ourPart } from "../helpers/tools.ts";
 
 const random = (n: number) => {
   const b = new Uint8Array(n);
@@ -186,7 +187,7 @@ describe("tcp-stream end to end", () => {
     await using dst = await tempDir();
     const content = random(500_000);
     await writeFile(join(src.path, "f"), content);
-    await writeFile(join(dst.path, "f.xfer-part"), random(200_000));
+    await ourPart(dst.path, "f", 200_000);
     const recv = await startReceiver(dst.path, ["--once"]);
     const sent = await sendAndWait([join(src.path, "f"), `127.0.0.1:${recv.port}`]);
     expect(sent.code).toBe(0);

@@ -1,7 +1,9 @@
 /** What the end-to-end tests and drills share: reproducible content, a process's memory, a TCP path they can slow down and cut. */
 import { readFile } from "node:fs/promises";
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
+import { join } from "node:path";
 import { seededRandom } from "../sim/rng.ts";
+import { ROOT } from "./cli.ts";
 
 /** Seeded pseudo-random bytes: incompressible, the same on every run. */
 export function randomBytes(n: number, seed: number): Uint8Array {
@@ -54,4 +56,19 @@ export async function tcpProxy(targetPort: number, bytesPerSec: number) {
       server.close();
     },
   };
+}
+
+/**
+ * A part of `size` bytes (all 7s) under `dir`, as an interrupted receiver leaves it: made by another
+ * process that has ended, so its record of the part is adopted (a live process's never is).
+ */
+export async function ourPart(dir: string, name: string, size: number): Promise<void> {
+  const script = `
+    const { ReceiveDir } = await import(${JSON.stringify(join(ROOT, "src/core/receive-dir.ts"))});
+    const entry = { path: ${JSON.stringify(name)}, kind: "file", size: null, mode: 0o644, mtimeMs: 1e12 };
+    const sink = await new ReceiveDir(${JSON.stringify(dir)}, { overwrite: false }).openFile(entry, 0, null);
+    await sink.write(new Uint8Array(${size}).fill(7));
+    await sink.abandon();`;
+  const child = Bun.spawn([process.execPath, "-e", script], { stderr: "inherit" });
+  if ((await child.exited) !== 0) throw new Error("could not make a part");
 }

@@ -7,9 +7,10 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { newHasher } from "../../src/core/hashing.ts";
+import { FEATURE_REFUSE } from "../../src/core/protocol/messages.ts";
 import { MAX_SESSIONS_PER_HOST } from "../../src/core/session/run.ts";
 import { startReceiver, tempDir } from "../helpers/cli.ts";
-import { dirEntry, fileEntry, HostilePeer } from "./peer.ts";
+import { dirEntry, fileEntry, HostilePeer, hello, type Msg } from "./peer.ts";
 
 // Each case starts a real receiver (about a second on a loaded machine) and plays a whole session.
 setDefaultTimeout(20_000);
@@ -114,6 +115,36 @@ describe("a hostile sender", () => {
     expect(await readdir(dst.path)).toEqual([]);
     peer.destroy();
     recv.proc.kill();
+  });
+
+  test("a user's own .xfer-part is not ours: never hashed, cut or resumed into, byte for byte as it was", async () => {
+    await using dst = await tempDir();
+    const own = crypto.getRandomValues(new Uint8Array(5000));
+    await writeFile(join(dst.path, "notes.txt.xfer-part"), own);
+    const recv = await startReceiver(dst.path);
+    // A sender that takes refusals per file gets this one refused and the rest accepted ...
+    const refusing = await HostilePeer.dial(recv.port);
+    await refusing.send({ ...hello("sender"), features: [FEATURE_REFUSE] });
+    await refusing.expect("hello");
+    await refusing.send({ type: "offer", entries: [fileEntry("notes.txt", 9000), fileEntry("b.txt", 1)] });
+    const accept = await refusing.expect("accept");
+    expect(accept.files).toEqual([{ index: 1, offset: 0, existing: false }]);
+    expect(accept.refused).toMatchObject([{ index: 0, code: "exists" }]);
+    expect(String((accept.refused as Msg[])[0]?.message)).toContain("not made by this receiver");
+    refusing.destroy();
+    // ... one that cannot is refused whole; neither learns a hash or a size of the user's file.
+    const plain = await HostilePeer.afterHello(recv.port);
+    await plain.send({ type: "offer", entries: [fileEntry("notes.txt", 5000)] });
+    const reject = await plain.expect("reject");
+    expect(reject.code).toBe("exists");
+    for (const answer of [accept, reject]) {
+      expect(JSON.stringify(answer)).not.toContain("prefixHash");
+      expect(JSON.stringify(answer)).not.toContain(await blake3(own));
+    }
+    plain.destroy();
+    recv.proc.kill();
+    await recv.exited;
+    expect(Buffer.compare(await readFile(join(dst.path, "notes.txt.xfer-part")), own)).toBe(0);
   });
 
   test("nothing the receiver sends names its own folder", async () => {

@@ -36,7 +36,12 @@ export interface RecvFlags extends CommonFlags {
   stdout?: boolean;
   allowLoss?: boolean;
   yes?: boolean;
+  /** Days after which a part nobody came back to is removed at start; 0: never. */
+  pruneParts?: number | string;
 }
+
+/** Default for --prune-parts: a week is long enough to come back to an interrupted transfer. */
+export const PRUNE_PARTS_DAYS = 7;
 
 export async function recvCommand(
   dir: string | undefined,
@@ -66,9 +71,21 @@ export async function recvCommand(
   if (rate && transports.every((t) => !t.capabilities?.rateLimit)) throw new XferError("usage", rate);
   if (rate) emit({ event: "warning", message: rate });
   const into = flags.stdout ? "standard output" : await prepareDir(dir ?? ".");
-  const target: ReceiveTarget = flags.stdout
-    ? new StdoutTarget(process.stdout)
-    : new ReceiveDir(into, { overwrite: Boolean(flags.overwrite) });
+  const days = pruneDays(flags.pruneParts);
+  let target: ReceiveTarget;
+  if (flags.stdout) target = new StdoutTarget(process.stdout);
+  else {
+    const dir = new ReceiveDir(into, { overwrite: Boolean(flags.overwrite) });
+    if (days > 0) {
+      const removed = dir.removeAbandoned(days * 86_400_000);
+      if (removed.files > 0)
+        emit({
+          event: "warning",
+          message: `removed ${removed.files} abandoned part(s) (${formatBytes(removed.bytes)}) untouched for more than ${days} day(s) (--prune-parts 0 keeps them)`,
+        });
+    }
+    target = dir;
+  }
   const idle = idleTimeoutMs(flags);
   // Stdout carries one file's bytes: a second session would interleave with the first.
   const once = Boolean(flags.once || flags.stdout);
@@ -157,6 +174,13 @@ export async function recvCommand(
     server.then(announce, reject);
     signal.addEventListener("abort", () => finish(EXIT.interrupted), { once: true });
   });
+}
+
+function pruneDays(value: number | string | undefined): number {
+  const days = Number(value ?? PRUNE_PARTS_DAYS);
+  if (!Number.isFinite(days) || days < 0)
+    throw new XferError("usage", `--prune-parts takes a number of days (0: never), not '${value}'`);
+  return days;
 }
 
 function describeOffer(offer: OfferEvent): string {

@@ -6,6 +6,7 @@ import type { StreamConnection } from "../../plugin/api.ts";
 import { toXferError, XferError } from "../errors.ts";
 import { type DecodedPiece, encodeControlFrame, FRAME_HEADER_BYTES, FrameDecoder, type FrameError } from "./frames.ts";
 import { ControlMessage } from "./messages.ts";
+import { checkAccept, checkOfferEntries } from "./offer.ts";
 
 export type Incoming = { kind: "control"; msg: ControlMessage } | { kind: "data"; bytes: Uint8Array };
 
@@ -86,6 +87,11 @@ export class SessionChannel {
 
   async send(msg: ControlMessage): Promise<void> {
     await this.write(encodeControlFrame(JSON.stringify(msg)));
+  }
+
+  /** A control message already encoded as a frame (one too large to build as objects first: a huge accept). */
+  async sendFrame(frame: Uint8Array): Promise<void> {
+    await this.write(frame);
   }
 
   /**
@@ -210,6 +216,16 @@ function parseControl(json: string): Incoming | null {
   const type = (raw as { type?: unknown } | null)?.type;
   // A message type from a newer peer that we do not know is skipped, not fatal.
   if (typeof type === "string" && !KNOWN_TYPES.has(type as ControlMessage["type"])) return null;
+  if (type === "offer") {
+    const checked = checkOfferEntries((raw as { entries?: unknown }).entries);
+    if ("problem" in checked) throw new XferError("protocol", `invalid 'offer' message from peer: ${checked.problem}`);
+    return { kind: "control", msg: { type: "offer", entries: checked.entries } };
+  }
+  if (type === "accept") {
+    const checked = checkAccept(raw as Record<string, unknown>);
+    if ("problem" in checked) throw new XferError("protocol", `invalid 'accept' message from peer: ${checked.problem}`);
+    return { kind: "control", msg: { type: "accept", ...checked } };
+  }
   const parsed = ControlMessage.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

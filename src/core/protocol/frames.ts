@@ -19,11 +19,16 @@ export type DecodedPiece = { kind: "control"; json: string } | { kind: "data"; b
 export class FrameError extends Error {}
 
 export function encodeControlFrame(json: string): Uint8Array {
-  const body = new TextEncoder().encode(json);
-  if (body.byteLength > MAX_CONTROL_PAYLOAD) throw new FrameError("control message too large");
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + body.byteLength);
-  writeHeader(frame, FrameType.control, body.byteLength);
-  frame.set(body, FRAME_HEADER_BYTES);
+  const frame = allocControlFrame(Buffer.byteLength(json, "utf8"));
+  new TextEncoder().encodeInto(json, frame.subarray(FRAME_HEADER_BYTES));
+  return frame;
+}
+
+/** A control frame whose `length` bytes of JSON the caller writes after the header. */
+export function allocControlFrame(length: number): Uint8Array {
+  if (length > MAX_CONTROL_PAYLOAD) throw new FrameError("control message too large");
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + length);
+  writeHeader(frame, FrameType.control, length);
   return frame;
 }
 

@@ -36,9 +36,13 @@ export const ManifestEntry = z.object({
   mtimeMs: z.number().finite(),
 });
 
+/** Entries in one offer (stream sessions): what 64 MiB of the shortest names hold. */
+export const MAX_OFFER_ENTRIES = 1_000_000;
+
+/** The schema; the channel checks an offer's entries with checkOfferEntries (offer.ts), which accepts the same. */
 export const Offer = z.object({
   type: z.literal("offer"),
-  entries: z.array(ManifestEntry).max(1_000_000),
+  entries: z.array(ManifestEntry).max(MAX_OFFER_ENTRIES),
 });
 
 export const AcceptedFile = z.object({
@@ -107,4 +111,5 @@ export const ControlMessage = z.discriminatedUnion("type", [
 export type ControlMessage = z.infer<typeof ControlMessage>;
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
 export type AcceptedFile = z.infer<typeof AcceptedFile>;
+export type RefusedEntry = z.infer<typeof RefusedEntry>;
 export type MessageOf<T extends ControlMessage["type"]> = Extract<ControlMessage, { type: T }>;

@@ -2,10 +2,11 @@
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink, XferEvent } from "../events.ts";
 import { Progress } from "../progress.ts";
+import { encodeAcceptFrame } from "../protocol/accept-frame.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { type ControlMessage, FEATURE_RECEIVED, FEATURE_REFUSE, type ManifestEntry } from "../protocol/messages.ts";
 import { type Commit, PublishBatch } from "../publish-batch.ts";
-import type { FileSink, Prepared, ReceiveTarget, Refusal } from "../receive-target.ts";
+import type { FileSink, PreparedFiles, ReceiveTarget, Refusal } from "../receive-target.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type LockHolder, type PathLocks, TAKEN_OVER_MESSAGE } from "./path-locks.ts";
 import { forPeer } from "./peer-message.ts";
@@ -79,7 +80,7 @@ export async function runReceiver(
     throw new XferError("busy", BUSY_MESSAGE);
   }
   try {
-    let prepared: Map<number, Prepared>;
+    let prepared: PreparedFiles;
     const created: ManifestEntry[] = [];
     let refused: Map<number, Refusal>;
     try {
@@ -94,7 +95,7 @@ export async function runReceiver(
       throw e;
     }
     const refusedList = [...refused].map(([index, r]) => ({ index, ...r }));
-    await channel.send({ type: "accept", files: [...prepared.values()].map((p) => p.accepted), refused: refusedList });
+    await channel.sendFrame(encodeAcceptFrame(prepared, refusedList));
     for (const r of refusedList) emit({ event: "file-failed", path: entries[r.index]!.path, ...r });
     const result = await receiveFiles(channel, target, entries, prepared, {
       created,
@@ -128,14 +129,16 @@ async function receiveFiles(
   channel: SessionChannel,
   target: ReceiveTarget,
   entries: readonly ManifestEntry[],
-  prepared: Map<number, Prepared>,
+  prepared: PreparedFiles,
   { created, emit, acknowledge, refused: refusedIndices }: ReceivingSession,
 ): Promise<SessionResult> {
-  const remaining = [...prepared.values()].map((p) => p.accepted);
   // One total on both sides: every accepted file whole; what is already here counts as done.
-  const total = remaining.some((a) => entries[a.index]?.size === null)
-    ? null
-    : remaining.reduce((sum, a) => sum + (entries[a.index]?.size ?? 0), 0);
+  let total: number | null = 0;
+  for (let index = 0; index < prepared.end; index++) {
+    if (!prepared.has(index)) continue;
+    const size = entries[index]?.size;
+    total = size === null || total === null ? null : total + (size ?? 0);
+  }
   const progress = new Progress(emit, total);
   let lastAck = performance.now();
   const hashes = new Map<string, string>();
@@ -232,7 +235,8 @@ async function receiveFiles(
         case "done": {
           await batch.drain();
           progress.flush();
-          const missing = [...prepared.keys()].filter((i) => !hashes.has(entries[i]!.path)).length - failures.length;
+          let missing = -failures.length;
+          for (const i of prepared.keys()) if (!hashes.has(entries[i]!.path)) missing++;
           if (missing > 0) failures.push({ code: "incomplete", message: `${missing} offered file(s) were not sent` });
           // Links after every file, like tar: no file is ever written through one. Before the folders'
           // modes and times: a link changes its folder's mtime, and a read-only folder takes none.

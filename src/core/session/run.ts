@@ -185,15 +185,22 @@ export async function serve(req: ServeRequest): Promise<Server> {
   };
   const track = (remote: string, abort: (reason: Error) => void, session: () => Promise<SessionResult>) => {
     live.add(abort);
+    const ended = () => {
+      live.delete(abort);
+      release(remote);
+      try {
+        req.target.settle?.();
+      } catch (err) {
+        req.emit({ event: "warning", message: toXferError(err).message });
+      }
+    };
     session().then(
       (result) => {
-        live.delete(abort);
-        release(remote);
+        ended();
         req.onSession({ result });
       },
       (err: unknown) => {
-        live.delete(abort);
-        release(remote);
+        ended();
         req.onSession({ error: toXferError(err) });
       },
     );

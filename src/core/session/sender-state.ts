@@ -13,6 +13,7 @@ import {
   FEATURE_RECEIVED,
   FEATURE_SYMLINKS,
   type ManifestEntry,
+  type MessageOf,
 } from "../protocol/messages.ts";
 import { peerAbort } from "./hello.ts";
 
@@ -63,7 +64,7 @@ export class SenderSession {
     this.skipped = links ? [] : offered.filter((e) => e.entry.kind === "symlink").map((e) => e.entry.path);
   }
 
-  offer(): ControlMessage {
+  offer(): MessageOf<"offer"> {
     return { type: "offer", entries: this.entries.map((e) => e.entry) };
   }
 

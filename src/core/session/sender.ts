@@ -9,8 +9,8 @@ import { newHasher, type StreamingHasher } from "../hashing.ts";
 import { assertUnchanged, type LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
-import { allocDataFrame, truncateDataFrame } from "../protocol/frames.ts";
-import type { AcceptedFile } from "../protocol/messages.ts";
+import { allocDataFrame, encodeControlFrame, MAX_CONTROL_PAYLOAD, truncateDataFrame } from "../protocol/frames.ts";
+import { type AcceptedFile, MAX_OFFER_ENTRIES, type MessageOf } from "../protocol/messages.ts";
 import { exchangeHello } from "./hello.ts";
 import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
@@ -34,7 +34,7 @@ export async function runSender(
   const session = new SenderSession(offered, await exchangeHello(channel, "sender"));
   for (const path of session.skipped)
     emit({ event: "warning", message: `skipping ${path}: the receiver cannot make symbolic links` });
-  await channel.send(session.offer());
+  await sendOffer(channel, session.offer());
   const reply = await channel.expect();
   if (reply.kind !== "control") throw new XferError("protocol", "peer sent data instead of answering the offer");
   const { plan, events } = session.onOfferReply(reply.msg);
@@ -301,4 +301,26 @@ class Verdicts {
       }
     }
   }
+}
+
+/**
+ * The offer is one control message: a tree whose manifest passes MAX_CONTROL_PAYLOAD (about 10^6
+ * short names) is a usage error that says so, not an internal one (measured: 999,999 files named
+ * like `t/123/456` make 66 MB). Sending the manifest in pages would lift this (docs/BENCHMARKS.md).
+ */
+async function sendOffer(channel: SessionChannel, offer: MessageOf<"offer">): Promise<void> {
+  const { entries } = offer;
+  if (entries.length > MAX_OFFER_ENTRIES)
+    throw new XferError(
+      "usage",
+      `${entries.length} entries to send, more than one offer holds (${MAX_OFFER_ENTRIES}): send fewer files at a time (sub-folders one by one)`,
+    );
+  const json = JSON.stringify(offer);
+  const bytes = Buffer.byteLength(json, "utf8");
+  if (bytes > MAX_CONTROL_PAYLOAD)
+    throw new XferError(
+      "usage",
+      `the list of ${entries.length} entries to send takes ${bytes} bytes, more than one offer holds (${MAX_CONTROL_PAYLOAD}): send fewer files at a time (sub-folders one by one)`,
+    );
+  await channel.sendFrame(encodeControlFrame(json));
 }
