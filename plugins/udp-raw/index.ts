@@ -20,6 +20,7 @@ import {
   listenUdpTransport,
   type UdpPeer,
   type UdpPort,
+  udpSendsFlushed,
 } from "../../src/plugin/udp/index.ts";
 
 const MAGIC = 0x52;
@@ -122,6 +123,8 @@ export default defineTransport({
   capabilities: { udpOnly: true, rateLimit: true },
   // No --transport-opt settings: --rate and --fec are its knobs.
   options: z.strictObject({}),
+  /** A last answer (a reject, the loss report) queued just before its socket closed still leaves. */
+  settle: udpSendsFlushed,
 
   async listen(at, ctx, onConnection) {
     const peers = new Map<string, RawConnection>();

@@ -11,7 +11,13 @@ import {
   TRANSPORT_API_VERSION,
   type TransportContext,
 } from "../../src/plugin/api.ts";
-import { dialUdpPort, formatPeer, listenUdpTransport, type UdpPeer } from "../../src/plugin/udp/index.ts";
+import {
+  dialUdpPort,
+  formatPeer,
+  listenUdpTransport,
+  type UdpPeer,
+  udpSendsFlushed,
+} from "../../src/plugin/udp/index.ts";
 import { Connection, type ConnectionConfig } from "./connection.ts";
 import { allClosed, Driver } from "./driver.ts";
 import { ListenerCore } from "./listener-core.ts";
@@ -136,6 +142,9 @@ export default defineTransport({
     return stream;
   },
 
-  /** Lets ended connections finish their close (FIN ACKs, linger) before the process exits. */
-  settle: allClosed,
+  /** Lets ended connections finish their close (FIN ACKs, linger), and their last datagrams leave. */
+  settle: async () => {
+    await allClosed();
+    await udpSendsFlushed();
+  },
 });

@@ -18,7 +18,7 @@
  *   throws BadResource; both are absorbed here.
  * - send() copies the datagram before it returns, and rejects on errors (EMSGSIZE, closed socket).
  */
-import type { RawUdpHandlers, RawUdpOpener, RawUdpSocket, UdpPeer } from "./socket.ts";
+import { closeAfterSends, type RawUdpHandlers, type RawUdpOpener, type RawUdpSocket, type UdpPeer } from "./socket.ts";
 
 /** The parts of Deno's (unstable) datagram API this adapter uses. */
 interface DenoUdpAddr {
@@ -116,8 +116,10 @@ export const openDenoUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, op
 
   let inFlight = 0;
   let blocked = false;
+  let closing: { settled(): void } | null = null;
   const settled = () => {
     inFlight--;
+    closing?.settled();
     if (blocked && !closed && inFlight <= MAX_IN_FLIGHT / 2) {
       blocked = false;
       handlers.onWritable();
@@ -156,11 +158,16 @@ export const openDenoUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, op
     close() {
       if (closed) return;
       closed = true;
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
+      closing = closeAfterSends(
+        () => inFlight,
+        () => {
+          try {
+            conn.close();
+          } catch {
+            // already closed
+          }
+        },
+      );
     },
   };
   return raw;

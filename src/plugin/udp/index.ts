@@ -11,7 +11,7 @@ export {
   type UdpPort,
   wildcardFor,
 } from "./port.ts";
-export { isLoopback, UDP_RECV_BUFFER_BYTES } from "./socket.ts";
+export { isLoopback, UDP_RECV_BUFFER_BYTES, udpSendsFlushed } from "./socket.ts";
 export {
   dialUdpPort,
   listenUdpTransport,

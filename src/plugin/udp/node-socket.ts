@@ -3,7 +3,14 @@
  * kernel receive buffer. Sends are asynchronous, so it bounds the datagrams queued in libuv itself.
  */
 import { createSocket, type Socket } from "node:dgram";
-import { isIpv6, type RawUdpHandlers, type RawUdpOpener, type RawUdpSocket, type UdpPeer } from "./socket.ts";
+import {
+  closeAfterSends,
+  isIpv6,
+  type RawUdpHandlers,
+  type RawUdpOpener,
+  type RawUdpSocket,
+  type UdpPeer,
+} from "./socket.ts";
 
 /** Datagrams handed to libuv and not yet sent; beyond this send() reports backpressure. */
 const MAX_QUEUED = 512;
@@ -40,8 +47,10 @@ export const openNodeUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, op
   socket.on("error", (err) => handlers.onError(err));
   let queued = 0;
   let blocked = false;
+  let closing: { settled(): void } | null = null;
   const onSent = () => {
     queued--;
+    closing?.settled();
     if (blocked && queued <= MAX_QUEUED / 2) {
       blocked = false;
       handlers.onWritable();
@@ -66,11 +75,17 @@ export const openNodeUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, op
       return sent;
     },
     close() {
-      try {
-        socket.close();
-      } catch {
-        // already closed
-      }
+      if (closing) return;
+      closing = closeAfterSends(
+        () => queued,
+        () => {
+          try {
+            socket.close();
+          } catch {
+            // already closed
+          }
+        },
+      );
     },
   };
   return raw;

@@ -62,3 +62,42 @@ export function isLoopback(address: string): boolean {
 export function isIpv6(host: string): boolean {
   return host.includes(":");
 }
+
+/** How long a closing socket waits for datagrams still queued in the runtime to leave. */
+export const CLOSE_FLUSH_MS = 1000;
+const flushing = new Set<Promise<void>>();
+
+/**
+ * Close once the datagrams handed to an asynchronous send have left (at most CLOSE_FLUSH_MS): a
+ * last answer sent just before close — a reject, a final report — would otherwise be cancelled
+ * in the runtime's queue and never reach the peer. `pending()` counts sends not yet settled;
+ * call `settled()` from the adapter's send callback so the wait ends as soon as they have.
+ */
+export function closeAfterSends(pending: () => number, close: () => void): { settled(): void } {
+  if (pending() === 0) {
+    close();
+    return { settled() {} };
+  }
+  let done: () => void = () => {};
+  const flushed = new Promise<void>((resolve) => {
+    const timer = setTimeout(finish, CLOSE_FLUSH_MS);
+    function finish() {
+      clearTimeout(timer);
+      close();
+      flushing.delete(flushed);
+      resolve();
+    }
+    done = finish;
+  });
+  flushing.add(flushed);
+  return {
+    settled() {
+      if (pending() === 0) done();
+    },
+  };
+}
+
+/** Resolves when every socket closed with sends in flight has let them go: a transport's settle(). */
+export async function udpSendsFlushed(): Promise<void> {
+  await Promise.all([...flushing]);
+}
