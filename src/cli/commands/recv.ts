@@ -11,11 +11,12 @@ import { generateCode } from "../../core/secure/code.ts";
 import type { OfferEvent } from "../../core/session/receiver.ts";
 import { type Server, serve, settleTransports } from "../../core/session/run.ts";
 import { StdoutTarget } from "../../core/stdout-target.ts";
-import type { AnyTransport } from "../../plugin/api.ts";
+import type { AnyTransport, TransportDefinition } from "../../plugin/api.ts";
 import { reachableAddresses } from "../addresses.ts";
 import { canAsk, confirm } from "../ask.ts";
 import { formatBytes, printable } from "../format.ts";
 import { formatEndpoint, parseListen } from "../parse.ts";
+import { checkRelayVia, type RelayFlags, relayedTransport, relayOf, relayPasswordOf } from "../rendezvous.ts";
 import { checkTransportOptions, rateProblem } from "../transport-options.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import {
@@ -28,7 +29,7 @@ import {
   transportOptions,
 } from "./common.ts";
 
-export interface RecvFlags extends CommonFlags {
+export interface RecvFlags extends CommonFlags, RelayFlags {
   listen: string;
   via?: string;
   once?: boolean;
@@ -48,10 +49,16 @@ export async function recvCommand(
   // As curl does: binary data onto a terminal is a mistake, not a request.
   if (flags.stdout && process.stdout.isTTY)
     throw new XferError("usage", "--stdout would write the file onto this terminal: redirect it (> file, | command)");
-  const at = parseListen(flags.listen);
+  const relay = relayOf(flags);
+  const at = relay ?? parseListen(flags.listen);
   const registry = await loadTransports(pluginPaths(flags));
   const transports: AnyTransport[] = [];
-  if (flags.via) {
+  if (relay) {
+    checkRelayVia(flags.via === undefined ? undefined : String(flags.via));
+    const tcp = registry.get("tcp-stream")?.transport;
+    if (tcp?.kind !== "stream") throw new XferError("internal", "tcp-stream is not loaded");
+    transports.push(tcp);
+  } else if (flags.via) {
     for (const name of String(flags.via).split(",")) {
       const found = registry.get(name.trim());
       if (!found) throw new XferError("usage", `unknown transport '${name}' (see: xfer transports)`);
@@ -70,10 +77,27 @@ export async function recvCommand(
     ? new StdoutTarget(process.stdout)
     : new ReceiveDir(into, { overwrite: Boolean(flags.overwrite) });
   const idle = idleTimeoutMs(flags);
-  // Stdout carries one file's bytes: a second session would interleave with the first.
-  const once = Boolean(flags.once || flags.stdout);
+  // Stdout carries one file's bytes: a second session would interleave with the first. A relay's room
+  // pairs two peers once.
+  const once = Boolean(flags.once || flags.stdout || relay);
   const given = codeOf(flags);
   const code = given ?? generateCode();
+  /** A room that fails after the join (expired, relay gone) ends the command: set once it runs. */
+  let relayFailed: (err: unknown) => void = () => {};
+  const served: AnyTransport[] = relay
+    ? [
+        relayedTransport({
+          relay,
+          base: transports[0] as TransportDefinition<"stream">,
+          side: "recv",
+          code,
+          generated: given === null,
+          password: relayPasswordOf(flags),
+          emit,
+          onFailed: (err) => relayFailed(err),
+        }),
+      ]
+    : transports;
   const attempts = new CodeAttempts(given === null);
   const approve =
     flags.yes || flags.json || !canAsk()
@@ -82,6 +106,7 @@ export async function recvCommand(
           confirm(`Accept ${describeOffer(offer)} into ${flags.stdout ? "standard output" : (dir ?? ".")}?`);
   /** Once every transport listens: the code, and what to type on the other machine. */
   const announce = (s: Server) => {
+    if (relay) return; // the rendezvous event said it
     const port = s.listeners[0]?.listener.address.port ?? at.port;
     const addresses = reachableAddresses(at.host, networkInterfaces());
     emit({
@@ -110,8 +135,13 @@ export async function recvCommand(
           resolve(code);
         }, reject);
     };
+    relayFailed = (err) => {
+      const e = toXferError(err);
+      emit({ event: "error", code: e.code, message: e.message, exitCode: e.exitCode });
+      finish(e.exitCode);
+    };
     const server = serve({
-      transports,
+      transports: served,
       at,
       target,
       ctxFor: (t) => contextFor(t, options, emit, Boolean(flags.verbose)),

@@ -3,10 +3,19 @@ import { type FecParams, parseFec } from "../../core/datagram/fec.ts";
 import { XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { buildManifest } from "../../core/manifest.ts";
-import { normalizeCode } from "../../core/secure/code.ts";
+import { generateCode, normalizeCode } from "../../core/secure/code.ts";
 import { sendSession, settleTransports } from "../../core/session/run.ts";
+import type { TransportDefinition } from "../../plugin/api.ts";
 import { ask, canAsk } from "../ask.ts";
 import { formatEndpoint, parseEndpoint, STDIN_ARG } from "../parse.ts";
+import {
+  checkRelayVia,
+  type RelayFlags,
+  relayedTransport,
+  relayOf,
+  relayPasswordOf,
+  WAIT_AT_RELAY_MS,
+} from "../rendezvous.ts";
 import { checkTransportOptions, rateProblem } from "../transport-options.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import { watchForAnswer } from "../waiting.ts";
@@ -20,7 +29,7 @@ import {
   transportOptions,
 } from "./common.ts";
 
-export interface SendFlags extends CommonFlags {
+export interface SendFlags extends CommonFlags, RelayFlags {
   via: string;
   name?: string;
   followSymlinks?: boolean;
@@ -35,18 +44,15 @@ export async function sendCommand(
   signal: AbortSignal,
 ): Promise<number> {
   const given = args.map(String);
-  if (given.length < 2)
-    throw new XferError(
-      "usage",
-      `missing the destination: xfer send <path...> <host[:port]> (the receiver's address comes last)`,
-    );
-  const destination = given[given.length - 1]!;
-  const paths = given.slice(0, -1).map((p) => (p === STDIN_ARG ? "-" : p));
+  const relay = relayOf(flags);
+  const destination = await destinationOf(given, flags, relay !== null);
+  const paths = (destination === null ? given : given.slice(0, -1)).map((p) => (p === STDIN_ARG ? "-" : p));
   if (paths.filter((p) => p === "-").length > 1) throw new XferError("usage", "standard input ('-') can be sent once");
-  await refuseLocalPathAsDestination(destination);
-  const to = parseEndpoint(destination);
+  if (destination !== null) await refuseLocalPathAsDestination(destination);
+  const to = destination === null ? relay! : parseEndpoint(destination);
   const registry = await loadTransports(pluginPaths(flags));
   const via = String(flags.via);
+  if (destination === null) checkRelayVia(via);
   const found = registry.get(via);
   if (!found) throw new XferError("usage", `unknown transport '${via}' (see: xfer transports)`);
   const options = transportOptions(flags);
@@ -62,23 +68,42 @@ export async function sendCommand(
   });
   if (!entries.some((e) => e.entry.kind === "file" || e.entry.kind === "dir"))
     throw new XferError("usage", "nothing to send");
-  const code = codeOf(flags) ?? (await askCode(paths));
   const files = entries.filter((e) => e.entry.kind === "file");
+  const totalBytes = files.some((e) => e.entry.size === null)
+    ? null
+    : files.reduce((sum, e) => sum + (e.entry.size ?? 0), 0);
+  // Through a relay, whichever side comes first makes the code; to a direct address the receiver did.
+  const givenCode = codeOf(flags);
+  const code = givenCode ?? (destination === null ? generateCode() : await askCode(paths));
+  const transport =
+    destination === null
+      ? relayedTransport({
+          relay: relay!,
+          base: found.transport as TransportDefinition<"stream">,
+          side: "send",
+          code,
+          generated: givenCode === null,
+          password: relayPasswordOf(flags),
+          bytes: totalBytes ?? undefined,
+          emit,
+        })
+      : found.transport;
   emit({
     event: "sending",
     files: files.length,
     dirs: entries.length - files.length,
-    totalBytes: files.some((e) => e.entry.size === null)
-      ? null
-      : files.reduce((sum, e) => sum + (e.entry.size ?? 0), 0),
-    to: formatEndpoint(to),
-    transport: found.transport.name,
+    totalBytes,
+    to: destination === null ? `relay ${formatEndpoint(to)}` : formatEndpoint(to),
+    transport: transport.name,
   });
-  const waiting = watchForAnswer(found.transport, formatEndpoint(to), emit);
+  // Through a relay the wait is for the other side to arrive, which the rendezvous event says.
+  const waiting =
+    destination === null ? { emit, stop: () => {} } : watchForAnswer(found.transport, formatEndpoint(to), emit);
   const result = await sendSession({
     code,
-    transport: found.transport,
+    transport,
     to,
+    dialTimeoutMs: destination === null ? WAIT_AT_RELAY_MS : undefined,
     entries,
     ctx: contextFor(found.transport, options, waiting.emit, Boolean(flags.verbose)),
     emit: waiting.emit,
@@ -96,20 +121,41 @@ export async function sendCommand(
   return exitCodeOf(result);
 }
 
+const NO_DESTINATION =
+  "no destination and no relay: give the receiver's address last (xfer send <path...> <host[:port]>), or meet through a relay: run 'xfer relay' on a machine both sides reach and give both sides --relay <host[:port]> (or XFER_RELAY)";
+
+/**
+ * The last argument is the destination, except through a relay: with --relay every argument is a path,
+ * and with XFER_RELAY set so is a last argument that is a local file or folder.
+ */
+async function destinationOf(given: string[], flags: SendFlags, relay: boolean): Promise<string | null> {
+  if (flags.relay !== undefined && String(flags.relay) !== "") return null;
+  if (given.length < 2) {
+    if (relay) return null;
+    throw new XferError("usage", NO_DESTINATION);
+  }
+  const last = given[given.length - 1]!;
+  if (relay && last !== STDIN_ARG && (await isLocal(last))) return null;
+  return last;
+}
+
+async function isLocal(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 /**
  * `xfer send f1 f2` would dial a host named f2: when the last argument is a local file or folder
  * (and has no port), the destination was most likely forgotten.
  */
 async function refuseLocalPathAsDestination(destination: string): Promise<void> {
   if (destination === STDIN_ARG || destination.includes(":")) return;
-  const local = await stat(destination).then(
-    () => true,
-    () => false,
-  );
-  if (local)
+  if (await isLocal(destination))
     throw new XferError(
       "usage",
-      `'${destination}' is a local file or folder, yet it is where the destination goes: add the receiver's host[:port] last (xfer send <path...> <host[:port]>)`,
+      `'${destination}' is a local file or folder, yet it is where the destination goes: add the receiver's host[:port] last (xfer send <path...> <host[:port]>), or meet through a relay with --relay <host[:port]>`,
     );
 }
 

@@ -53,6 +53,8 @@ export interface SendRequest {
   fec?: FecParams;
   /** The code both sides were given (normalised): the session's only secret. */
   code: string;
+  /** How long dial() may take (default DIAL_TIMEOUT_MS): through a relay it waits for the other side. */
+  dialTimeoutMs?: number;
 }
 
 export async function sendSession(req: SendRequest): Promise<SessionResult> {
@@ -61,13 +63,14 @@ export async function sendSession(req: SendRequest): Promise<SessionResult> {
     throw new XferError("usage", "datagram transports need sizes up front: standard input cannot be sent over them");
   let conn: StreamConnection | DatagramConnection;
   // A plugin's dial() might never settle: bound it, and tell the plugin through its signal.
-  const deadline = AbortSignal.timeout(DIAL_TIMEOUT_MS);
+  const dialTimeoutMs = req.dialTimeoutMs ?? DIAL_TIMEOUT_MS;
+  const deadline = AbortSignal.timeout(dialTimeoutMs);
   const timedOut = new Promise<never>((_, reject) =>
     deadline.addEventListener("abort", () =>
       reject(
         new XferError(
           "timeout",
-          `no connection to ${to.host}:${to.port} over ${transport.name} within ${DIAL_TIMEOUT_MS / 1000} s`,
+          `no connection to ${to.host}:${to.port} over ${transport.name} within ${dialTimeoutMs / 1000} s`,
         ),
       ),
     ),

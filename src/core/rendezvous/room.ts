@@ -1,0 +1,18 @@
+/**
+ * Which room two peers meet in at a relay. Only the code's leading number names it: the relay, and
+ * anyone watching the way to it, learn those few bits and nothing of the words, which stay the PAKE's
+ * secret (croc's GHSA-hp56 named rooms from the secret part).
+ */
+import { XferError } from "../errors.ts";
+
+/** `code` is normalised ("417-apple-river-stone-tiger"); the room is "417". */
+export function roomOf(code: string): string {
+  const m = /^([0-9]{1,9})-./u.exec(code);
+  if (!m)
+    throw new XferError(
+      "usage",
+      "through a relay the code must start with a number and a dash (the room), like 7-apple-river-stone-tiger: let xfer make one, or add a number in front",
+    );
+  // "007" and "7" are one number to a person reading the code aloud: one room.
+  return String(Number(m[1]));
+}

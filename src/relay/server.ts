@@ -1,0 +1,235 @@
+/**
+ * `xfer relay`: a TCP rendezvous that pairs two peers per room and then pipes their bytes both ways
+ * (relay protocol v1, docs/PROTOCOL.md §4). It never holds a key: what it pipes is already sealed.
+ * The sockets live here; every decision (limits, pairing, expiry) is RoomBook's.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type Socket } from "node:net";
+import { toXferError } from "../core/errors.ts";
+import {
+  encodeRelayMessage,
+  MAX_RELAY_MESSAGE_BYTES,
+  parseJoin,
+  RELAY_FRAME_HEADER_BYTES,
+  RELAY_PROTOCOL_VERSION,
+  type RefusalCode,
+  RelayFrameDecoder,
+  type RelayReply,
+} from "../core/rendezvous/wire.ts";
+import { type RelayLimits, RoomBook } from "./rooms.ts";
+
+/** A peer must say which room it wants within this; a silent connection is not held. */
+export const JOIN_TIMEOUT_MS = 10_000;
+const SWEEP_EVERY_MS = 1000;
+
+export type RelayEvent =
+  | { event: "relay-listening"; host: string; port: number }
+  | {
+      event: "relay-room";
+      room: string;
+      outcome: "paired" | "closed" | "refused" | "expired" | "cut";
+      bytes: number;
+      seconds: number;
+      reason?: string;
+    };
+
+export interface RelayOptions {
+  host: string;
+  port: number;
+  /** Peers must give this in their join (an access check, not secrecy: it travels in the clear). */
+  password?: string;
+  limits: RelayLimits;
+  onEvent?: (e: RelayEvent) => void;
+  now?: () => number;
+}
+
+export interface RelayServer {
+  readonly address: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
+  const now = opts.now ?? Date.now;
+  const book = new RoomBook<Socket>(opts.limits, now);
+  const emit = opts.onEvent ?? (() => {});
+  const expected = opts.password === undefined ? null : digest(opts.password);
+  const sockets = new Set<Socket>();
+  /** The room each paired socket is in, and when it was paired: for the report when it closes. */
+  const pairs = new Map<Socket, { room: string; since: number; peer: Socket }>();
+
+  const refuse = (socket: Socket, code: RefusalCode, reason: string, room = "-") => {
+    emit({
+      event: "relay-room",
+      room,
+      outcome: code === "expired" ? "expired" : "refused",
+      bytes: 0,
+      seconds: 0,
+      reason,
+    });
+    socket.end(encodeRelayMessage({ type: "refused", code, reason }));
+    // A peer that keeps its side open after a refusal is not waited for.
+    setTimeout(() => socket.destroy(), 2000).unref();
+  };
+
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    const host = hostOf(socket.remoteAddress);
+    const decoder = new RelayFrameDecoder();
+    const joinTimer = setTimeout(() => refuse(socket, "bad-request", "no join message in time"), JOIN_TIMEOUT_MS);
+    let joined: string | null = null;
+
+    const beforePairing = (chunk: Buffer) => {
+      if (joined !== null) {
+        // Nothing may come between a join and the pairing: the peer would be talking to nobody.
+        book.leave(socket);
+        return refuse(socket, "bad-request", "sent data before the other side arrived", joined);
+      }
+      decoder.push(chunk);
+      let raw: unknown;
+      let join: ReturnType<typeof parseJoin>;
+      try {
+        if (decoder.buffered > RELAY_FRAME_HEADER_BYTES + MAX_RELAY_MESSAGE_BYTES && decoder.next() === null)
+          throw new Error("join message too large");
+        raw = decoder.next();
+        if (raw === null) return;
+        if ((raw as { relay?: unknown }).relay !== RELAY_PROTOCOL_VERSION) {
+          clearTimeout(joinTimer);
+          return refuse(socket, "version", `this relay speaks relay protocol v${RELAY_PROTOCOL_VERSION}: update xfer`);
+        }
+        join = parseJoin(raw);
+      } catch (err) {
+        clearTimeout(joinTimer);
+        return refuse(socket, "bad-request", toXferError(err).message.slice(0, 200));
+      }
+      clearTimeout(joinTimer);
+      if (decoder.takeRest().byteLength > 0)
+        return refuse(socket, "bad-request", "sent data before the other side arrived", join.room);
+      if (expected && !(join.password !== undefined && timingSafeEqual(digest(join.password), expected)))
+        return refuse(socket, "password", "this relay needs its password (--relay-password or XFER_RELAY_PASSWORD)");
+      const outcome = book.join({ room: join.room, side: join.side, host, bytes: join.bytes }, socket);
+      if (outcome.kind === "refused") return refuse(socket, outcome.code, outcome.reason, join.room);
+      joined = join.room;
+      if (outcome.kind === "waiting") {
+        socket.write(
+          encodeRelayMessage({
+            type: "waiting",
+            you: printable(socket),
+            expiresInSeconds: Math.round(outcome.expiresInMs / 1000),
+          }),
+        );
+        return;
+      }
+      pair(join.room, outcome.peer, socket);
+    };
+    socket.on("data", beforePairing);
+    socket.on("close", () => {
+      clearTimeout(joinTimer);
+      if (pairs.has(socket)) return;
+      // A lone peer that left: its room goes with it.
+      book.leave(socket);
+    });
+  });
+
+  const pair = (room: string, first: Socket, second: Socket) => {
+    const since = now();
+    for (const [me, peer] of [
+      [first, second],
+      [second, first],
+    ] as const) {
+      me.removeAllListeners("data");
+      pairs.set(me, { room, since, peer });
+      me.write(encodeRelayMessage({ type: "paired", you: printable(me), peer: printable(peer) } satisfies RelayReply));
+    }
+    emit({ event: "relay-room", room, outcome: "paired", bytes: 0, seconds: 0 });
+    pipe(first, second);
+    pipe(second, first);
+    let closed = 0;
+    const onClose = () => {
+      if (++closed < 2) return;
+      const bytes = book.bytesOf(first);
+      book.leave(first);
+      pairs.delete(first);
+      pairs.delete(second);
+      emit({ event: "relay-room", room, outcome: "closed", bytes, seconds: (now() - since) / 1000 });
+    };
+    first.once("close", onClose);
+    second.once("close", onClose);
+  };
+
+  const cut = (socket: Socket, reason: string) => {
+    const pair = pairs.get(socket);
+    if (!pair) return;
+    emit({
+      event: "relay-room",
+      room: pair.room,
+      outcome: "cut",
+      bytes: book.bytesOf(socket),
+      seconds: (now() - pair.since) / 1000,
+      reason,
+    });
+    socket.destroy();
+    pair.peer.destroy();
+  };
+
+  const pipe = (from: Socket, to: Socket) => {
+    from.on("data", (chunk: Buffer) => {
+      if (!book.charge(from, chunk.byteLength)) return cut(from, "the room went past this relay's byte limit");
+      if (!to.write(chunk)) from.pause();
+    });
+    to.on("drain", () => from.resume());
+    // Half-close travels on: the session ends one direction while verdicts still come back the other.
+    from.on("end", () => to.end());
+    from.on("error", () => to.destroy());
+    from.on("close", () => {
+      if (!to.writableEnded) to.destroy();
+    });
+  };
+
+  const sweeper = setInterval(() => {
+    for (const { handle, code, reason } of book.sweep()) {
+      if (pairs.has(handle)) cut(handle, reason);
+      else refuse(handle, code, reason);
+    }
+  }, SWEEP_EVERY_MS);
+  sweeper.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const address = {
+    host: opts.host,
+    port: typeof bound === "object" && bound !== null ? bound.port : opts.port,
+  };
+  emit({ event: "relay-listening", ...address });
+  return {
+    address,
+    close: async () => {
+      clearInterval(sweeper);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** "::ffff:192.0.2.1" is 192.0.2.1: one host, whichever family the socket reports it in. */
+function hostOf(address: string | undefined): string {
+  const a = address ?? "?";
+  return a.startsWith("::ffff:") ? a.slice(7) : a;
+}
+
+function printable(socket: Socket): string {
+  const host = hostOf(socket.remoteAddress);
+  return `${host.includes(":") ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+}
