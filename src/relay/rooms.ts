@@ -113,6 +113,10 @@ export class RoomBook<T> {
     return this.limits.roomBytes === 0 || room.bytes <= quotaWithSlack(this.limits.roomBytes);
   }
 
+  has(handle: T): boolean {
+    return this.roomOf.has(handle);
+  }
+
   bytesOf(handle: T): number {
     return this.roomOf.get(handle)?.bytes ?? 0;
   }

@@ -27,7 +27,7 @@ export type RelayEvent =
   | {
       event: "relay-room";
       room: string;
-      outcome: "paired" | "closed" | "refused" | "expired" | "cut";
+      outcome: "paired" | "closed" | "left" | "refused" | "expired" | "cut";
       bytes: number;
       seconds: number;
       reason?: string;
@@ -126,9 +126,10 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
     socket.on("data", beforePairing);
     socket.on("close", () => {
       clearTimeout(joinTimer);
-      if (pairs.has(socket)) return;
+      if (pairs.has(socket) || joined === null || !book.has(socket)) return;
       // A lone peer that left: its room goes with it.
       book.leave(socket);
+      emit({ event: "relay-room", room: joined, outcome: "left", bytes: 0, seconds: 0 });
     });
   });
 
