@@ -57,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       `Wait at this relay instead of listening (port: ${DEFAULT_RELAY_PORT} unless given; also XFER_RELAY)`,
     )
     .option("--relay-password <password>", "The relay's password, if it has one (also XFER_RELAY_PASSWORD)")
+    .option("--relay-only", "Through a relay: keep the session on it (no direct connection is tried)")
     .action((dir: string | undefined, flags: Flags) => {
       flagsSeen = flags;
       run = (signal) => recvCommand(dir, flags as never, reporterFor(flags), signal);
@@ -86,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
       `Meet the receiver at this relay: every argument is then a path (port: ${DEFAULT_RELAY_PORT} unless given; also XFER_RELAY)`,
     )
     .option("--relay-password <password>", "The relay's password, if it has one (also XFER_RELAY_PASSWORD)")
+    .option("--relay-only", "Through a relay: keep the session on it (no direct connection is tried)")
     .option("--fec <k:m>", "udp-raw: add m XOR parity datagrams per k·m data (rebuilds one loss in each of m classes)")
     .action((args: string[], flags: Flags) => {
       flagsSeen = flags;

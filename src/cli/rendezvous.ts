@@ -1,9 +1,9 @@
-/** Which relay, if any, and the relay transport for a command: the flags and variables, and the events it reports. */
+/** Which relay, if any, from the flags and variables, and the meeting there for a command. */
+import { networkInterfaces } from "node:os";
 import { XferError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
+import { type Meeting, meeting } from "../core/rendezvous/meeting.ts";
 import { describeRelay } from "../core/rendezvous/relay-client.ts";
-import { relayTransport } from "../core/rendezvous/relay-transport.ts";
-import { roomOf } from "../core/rendezvous/room.ts";
 import type { Side } from "../core/rendezvous/wire.ts";
 import type { Endpoint, TransportDefinition } from "../plugin/api.ts";
 import { parseEndpoint } from "./parse.ts";
@@ -15,6 +15,7 @@ export const WAIT_AT_RELAY_MS = 60 * 60_000;
 export interface RelayFlags {
   relay?: string;
   relayPassword?: string;
+  relayOnly?: boolean;
 }
 
 /** `--relay` wins over XFER_RELAY; null when neither names one. */
@@ -46,40 +47,19 @@ export interface RelayedSide {
   password?: string;
   bytes?: number;
   emit: EventSink;
+  relayOnly: boolean;
   onFailed?: (err: unknown) => void;
 }
 
-export function relayedTransport(s: RelayedSide): TransportDefinition<"stream"> {
+/** The meeting at the relay, with the command the other side types. */
+export function relayMeeting(s: RelayedSide): Meeting {
   const where = describeRelay(s.relay);
   const code = s.generated ? ` --code ${s.code}` : "";
-  const command =
-    s.side === "send" ? `xfer recv${code} --relay ${where} [folder]` : `xfer send${code} --relay ${where} <files>`;
-  return relayTransport({
-    base: s.base,
-    relay: s.relay,
-    room: roomOf(s.code),
-    side: s.side,
-    password: s.password,
-    bytes: s.bytes,
-    onJoined: (joined) =>
-      s.emit({
-        event: "rendezvous",
-        relay: where,
-        room: roomOf(s.code),
-        code: s.code,
-        generated: s.generated,
-        waiting: joined.waiting,
-        command,
-        seenAs: joined.you,
-      }),
-    onPaired: (relayed, joined) =>
-      s.emit({
-        event: "path",
-        path: "relayed",
-        via: where,
-        rttMs: Number(joined.rttMs.toFixed(2)),
-        peer: relayed.peer,
-      }),
-    onFailed: s.onFailed,
+  return meeting({
+    ...s,
+    command:
+      s.side === "send" ? `xfer recv${code} --relay ${where} [folder]` : `xfer send${code} --relay ${where} <files>`,
+    direct: !s.relayOnly,
+    interfaces: () => Object.values(networkInterfaces()).flatMap((list) => list ?? []),
   });
 }

@@ -38,12 +38,13 @@ export type XferEvent =
   /** Which path carries the session, once both sides are on it. */
   | {
       event: "path";
-      path: "relayed";
-      /** The relay, host:port. */
+      /** "relayed": through the relay; "direct": over a TCP connection between the two sides. */
+      path: "relayed" | "direct";
+      /** The relay, host:port; or the direct connection's other end. */
       via: string;
-      /** Round trip to the relay, in ms (its answer to the join). */
+      /** Relayed: the round trip to the relay (its answer to the join); direct: the direct handshake's time (about one round trip). In ms. */
       rttMs: number;
-      /** The other side's address as the relay saw it. */
+      /** The other side's address: as the relay saw it, or the direct connection's. */
       peer: string;
     }
   /**

@@ -1,7 +1,9 @@
 /**
  * Two peers, each behind its own NAT router (nftables masquerade), that cannot reach each other
- * directly: the relay in the "internet" namespace carries the transfer, byte for byte, and says it
- * did. Root only (the namespaces are built here): elsewhere the case is reported as skipped, with why.
+ * directly: their direct attempts fail and the relay in the "internet" namespace carries the
+ * transfer, byte for byte, and says it did. A peer with a public address and one behind a NAT: the
+ * NATed one's direct connection out reaches the other, and the session moves off the relay. Root only
+ * (the namespaces are built here): elsewhere each case is reported as skipped, with why.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFile, writeFile } from "node:fs/promises";
@@ -28,7 +30,7 @@ function inside(ns: string, args: string[], env: Record<string, string> = {}) {
 
 describe("relay between two NATed homes", () => {
   test.skipIf(unavailable !== null)(
-    `a relayed transfer succeeds where no direct path exists${unavailable ? ` (skipped: ${unavailable})` : ""}`,
+    `a relayed transfer succeeds where no direct path exists (direct attempts fail, relay fallback)${unavailable ? ` (skipped: ${unavailable})` : ""}`,
     async () => {
       lab = buildNetLab(`xr${process.pid % 100000}`, 2);
       const [home1, home2] = lab.homes as [NetLab["homes"][0], NetLab["homes"][0]];
@@ -79,6 +81,42 @@ describe("relay between two NATed homes", () => {
         expect(path).toMatchObject({ path: "relayed", via: relayAt });
         expect(path!.peer as string).toStartWith(`${peer}:`);
       }
+    },
+    60_000,
+  );
+
+  test.skipIf(unavailable !== null)(
+    `a public sender and a NATed receiver: the receiver's direct connection out carries the session${unavailable ? ` (skipped: ${unavailable})` : ""}`,
+    async () => {
+      lab ??= buildNetLab(`xr${process.pid % 100000}`, 2);
+      const home1 = lab.homes[0]!;
+      await using src = await tempDir();
+      await using dst = await tempDir();
+      const data = randomBytes(3_000_000, 2020);
+      await writeFile(join(src.path, "out.bin"), data);
+      const relay = inside(lab.internet, ["relay", "--listen", "0.0.0.0:7880", "--json"]);
+      await relay.waitFor((e) => e.event === "relay-listening");
+      const relayAt = `${lab.relayAddress}:7880`;
+      const recv = inside(home1.host, ["recv", dst.path, "--relay", relayAt, "--json"]);
+      const shown = await recv.waitFor((e) => e.event === "rendezvous" && e.waiting === true);
+      const send = inside(lab.internet, [
+        "send",
+        "--json",
+        "--code",
+        shown.code as string,
+        "--relay",
+        relayAt,
+        join(src.path, "out.bin"),
+      ]);
+      expect(await send.exited, send.stderr()).toBe(0);
+      expect(await recv.exited, recv.stderr()).toBe(0);
+      expect(Buffer.compare(await readFile(join(dst.path, "out.bin")), data)).toBe(0);
+      // The sender saw the connection arrive from the receiver's router: it was dialed from behind the NAT.
+      expect(send.events.find((e) => e.event === "path")).toMatchObject({ path: "direct" });
+      expect(send.events.find((e) => e.event === "path")!.via as string).toStartWith(`${home1.publicAddress}:`);
+      expect(recv.events.find((e) => e.event === "path")).toMatchObject({ path: "direct" });
+      const room = await relay.waitFor((e) => e.event === "relay-room" && e.outcome === "closed");
+      expect(room.bytes as number).toBeLessThan(10_000);
     },
     60_000,
   );

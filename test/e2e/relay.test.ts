@@ -64,7 +64,7 @@ const rendezvous = (r: Running) => r.waitFor((e) => e.event === "rendezvous" && 
 const pathOf = (events: Event[]) => events.find((e) => e.event === "path");
 
 describe("relay", () => {
-  test("receiver first: its generated code and printed command bring the sender through the relay", async () => {
+  test("receiver first: its generated code and printed command bring the sender; on one machine they then connect directly", async () => {
     await using src = await tempDir();
     await using dst = await tempDir();
     const relay = await startRelayProcess();
@@ -86,22 +86,26 @@ describe("relay", () => {
     expect(Buffer.compare(await readFile(join(dst.path, "photo.bin")), data)).toBe(0);
     expect(await readFile(join(dst.path, "notes.txt"), "utf8")).toBe("hello relay\n");
     for (const events of [sent.events, recv.events]) {
-      expect(pathOf(events)).toMatchObject({ path: "relayed", via: relay.at });
+      expect(pathOf(events)).toMatchObject({ path: "direct" });
+      expect(pathOf(events)!.via as string).toStartWith("127.0.0.1:");
       expect(pathOf(events)!.rttMs as number).toBeGreaterThan(0);
     }
     // The sender found the receiver waiting: it joined a full room and printed no command to type.
     expect(sent.events.find((e) => e.event === "rendezvous")).toMatchObject({ waiting: false, generated: false });
+    // The relay carried the two handshakes and the path messages, not the files.
     const rooms = await relay.waitFor((e) => e.event === "relay-room" && e.outcome === "closed");
-    expect(rooms.bytes as number).toBeGreaterThan(data.byteLength);
+    expect(rooms.bytes as number).toBeLessThan(10_000);
   }, 30_000);
 
-  test("sender first, code from XFER_RELAY and no destination: the receiver joins with the printed code", async () => {
+  test("sender first, code from XFER_RELAY and no destination, --relay-only: the receiver joins with the printed code, all through the relay", async () => {
     await using src = await tempDir();
     await using dst = await tempDir();
     const relay = await startRelayProcess();
     const data = randomBytes(500_000, 7);
     await writeFile(join(src.path, "a.bin"), data);
-    const send = run(["send", "--json", join(src.path, "a.bin")], { env: { XFER_CODE: "", XFER_RELAY: relay.at } });
+    const send = run(["send", "--json", "--relay-only", join(src.path, "a.bin")], {
+      env: { XFER_CODE: "", XFER_RELAY: relay.at },
+    });
     started.push(send);
     const shown = await rendezvous(send);
     expect(shown.command).toBe(`xfer recv --code ${shown.code} --relay ${relay.at} [folder]`);
@@ -109,7 +113,33 @@ describe("relay", () => {
     expect(await send.exited, send.stderr()).toBe(0);
     expect(await recv.exited, recv.stderr()).toBe(0);
     expect(Buffer.compare(await readFile(join(dst.path, "a.bin")), data)).toBe(0);
-    expect(pathOf(recv.events)).toMatchObject({ path: "relayed", via: relay.at });
+    for (const events of [send.events, recv.events])
+      expect(pathOf(events)).toMatchObject({ path: "relayed", via: relay.at });
+    const rooms = await relay.waitFor((e) => e.event === "relay-room" && e.outcome === "closed");
+    expect(rooms.bytes as number).toBeGreaterThan(data.byteLength);
+  }, 30_000);
+
+  test("the relay killed once the direct path is up: the transfer goes on and completes", async () => {
+    await using src = await tempDir();
+    await using dst = await tempDir();
+    const relay = await startRelayProcess();
+    const data = randomBytes(30_000_000, 11);
+    await writeFile(join(src.path, "big.bin"), data);
+    const recv = recvAt(relay.at, dst.path);
+    const shown = await rendezvous(recv);
+    const send = run(
+      ["send", "--json", "--code", shown.code as string, "--relay", relay.at, join(src.path, "big.bin")],
+      {
+        env: { XFER_CODE: "" },
+      },
+    );
+    started.push(send);
+    await send.waitFor((e) => e.event === "path" && e.path === "direct");
+    relay.proc.kill("SIGKILL");
+    expect(await relay.exited).toBe(137);
+    expect(await send.exited, send.stderr()).toBe(0);
+    expect(await recv.exited, recv.stderr()).toBe(0);
+    expect(Buffer.compare(await readFile(join(dst.path, "big.bin")), data)).toBe(0);
   }, 30_000);
 
   test("a wrong code: both sides fail (exit 7), nothing is written, the relay saw no name and no content", async () => {
@@ -121,7 +151,7 @@ describe("relay", () => {
       const name = "secret-plans-for-the-relay.txt";
       const content = "the content the relay must never see ".repeat(100);
       await writeFile(join(src.path, name), content);
-      const recv = recvAt(proxy.at, dst.path, ["--code", "42-right-words-only-here"]);
+      const recv = recvAt(proxy.at, dst.path, ["--code", "42-right-words-only-here", "--relay-only"]);
       await rendezvous(recv);
       const sent = await sendAndWait(
         ["--code", "42-wrong-words-typed-here", "--relay", proxy.at, join(src.path, name)],
@@ -151,10 +181,10 @@ describe("relay", () => {
       const name = "holiday-itinerary.txt";
       const content = "meet at the old lighthouse at noon ".repeat(200);
       await writeFile(join(src.path, name), content);
-      const recv = recvAt(proxy.at, dst.path, ["--code", "42-right-words-only-here"]);
+      const recv = recvAt(proxy.at, dst.path, ["--code", "42-right-words-only-here", "--relay-only"]);
       await rendezvous(recv);
       const sent = await sendAndWait(
-        ["--code", "42-right-words-only-here", "--relay", proxy.at, join(src.path, name)],
+        ["--code", "42-right-words-only-here", "--relay-only", "--relay", proxy.at, join(src.path, name)],
         NO_ENV_CODE,
       );
       expect(sent.code, sent.stderr).toBe(0);
@@ -231,10 +261,21 @@ describe("relay", () => {
     expect(early.events.at(-1)!.message as string).toMatch(/at most 65536 bytes.*\(quota\)/);
 
     // Standard input has no size to declare: the relay counts, and cuts both sides past its limit.
-    const recv = recvAt(relay.at, dst.path, ["--code", "78-quota-room-code-here"]);
+    const recv = recvAt(relay.at, dst.path, ["--code", "78-quota-room-code-here", "--relay-only"]);
     await rendezvous(recv);
     const send = run(
-      ["send", "--json", "--code", "78-quota-room-code-here", "--relay", relay.at, "-", "--name", "s.bin"],
+      [
+        "send",
+        "--json",
+        "--relay-only",
+        "--code",
+        "78-quota-room-code-here",
+        "--relay",
+        relay.at,
+        "-",
+        "--name",
+        "s.bin",
+      ],
       {
         stdin: "pipe",
         env: { XFER_CODE: "" },

@@ -16,7 +16,7 @@ import { reachableAddresses } from "../addresses.ts";
 import { canAsk, confirm } from "../ask.ts";
 import { formatBytes, printable } from "../format.ts";
 import { formatEndpoint, parseListen } from "../parse.ts";
-import { checkRelayVia, type RelayFlags, relayedTransport, relayOf, relayPasswordOf } from "../rendezvous.ts";
+import { checkRelayVia, type RelayFlags, relayMeeting, relayOf, relayPasswordOf } from "../rendezvous.ts";
 import { checkTransportOptions, rateProblem } from "../transport-options.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import {
@@ -84,20 +84,20 @@ export async function recvCommand(
   const code = given ?? generateCode();
   /** A room that fails after the join (expired, relay gone) ends the command: set once it runs. */
   let relayFailed: (err: unknown) => void = () => {};
-  const served: AnyTransport[] = relay
-    ? [
-        relayedTransport({
-          relay,
-          base: transports[0] as TransportDefinition<"stream">,
-          side: "recv",
-          code,
-          generated: given === null,
-          password: relayPasswordOf(flags),
-          emit,
-          onFailed: (err) => relayFailed(err),
-        }),
-      ]
-    : transports;
+  const met = relay
+    ? relayMeeting({
+        relay,
+        base: transports[0] as TransportDefinition<"stream">,
+        side: "recv",
+        code,
+        generated: given === null,
+        password: relayPasswordOf(flags),
+        emit,
+        relayOnly: Boolean(flags.relayOnly),
+        onFailed: (err) => relayFailed(err),
+      })
+    : null;
+  const served: AnyTransport[] = met ? [met.transport] : transports;
   const attempts = new CodeAttempts(given === null);
   const approve =
     flags.yes || flags.json || !canAsk()
@@ -142,6 +142,7 @@ export async function recvCommand(
     };
     const server = serve({
       transports: served,
+      afterAuth: met?.afterAuth,
       at,
       target,
       ctxFor: (t) => contextFor(t, options, emit, Boolean(flags.verbose)),

@@ -11,7 +11,7 @@ import { formatEndpoint, parseEndpoint, STDIN_ARG } from "../parse.ts";
 import {
   checkRelayVia,
   type RelayFlags,
-  relayedTransport,
+  relayMeeting,
   relayOf,
   relayPasswordOf,
   WAIT_AT_RELAY_MS,
@@ -75,9 +75,9 @@ export async function sendCommand(
   // Through a relay, whichever side comes first makes the code; to a direct address the receiver did.
   const givenCode = codeOf(flags);
   const code = givenCode ?? (destination === null ? generateCode() : await askCode(paths));
-  const transport =
+  const met =
     destination === null
-      ? relayedTransport({
+      ? relayMeeting({
           relay: relay!,
           base: found.transport as TransportDefinition<"stream">,
           side: "send",
@@ -86,8 +86,10 @@ export async function sendCommand(
           password: relayPasswordOf(flags),
           bytes: totalBytes ?? undefined,
           emit,
+          relayOnly: Boolean(flags.relayOnly),
         })
-      : found.transport;
+      : null;
+  const transport = met?.transport ?? found.transport;
   emit({
     event: "sending",
     files: files.length,
@@ -103,7 +105,8 @@ export async function sendCommand(
     code,
     transport,
     to,
-    dialTimeoutMs: destination === null ? WAIT_AT_RELAY_MS : undefined,
+    dialTimeoutMs: met ? WAIT_AT_RELAY_MS : undefined,
+    afterAuth: met?.afterAuth,
     entries,
     ctx: contextFor(found.transport, options, waiting.emit, Boolean(flags.verbose)),
     emit: waiting.emit,

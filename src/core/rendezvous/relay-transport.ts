@@ -3,7 +3,7 @@
  * there; listen() joins and hands over the one relayed connection when it comes. The session code
  * (run.ts) then runs over it as over any stream, handshake first, so nothing changes there.
  */
-import { TRANSPORT_API_VERSION, type TransportDefinition } from "../../plugin/api.ts";
+import { TRANSPORT_API_VERSION, type TransportContext, type TransportDefinition } from "../../plugin/api.ts";
 import { type Joined, joinRelay, type MeetOptions, type Relayed } from "./relay-client.ts";
 
 /** Both sides' handshakes bind this name: keys made for a relayed session are useless on a direct one. */
@@ -15,6 +15,8 @@ export interface RelayTransportOptions extends Omit<MeetOptions, "ctx"> {
   onPaired(relayed: Relayed, joined: Joined): void;
   /** listen() only: the room failed after the join (expired, relay gone). dial() rejects instead. */
   onFailed?(err: unknown): void;
+  /** The context the core gave this transport (for connections made after the pairing). */
+  onContext?(ctx: TransportContext): void;
 }
 
 export function relayTransport(opts: RelayTransportOptions): TransportDefinition<"stream"> {
@@ -24,6 +26,7 @@ export function relayTransport(opts: RelayTransportOptions): TransportDefinition
     apiVersion: TRANSPORT_API_VERSION,
     kind: "stream",
     async dial(_to, ctx, signal) {
+      opts.onContext?.(ctx);
       const joined = await joinRelay({ ...opts, ctx }, signal);
       opts.onJoined(joined);
       try {
@@ -35,6 +38,7 @@ export function relayTransport(opts: RelayTransportOptions): TransportDefinition
       }
     },
     async listen(_at, ctx, onConnection) {
+      opts.onContext?.(ctx);
       const stop = new AbortController();
       const joined = await joinRelay({ ...opts, ctx }, stop.signal);
       opts.onJoined(joined);

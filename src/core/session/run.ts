@@ -55,7 +55,12 @@ export interface SendRequest {
   code: string;
   /** How long dial() may take (default DIAL_TIMEOUT_MS): through a relay it waits for the other side. */
   dialTimeoutMs?: number;
+  /** Stream sessions: once authenticated, where the session goes on (a relay's peers look for a direct path). */
+  afterAuth?: AfterAuth;
 }
+
+/** Given the authenticated, sealed stream: the stream the session runs over (it, or a better one). */
+export type AfterAuth = (sealed: StreamConnection) => Promise<StreamConnection>;
 
 export async function sendSession(req: SendRequest): Promise<SessionResult> {
   const { transport, to } = req;
@@ -114,6 +119,11 @@ export async function sendSession(req: SendRequest): Promise<SessionResult> {
     req.signal.removeEventListener("abort", onAbortHandshake);
   }
   req.emit({ event: "authenticated", remote: raw.remote });
+  if (req.afterAuth)
+    sealed = await req.afterAuth(sealed).catch((err: unknown) => {
+      raw.destroy();
+      throw err;
+    });
   const channel = new SessionChannel(sealed, req.idleTimeoutMs);
   const onAbort = () => channel.destroy(new Error("interrupted"));
   req.signal.addEventListener("abort", onAbort, { once: true });
@@ -150,6 +160,8 @@ export interface ServeRequest {
    * The first transport's failure still ends serve(): then the address itself is the problem.
    */
   bestEffort?: boolean;
+  /** Stream sessions: see SendRequest.afterAuth. */
+  afterAuth?: AfterAuth;
 }
 
 export interface Server {
@@ -245,7 +257,11 @@ export async function serve(req: ServeRequest): Promise<Server> {
                 (reason) => (channel ? channel.destroy(reason) : raw.destroy(reason)),
                 async () => {
                   try {
-                    channel = new SessionChannel(await secureStream(raw, secureFor(transport)), req.idleTimeoutMs);
+                    const sealed = await secureStream(raw, secureFor(transport));
+                    channel = new SessionChannel(
+                      req.afterAuth ? await req.afterAuth(sealed) : sealed,
+                      req.idleTimeoutMs,
+                    );
                   } catch (err) {
                     raw.destroy();
                     throw err;
