@@ -1,6 +1,7 @@
 /**
- * Relayed against direct tcp-stream through the same path, alternating rounds; the relay's CPU per GB
- * piped; and the time from starting `xfer send --code …` (the code typed) to the receiver's first file.
+ * Relayed (--relay-only) against direct tcp-stream through the same path, alternating rounds; the
+ * relay's CPU per GB piped; and the time from starting `xfer send --code …` (the code typed) to the
+ * receiver's first file, relayed and when the meeting finds a direct path (the default).
  *
  *   bun bench/relay.ts [--size 200] [--rounds 3] [--where netns|loopback] [--rate 200mbit|none]
  *
@@ -114,14 +115,17 @@ async function direct(): Promise<number> {
   return bytes / seconds / 1e6;
 }
 
-async function relayed(): Promise<{ mbps: number; cpuPerGb: number; firstFileMs: number }> {
+async function relayed(only = true): Promise<{ mbps: number; cpuPerGb: number; firstFileMs: number; path: string }> {
   const dest = join(work, "out-relayed");
   await rm(dest, { recursive: true, force: true });
-  const recv = xferIn(serverNs, ["recv", dest, "--relay", "127.0.0.1:7879", "--json"]);
+  const flag = only ? ["--relay-only"] : [];
+  const recv = xferIn(serverNs, ["recv", dest, "--relay", "127.0.0.1:7879", "--json", ...flag]);
   let firstFile = 0;
+  let path = "?";
   await new Promise<void>((res) =>
     events(recv, (e) => {
       if (e.event === "rendezvous") res();
+      if (e.event === "path") path = e.path as string;
       if (e.event === "file-start" && firstFile === 0) firstFile = performance.now();
     }),
   );
@@ -129,7 +133,7 @@ async function relayed(): Promise<{ mbps: number; cpuPerGb: number; firstFileMs:
   const cpu0 = await cpuSeconds(relay.pid!);
   const before = relayRooms.length;
   const t0 = performance.now();
-  const send = xferIn(clientNs, ["send", "--json", "--relay", `${serverAddress}:7879`, src]);
+  const send = xferIn(clientNs, ["send", "--json", ...flag, "--relay", `${serverAddress}:7879`, src]);
   send.stdout!.resume();
   const [s, r] = await Promise.all([exitOf(send), exitOf(recv)]);
   const seconds = (performance.now() - t0) / 1000;
@@ -138,14 +142,19 @@ async function relayed(): Promise<{ mbps: number; cpuPerGb: number; firstFileMs:
   while (relayRooms.length === before) await Bun.sleep(10);
   const piped = relayRooms.at(-1)!.bytes as number;
   const cpu = (await cpuSeconds(relay.pid!)) - cpu0;
-  return { mbps: bytes / seconds / 1e6, cpuPerGb: cpu / (piped / 1e9), firstFileMs: firstFile - t0 };
+  return { mbps: bytes / seconds / 1e6, cpuPerGb: cpu / (piped / 1e9), firstFileMs: firstFile - t0, path };
 }
 
 const d: number[] = [];
 const rl: Awaited<ReturnType<typeof relayed>>[] = [];
+const met: Awaited<ReturnType<typeof relayed>>[] = [];
 for (let i = 0; i < rounds; i++) {
   d.push(await direct());
   rl.push(await relayed());
+  met.push(await relayed(false));
+  console.error(
+    `round ${i + 1}: met at the relay without --relay-only: ${met.at(-1)!.path}, ${met.at(-1)!.mbps.toFixed(1)} MB/s, first file ${met.at(-1)!.firstFileMs.toFixed(0)} ms`,
+  );
   console.error(
     `round ${i + 1}: direct ${d.at(-1)!.toFixed(1)} MB/s, relayed ${rl.at(-1)!.mbps.toFixed(1)} MB/s, relay ${rl.at(-1)!.cpuPerGb.toFixed(2)} CPU-s/GB, send start → first file ${rl.at(-1)!.firstFileMs.toFixed(0)} ms`,
   );
