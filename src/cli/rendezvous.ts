@@ -2,6 +2,7 @@
 import { networkInterfaces } from "node:os";
 import { XferError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
+import { broadcastAddresses } from "../core/rendezvous/discovery.ts";
 import { type Meeting, meeting } from "../core/rendezvous/meeting.ts";
 import { describeRelay } from "../core/rendezvous/relay-client.ts";
 import type { Side } from "../core/rendezvous/wire.ts";
@@ -22,6 +23,26 @@ export interface RelayFlags {
 export function relayOf(flags: RelayFlags): Endpoint | null {
   const given = flags.relay ?? process.env.XFER_RELAY;
   return given === undefined || String(given) === "" ? null : parseEndpoint(String(given), DEFAULT_RELAY_PORT);
+}
+
+/**
+ * Where a sender with no destination asks for its receiver: every interface's IPv4 broadcast address,
+ * or the addresses in XFER_DISCOVERY (comma-separated; "off": nowhere).
+ */
+export function discoveryTargets(): string[] {
+  const given = process.env.XFER_DISCOVERY;
+  if (given === "off") return [];
+  if (given)
+    return given
+      .split(",")
+      .map((a) => a.trim())
+      .filter(Boolean);
+  return broadcastAddresses(Object.values(networkInterfaces()).flatMap((list) => list ?? []));
+}
+
+/** XFER_DISCOVERY=off keeps a receiver from answering on the local network. */
+export function answersDiscovery(): boolean {
+  return process.env.XFER_DISCOVERY !== "off";
 }
 
 export function relayPasswordOf(flags: RelayFlags): string | undefined {

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Running, run, tempDir } from "../helpers/cli.ts";
-import { buildNetLab, type NetLab, netnsUnavailable } from "../helpers/netns.ts";
+import { buildLan, buildNetLab, type NetLab, netnsUnavailable } from "../helpers/netns.ts";
 import { randomBytes } from "../helpers/tools.ts";
 
 const unavailable = netnsUnavailable();
@@ -17,13 +17,15 @@ if (unavailable) console.warn(`relay-netns: skipped: ${unavailable}`);
 
 const started: Running[] = [];
 let lab: NetLab | null = null;
+let lan: ReturnType<typeof buildLan> | null = null;
 afterAll(() => {
   for (const r of started) r.proc.kill("SIGKILL");
   lab?.destroy();
+  lan?.destroy();
 });
 
 function inside(ns: string, args: string[], env: Record<string, string> = {}) {
-  const r = run(args, { runtime: [...lab!.exec(ns), process.execPath], env: { XFER_CODE: "", ...env } });
+  const r = run(args, { runtime: ["ip", "netns", "exec", ns, process.execPath], env: { XFER_CODE: "", ...env } });
   started.push(r);
   return r;
 }
@@ -117,6 +119,37 @@ describe("relay between two NATed homes", () => {
       expect(recv.events.find((e) => e.event === "path")).toMatchObject({ path: "direct" });
       const room = await relay.waitFor((e) => e.event === "relay-room" && e.outcome === "closed");
       expect(room.bytes as number).toBeLessThan(10_000);
+    },
+    60_000,
+  );
+});
+
+describe("two machines on one LAN, no relay", () => {
+  test.skipIf(unavailable !== null)(
+    `xfer send with no destination finds the receiver by broadcast and sends directly; with nobody there, exit 2${unavailable ? ` (skipped: ${unavailable})` : ""}`,
+    async () => {
+      lan = buildLan(`xl${process.pid % 100000}`);
+      const [a, b] = lan.hosts;
+      await using src = await tempDir();
+      await using dst = await tempDir();
+      const data = randomBytes(1_000_000, 77);
+      await writeFile(join(src.path, "lan.bin"), data);
+
+      // Nobody on the LAN yet: the sender asks, hears nothing, and says what to do.
+      const alone = inside(b, ["send", "--json", "--code", "31-lan-only-code-here", join(src.path, "lan.bin")]);
+      expect(await alone.exited).toBe(2);
+      expect(alone.events.at(-1)!.message as string).toMatch(/local network.*--relay/);
+
+      const recv = inside(a, ["recv", dst.path, "--json", "--yes"]);
+      const shown = await recv.waitFor((e) => e.event === "code");
+      const send = inside(b, ["send", "--json", "--code", shown.code as string, join(src.path, "lan.bin")]);
+      expect(await send.exited, send.stderr()).toBe(0);
+      expect(await recv.exited, recv.stderr()).toBe(0);
+      expect(Buffer.compare(await readFile(join(dst.path, "lan.bin")), data)).toBe(0);
+      expect(send.events.find((e) => e.event === "path")).toMatchObject({
+        path: "direct",
+        via: `${lan.addresses[0]}:${shown.port}`,
+      });
     },
     60_000,
   );

@@ -290,10 +290,13 @@ describe("relay", () => {
     await relay.waitFor((e) => e.event === "relay-room" && e.outcome === "cut");
   }, 30_000);
 
-  test("no destination and no relay: exit 2, saying what to do", async () => {
+  test("no destination, no relay, nobody answering on the (loopback) network: exit 2, saying what to do", async () => {
     await using src = await tempDir();
     await writeFile(join(src.path, "a.txt"), "a");
-    const sent = await sendAndWait([join(src.path, "a.txt")], { env: { XFER_RELAY: "" } });
+    // The query goes to loopback only (XFER_DISCOVERY), under a number no receiver here has.
+    const sent = await sendAndWait([join(src.path, "a.txt")], {
+      env: { XFER_RELAY: "", XFER_DISCOVERY: "127.0.0.1", XFER_CODE: "913-nobody-has-this-number" },
+    });
     expect(sent.code).toBe(2);
     const message = sent.events.at(-1)!.message as string;
     expect(message).toContain("host[:port]");

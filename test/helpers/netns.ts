@@ -101,3 +101,33 @@ export function buildNetLab(prefix: string, homes: number): NetLab {
     throw err;
   }
 }
+
+/** Two machines on one LAN segment (10.9.0.1 and 10.9.0.2/24), nothing else. */
+export function buildLan(prefix: string): { hosts: [string, string]; addresses: [string, string]; destroy(): void } {
+  const a = `${prefix}-l1`;
+  const b = `${prefix}-l2`;
+  const destroy = () => {
+    for (const n of [a, b]) spawnSync("ip", ["netns", "del", n]);
+  };
+  try {
+    for (const n of [a, b]) {
+      sh(["ip", "netns", "add", n]);
+      sh(["ip", "-n", n, "link", "set", "lo", "up"]);
+    }
+    const [ta, tb] = [`${prefix}la`.slice(-15), `${prefix}lb`.slice(-15)];
+    sh(["ip", "link", "add", ta, "type", "veth", "peer", "name", tb]);
+    sh(["ip", "link", "set", ta, "netns", a, "name", "eth0"]);
+    sh(["ip", "link", "set", tb, "netns", b, "name", "eth0"]);
+    for (const [n, addr] of [
+      [a, "10.9.0.1/24"],
+      [b, "10.9.0.2/24"],
+    ] as const) {
+      sh(["ip", "-n", n, "addr", "add", addr, "dev", "eth0"]);
+      sh(["ip", "-n", n, "link", "set", "eth0", "up"]);
+    }
+    return { hosts: [a, b], addresses: ["10.9.0.1", "10.9.0.2"], destroy };
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+}

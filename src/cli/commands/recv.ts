@@ -6,6 +6,8 @@ import { EXIT, toXferError, XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { ReceiveDir } from "../../core/receive-dir.ts";
 import type { ReceiveTarget } from "../../core/receive-target.ts";
+import { answerDiscovery } from "../../core/rendezvous/discovery.ts";
+import { roomIfAny } from "../../core/rendezvous/room.ts";
 import { CodeAttempts } from "../../core/secure/attempts.ts";
 import { generateCode } from "../../core/secure/code.ts";
 import type { OfferEvent } from "../../core/session/receiver.ts";
@@ -16,7 +18,14 @@ import { reachableAddresses } from "../addresses.ts";
 import { canAsk, confirm } from "../ask.ts";
 import { formatBytes, printable } from "../format.ts";
 import { formatEndpoint, parseListen } from "../parse.ts";
-import { checkRelayVia, type RelayFlags, relayMeeting, relayOf, relayPasswordOf } from "../rendezvous.ts";
+import {
+  answersDiscovery,
+  checkRelayVia,
+  type RelayFlags,
+  relayMeeting,
+  relayOf,
+  relayPasswordOf,
+} from "../rendezvous.ts";
 import { checkTransportOptions, rateProblem } from "../transport-options.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import {
@@ -105,7 +114,8 @@ export async function recvCommand(
       : (offer: OfferEvent) =>
           confirm(`Accept ${describeOffer(offer)} into ${flags.stdout ? "standard output" : (dir ?? ".")}?`);
   /** Once every transport listens: the code, and what to type on the other machine. */
-  const announce = (s: Server) => {
+  let discovery: { close(): void } | null = null;
+  const announce = async (s: Server) => {
     if (relay) return; // the rendezvous event said it
     const port = s.listeners[0]?.listener.address.port ?? at.port;
     const addresses = reachableAddresses(at.host, networkInterfaces());
@@ -119,6 +129,11 @@ export async function recvCommand(
       transports: s.listeners.map((l) => l.transport.name),
       into,
     });
+    // A sender with no address finds this receiver by its code's number (best effort: another
+    // program on the discovery port, or a code without a number, only means no answers).
+    const room = roomIfAny(code);
+    if (room !== null && answersDiscovery() && s.listeners.some((l) => l.transport.name === "tcp-stream"))
+      discovery = await answerDiscovery({ room, port }).catch(() => null);
   };
 
   return new Promise<number>((resolve, reject) => {
@@ -127,6 +142,7 @@ export async function recvCommand(
     const finish = (code: number, last?: () => void) => {
       if (finished) return;
       finished = true;
+      discovery?.close();
       void server
         .then((s) => s.close())
         .then(() => settleTransports(transports))

@@ -3,13 +3,16 @@ import { type FecParams, parseFec } from "../../core/datagram/fec.ts";
 import { XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { buildManifest } from "../../core/manifest.ts";
+import { discover } from "../../core/rendezvous/discovery.ts";
+import { roomOf } from "../../core/rendezvous/room.ts";
 import { generateCode, normalizeCode } from "../../core/secure/code.ts";
 import { sendSession, settleTransports } from "../../core/session/run.ts";
-import type { TransportDefinition } from "../../plugin/api.ts";
+import type { Endpoint, TransportDefinition } from "../../plugin/api.ts";
 import { ask, canAsk } from "../ask.ts";
 import { formatEndpoint, parseEndpoint, STDIN_ARG } from "../parse.ts";
 import {
   checkRelayVia,
+  discoveryTargets,
   type RelayFlags,
   relayMeeting,
   relayOf,
@@ -49,10 +52,11 @@ export async function sendCommand(
   const paths = (destination === null ? given : given.slice(0, -1)).map((p) => (p === STDIN_ARG ? "-" : p));
   if (paths.filter((p) => p === "-").length > 1) throw new XferError("usage", "standard input ('-') can be sent once");
   if (destination !== null) await refuseLocalPathAsDestination(destination);
-  const to = destination === null ? relay! : parseEndpoint(destination);
+  /** No destination and no relay: the receiver is looked for on the local network, once the code is known. */
+  const onLan = destination === null && relay === null;
   const registry = await loadTransports(pluginPaths(flags));
   const via = String(flags.via);
-  if (destination === null) checkRelayVia(via);
+  if (destination === null && relay !== null) checkRelayVia(via);
   const found = registry.get(via);
   if (!found) throw new XferError("usage", `unknown transport '${via}' (see: xfer transports)`);
   const options = transportOptions(flags);
@@ -74,9 +78,10 @@ export async function sendCommand(
     : files.reduce((sum, e) => sum + (e.entry.size ?? 0), 0);
   // Through a relay, whichever side comes first makes the code; to a direct address the receiver did.
   const givenCode = codeOf(flags);
-  const code = givenCode ?? (destination === null ? generateCode() : await askCode(paths));
+  const code = givenCode ?? (destination === null && !onLan ? generateCode() : await askCode(paths));
+  const to = onLan ? await findOnLan(code, emit, signal) : destination === null ? relay! : parseEndpoint(destination);
   const met =
-    destination === null
+    destination === null && !onLan
       ? relayMeeting({
           relay: relay!,
           base: found.transport as TransportDefinition<"stream">,
@@ -95,12 +100,11 @@ export async function sendCommand(
     files: files.length,
     dirs: entries.length - files.length,
     totalBytes,
-    to: destination === null ? `relay ${formatEndpoint(to)}` : formatEndpoint(to),
+    to: met ? `relay ${formatEndpoint(to)}` : formatEndpoint(to),
     transport: transport.name,
   });
   // Through a relay the wait is for the other side to arrive, which the rendezvous event says.
-  const waiting =
-    destination === null ? { emit, stop: () => {} } : watchForAnswer(found.transport, formatEndpoint(to), emit);
+  const waiting = met ? { emit, stop: () => {} } : watchForAnswer(found.transport, formatEndpoint(to), emit);
   const result = await sendSession({
     code,
     transport,
@@ -125,7 +129,21 @@ export async function sendCommand(
 }
 
 const NO_DESTINATION =
-  "no destination and no relay: give the receiver's address last (xfer send <path...> <host[:port]>), or meet through a relay: run 'xfer relay' on a machine both sides reach and give both sides --relay <host[:port]> (or XFER_RELAY)";
+  "no destination, no relay, and no receiver with this code's number answered on the local network: give the receiver's address last (xfer send <path...> <host[:port]>), or meet through a relay: run 'xfer relay' on a machine both sides reach and give both sides --relay <host[:port]> (or XFER_RELAY)";
+/** How long a sender with no destination asks the local network. */
+const DISCOVERY_TIMEOUT_MS = 1500;
+
+/** The receiver on the local network whose code has this code's number, by broadcast; else the usage error. */
+async function findOnLan(code: string, emit: EventSink, signal: AbortSignal): Promise<Endpoint> {
+  const targets = discoveryTargets();
+  const found = targets.length
+    ? await discover({ room: roomOf(code), targets, timeoutMs: DISCOVERY_TIMEOUT_MS, signal })
+    : null;
+  if (!found) throw new XferError("usage", NO_DESTINATION);
+  const at = formatEndpoint(found);
+  emit({ event: "path", path: "direct", via: at, rttMs: Number(found.rttMs.toFixed(2)), peer: at });
+  return found;
+}
 
 /**
  * The last argument is the destination, except through a relay: with --relay every argument is a path,
@@ -133,10 +151,7 @@ const NO_DESTINATION =
  */
 async function destinationOf(given: string[], flags: SendFlags, relay: boolean): Promise<string | null> {
   if (flags.relay !== undefined && String(flags.relay) !== "") return null;
-  if (given.length < 2) {
-    if (relay) return null;
-    throw new XferError("usage", NO_DESTINATION);
-  }
+  if (given.length < 2) return null;
   const last = given[given.length - 1]!;
   if (relay && last !== STDIN_ARG && (await isLocal(last))) return null;
   return last;

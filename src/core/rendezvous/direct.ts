@@ -141,15 +141,24 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
       return direct(winner);
     }
 
-    // The sender decides within its window; its answer may take a few round trips more to come.
-    const use = await relay.message(windowMs + 10_000);
-    if (use.type !== "use") throw new XferError("protocol", `expected use, the peer sent '${use.type}'`);
-    if (use.path === "relay") {
+    // The sender decides within its window and says so on the relay; its mark on a direct connection
+    // may come first, and counts even if the relay dies before its answer gets through.
+    const answer = relay.message(windowMs + 10_000).then(
+      (m) => ({ use: m }),
+      (err: unknown) => ({ failed: err }),
+    );
+    const first = await Promise.race([picked.then((c) => ({ chosen: c })), answer]);
+    if ("use" in first && first.use.type !== "use")
+      throw new XferError("protocol", `expected use, the peer sent '${first.use.type}'`);
+    if ("use" in first && first.use.type === "use" && first.use.path === "relay") {
       await stopLooking();
       return onRelay();
     }
-    const winner = await within(CHOSEN_WAIT_MS);
-    if (!winner) throw new XferError("protocol", "the sender chose a direct connection that never arrived");
+    const winner = "chosen" in first ? first.chosen : await within(CHOSEN_WAIT_MS);
+    if (!winner) {
+      if ("failed" in first) throw first.failed;
+      throw new XferError("protocol", "the sender chose a direct connection that never arrived");
+    }
     await stopLooking(winner);
     leaveRelay();
     return direct(winner);

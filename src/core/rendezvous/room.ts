@@ -16,3 +16,8 @@ export function roomOf(code: string): string {
   // "007" and "7" are one number to a person reading the code aloud: one room.
   return String(Number(m[1]));
 }
+
+/** The room of a code that has a leading number; null for one that has none. */
+export function roomIfAny(code: string): string | null {
+  return /^[0-9]{1,9}-./u.test(code) ? roomOf(code) : null;
+}
