@@ -25,7 +25,10 @@ afterAll(() => {
 });
 
 function inside(ns: string, args: string[], env: Record<string, string> = {}) {
-  const r = run(args, { runtime: ["ip", "netns", "exec", ns, process.execPath], env: { XFER_CODE: "", ...env } });
+  const r = run(args, {
+    runtime: ["ip", "netns", "exec", ns, process.execPath],
+    env: { XFER_CODE: "", XFER_DISCOVERY: "", ...env },
+  });
   started.push(r);
   return r;
 }

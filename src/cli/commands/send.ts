@@ -129,7 +129,7 @@ export async function sendCommand(
 }
 
 const NO_DESTINATION =
-  "no destination, no relay, and no receiver with this code's number answered on the local network: give the receiver's address last (xfer send <path...> <host[:port]>), or meet through a relay: run 'xfer relay' on a machine both sides reach and give both sides --relay <host[:port]> (or XFER_RELAY)";
+  "missing the destination: no relay is set, and no receiver with this code's number answered on the local network. Give the receiver's address last (xfer send <path...> <host[:port]>), or meet through a relay: run 'xfer relay' on a machine both sides reach and give both sides --relay <host[:port]> (or XFER_RELAY)";
 /** How long a sender with no destination asks the local network. */
 const DISCOVERY_TIMEOUT_MS = 1500;
 
