@@ -153,10 +153,10 @@ for (let i = 0; i < rounds; i++) {
   rl.push(await relayed());
   met.push(await relayed(false));
   console.error(
-    `round ${i + 1}: met at the relay without --relay-only: ${met.at(-1)!.path}, ${met.at(-1)!.mbps.toFixed(1)} MB/s, first file ${met.at(-1)!.firstFileMs.toFixed(0)} ms`,
+    `round ${i + 1}: direct ${d.at(-1)!.toFixed(1)} MB/s, relayed ${rl.at(-1)!.mbps.toFixed(1)} MB/s, relay ${rl.at(-1)!.cpuPerGb.toFixed(2)} CPU-s/GB, send start → first file ${rl.at(-1)!.firstFileMs.toFixed(0)} ms`,
   );
   console.error(
-    `round ${i + 1}: direct ${d.at(-1)!.toFixed(1)} MB/s, relayed ${rl.at(-1)!.mbps.toFixed(1)} MB/s, relay ${rl.at(-1)!.cpuPerGb.toFixed(2)} CPU-s/GB, send start → first file ${rl.at(-1)!.firstFileMs.toFixed(0)} ms`,
+    `round ${i + 1}: met at the relay without --relay-only: ${met.at(-1)!.path}, ${met.at(-1)!.mbps.toFixed(1)} MB/s, first file ${met.at(-1)!.firstFileMs.toFixed(0)} ms`,
   );
 }
 const range = (xs: number[], digits = 1) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
@@ -175,6 +175,12 @@ console.log(
     ),
     sendStartToFirstFileMs: range(
       rl.map((r) => r.firstFileMs),
+      0,
+    ),
+    defaultPath: [...new Set(met.map((m) => m.path))].join(","),
+    defaultMBps: range(met.map((m) => m.mbps)),
+    defaultSendStartToFirstFileMs: range(
+      met.map((m) => m.firstFileMs),
       0,
     ),
   }),
