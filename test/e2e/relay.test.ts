@@ -5,10 +5,11 @@
  * refuse floods and oversized rooms with their reason, and cut a sender that lied about its size.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { type Event, type Running, run, sendAndWait, tempDir } from "../helpers/cli.ts";
+import { DENO, type Event, type Running, run, sendAndWait, tempDir } from "../helpers/cli.ts";
 import { randomBytes } from "../helpers/tools.ts";
 
 const NO_ENV_CODE = { env: { XFER_CODE: "" } };
@@ -17,10 +18,10 @@ afterAll(() => {
   for (const r of started) r.proc.kill("SIGKILL");
 });
 
-async function startRelayProcess(extra: string[] = []) {
-  const r = run(["relay", "--listen", "127.0.0.1:0", "--json", ...extra]);
+async function startRelayProcess(extra: string[] = [], runtime?: string[]) {
+  const r = run(["relay", "--listen", "127.0.0.1:0", "--json", ...extra], { runtime });
   started.push(r);
-  const listening = await r.waitFor((e) => e.event === "relay-listening");
+  const listening = await r.waitFor((e) => e.event === "relay-listening", 30_000);
   return { ...r, port: listening.port as number, at: `127.0.0.1:${listening.port}` };
 }
 
@@ -317,4 +318,33 @@ describe("relay", () => {
     expect(sent.code).toBe(2);
     expect(sent.events.at(-1)!.message as string).toMatch(/start with a number/);
   });
+
+  test.skipIf(!existsSync(DENO[0] as string))(
+    "under Deno: a relay and a receiver on Deno, a sender on Bun, through the relay and then direct",
+    async () => {
+      await using src = await tempDir();
+      await using dst = await tempDir();
+      const relay = await startRelayProcess([], DENO);
+      const data = randomBytes(1_000_000, 5);
+      await writeFile(join(src.path, "d.bin"), data);
+      for (const relayOnly of [true, false]) {
+        const flags = relayOnly ? ["--relay-only"] : [];
+        const recv = run(["recv", dst.path, "--relay", relay.at, "--json", "--overwrite", ...flags], {
+          runtime: DENO,
+          env: { XFER_CODE: "" },
+        });
+        started.push(recv);
+        const shown = await recv.waitFor((e) => e.event === "rendezvous" && e.waiting === true, 30_000);
+        const sent = await sendAndWait(
+          ["--code", shown.code as string, "--relay", relay.at, join(src.path, "d.bin")],
+          NO_ENV_CODE,
+        );
+        expect(sent.code, sent.stderr).toBe(0);
+        expect(await recv.exited, recv.stderr()).toBe(0);
+        expect(Buffer.compare(await readFile(join(dst.path, "d.bin")), data)).toBe(0);
+        expect(pathOf(recv.events)).toMatchObject({ path: relayOnly ? "relayed" : "direct" });
+      }
+    },
+    60_000,
+  );
 });
