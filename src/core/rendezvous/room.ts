@@ -11,7 +11,7 @@ export function roomOf(code: string): string {
   if (!m)
     throw new XferError(
       "usage",
-      "through a relay the code must start with a number and a dash (the room), like 7-apple-river-stone-tiger: let xfer make one, or add a number in front",
+      "to meet through a relay or on the local network the code must start with a number and a dash (all that is shown to others), like 7-apple-river-stone-tiger: let xfer make one, or add a number in front",
     );
   // "007" and "7" are one number to a person reading the code aloud: one room.
   return String(Number(m[1]));
