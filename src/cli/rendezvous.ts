@@ -64,7 +64,8 @@ export interface RelayedSide {
   base: TransportDefinition<"stream">;
   side: Side;
   code: string;
-  generated: boolean;
+  /** Set when this side made the code up (see MeetingOptions.regenerate). */
+  regenerate?: () => string;
   password?: string;
   bytes?: number;
   emit: EventSink;
@@ -75,11 +76,13 @@ export interface RelayedSide {
 /** The meeting at the relay, with the command the other side types. */
 export function relayMeeting(s: RelayedSide): Meeting {
   const where = describeRelay(s.relay);
-  const code = s.generated ? ` --code ${s.code}` : "";
+  const withCode = (code: string) => (s.regenerate ? ` --code ${code}` : "");
   return meeting({
     ...s,
-    command:
-      s.side === "send" ? `xfer recv${code} --relay ${where} [folder]` : `xfer send${code} --relay ${where} <files>`,
+    command: (code) =>
+      s.side === "send"
+        ? `xfer recv${withCode(code)} --relay ${where} [folder]`
+        : `xfer send${withCode(code)} --relay ${where} <files>`,
     direct: !s.relayOnly,
     interfaces: () => Object.values(networkInterfaces()).flatMap((list) => list ?? []),
   });

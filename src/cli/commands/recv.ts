@@ -90,7 +90,7 @@ export async function recvCommand(
   // pairs two peers once.
   const once = Boolean(flags.once || flags.stdout || relay);
   const given = codeOf(flags);
-  const code = given ?? generateCode();
+  let code = given ?? generateCode();
   /** A room that fails after the join (expired, relay gone) ends the command: set once it runs. */
   let relayFailed: (err: unknown) => void = () => {};
   const met = relay
@@ -99,7 +99,7 @@ export async function recvCommand(
         base: transports[0] as TransportDefinition<"stream">,
         side: "recv",
         code,
-        generated: given === null,
+        regenerate: given === null ? generateCode : undefined,
         password: relayPasswordOf(flags),
         emit,
         relayOnly: Boolean(flags.relayOnly),
@@ -107,6 +107,7 @@ export async function recvCommand(
       })
     : null;
   const served: AnyTransport[] = met ? [met.transport] : transports;
+  if (met) code = await met.join(contextFor(transports[0]!, options, emit, Boolean(flags.verbose)), signal);
   const attempts = new CodeAttempts(given === null);
   const approve =
     flags.yes || flags.json || !canAsk()

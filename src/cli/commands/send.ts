@@ -78,7 +78,7 @@ export async function sendCommand(
     : files.reduce((sum, e) => sum + (e.entry.size ?? 0), 0);
   // Through a relay, whichever side comes first makes the code; to a direct address the receiver did.
   const givenCode = codeOf(flags);
-  const code = givenCode ?? (destination === null && !onLan ? generateCode() : await askCode(paths));
+  let code = givenCode ?? (destination === null && !onLan ? generateCode() : await askCode(paths));
   const to = onLan ? await findOnLan(code, emit, signal) : destination === null ? relay! : parseEndpoint(destination);
   const met =
     destination === null && !onLan
@@ -87,7 +87,7 @@ export async function sendCommand(
           base: found.transport as TransportDefinition<"stream">,
           side: "send",
           code,
-          generated: givenCode === null,
+          regenerate: givenCode === null ? generateCode : undefined,
           password: relayPasswordOf(flags),
           bytes: totalBytes ?? undefined,
           emit,
@@ -105,6 +105,8 @@ export async function sendCommand(
   });
   // Through a relay the wait is for the other side to arrive, which the rendezvous event says.
   const waiting = met ? { emit, stop: () => {} } : watchForAnswer(found.transport, formatEndpoint(to), emit);
+  const ctx = contextFor(found.transport, options, waiting.emit, Boolean(flags.verbose));
+  if (met) code = await met.join(ctx, signal);
   const result = await sendSession({
     code,
     transport,
@@ -112,7 +114,7 @@ export async function sendCommand(
     dialTimeoutMs: met ? WAIT_AT_RELAY_MS : undefined,
     afterAuth: met?.afterAuth,
     entries,
-    ctx: contextFor(found.transport, options, waiting.emit, Boolean(flags.verbose)),
+    ctx,
     emit: waiting.emit,
     // Touch process.stdin only when asked to: opening it has side effects on a TTY.
     stdin: paths.includes("-") ? (process.stdin as AsyncIterable<Uint8Array>) : (async function* () {})(),

@@ -9,10 +9,21 @@ import {
   encodeRelayMessage,
   parseReply,
   RELAY_PROTOCOL_VERSION,
+  type RefusalCode,
   RelayFrameDecoder,
   type RelayReply,
   type Side,
 } from "./wire.ts";
+
+/** The relay said no, and why (its code decides whether trying again can help). */
+export class RelayRefused extends XferError {
+  constructor(
+    readonly refusal: RefusalCode,
+    message: string,
+  ) {
+    super("refused", message);
+  }
+}
 
 /** How long the relay may take to answer a join (it answers at once unless it is overloaded or not a relay). */
 export const RELAY_REPLY_TIMEOUT_MS = 10_000;
@@ -88,7 +99,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
     }
   };
   const refused = (reply: Extract<RelayReply, { type: "refused" }>) =>
-    new XferError("refused", `the ${where} refused: ${reply.reason} (${reply.code})`);
+    new RelayRefused(reply.code, `the ${where} refused: ${reply.reason} (${reply.code})`);
 
   const started = performance.now();
   await raw.write(

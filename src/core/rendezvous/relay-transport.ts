@@ -1,22 +1,21 @@
 /**
- * A relay seen as a stream transport: dial() joins the room and resolves once the other side is
- * there; listen() joins and hands over the one relayed connection when it comes. The session code
- * (run.ts) then runs over it as over any stream, handshake first, so nothing changes there.
+ * A relay room already joined, seen as a stream transport: dial() resolves once the other side is
+ * there; listen() hands over the one relayed connection when it comes. The session code (run.ts)
+ * then runs over it as over any stream, handshake first, so nothing changes there.
  */
-import { TRANSPORT_API_VERSION, type TransportContext, type TransportDefinition } from "../../plugin/api.ts";
-import { type Joined, joinRelay, type MeetOptions, type Relayed } from "./relay-client.ts";
+import { type Endpoint, TRANSPORT_API_VERSION, type TransportDefinition } from "../../plugin/api.ts";
+import type { Joined, Relayed } from "./relay-client.ts";
 
 /** Both sides' handshakes bind this name: keys made for a relayed session are useless on a direct one. */
 export const RELAY_TRANSPORT_NAME = "relay";
 
-export interface RelayTransportOptions extends Omit<MeetOptions, "ctx"> {
-  /** The relay answered: this side waits, or the other side was there already. */
-  onJoined(joined: Joined): void;
+export interface RelayTransportOptions {
+  relay: Endpoint;
+  /** The room this side joined (the transport is used only after the join). */
+  joined(): Joined;
   onPaired(relayed: Relayed, joined: Joined): void;
-  /** listen() only: the room failed after the join (expired, relay gone). dial() rejects instead. */
+  /** listen() only: the room failed while waiting (expired, relay gone). dial() rejects instead. */
   onFailed?(err: unknown): void;
-  /** The context the core gave this transport (for connections made after the pairing). */
-  onContext?(ctx: TransportContext): void;
 }
 
 export function relayTransport(opts: RelayTransportOptions): TransportDefinition<"stream"> {
@@ -25,10 +24,8 @@ export function relayTransport(opts: RelayTransportOptions): TransportDefinition
     description: `the session through the relay at ${opts.relay.host}:${opts.relay.port}`,
     apiVersion: TRANSPORT_API_VERSION,
     kind: "stream",
-    async dial(_to, ctx, signal) {
-      opts.onContext?.(ctx);
-      const joined = await joinRelay({ ...opts, ctx }, signal);
-      opts.onJoined(joined);
+    async dial(_to, _ctx, signal) {
+      const joined = opts.joined();
       try {
         const relayed = await joined.paired(signal);
         opts.onPaired(relayed, joined);
@@ -37,11 +34,9 @@ export function relayTransport(opts: RelayTransportOptions): TransportDefinition
         if (signal.aborted) joined.leave();
       }
     },
-    async listen(_at, ctx, onConnection) {
-      opts.onContext?.(ctx);
+    async listen(_at, _ctx, onConnection) {
       const stop = new AbortController();
-      const joined = await joinRelay({ ...opts, ctx }, stop.signal);
-      opts.onJoined(joined);
+      const joined = opts.joined();
       let pairedYet = false;
       joined.paired(stop.signal).then(
         (relayed) => {
