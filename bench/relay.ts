@@ -25,6 +25,8 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     where: { type: "string", default: "netns" },
     rate: { type: "string", default: "200mbit" },
+    // The relay's sockets: Bun's own (default on Bun) or node:net (what Deno uses).
+    "relay-sockets": { type: "string", default: "bun" },
   },
 });
 const bytes = Number(values.size) * 1e6;
@@ -70,11 +72,11 @@ const cleanup = () => lab?.destroy();
 process.on("exit", cleanup);
 
 const inNs = (ns: string | null) => (ns && lab ? lab.exec(ns) : []);
-function xferIn(ns: string | null, args: string[]): ChildProcess {
+function xferIn(ns: string | null, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
   const argv = [...inNs(ns), process.execPath, CLI, ...args];
   return spawn(argv[0]!, argv.slice(1), {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, XFER_CODE: BENCH_CODE },
+    env: { ...process.env, XFER_CODE: BENCH_CODE, ...extraEnv },
   });
 }
 function events(proc: ChildProcess, on: (e: Record<string, unknown>) => void): void {
@@ -90,7 +92,11 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-const relay = xferIn(serverNs, ["relay", "--listen", "0.0.0.0:7879", "--json"]);
+const relay = xferIn(
+  serverNs,
+  ["relay", "--listen", "0.0.0.0:7879", "--json"],
+  values["relay-sockets"] === "node" ? { XFER_TCP_PORTABLE: "1" } : {},
+);
 const relayRooms: Record<string, unknown>[] = [];
 await new Promise<void>((res) =>
   events(relay, (e) => {
@@ -164,6 +170,7 @@ console.log(
   JSON.stringify({
     where: values.where,
     rate: netns ? values.rate : "none",
+    relaySockets: values["relay-sockets"],
     sizeMB: bytes / 1e6,
     rounds,
     directMBps: range(d),

@@ -1,10 +1,10 @@
 /**
  * `xfer relay`: a TCP rendezvous that pairs two peers per room and then pipes their bytes both ways
  * (relay protocol v1, docs/PROTOCOL.md §4). It never holds a key: what it pipes is already sealed.
- * The sockets live here; every decision (limits, pairing, expiry) is RoomBook's.
+ * The sockets are in sockets/ (Bun's own where it runs on Bun, node:net elsewhere); every decision
+ * (limits, pairing, expiry) is RoomBook's.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type Socket } from "node:net";
 import { toXferError } from "../core/errors.ts";
 import {
   encodeRelayMessage,
@@ -14,13 +14,17 @@ import {
   RELAY_PROTOCOL_VERSION,
   type RefusalCode,
   RelayFrameDecoder,
-  type RelayReply,
 } from "../core/rendezvous/wire.ts";
 import { type RelayLimits, RoomBook } from "./rooms.ts";
+import { bunListen } from "./sockets/bun.ts";
+import { nodeListen } from "./sockets/node.ts";
+import type { PeerSocket } from "./sockets/peer.ts";
 
 /** A peer must say which room it wants within this; a silent connection is not held. */
 export const JOIN_TIMEOUT_MS = 10_000;
 const SWEEP_EVERY_MS = 1000;
+
+const useBun = typeof globalThis.Bun?.listen === "function" && !process.env.XFER_TCP_PORTABLE;
 
 export type RelayEvent =
   | { event: "relay-listening"; host: string; port: number }
@@ -50,14 +54,13 @@ export interface RelayServer {
 
 export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
   const now = opts.now ?? Date.now;
-  const book = new RoomBook<Socket>(opts.limits, now);
+  const book = new RoomBook<PeerSocket>(opts.limits, now);
   const emit = opts.onEvent ?? (() => {});
   const expected = opts.password === undefined ? null : digest(opts.password);
-  const sockets = new Set<Socket>();
   /** The room each paired socket is in, and when it was paired: for the report when it closes. */
-  const pairs = new Map<Socket, { room: string; since: number; peer: Socket }>();
+  const pairs = new Map<PeerSocket, { room: string; since: number; peer: PeerSocket }>();
 
-  const refuse = (socket: Socket, code: RefusalCode, reason: string, room = "-") => {
+  const refuse = (socket: PeerSocket, code: RefusalCode, reason: string, room = "-") => {
     emit({
       event: "relay-room",
       room,
@@ -66,86 +69,77 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
       seconds: 0,
       reason,
     });
-    socket.end(encodeRelayMessage({ type: "refused", code, reason }));
+    socket.write(encodeRelayMessage({ type: "refused", code, reason }));
+    socket.end();
     // A peer that keeps its side open after a refusal is not waited for.
     setTimeout(() => socket.destroy(), 2000).unref();
   };
 
-  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    const host = hostOf(socket.remoteAddress);
+  const accept = (socket: PeerSocket) => {
     const decoder = new RelayFrameDecoder();
     const joinTimer = setTimeout(() => refuse(socket, "bad-request", "no join message in time"), JOIN_TIMEOUT_MS);
     let joined: string | null = null;
-
-    const beforePairing = (chunk: Buffer) => {
-      if (joined !== null) {
-        // Nothing may come between a join and the pairing: the peer would be talking to nobody.
-        book.leave(socket);
-        return refuse(socket, "bad-request", "sent data before the other side arrived", joined);
-      }
-      decoder.push(chunk);
-      let raw: unknown;
-      let join: ReturnType<typeof parseJoin>;
-      try {
-        if (decoder.buffered > RELAY_FRAME_HEADER_BYTES + MAX_RELAY_MESSAGE_BYTES && decoder.next() === null)
-          throw new Error("join message too large");
-        raw = decoder.next();
-        if (raw === null) return;
-        if ((raw as { relay?: unknown }).relay !== RELAY_PROTOCOL_VERSION) {
-          clearTimeout(joinTimer);
-          return refuse(socket, "version", `this relay speaks relay protocol v${RELAY_PROTOCOL_VERSION}: update xfer`);
+    socket.handlers = {
+      data(chunk) {
+        if (joined !== null) {
+          // Nothing may come between a join and the pairing: the peer would be talking to nobody.
+          book.leave(socket);
+          return refuse(socket, "bad-request", "sent data before the other side arrived", joined);
         }
-        join = parseJoin(raw);
-      } catch (err) {
+        decoder.push(chunk);
+        let join: ReturnType<typeof parseJoin>;
+        try {
+          if (decoder.buffered > RELAY_FRAME_HEADER_BYTES + MAX_RELAY_MESSAGE_BYTES && decoder.next() === null)
+            throw new Error("join message too large");
+          const raw = decoder.next();
+          if (raw === null) return;
+          if ((raw as { relay?: unknown }).relay !== RELAY_PROTOCOL_VERSION) {
+            clearTimeout(joinTimer);
+            return refuse(
+              socket,
+              "version",
+              `this relay speaks relay protocol v${RELAY_PROTOCOL_VERSION}: update xfer`,
+            );
+          }
+          join = parseJoin(raw);
+        } catch (err) {
+          clearTimeout(joinTimer);
+          return refuse(socket, "bad-request", toXferError(err).message.slice(0, 200));
+        }
         clearTimeout(joinTimer);
-        return refuse(socket, "bad-request", toXferError(err).message.slice(0, 200));
-      }
-      clearTimeout(joinTimer);
-      if (decoder.takeRest().byteLength > 0)
-        return refuse(socket, "bad-request", "sent data before the other side arrived", join.room);
-      if (expected && !(join.password !== undefined && timingSafeEqual(digest(join.password), expected)))
-        return refuse(socket, "password", "this relay needs its password (--relay-password or XFER_RELAY_PASSWORD)");
-      const outcome = book.join({ room: join.room, side: join.side, host, bytes: join.bytes }, socket);
-      if (outcome.kind === "refused") return refuse(socket, outcome.code, outcome.reason, join.room);
-      joined = join.room;
-      if (outcome.kind === "waiting") {
-        socket.write(
-          encodeRelayMessage({
-            type: "waiting",
-            you: printable(socket),
-            expiresInSeconds: Math.round(outcome.expiresInMs / 1000),
-          }),
-        );
-        return;
-      }
-      pair(join.room, outcome.peer, socket);
+        if (decoder.takeRest().byteLength > 0)
+          return refuse(socket, "bad-request", "sent data before the other side arrived", join.room);
+        if (expected && !(join.password !== undefined && timingSafeEqual(digest(join.password), expected)))
+          return refuse(socket, "password", "this relay needs its password (--relay-password or XFER_RELAY_PASSWORD)");
+        const outcome = book.join({ room: join.room, side: join.side, host: socket.host, bytes: join.bytes }, socket);
+        if (outcome.kind === "refused") return refuse(socket, outcome.code, outcome.reason, join.room);
+        joined = join.room;
+        if (outcome.kind === "waiting") {
+          socket.write(
+            encodeRelayMessage({
+              type: "waiting",
+              you: printable(socket),
+              expiresInSeconds: Math.round(outcome.expiresInMs / 1000),
+            }),
+          );
+          return;
+        }
+        pair(join.room, outcome.peer, socket);
+      },
+      end() {},
+      drain() {},
+      close() {
+        clearTimeout(joinTimer);
+        if (pairs.has(socket) || joined === null || !book.has(socket)) return;
+        // A lone peer that left: its room goes with it.
+        book.leave(socket);
+        emit({ event: "relay-room", room: joined, outcome: "left", bytes: 0, seconds: 0 });
+      },
     };
-    socket.on("data", beforePairing);
-    socket.on("close", () => {
-      clearTimeout(joinTimer);
-      if (pairs.has(socket) || joined === null || !book.has(socket)) return;
-      // A lone peer that left: its room goes with it.
-      book.leave(socket);
-      emit({ event: "relay-room", room: joined, outcome: "left", bytes: 0, seconds: 0 });
-    });
-  });
+  };
 
-  const pair = (room: string, first: Socket, second: Socket) => {
+  const pair = (room: string, first: PeerSocket, second: PeerSocket) => {
     const since = now();
-    for (const [me, peer] of [
-      [first, second],
-      [second, first],
-    ] as const) {
-      me.removeAllListeners("data");
-      pairs.set(me, { room, since, peer });
-      me.write(encodeRelayMessage({ type: "paired", you: printable(me), peer: printable(peer) } satisfies RelayReply));
-    }
-    emit({ event: "relay-room", room, outcome: "paired", bytes: 0, seconds: 0 });
-    pipe(first, second);
-    pipe(second, first);
     let closed = 0;
     const onClose = () => {
       if (++closed < 2) return;
@@ -155,11 +149,18 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
       pairs.delete(second);
       emit({ event: "relay-room", room, outcome: "closed", bytes, seconds: (now() - since) / 1000 });
     };
-    first.once("close", onClose);
-    second.once("close", onClose);
+    for (const [me, peer] of [
+      [first, second],
+      [second, first],
+    ] as const) {
+      pairs.set(me, { room, since, peer });
+      me.write(encodeRelayMessage({ type: "paired", you: printable(me), peer: printable(peer) }));
+      pipe(me, peer, onClose);
+    }
+    emit({ event: "relay-room", room, outcome: "paired", bytes: 0, seconds: 0 });
   };
 
-  const cut = (socket: Socket, reason: string) => {
+  const cut = (socket: PeerSocket, reason: string) => {
     const pair = pairs.get(socket);
     if (!pair) return;
     emit({
@@ -174,18 +175,25 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
     pair.peer.destroy();
   };
 
-  const pipe = (from: Socket, to: Socket) => {
-    from.on("data", (chunk: Buffer) => {
-      if (!book.charge(from, chunk.byteLength)) return cut(from, "the room went past this relay's byte limit");
-      if (!to.write(chunk)) from.pause();
-    });
-    to.on("drain", () => from.resume());
-    // Half-close travels on: the session ends one direction while verdicts still come back the other.
-    from.on("end", () => to.end());
-    from.on("error", () => to.destroy());
-    from.on("close", () => {
-      if (!to.writableEnded) to.destroy();
-    });
+  /** `from`'s bytes to `to`, paced by `to`'s drain; `to`'s drain resumes `from`. */
+  const pipe = (from: PeerSocket, to: PeerSocket, onClose: () => void) => {
+    let ended = false;
+    from.handlers = {
+      data(chunk) {
+        if (!book.charge(from, chunk.byteLength)) return cut(from, "the room went past this relay's byte limit");
+        if (!to.write(chunk)) from.pause();
+      },
+      // Half-close travels on: the session ends one direction while verdicts still come back the other.
+      end() {
+        ended = true;
+        to.end();
+      },
+      drain: () => to.resume(),
+      close() {
+        if (!ended) to.destroy();
+        onClose();
+      },
+    };
   };
 
   const sweeper = setInterval(() => {
@@ -196,26 +204,14 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
   }, SWEEP_EVERY_MS);
   sweeper.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const bound = server.address();
-  const address = {
-    host: opts.host,
-    port: typeof bound === "object" && bound !== null ? bound.port : opts.port,
-  };
+  const listener = await (useBun ? bunListen : nodeListen)(opts.host, opts.port, accept);
+  const address = { host: opts.host, port: listener.port };
   emit({ event: "relay-listening", ...address });
   return {
     address,
     close: async () => {
       clearInterval(sweeper);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closed;
+      await listener.close();
     },
   };
 }
@@ -224,13 +220,6 @@ function digest(text: string): Buffer {
   return createHash("sha256").update(text).digest();
 }
 
-/** "::ffff:192.0.2.1" is 192.0.2.1: one host, whichever family the socket reports it in. */
-function hostOf(address: string | undefined): string {
-  const a = address ?? "?";
-  return a.startsWith("::ffff:") ? a.slice(7) : a;
-}
-
-function printable(socket: Socket): string {
-  const host = hostOf(socket.remoteAddress);
-  return `${host.includes(":") ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+function printable(socket: PeerSocket): string {
+  return `${socket.host.includes(":") ? `[${socket.host}]` : socket.host}:${socket.port}`;
 }
