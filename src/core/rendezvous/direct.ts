@@ -58,7 +58,6 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
   const relay = new PreludeReader(relayed);
   const ctx = { kind: "stream", transport: DIRECT_TRANSPORT_NAME };
   const raws = new Set<StreamConnection>();
-  const authenticated: Candidate[] = [];
   let accepting = true;
   let accepted = 0;
   let pick: (c: Candidate) => void = () => {};
@@ -74,7 +73,6 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
     try {
       const sealed = await secureStream(raw, { role: opts.role, code: opts.code, ctx });
       const c: Candidate = { raw, sealed, reader: new PreludeReader(sealed), handshakeMs: performance.now() - started };
-      authenticated.push(c);
       if (opts.role === "sender") return pick(c);
       const first = await c.reader.message(windowMs + CHOSEN_WAIT_MS + 10_000);
       if (first.type === "chosen") pick(c);
