@@ -45,6 +45,8 @@ export interface RelayOptions {
   limits: RelayLimits;
   onEvent?: (e: RelayEvent) => void;
   now?: () => number;
+  /** Which sockets (default: Bun's own on Bun unless XFER_TCP_PORTABLE is set, node:net elsewhere). */
+  sockets?: "bun" | "node";
 }
 
 export interface RelayServer {
@@ -126,7 +128,8 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
         }
         pair(join.room, outcome.peer, socket);
       },
-      end() {},
+      // A peer that half-closes before it is paired is leaving: close our side too, so it is gone.
+      end: () => socket.end(),
       drain() {},
       close() {
         clearTimeout(joinTimer);
@@ -189,8 +192,10 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
         to.end();
       },
       drain: () => to.resume(),
-      close() {
-        if (!ended) to.destroy();
+      // An orderly close may come without its own end (Bun, when our side was shut first): pass it on as
+      // one; only a failed connection fails the other side.
+      close(failed) {
+        if (!ended) failed ? to.destroy() : to.end();
         onClose();
       },
     };
@@ -204,7 +209,8 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
   }, SWEEP_EVERY_MS);
   sweeper.unref();
 
-  const listener = await (useBun ? bunListen : nodeListen)(opts.host, opts.port, accept);
+  const sockets = opts.sockets ?? (useBun ? "bun" : "node");
+  const listener = await (sockets === "bun" ? bunListen : nodeListen)(opts.host, opts.port, accept);
   const address = { host: opts.host, port: listener.port };
   emit({ event: "relay-listening", ...address });
   return {

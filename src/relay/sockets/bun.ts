@@ -65,11 +65,11 @@ class BunPeer implements PeerSocket {
     this.handlers.drain();
   }
 
-  onClose(): void {
+  onClose(err?: Error): void {
     if (this.gone) return;
     this.gone = true;
     this.pending = [];
-    this.handlers.close();
+    this.handlers.close(err !== undefined);
   }
 }
 
@@ -88,9 +88,9 @@ export async function bunListen(host: string, port: number, onPeer: (peer: PeerS
       data: (socket, chunk) => socket.data.handlers.data(chunk),
       drain: (socket) => socket.data.onDrain(),
       end: (socket) => socket.data.handlers.end(),
-      close: (socket) => {
+      close: (socket, err) => {
         open.delete(socket);
-        socket.data.onClose();
+        socket.data.onClose(err);
       },
       error: () => {},
     },

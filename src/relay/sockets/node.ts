@@ -17,7 +17,7 @@ export function nodeListen(host: string, port: number, onPeer: (peer: PeerSocket
     socket.on("data", (chunk: Buffer) => peer.handlers.data(chunk));
     socket.on("end", () => peer.handlers.end());
     socket.on("drain", () => peer.handlers.drain());
-    socket.on("close", () => peer.handlers.close());
+    socket.on("close", (hadError: boolean) => peer.handlers.close(hadError));
     socket.on("error", () => {});
     onPeer(peer);
   });

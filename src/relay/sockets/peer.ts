@@ -18,8 +18,8 @@ export interface PeerHandlers {
   data(chunk: Uint8Array): void;
   /** The peer half-closed. */
   end(): void;
-  /** The connection is gone (after an error too). */
-  close(): void;
+  /** The connection is gone; `failed` when it ended in an error rather than an orderly close. */
+  close(failed: boolean): void;
   drain(): void;
 }
 
