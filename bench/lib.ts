@@ -36,7 +36,7 @@ export const BENCH_CODE = "7-bench-code-both-sides-know";
 /** The CLI from source under `runtime`, or the built binary named by XFER_BIN (what users download). */
 export function xfer(args: string[], runtime = process.execPath): ChildProcess {
   const stdio: ["ignore", "pipe", "inherit"] = ["ignore", "pipe", "inherit"];
-  const env = { ...process.env, XFER_CODE: BENCH_CODE };
+  const env = { ...process.env, XFER_CODE: BENCH_CODE, XFER_DISCOVERY: "off" };
   const binary = process.env.XFER_BIN;
   return binary && runtime === process.execPath
     ? spawn(binary, args, { stdio, env })

@@ -82,6 +82,16 @@ describe("architecture", () => {
     expect(bad).toEqual([]);
   });
 
+  test("the relay server uses the core and nothing of the CLI, the plugins or the plugin host", () => {
+    const bad = violations((from, to) => {
+      if (!from.startsWith("src/relay/")) return null;
+      if (to.startsWith("src/relay/") || to.startsWith("src/core/")) return null;
+      return "the relay is the core's rendezvous wire plus its own sockets";
+    });
+    expect(bad).toEqual([]);
+    expect([...GRAPH.keys()].some((f) => f.startsWith("src/relay/"))).toBe(true);
+  });
+
   test("no import cycles", () => {
     const cycles: string[] = [];
     const state = new Map<string, "visiting" | "done">();

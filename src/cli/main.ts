@@ -6,9 +6,11 @@ import { BUILD_COMMIT, VERSION } from "../core/version.ts";
 import { pluginPaths } from "./commands/common.ts";
 import { pluginCheckCommand } from "./commands/plugin-check.ts";
 import { PRUNE_PARTS_DAYS, recvCommand } from "./commands/recv.ts";
+import { relayCommand } from "./commands/relay.ts";
 import { sendCommand } from "./commands/send.ts";
 import { transportsCommand } from "./commands/transports.ts";
 import { closest, DEFAULT_PORT, protectStdinArg } from "./parse.ts";
+import { DEFAULT_RELAY_PORT } from "./rendezvous.ts";
 import { createReporter } from "./reporter.ts";
 
 type Flags = Record<string, unknown> & { json?: boolean; quiet?: boolean; verbose?: boolean };
@@ -57,6 +59,12 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option("--code <code>", "Accept senders that give this code (default: a new one-time code; also XFER_CODE)")
     .option("-y, --yes", "Accept offers without asking (asked only on a terminal)")
+    .option(
+      "--relay <host:port>",
+      `Wait at this relay instead of listening (port: ${DEFAULT_RELAY_PORT} unless given; also XFER_RELAY)`,
+    )
+    .option("--relay-password <password>", "The relay's password, if it has one (also XFER_RELAY_PASSWORD)")
+    .option("--relay-only", "Through a relay: keep the session on it (no direct connection is tried)")
     .action((dir: string | undefined, flags: Flags) => {
       flagsSeen = flags;
       run = (signal) => recvCommand(dir, flags as never, reporterFor(flags), signal);
@@ -72,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     .example("xfer send --code 7-word-word-word ./album notes.txt laptop.local:7878")
     .example("tar c ./dir | xfer send - --name dir.tar 192.168.1.20")
     .example("xfer send --via udp-reliable --rate 50mbit big.iso [2001:db8::5]:9000")
+    .example("xfer send --relay relay.example.org ./album   (prints a code for: xfer recv --code CODE --relay ...)")
     .option("--via <name>", "Transport to use (see: xfer transports)", { default: "tcp-stream" })
     .option("--name <name>", "Name for data read from standard input", { default: "stdin" })
     .option("--follow-symlinks", "Send what symbolic links point to (default: skip them)")
@@ -80,10 +89,30 @@ export async function main(argv: string[]): Promise<number> {
     .option("--idle-timeout <seconds>", "Give up on a peer silent this long (0: never)", { default: 60 })
     .option("--allow-loss", "udp-raw: data lost on the way is not a failure (exit 0 with a loss report)")
     .option("--code <code>", "The code the receiver printed (also XFER_CODE, which stays out of ps)")
+    .option(
+      "--relay <host:port>",
+      `Meet the receiver at this relay: every argument is then a path (port: ${DEFAULT_RELAY_PORT} unless given; also XFER_RELAY)`,
+    )
+    .option("--relay-password <password>", "The relay's password, if it has one (also XFER_RELAY_PASSWORD)")
+    .option("--relay-only", "Through a relay: keep the session on it (no direct connection is tried)")
     .option("--fec <k:m>", "udp-raw: add m XOR parity datagrams per k·m data (rebuilds one loss in each of m classes)")
     .action((args: string[], flags: Flags) => {
       flagsSeen = flags;
       run = (signal) => sendCommand(args, flags as never, reporterFor(flags), signal);
+    });
+
+  cli
+    .command("relay", "Run a relay: pairs a sender and a receiver by their code's number, pipes their sealed bytes")
+    .option("--listen <host:port>", "Address to listen on (TCP)", { default: `0.0.0.0:${DEFAULT_RELAY_PORT}` })
+    .option("--password <password>", "Peers must give this (--relay-password; also XFER_RELAY_PASSWORD)")
+    .option("--max-rooms <n>", "Rooms open at once, waiting or piping (default 1000)")
+    .option("--per-address <n>", "Connections one address may hold at once (default 16)")
+    .option("--room-wait <seconds>", "How long a lone peer waits for the other side (default 600; 0: no limit)")
+    .option("--room-bytes <size>", "Bytes one transfer may pipe, e.g. 10g (default 0: no limit)")
+    .option("--room-seconds <seconds>", "How long one transfer may pipe (default 21600; 0: no limit)")
+    .action((flags: Flags) => {
+      flagsSeen = flags;
+      run = (signal) => relayCommand(flags as never, signal);
     });
 
   cli

@@ -81,6 +81,19 @@ function humanReporter(opts: ReporterOptions): Reporter {
         );
         log.info(`on the other machine, type: ${e.command}`);
         break;
+      case "rendezvous":
+        if (e.waiting) {
+          log.info(`waiting at the relay ${e.relay} for the other side (room ${e.room})`);
+          log.info(`on the other machine, type: ${e.command}`);
+        } else log.debug(`joined room ${e.room} at the relay ${e.relay}; the other side is there`);
+        break;
+      case "path":
+        log.info(
+          e.path === "direct"
+            ? `direct connection to ${e.via} (handshake ${e.rttMs.toFixed(1)} ms); the relay is no longer used`
+            : `relayed via ${e.via} (RTT ${e.rttMs.toFixed(1)} ms to the relay), the other side seen as ${e.peer}`,
+        );
+        break;
       case "waiting":
         if (e.stage === "offer") log.info("waiting for the receiver to accept the offer (it may be asking its user)…");
         else if (e.seconds < 5)

@@ -19,6 +19,34 @@ export type XferEvent =
       /** The folder files are saved in, or "standard output". */
       into: string;
     }
+  /** This side joined its room at a relay: the code, and what to type on the other machine if it waits. */
+  | {
+      event: "rendezvous";
+      /** The relay, host:port. */
+      relay: string;
+      /** The room: the code's leading number (all the relay learns of the code). */
+      room: string;
+      code: string;
+      generated: boolean;
+      /** True when the other side is not there yet. */
+      waiting: boolean;
+      /** What to type on the other machine. */
+      command: string;
+      /** This side's address as the relay saw it. */
+      seenAs: string;
+    }
+  /** Which path carries the session, once both sides are on it. */
+  | {
+      event: "path";
+      /** "relayed": through the relay; "direct": over a TCP connection between the two sides. */
+      path: "relayed" | "direct";
+      /** The relay, host:port; or the direct connection's other end. */
+      via: string;
+      /** Relayed: the round trip to the relay (its answer to the join); direct: the direct handshake's time (about one round trip). In ms. */
+      rttMs: number;
+      /** The other side's address: as the relay saw it, or the direct connection's. */
+      peer: string;
+    }
   /**
    * The sender has no answer yet, `seconds` after it started: while the transport dials, while the
    * receiver has not completed the handshake, or while it has not accepted the offer.

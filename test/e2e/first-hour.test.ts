@@ -314,7 +314,9 @@ describe("the receiving side", () => {
   test("recv --stdout onto a terminal is refused (exit 2)", async () => {
     // script(1) gives the command a pseudo-terminal as its stdout.
     const cmd = `${process.execPath} ${join(ROOT, "src/cli.ts")} recv --stdout --listen 127.0.0.1:0; echo "exit=$?"`;
-    const r = Bun.spawnSync(["script", "-q", "-e", "-c", cmd, "/dev/null"], { env: { ...process.env, NO_COLOR: "1" } });
+    const r = Bun.spawnSync(["script", "-q", "-e", "-c", cmd, "/dev/null"], {
+      env: { ...process.env, NO_COLOR: "1", XFER_DISCOVERY: "off" },
+    });
     const out = r.stdout.toString();
     expect(out).toContain("onto this terminal");
     expect(out).toContain("exit=2");

@@ -15,7 +15,7 @@ function onTerminal(args: string[]): { output: Promise<string>; exited: Promise<
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, NO_COLOR: "1", XFER_CODE: TEST_CODE, COLUMNS: "160" },
+    env: { ...process.env, NO_COLOR: "1", XFER_CODE: TEST_CODE, XFER_DISCOVERY: "off", COLUMNS: "160" },
   });
   return { output: new Response(proc.stdout).text(), exited: proc.exited };
 }

@@ -45,7 +45,9 @@ export function run(
   const proc = spawn(command as string, [...prefix, CLI_ENTRY, ...args], {
     cwd: opts.cwd ?? ROOT,
     stdio: [opts.stdin ?? "ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1", XFER_CODE: TEST_CODE, ...opts.env },
+    // No LAN discovery broadcasts from tests onto the machine's real network (a test that wants them
+    // names its targets, or clears this inside its own namespaces).
+    env: { ...process.env, NO_COLOR: "1", XFER_CODE: TEST_CODE, XFER_DISCOVERY: "off", ...opts.env },
   });
   const events: Event[] = [];
   const listeners = new Set<() => void>();

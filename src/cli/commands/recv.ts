@@ -6,16 +6,26 @@ import { EXIT, toXferError, XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { ReceiveDir } from "../../core/receive-dir.ts";
 import type { ReceiveTarget } from "../../core/receive-target.ts";
+import { answerDiscovery } from "../../core/rendezvous/discovery.ts";
+import { roomIfAny } from "../../core/rendezvous/room.ts";
 import { CodeAttempts } from "../../core/secure/attempts.ts";
 import { generateCode } from "../../core/secure/code.ts";
 import type { OfferEvent } from "../../core/session/receiver.ts";
 import { type Server, serve, settleTransports } from "../../core/session/run.ts";
 import { StdoutTarget } from "../../core/stdout-target.ts";
-import type { AnyTransport } from "../../plugin/api.ts";
+import type { AnyTransport, TransportDefinition } from "../../plugin/api.ts";
 import { reachableAddresses } from "../addresses.ts";
 import { canAsk, confirm } from "../ask.ts";
 import { formatBytes, printable } from "../format.ts";
 import { formatEndpoint, parseListen } from "../parse.ts";
+import {
+  answersDiscovery,
+  checkRelayVia,
+  type RelayFlags,
+  relayMeeting,
+  relayOf,
+  relayPasswordOf,
+} from "../rendezvous.ts";
 import { checkTransportOptions, rateProblem } from "../transport-options.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import {
@@ -28,7 +38,7 @@ import {
   transportOptions,
 } from "./common.ts";
 
-export interface RecvFlags extends CommonFlags {
+export interface RecvFlags extends CommonFlags, RelayFlags {
   listen: string;
   via?: string;
   once?: boolean;
@@ -53,10 +63,16 @@ export async function recvCommand(
   // As curl does: binary data onto a terminal is a mistake, not a request.
   if (flags.stdout && process.stdout.isTTY)
     throw new XferError("usage", "--stdout would write the file onto this terminal: redirect it (> file, | command)");
-  const at = parseListen(flags.listen);
+  const relay = relayOf(flags);
+  const at = relay ?? parseListen(flags.listen);
   const registry = await loadTransports(pluginPaths(flags));
   const transports: AnyTransport[] = [];
-  if (flags.via) {
+  if (relay) {
+    checkRelayVia(flags.via === undefined ? undefined : String(flags.via));
+    const tcp = registry.get("tcp-stream")?.transport;
+    if (tcp?.kind !== "stream") throw new XferError("internal", "tcp-stream is not loaded");
+    transports.push(tcp);
+  } else if (flags.via) {
     for (const name of String(flags.via).split(",")) {
       const found = registry.get(name.trim());
       if (!found) throw new XferError("usage", `unknown transport '${name}' (see: xfer transports)`);
@@ -87,10 +103,28 @@ export async function recvCommand(
     target = dir;
   }
   const idle = idleTimeoutMs(flags);
-  // Stdout carries one file's bytes: a second session would interleave with the first.
-  const once = Boolean(flags.once || flags.stdout);
+  // Stdout carries one file's bytes: a second session would interleave with the first. A relay's room
+  // pairs two peers once.
+  const once = Boolean(flags.once || flags.stdout || relay);
   const given = codeOf(flags);
-  const code = given ?? generateCode();
+  let code = given ?? generateCode();
+  /** A room that fails after the join (expired, relay gone) ends the command: set once it runs. */
+  let relayFailed: (err: unknown) => void = () => {};
+  const met = relay
+    ? relayMeeting({
+        relay,
+        base: transports[0] as TransportDefinition<"stream">,
+        side: "recv",
+        code,
+        regenerate: given === null ? generateCode : undefined,
+        password: relayPasswordOf(flags),
+        emit,
+        relayOnly: Boolean(flags.relayOnly),
+        onFailed: (err) => relayFailed(err),
+      })
+    : null;
+  const served: AnyTransport[] = met ? [met.transport] : transports;
+  if (met) code = await met.join(contextFor(transports[0]!, options, emit, Boolean(flags.verbose)), signal);
   const attempts = new CodeAttempts(given === null);
   const approve =
     flags.yes || flags.json || !canAsk()
@@ -98,7 +132,9 @@ export async function recvCommand(
       : (offer: OfferEvent) =>
           confirm(`Accept ${describeOffer(offer)} into ${flags.stdout ? "standard output" : (dir ?? ".")}?`);
   /** Once every transport listens: the code, and what to type on the other machine. */
-  const announce = (s: Server) => {
+  let discovery: { close(): void } | null = null;
+  const announce = async (s: Server) => {
+    if (relay) return; // the rendezvous event said it
     const port = s.listeners[0]?.listener.address.port ?? at.port;
     const addresses = reachableAddresses(at.host, networkInterfaces());
     emit({
@@ -111,6 +147,11 @@ export async function recvCommand(
       transports: s.listeners.map((l) => l.transport.name),
       into,
     });
+    // A sender with no address finds this receiver by its code's number (best effort: another
+    // program on the discovery port, or a code without a number, only means no answers).
+    const room = roomIfAny(code);
+    if (room !== null && answersDiscovery() && s.listeners.some((l) => l.transport.name === "tcp-stream"))
+      discovery = await answerDiscovery({ room, port }).catch(() => null);
   };
 
   return new Promise<number>((resolve, reject) => {
@@ -119,6 +160,7 @@ export async function recvCommand(
     const finish = (code: number, last?: () => void) => {
       if (finished) return;
       finished = true;
+      discovery?.close();
       void server
         .then((s) => s.close())
         .then(() => settleTransports(transports))
@@ -127,8 +169,14 @@ export async function recvCommand(
           resolve(code);
         }, reject);
     };
+    relayFailed = (err) => {
+      const e = toXferError(err);
+      emit({ event: "error", code: e.code, message: e.message, exitCode: e.exitCode });
+      finish(e.exitCode);
+    };
     const server = serve({
-      transports,
+      transports: served,
+      afterAuth: met?.afterAuth,
       at,
       target,
       ctxFor: (t) => contextFor(t, options, emit, Boolean(flags.verbose)),

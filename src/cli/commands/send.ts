@@ -3,10 +3,22 @@ import { type FecParams, parseFec } from "../../core/datagram/fec.ts";
 import { XferError } from "../../core/errors.ts";
 import type { EventSink } from "../../core/events.ts";
 import { buildManifest } from "../../core/manifest.ts";
-import { normalizeCode } from "../../core/secure/code.ts";
+import { discover } from "../../core/rendezvous/discovery.ts";
+import { roomOf } from "../../core/rendezvous/room.ts";
+import { generateCode, normalizeCode } from "../../core/secure/code.ts";
 import { sendSession, settleTransports } from "../../core/session/run.ts";
+import type { Endpoint, TransportDefinition } from "../../plugin/api.ts";
 import { ask, canAsk } from "../ask.ts";
 import { formatEndpoint, parseEndpoint, STDIN_ARG } from "../parse.ts";
+import {
+  checkRelayVia,
+  discoveryTargets,
+  type RelayFlags,
+  relayMeeting,
+  relayOf,
+  relayPasswordOf,
+  WAIT_AT_RELAY_MS,
+} from "../rendezvous.ts";
 import { checkTransportOptions, rateProblem } from "../transport-options.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import { watchForAnswer } from "../waiting.ts";
@@ -20,7 +32,7 @@ import {
   transportOptions,
 } from "./common.ts";
 
-export interface SendFlags extends CommonFlags {
+export interface SendFlags extends CommonFlags, RelayFlags {
   via: string;
   name?: string;
   followSymlinks?: boolean;
@@ -35,18 +47,16 @@ export async function sendCommand(
   signal: AbortSignal,
 ): Promise<number> {
   const given = args.map(String);
-  if (given.length < 2)
-    throw new XferError(
-      "usage",
-      `missing the destination: xfer send <path...> <host[:port]> (the receiver's address comes last)`,
-    );
-  const destination = given[given.length - 1]!;
-  const paths = given.slice(0, -1).map((p) => (p === STDIN_ARG ? "-" : p));
+  const relay = relayOf(flags);
+  const destination = await destinationOf(given, flags, relay !== null);
+  const paths = (destination === null ? given : given.slice(0, -1)).map((p) => (p === STDIN_ARG ? "-" : p));
   if (paths.filter((p) => p === "-").length > 1) throw new XferError("usage", "standard input ('-') can be sent once");
-  await refuseLocalPathAsDestination(destination);
-  const to = parseEndpoint(destination);
+  if (destination !== null) await refuseLocalPathAsDestination(destination);
+  /** No destination and no relay: the receiver is looked for on the local network, once the code is known. */
+  const onLan = destination === null && relay === null;
   const registry = await loadTransports(pluginPaths(flags));
   const via = String(flags.via);
+  if (destination === null && relay !== null) checkRelayVia(via);
   const found = registry.get(via);
   if (!found) throw new XferError("usage", `unknown transport '${via}' (see: xfer transports)`);
   const options = transportOptions(flags);
@@ -62,25 +72,49 @@ export async function sendCommand(
   });
   if (!entries.some((e) => e.entry.kind === "file" || e.entry.kind === "dir"))
     throw new XferError("usage", "nothing to send");
-  const code = codeOf(flags) ?? (await askCode(paths));
   const files = entries.filter((e) => e.entry.kind === "file");
+  const totalBytes = files.some((e) => e.entry.size === null)
+    ? null
+    : files.reduce((sum, e) => sum + (e.entry.size ?? 0), 0);
+  // Through a relay, whichever side comes first makes the code; to a direct address the receiver did.
+  const givenCode = codeOf(flags);
+  let code = givenCode ?? (destination === null && !onLan ? generateCode() : await askCode(paths));
+  const to = onLan ? await findOnLan(code, emit, signal) : destination === null ? relay! : parseEndpoint(destination);
+  const met =
+    destination === null && !onLan
+      ? relayMeeting({
+          relay: relay!,
+          base: found.transport as TransportDefinition<"stream">,
+          side: "send",
+          code,
+          regenerate: givenCode === null ? generateCode : undefined,
+          password: relayPasswordOf(flags),
+          bytes: totalBytes ?? undefined,
+          emit,
+          relayOnly: Boolean(flags.relayOnly),
+        })
+      : null;
+  const transport = met?.transport ?? found.transport;
   emit({
     event: "sending",
     files: files.length,
     dirs: entries.length - files.length,
-    totalBytes: files.some((e) => e.entry.size === null)
-      ? null
-      : files.reduce((sum, e) => sum + (e.entry.size ?? 0), 0),
-    to: formatEndpoint(to),
-    transport: found.transport.name,
+    totalBytes,
+    to: met ? `relay ${formatEndpoint(to)}` : formatEndpoint(to),
+    transport: transport.name,
   });
-  const waiting = watchForAnswer(found.transport, formatEndpoint(to), emit);
+  // Through a relay the wait is for the other side to arrive, which the rendezvous event says.
+  const waiting = met ? { emit, stop: () => {} } : watchForAnswer(found.transport, formatEndpoint(to), emit);
+  const ctx = contextFor(found.transport, options, waiting.emit, Boolean(flags.verbose));
+  if (met) code = await met.join(ctx, signal);
   const result = await sendSession({
     code,
-    transport: found.transport,
+    transport,
     to,
+    dialTimeoutMs: met ? WAIT_AT_RELAY_MS : undefined,
+    afterAuth: met?.afterAuth,
     entries,
-    ctx: contextFor(found.transport, options, waiting.emit, Boolean(flags.verbose)),
+    ctx,
     emit: waiting.emit,
     // Touch process.stdin only when asked to: opening it has side effects on a TTY.
     stdin: paths.includes("-") ? (process.stdin as AsyncIterable<Uint8Array>) : (async function* () {})(),
@@ -96,20 +130,52 @@ export async function sendCommand(
   return exitCodeOf(result);
 }
 
+const NO_DESTINATION =
+  "missing the destination: no relay is set, and no receiver with this code's number answered on the local network. Give the receiver's address last (xfer send <path...> <host[:port]>), or meet through a relay: run 'xfer relay' on a machine both sides reach and give both sides --relay <host[:port]> (or XFER_RELAY)";
+/** How long a sender with no destination asks the local network. */
+const DISCOVERY_TIMEOUT_MS = 1500;
+
+/** The receiver on the local network whose code has this code's number, by broadcast; else the usage error. */
+async function findOnLan(code: string, emit: EventSink, signal: AbortSignal): Promise<Endpoint> {
+  const targets = discoveryTargets();
+  const found = targets.length
+    ? await discover({ room: roomOf(code), targets, timeoutMs: DISCOVERY_TIMEOUT_MS, signal })
+    : null;
+  if (!found) throw new XferError("usage", NO_DESTINATION);
+  const at = formatEndpoint(found);
+  emit({ event: "path", path: "direct", via: at, rttMs: Number(found.rttMs.toFixed(2)), peer: at });
+  return found;
+}
+
+/**
+ * The last argument is the destination, except through a relay: with --relay every argument is a path,
+ * and with XFER_RELAY set so is a last argument that is a local file or folder.
+ */
+async function destinationOf(given: string[], flags: SendFlags, relay: boolean): Promise<string | null> {
+  if (flags.relay !== undefined && String(flags.relay) !== "") return null;
+  if (given.length < 2) return null;
+  const last = given[given.length - 1]!;
+  if (relay && last !== STDIN_ARG && (await isLocal(last))) return null;
+  return last;
+}
+
+async function isLocal(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 /**
  * `xfer send f1 f2` would dial a host named f2: when the last argument is a local file or folder
  * (and has no port), the destination was most likely forgotten.
  */
 async function refuseLocalPathAsDestination(destination: string): Promise<void> {
   if (destination === STDIN_ARG || destination.includes(":")) return;
-  const local = await stat(destination).then(
-    () => true,
-    () => false,
-  );
-  if (local)
+  if (await isLocal(destination))
     throw new XferError(
       "usage",
-      `'${destination}' is a local file or folder, yet it is where the destination goes: add the receiver's host[:port] last (xfer send <path...> <host[:port]>)`,
+      `'${destination}' is a local file or folder, yet it is where the destination goes: add the receiver's host[:port] last (xfer send <path...> <host[:port]>), or meet through a relay with --relay <host[:port]>`,
     );
 }
 

@@ -53,7 +53,14 @@ export interface SendRequest {
   fec?: FecParams;
   /** The code both sides were given (normalised): the session's only secret. */
   code: string;
+  /** How long dial() may take (default DIAL_TIMEOUT_MS): through a relay it waits for the other side. */
+  dialTimeoutMs?: number;
+  /** Stream sessions: once authenticated, where the session goes on (a relay's peers look for a direct path). */
+  afterAuth?: AfterAuth;
 }
+
+/** Given the authenticated, sealed stream: the stream the session runs over (it, or a better one). */
+export type AfterAuth = (sealed: StreamConnection) => Promise<StreamConnection>;
 
 export async function sendSession(req: SendRequest): Promise<SessionResult> {
   const { transport, to } = req;
@@ -61,13 +68,14 @@ export async function sendSession(req: SendRequest): Promise<SessionResult> {
     throw new XferError("usage", "datagram transports need sizes up front: standard input cannot be sent over them");
   let conn: StreamConnection | DatagramConnection;
   // A plugin's dial() might never settle: bound it, and tell the plugin through its signal.
-  const deadline = AbortSignal.timeout(DIAL_TIMEOUT_MS);
+  const dialTimeoutMs = req.dialTimeoutMs ?? DIAL_TIMEOUT_MS;
+  const deadline = AbortSignal.timeout(dialTimeoutMs);
   const timedOut = new Promise<never>((_, reject) =>
     deadline.addEventListener("abort", () =>
       reject(
         new XferError(
           "timeout",
-          `no connection to ${to.host}:${to.port} over ${transport.name} within ${DIAL_TIMEOUT_MS / 1000} s`,
+          `no connection to ${to.host}:${to.port} over ${transport.name} within ${dialTimeoutMs / 1000} s`,
         ),
       ),
     ),
@@ -111,6 +119,11 @@ export async function sendSession(req: SendRequest): Promise<SessionResult> {
     req.signal.removeEventListener("abort", onAbortHandshake);
   }
   req.emit({ event: "authenticated", remote: raw.remote });
+  if (req.afterAuth)
+    sealed = await req.afterAuth(sealed).catch((err: unknown) => {
+      raw.destroy();
+      throw err;
+    });
   const channel = new SessionChannel(sealed, req.idleTimeoutMs);
   const onAbort = () => channel.destroy(new Error("interrupted"));
   req.signal.addEventListener("abort", onAbort, { once: true });
@@ -147,6 +160,8 @@ export interface ServeRequest {
    * The first transport's failure still ends serve(): then the address itself is the problem.
    */
   bestEffort?: boolean;
+  /** Stream sessions: see SendRequest.afterAuth. */
+  afterAuth?: AfterAuth;
 }
 
 export interface Server {
@@ -249,7 +264,11 @@ export async function serve(req: ServeRequest): Promise<Server> {
                 (reason) => (channel ? channel.destroy(reason) : raw.destroy(reason)),
                 async () => {
                   try {
-                    channel = new SessionChannel(await secureStream(raw, secureFor(transport)), req.idleTimeoutMs);
+                    const sealed = await secureStream(raw, secureFor(transport));
+                    channel = new SessionChannel(
+                      req.afterAuth ? await req.afterAuth(sealed) : sealed,
+                      req.idleTimeoutMs,
+                    );
                   } catch (err) {
                     raw.destroy();
                     throw err;

@@ -1,5 +1,5 @@
 /**
- * The TCP preamble (docs/PROTOCOL.md §4): a dialer's first bytes name the transport that should get
+ * The TCP preamble (docs/PROTOCOL.md §6): a dialer's first bytes name the transport that should get
  * the connection, so every TCP transport of a process can listen on one port. Pure: no sockets here.
  */
 

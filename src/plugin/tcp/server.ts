@@ -1,6 +1,6 @@
 /**
  * TCP for transports, shared: one listening socket per host:port in the process, and each transport
- * claims the connections whose preamble names its tag (docs/PROTOCOL.md §4). So every TCP transport
+ * claims the connections whose preamble names its tag (docs/PROTOCOL.md §6). So every TCP transport
  * loaded into `xfer recv` listens on the same port number, as UDP ones share a UDP port by claim.
  */
 import type { Endpoint, Listener, StreamConnection } from "../api.ts";

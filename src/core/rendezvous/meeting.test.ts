@@ -1,0 +1,67 @@
+import { afterAll, expect, test } from "bun:test";
+import { connect } from "node:net";
+import tcp from "../../../plugins/tcp-stream/index.ts";
+import type { TransportContext } from "../../plugin/api.ts";
+import { DEFAULT_LIMITS } from "../../relay/rooms.ts";
+import { startRelay } from "../../relay/server.ts";
+import type { XferEvent } from "../events.ts";
+import { meeting } from "./meeting.ts";
+import { RelayRefused } from "./relay-client.ts";
+import { encodeRelayMessage, RELAY_PROTOCOL_VERSION } from "./wire.ts";
+
+const ctx: TransportContext = { options: { extra: {} }, log: { debug() {}, info() {}, warn() {} }, stats() {} };
+const relay = await startRelay({ host: "127.0.0.1", port: 0, limits: DEFAULT_LIMITS });
+afterAll(() => relay.close());
+
+/** Someone else's receiver waiting in `room`. */
+function occupy(room: string): Promise<void> {
+  return new Promise((resolve) => {
+    const s = connect(relay.address.port, "127.0.0.1", () =>
+      s.write(encodeRelayMessage({ type: "join", relay: RELAY_PROTOCOL_VERSION, room, side: "recv" })),
+    );
+    s.once("data", () => resolve());
+  });
+}
+
+function side(code: string, regenerate?: () => string) {
+  const events: XferEvent[] = [];
+  const m = meeting({
+    base: tcp,
+    relay: relay.address,
+    side: "recv",
+    code,
+    regenerate,
+    command: (c) => `other side: ${c}`,
+    emit: (e) => events.push(e),
+    direct: false,
+    interfaces: () => [],
+  });
+  return { m, events };
+}
+
+test("a made-up code whose room is taken is replaced until a free room is found, and that code is shown", async () => {
+  await occupy("701");
+  await occupy("702");
+  const fresh = ["702-b-b-b-b", "703-c-c-c-c"];
+  const { m, events } = side("701-a-a-a-a", () => fresh.shift()!);
+  const stop = new AbortController();
+  expect(await m.join(ctx, stop.signal)).toBe("703-c-c-c-c");
+  expect(events).toEqual([
+    expect.objectContaining({
+      event: "rendezvous",
+      room: "703",
+      code: "703-c-c-c-c",
+      command: "other side: 703-c-c-c-c",
+    }),
+  ]);
+});
+
+test("a code given by the user is never replaced: a taken room is the relay's refusal", async () => {
+  await occupy("704");
+  const { m, events } = side("704-d-d-d-d");
+  const err = await m.join(ctx, new AbortController().signal).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(RelayRefused);
+  expect((err as RelayRefused).refusal).toBe("room-taken");
+  expect((err as RelayRefused).exitCode).toBe(3);
+  expect(events).toEqual([]);
+});

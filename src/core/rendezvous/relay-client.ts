@@ -1,0 +1,171 @@
+/**
+ * The client side of the relay (protocol v1, docs/PROTOCOL.md §4): join a room over a stream
+ * transport, wait for the other side, and hand the core a StreamConnection that carries the session
+ * through the relay exactly as a direct one would (the handshake runs over it, then sealed records).
+ */
+import type { Endpoint, StreamConnection, TransportContext, TransportDefinition } from "../../plugin/api.ts";
+import { XferError } from "../errors.ts";
+import {
+  encodeRelayMessage,
+  parseReply,
+  RELAY_PROTOCOL_VERSION,
+  type RefusalCode,
+  RelayFrameDecoder,
+  type RelayReply,
+  type Side,
+} from "./wire.ts";
+
+/** The relay said no, and why (its code decides whether trying again can help). */
+export class RelayRefused extends XferError {
+  constructor(
+    readonly refusal: RefusalCode,
+    message: string,
+  ) {
+    super("refused", message);
+  }
+}
+
+/** How long the relay may take to answer a join (it answers at once unless it is overloaded or not a relay). */
+export const RELAY_REPLY_TIMEOUT_MS = 10_000;
+
+export interface MeetOptions {
+  /** The stream transport that reaches the relay (tcp-stream). */
+  base: TransportDefinition<"stream">;
+  ctx: TransportContext;
+  relay: Endpoint;
+  room: string;
+  side: Side;
+  password?: string;
+  /** Sender: the bytes it will send, so that a relay too small for them refuses at once. */
+  bytes?: number;
+}
+
+export interface Joined {
+  /** The relay's answer came after this long: the round trip to the relay. */
+  rttMs: number;
+  /** This side's address as the relay saw it. */
+  you: string;
+  /** True when the other side was not there yet. */
+  waiting: boolean;
+  /** Resolves once the other side is there: the relayed stream. */
+  paired(signal: AbortSignal): Promise<Relayed>;
+  /** Leave the room (a waiting side that gives up). */
+  leave(): void;
+}
+
+export interface Relayed {
+  conn: StreamConnection;
+  /** The other side's address as the relay saw it. */
+  peer: string;
+}
+
+/** Connect to the relay and join the room; resolves on its first answer (refusals reject, with its reason). */
+export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise<Joined> {
+  const where = `relay ${describeRelay(opts.relay)}`;
+  let raw: StreamConnection;
+  try {
+    raw = await opts.base.dial(opts.relay, opts.ctx, signal);
+  } catch (err) {
+    throw new XferError("unreachable", `cannot reach the ${where}: ${(err as Error).message}`, { cause: err });
+  }
+  const source = raw.readable[Symbol.asyncIterator]();
+  const decoder = new RelayFrameDecoder();
+  const read = async (timeoutMs: number | null, signal: AbortSignal): Promise<RelayReply> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = new Promise<never>((_, reject) => {
+      if (timeoutMs !== null)
+        timer = setTimeout(
+          () => reject(new XferError("timeout", `the ${where} did not answer within ${timeoutMs / 1000} s`)),
+          timeoutMs,
+        );
+      const onAbort = () => reject(new XferError("internal", "interrupted"));
+      if (signal.aborted) onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    stop.catch(() => {});
+    try {
+      for (;;) {
+        const message = decoder.next();
+        if (message !== null) return parseReply(message);
+        const next = await Promise.race([source.next(), stop]);
+        if (next.done) throw new XferError("peer-gone", `the ${where} closed the connection`);
+        decoder.push(next.value);
+      }
+    } catch (err) {
+      raw.destroy();
+      throw err instanceof XferError ? err : new XferError("peer-gone", `${where}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const refused = (reply: Extract<RelayReply, { type: "refused" }>) =>
+    new RelayRefused(reply.code, `the ${where} refused: ${reply.reason} (${reply.code})`);
+
+  const started = performance.now();
+  await raw.write(
+    encodeRelayMessage({
+      type: "join",
+      relay: RELAY_PROTOCOL_VERSION,
+      room: opts.room,
+      side: opts.side,
+      ...(opts.password === undefined ? {} : { password: opts.password }),
+      ...(opts.bytes === undefined ? {} : { bytes: opts.bytes }),
+    }),
+  );
+  const first = await read(RELAY_REPLY_TIMEOUT_MS, signal);
+  const rttMs = performance.now() - started;
+  if (first.type === "refused") {
+    raw.destroy();
+    throw refused(first);
+  }
+  const relayed = (reply: Extract<RelayReply, { type: "paired" }>): Relayed => ({
+    peer: reply.peer,
+    conn: relayedStream(raw, decoder.takeRest(), source, `${reply.peer} via ${where}`),
+  });
+  return {
+    rttMs,
+    you: first.you,
+    waiting: first.type === "waiting",
+    async paired(signal) {
+      if (first.type === "paired") return relayed(first);
+      // The relay decides how long a room waits: it says so with an "expired" refusal.
+      const next = await read(null, signal);
+      if (next.type === "refused") {
+        raw.destroy();
+        throw refused(next);
+      }
+      if (next.type !== "paired") throw new XferError("protocol", `the ${where} sent '${next.type}' twice`);
+      return relayed(next);
+    },
+    leave: () => raw.destroy(),
+  };
+}
+
+/** The relay's connection after the pairing: the bytes read past the last relay message come first. */
+function relayedStream(
+  raw: StreamConnection,
+  rest: Uint8Array,
+  source: AsyncIterator<Uint8Array>,
+  remote: string,
+): StreamConnection {
+  return {
+    remote,
+    readable: {
+      async *[Symbol.asyncIterator]() {
+        if (rest.byteLength > 0) yield rest;
+        for (;;) {
+          const next = await source.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      },
+    },
+    write: (chunk) => raw.write(chunk),
+    end: () => raw.end(),
+    destroy: (reason) => raw.destroy(reason),
+  };
+}
+
+export function describeRelay({ host, port }: Endpoint): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,231 @@
+/**
+ * `xfer relay`: a TCP rendezvous that pairs two peers per room and then pipes their bytes both ways
+ * (relay protocol v1, docs/PROTOCOL.md §4). It never holds a key: what it pipes is already sealed.
+ * The sockets are in sockets/ (Bun's own where it runs on Bun, node:net elsewhere); every decision
+ * (limits, pairing, expiry) is RoomBook's.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { toXferError } from "../core/errors.ts";
+import {
+  encodeRelayMessage,
+  MAX_RELAY_MESSAGE_BYTES,
+  parseJoin,
+  RELAY_FRAME_HEADER_BYTES,
+  RELAY_PROTOCOL_VERSION,
+  type RefusalCode,
+  RelayFrameDecoder,
+} from "../core/rendezvous/wire.ts";
+import { type RelayLimits, RoomBook } from "./rooms.ts";
+import { bunListen } from "./sockets/bun.ts";
+import { nodeListen } from "./sockets/node.ts";
+import type { PeerSocket } from "./sockets/peer.ts";
+
+/** A peer must say which room it wants within this; a silent connection is not held. */
+export const JOIN_TIMEOUT_MS = 10_000;
+const SWEEP_EVERY_MS = 1000;
+
+const useBun = typeof globalThis.Bun?.listen === "function" && !process.env.XFER_TCP_PORTABLE;
+
+export type RelayEvent =
+  | { event: "relay-listening"; host: string; port: number }
+  | {
+      event: "relay-room";
+      room: string;
+      outcome: "paired" | "closed" | "left" | "refused" | "expired" | "cut";
+      bytes: number;
+      seconds: number;
+      reason?: string;
+    };
+
+export interface RelayOptions {
+  host: string;
+  port: number;
+  /** Peers must give this in their join (an access check, not secrecy: it travels in the clear). */
+  password?: string;
+  limits: RelayLimits;
+  onEvent?: (e: RelayEvent) => void;
+  now?: () => number;
+  /** Which sockets (default: Bun's own on Bun unless XFER_TCP_PORTABLE is set, node:net elsewhere). */
+  sockets?: "bun" | "node";
+}
+
+export interface RelayServer {
+  readonly address: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
+  const now = opts.now ?? Date.now;
+  const book = new RoomBook<PeerSocket>(opts.limits, now);
+  const emit = opts.onEvent ?? (() => {});
+  const expected = opts.password === undefined ? null : digest(opts.password);
+  /** The room each paired socket is in, and when it was paired: for the report when it closes. */
+  const pairs = new Map<PeerSocket, { room: string; since: number; peer: PeerSocket }>();
+
+  const refuse = (socket: PeerSocket, code: RefusalCode, reason: string, room = "-") => {
+    emit({
+      event: "relay-room",
+      room,
+      outcome: code === "expired" ? "expired" : "refused",
+      bytes: 0,
+      seconds: 0,
+      reason,
+    });
+    socket.write(encodeRelayMessage({ type: "refused", code, reason }));
+    socket.end();
+    // A peer that keeps its side open after a refusal is not waited for.
+    setTimeout(() => socket.destroy(), 2000).unref();
+  };
+
+  const accept = (socket: PeerSocket) => {
+    const decoder = new RelayFrameDecoder();
+    const joinTimer = setTimeout(() => refuse(socket, "bad-request", "no join message in time"), JOIN_TIMEOUT_MS);
+    let joined: string | null = null;
+    socket.handlers = {
+      data(chunk) {
+        if (joined !== null) {
+          // Nothing may come between a join and the pairing: the peer would be talking to nobody.
+          book.leave(socket);
+          return refuse(socket, "bad-request", "sent data before the other side arrived", joined);
+        }
+        decoder.push(chunk);
+        let join: ReturnType<typeof parseJoin>;
+        try {
+          if (decoder.buffered > RELAY_FRAME_HEADER_BYTES + MAX_RELAY_MESSAGE_BYTES && decoder.next() === null)
+            throw new Error("join message too large");
+          const raw = decoder.next();
+          if (raw === null) return;
+          if ((raw as { relay?: unknown }).relay !== RELAY_PROTOCOL_VERSION) {
+            clearTimeout(joinTimer);
+            return refuse(
+              socket,
+              "version",
+              `this relay speaks relay protocol v${RELAY_PROTOCOL_VERSION}: update xfer`,
+            );
+          }
+          join = parseJoin(raw);
+        } catch (err) {
+          clearTimeout(joinTimer);
+          return refuse(socket, "bad-request", toXferError(err).message.slice(0, 200));
+        }
+        clearTimeout(joinTimer);
+        if (decoder.takeRest().byteLength > 0)
+          return refuse(socket, "bad-request", "sent data before the other side arrived", join.room);
+        if (expected && !(join.password !== undefined && timingSafeEqual(digest(join.password), expected)))
+          return refuse(socket, "password", "this relay needs its password (--relay-password or XFER_RELAY_PASSWORD)");
+        const outcome = book.join({ room: join.room, side: join.side, host: socket.host, bytes: join.bytes }, socket);
+        if (outcome.kind === "refused") return refuse(socket, outcome.code, outcome.reason, join.room);
+        joined = join.room;
+        if (outcome.kind === "waiting") {
+          socket.write(
+            encodeRelayMessage({
+              type: "waiting",
+              you: printable(socket),
+              expiresInSeconds: Math.round(outcome.expiresInMs / 1000),
+            }),
+          );
+          return;
+        }
+        pair(join.room, outcome.peer, socket);
+      },
+      // A peer that half-closes before it is paired is leaving: close our side too, so it is gone.
+      end: () => socket.end(),
+      drain() {},
+      close() {
+        clearTimeout(joinTimer);
+        if (pairs.has(socket) || joined === null || !book.has(socket)) return;
+        // A lone peer that left: its room goes with it.
+        book.leave(socket);
+        emit({ event: "relay-room", room: joined, outcome: "left", bytes: 0, seconds: 0 });
+      },
+    };
+  };
+
+  const pair = (room: string, first: PeerSocket, second: PeerSocket) => {
+    const since = now();
+    let closed = 0;
+    const onClose = () => {
+      if (++closed < 2) return;
+      const bytes = book.bytesOf(first);
+      book.leave(first);
+      pairs.delete(first);
+      pairs.delete(second);
+      emit({ event: "relay-room", room, outcome: "closed", bytes, seconds: (now() - since) / 1000 });
+    };
+    for (const [me, peer] of [
+      [first, second],
+      [second, first],
+    ] as const) {
+      pairs.set(me, { room, since, peer });
+      me.write(encodeRelayMessage({ type: "paired", you: printable(me), peer: printable(peer) }));
+      pipe(me, peer, onClose);
+    }
+    emit({ event: "relay-room", room, outcome: "paired", bytes: 0, seconds: 0 });
+  };
+
+  const cut = (socket: PeerSocket, reason: string) => {
+    const pair = pairs.get(socket);
+    if (!pair) return;
+    emit({
+      event: "relay-room",
+      room: pair.room,
+      outcome: "cut",
+      bytes: book.bytesOf(socket),
+      seconds: (now() - pair.since) / 1000,
+      reason,
+    });
+    socket.destroy();
+    pair.peer.destroy();
+  };
+
+  /** `from`'s bytes to `to`, paced by `to`'s drain; `to`'s drain resumes `from`. */
+  const pipe = (from: PeerSocket, to: PeerSocket, onClose: () => void) => {
+    let ended = false;
+    from.handlers = {
+      data(chunk) {
+        if (!book.charge(from, chunk.byteLength)) return cut(from, "the room went past this relay's byte limit");
+        if (!to.write(chunk)) from.pause();
+      },
+      // Half-close travels on: the session ends one direction while verdicts still come back the other.
+      end() {
+        ended = true;
+        to.end();
+      },
+      drain: () => to.resume(),
+      // An orderly close may come without its own end (Bun, when our side was shut first): pass it on as
+      // one; only a failed connection fails the other side.
+      close(failed) {
+        if (!ended) failed ? to.destroy() : to.end();
+        onClose();
+      },
+    };
+  };
+
+  const sweeper = setInterval(() => {
+    for (const { handle, code, reason } of book.sweep()) {
+      if (pairs.has(handle)) cut(handle, reason);
+      else refuse(handle, code, reason);
+    }
+  }, SWEEP_EVERY_MS);
+  sweeper.unref();
+
+  const sockets = opts.sockets ?? (useBun ? "bun" : "node");
+  const listener = await (sockets === "bun" ? bunListen : nodeListen)(opts.host, opts.port, accept);
+  const address = { host: opts.host, port: listener.port };
+  emit({ event: "relay-listening", ...address });
+  return {
+    address,
+    close: async () => {
+      clearInterval(sweeper);
+      await listener.close();
+    },
+  };
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+function printable(socket: PeerSocket): string {
+  return `${socket.host.includes(":") ? `[${socket.host}]` : socket.host}:${socket.port}`;
+}
