@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import fc from "fast-check";
-import { FOLDS_EVERYTHING, FOLDS_NOTHING } from "./name-folding.ts";
 import { checkOfferedNames, componentReason, unsafeLinkReason, unsafeNameReason } from "./names.ts";
+import { FOLDS_EVERYTHING, FOLDS_NOTHING } from "./receive/name-folding.ts";
 
 describe("offered names", () => {
   test.each([

@@ -3,7 +3,7 @@
  * '/'-separated path whose every component is a plain file name on every OS we ship to.
  */
 
-import { foldName, type NameFolding } from "./name-folding.ts";
+import { foldName, type NameFolding } from "./receive/name-folding.ts";
 
 const MAX_COMPONENT_BYTES = 255;
 const MAX_PATH_BYTES = 4096;

@@ -4,6 +4,7 @@
  * The sockets are in sockets/ (Bun's own where it runs on Bun, node:net elsewhere); every decision
  * (limits, pairing, expiry) is RoomBook's.
  */
+
 import { createHash, timingSafeEqual } from "node:crypto";
 import { toXferError } from "../core/errors.ts";
 import {
@@ -15,6 +16,7 @@ import {
   type RefusalCode,
   RelayFrameDecoder,
 } from "../core/rendezvous/wire.ts";
+import { PreambleReader } from "../plugin/tcp/preamble.ts";
 import { type RelayLimits, RoomBook } from "./rooms.ts";
 import { bunListen } from "./sockets/bun.ts";
 import { nodeListen } from "./sockets/node.ts";
@@ -81,8 +83,22 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
     const decoder = new RelayFrameDecoder();
     const joinTimer = setTimeout(() => refuse(socket, "bad-request", "no join message in time"), JOIN_TIMEOUT_MS);
     let joined: string | null = null;
+    // A client dialing through tcp-stream names it in a TCP preamble first (docs/PROTOCOL.md §6); a
+    // relay message never starts with its magic (that length would be over 22 kB), so both are read.
+    let preamble: PreambleReader | null = new PreambleReader();
     socket.handlers = {
       data(chunk) {
+        if (preamble) {
+          const r = preamble.feed(chunk);
+          if (r.kind === "more") return;
+          preamble = null;
+          if (r.kind === "bad") {
+            clearTimeout(joinTimer);
+            return refuse(socket, "bad-request", `bad TCP preamble: ${r.reason}`);
+          }
+          chunk = r.rest;
+          if (chunk.byteLength === 0) return;
+        }
         if (joined !== null) {
           // Nothing may come between a join and the pairing: the peer would be talking to nobody.
           book.leave(socket);

@@ -1,5 +1,5 @@
 /**
- * Parts carry a marker of ours (src/core/part-record.ts), with the real CLI: a user's own
+ * Parts carry a marker of ours (src/core/receive/part-record.ts), with the real CLI: a user's own
  * `*.xfer-part` survives real sends of that name on every transport, a resumed transfer leaves no
  * record behind, and parts of ours nobody came back to are removed at start, saying so.
  */

@@ -64,7 +64,7 @@ export async function tcpProxy(targetPort: number, bytesPerSec: number) {
  */
 export async function ourPart(dir: string, name: string, size: number): Promise<void> {
   const script = `
-    const { ReceiveDir } = await import(${JSON.stringify(join(ROOT, "src/core/receive-dir.ts"))});
+    const { ReceiveDir } = await import(${JSON.stringify(join(ROOT, "src/core/receive/receive-dir.ts"))});
     const entry = { path: ${JSON.stringify(name)}, kind: "file", size: null, mode: 0o644, mtimeMs: 1e12 };
     const sink = await new ReceiveDir(${JSON.stringify(dir)}, { overwrite: false }).openFile(entry, 0, null);
     await sink.write(new Uint8Array(${size}).fill(7));

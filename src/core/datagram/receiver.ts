@@ -6,10 +6,9 @@
 import type { DatagramConnection } from "../../plugin/api.ts";
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
-import type { PlacedFile } from "../placed-file.ts";
 import { Progress } from "../progress.ts";
 import { type ManifestEntry, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
-import type { ReceiveTarget } from "../receive-target.ts";
+import type { PlacedSink, ReceiveTarget } from "../receive/receive-target.ts";
 import type { LockHolder } from "../session/path-locks.ts";
 import { forPeer } from "../session/peer-message.ts";
 import { BUSY_MESSAGE, DECLINED_MESSAGE, offerEvent, type ReceiverShared } from "../session/receiver.ts";
@@ -56,7 +55,7 @@ export async function receiveDatagramSession(
   };
   const state = new DatagramReceiverState(Date.now());
   let entries: ManifestEntry[] = [];
-  const placed = new Map<number, PlacedFile>();
+  const placed = new Map<number, PlacedSink>();
   const created: ManifestEntry[] = [];
   let progress: Progress | null = null;
   let answer: Uint8Array[] = [];
@@ -143,7 +142,7 @@ export async function receiveDatagramSession(
 async function acceptOffer(
   target: ReceiveTarget,
   entries: ManifestEntry[],
-  placed: Map<number, PlacedFile>,
+  placed: Map<number, PlacedSink>,
   coverage: Map<number, Coverage>,
   created: ManifestEntry[],
   emit: EventSink,
@@ -184,7 +183,7 @@ type Resume = Extract<DgMessage, { type: "dg-accept" }>["resume"][number];
 async function finish(
   end: DgEndMessage,
   entries: ManifestEntry[],
-  placed: Map<number, PlacedFile>,
+  placed: Map<number, PlacedSink>,
   state: DatagramReceiverState,
   created: readonly ManifestEntry[],
   target: ReceiveTarget,

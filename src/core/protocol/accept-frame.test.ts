@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { PreparedFiles } from "../receive-target.ts";
+import { PreparedFiles } from "../receive/receive-target.ts";
 import { encodeAcceptFrame } from "./accept-frame.ts";
 import { FRAME_HEADER_BYTES, FrameDecoder } from "./frames.ts";
 import { ControlMessage } from "./messages.ts";

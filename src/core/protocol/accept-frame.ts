@@ -5,7 +5,7 @@
  * `{"index":N,"offset":0,"existing":false}`, so those are written as bytes; the few others (resumes,
  * existing files) go through JSON.stringify. The text is what JSON.stringify of the message gives.
  */
-import type { PreparedFiles, Refusal } from "../receive-target.ts";
+import type { PreparedFiles, Refusal } from "../receive/receive-target.ts";
 import { allocControlFrame, FRAME_HEADER_BYTES } from "./frames.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);

@@ -18,7 +18,7 @@ import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
 import type { LocalEntry } from "../manifest.ts";
 import { SessionChannel } from "../protocol/channel.ts";
-import type { ReceiveTarget } from "../receive-target.ts";
+import type { ReceiveTarget } from "../receive/receive-target.ts";
 import type { CodeAttempts } from "../secure/attempts.ts";
 import { secureDatagrams } from "../secure/sealed-datagrams.ts";
 import { secureStream } from "../secure/stream-handshake.ts";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { XferError } from "../../core/errors.ts";
 import { buildManifest } from "../../core/manifest.ts";
-import { ReceiveDir } from "../../core/receive-dir.ts";
+import { ReceiveDir } from "../../core/receive/receive-dir.ts";
 import { CodeAttempts } from "../../core/secure/attempts.ts";
 import type { SessionResult } from "../../core/session/result.ts";
 import { sendSession, serve } from "../../core/session/run.ts";

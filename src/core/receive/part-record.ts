@@ -29,7 +29,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { toXferError, XferError } from "./errors.ts";
+import { toXferError, XferError } from "../errors.ts";
 
 /** Under the receiving folder; offered names inside it are refused (ReceiveDir). */
 export const RECORD_DIR = ".xfer";

@@ -7,7 +7,7 @@
 import { constants } from "node:fs";
 import { type FileHandle, open, readlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { XferError } from "./errors.ts";
+import { XferError } from "../errors.ts";
 
 const CAN_READ_BACK = process.platform === "linux";
 

@@ -4,9 +4,9 @@ import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import type { XferError } from "./errors.ts";
-import { newHasher } from "./hashing.ts";
-import type { ManifestEntry } from "./protocol/messages.ts";
+import type { XferError } from "../errors.ts";
+import { newHasher } from "../hashing.ts";
+import type { ManifestEntry } from "../protocol/messages.ts";
 import { ReceiveDir } from "./receive-dir.ts";
 
 let root: string;

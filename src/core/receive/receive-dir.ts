@@ -19,16 +19,16 @@ import {
 import { type FileHandle, lstat, mkdir, realpath, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { toXferError, XferError } from "./errors.ts";
-import { hashFilePrefix } from "./hash-file.ts";
-import { newHasher, type StreamingHasher } from "./hashing.ts";
+import { toXferError, XferError } from "../errors.ts";
+import { hashFilePrefix } from "../hash-file.ts";
+import { newHasher, type StreamingHasher } from "../hashing.ts";
+import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, unsafeLinkReason } from "../names.ts";
+import type { ManifestEntry } from "../protocol/messages.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
-import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, unsafeLinkReason } from "./names.ts";
 import { openInside } from "./open-inside.ts";
 import { PartRecord, RECORD_DIR } from "./part-record.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
-import type { ManifestEntry } from "./protocol/messages.ts";
 import {
   type Prepared,
   PreparedFiles,

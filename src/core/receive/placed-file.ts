@@ -7,10 +7,11 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { rename, rm } from "node:fs/promises";
-import { toXferError, XferError } from "./errors.ts";
-import { hashFilePrefix } from "./hash-file.ts";
-import { PART_SUFFIX } from "./names.ts";
-import type { ManifestEntry } from "./protocol/messages.ts";
+import { toXferError, XferError } from "../errors.ts";
+import { hashFilePrefix } from "../hash-file.ts";
+import { PART_SUFFIX } from "../names.ts";
+import type { ManifestEntry } from "../protocol/messages.ts";
+import type { PlacedSink } from "./receive-target.ts";
 
 /** Positional writes allowed in flight before writeAt() waits for the disk. */
 const MAX_IN_FLIGHT = 16;
@@ -26,7 +27,7 @@ export interface RelativeDir {
   pathOf(rel: string): string;
 }
 
-export class PlacedFile {
+export class PlacedFile implements PlacedSink {
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
   private failure: unknown = null;

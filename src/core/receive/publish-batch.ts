@@ -1,7 +1,7 @@
 /**
  * Batched durability for many small files. A file that verified is not synced and renamed on its
  * own: it waits here, still under its part name, until enough have gathered; then the batch is made
- * durable at once (one syncfs per filesystem where it can, src/core/syncfs.ts, else every
+ * durable at once (one syncfs per filesystem where it can, src/core/receive/syncfs.ts, else every
  * file's fdatasync in parallel), and only after that returned are the files given their final
  * names. One fdatasync per file forced one journal commit per file (measured in docs/BENCHMARKS.md).
  *

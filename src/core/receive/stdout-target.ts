@@ -1,8 +1,8 @@
 /** `recv --stdout`: the single offered file goes to standard output instead of a directory. */
 import type { Writable } from "node:stream";
-import { XferError } from "./errors.ts";
-import { newHasher, type StreamingHasher } from "./hashing.ts";
-import type { ManifestEntry } from "./protocol/messages.ts";
+import { XferError } from "../errors.ts";
+import { newHasher, type StreamingHasher } from "../hashing.ts";
+import type { ManifestEntry } from "../protocol/messages.ts";
 import type { Commit } from "./publish-batch.ts";
 import { type FileSink, PreparedFiles, type ReceiveTarget } from "./receive-target.ts";
 

@@ -7,15 +7,15 @@
  * Measured against a queue of staging buffers written from the thread pool (docs/BENCHMARKS.md).
  *
  * Durable before visible: the part is fdatasync'ed before it takes its final name (in a batch with
- * other verified files, src/core/publish-batch.ts). Writeback is started in the background every
+ * other verified files, src/core/receive/publish-batch.ts). Writeback is started in the background every
  * FLUSH_EVERY_BYTES, so the disk works during the transfer and the last flush waits only for the tail.
  */
 import { fchmodSync, futimesSync, renameSync, writeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { open, rm } from "node:fs/promises";
-import { toXferError, XferError } from "./errors.ts";
-import type { StreamingHasher } from "./hashing.ts";
-import type { ManifestEntry } from "./protocol/messages.ts";
+import { toXferError, XferError } from "../errors.ts";
+import type { StreamingHasher } from "../hashing.ts";
+import type { ManifestEntry } from "../protocol/messages.ts";
 import type { Commit } from "./publish-batch.ts";
 import type { FileSink } from "./receive-target.ts";
 

@@ -1,7 +1,6 @@
 /** Where a receiving session puts what it accepts: a directory (ReceiveDir) or standard output. */
-import type { StreamingHasher } from "./hashing.ts";
-import type { PlacedFile } from "./placed-file.ts";
-import type { AcceptedFile, ManifestEntry } from "./protocol/messages.ts";
+import type { StreamingHasher } from "../hashing.ts";
+import type { AcceptedFile, ManifestEntry } from "../protocol/messages.ts";
 import type { Commit } from "./publish-batch.ts";
 
 /** What the receiver knows about one offered file after looking at its disk. */
@@ -84,7 +83,7 @@ export interface FileSink {
   write(bytes: Uint8Array): Promise<void>;
   /**
    * Verify size and hash; throws XferError("integrity") on mismatch. What it returns makes the
-   * verified file durable and then visible under its final name (src/core/publish-batch.ts).
+   * verified file durable and then visible under its final name (src/core/receive/publish-batch.ts).
    */
   finish(size: number, hash: string): Promise<Commit>;
   /** Stop without publishing, keeping what can be resumed. */
@@ -109,9 +108,21 @@ export interface ReceiveTarget {
   /** Give the folders a session created their offered mode and time (only those: see ReceiveDir). */
   finishDirs(created: readonly ManifestEntry[]): Promise<void>;
   /** Files written at any offset (datagram transports). Absent where order matters (standard output). */
-  openPlaced?(entry: ManifestEntry): Promise<PlacedFile>;
+  openPlaced?(entry: ManifestEntry): Promise<PlacedSink>;
   /** An incomplete part of exactly this file from an earlier datagram session, with its missing ranges. */
-  resumePlaced?(entry: ManifestEntry): Promise<{ file: PlacedFile; missing: [number, number][] } | null>;
+  resumePlaced?(entry: ManifestEntry): Promise<{ file: PlacedSink; missing: [number, number][] } | null>;
   /** A session ended (whatever its outcome): tidy what the target keeps across sessions. */
   settle?(): void;
+}
+
+/** A file written at any offset, as datagrams arrive; nothing has its final name until finish(). */
+export interface PlacedSink {
+  /** Write `bytes` at `offset`; resolves once queued. Beyond the offered size it throws. */
+  writeAt(bytes: Uint8Array, offset: number): Promise<void>;
+  /** Every byte arrived: verify against `hash` (over what is on disk) and publish. */
+  finish(hash: string): Promise<void>;
+  /** Bytes are missing: keep the part (or publish it with holes, `publish`); returns the record's path. */
+  keepIncomplete(missing: [number, number][], publish: boolean): Promise<string>;
+  /** The session failed: close, keeping the part for a resume. */
+  abandon(): Promise<void>;
 }
