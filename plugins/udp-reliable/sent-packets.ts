@@ -1,14 +1,25 @@
 /**
  * The sender's record of packets in flight, and loss detection after RFC 9002 §6.1: a packet is
  * lost once a packet sent at least PACKET_THRESHOLD later was acknowledged, or once it is older
- * than the loss delay relative to one that was. Delivery-rate state (draft-cheng-iccrg-delivery-
- * rate-estimation) is stamped on every packet so the congestion controller can measure bandwidth.
+ * than the loss delay relative to one that was. Once an ACK proves a loss spurious the path
+ * reorders, and the packet threshold is dropped for good (RACK, RFC 8985 §6.2): a packet that
+ * skipped a 25 ms delay at 100 Mbit/s overtakes 200 others, more than any count can tolerate,
+ * while time still tells a late packet from a lost one. Delivery-rate state (draft-cheng-iccrg-
+ * delivery-rate-estimation) is stamped on every packet so the congestion controller can measure
+ * bandwidth.
+ *
+ * RTT samples that overtook: a packet that skipped a queue or a delay on a reordering path comes
+ * back faster than the path's propagation delay allows a FIFO path to, and taken as min RTT it
+ * makes every later sample look like a standing queue. A sample counts as evidence of the
+ * propagation delay (`minRttSample`) only once no packet sent before it turned out to arrive after
+ * it — confirmed when the older ones are settled (acknowledged before it, or declared lost), never
+ * when one of them is acknowledged afterwards — and once it has waited its own round trip without
+ * an older ACK arriving: an ACK that skipped the delay back is followed, within that delay, by the
+ * older ACKs it overtook.
  */
 import type { PnRange } from "./wire/frames.ts";
 
 export const PACKET_THRESHOLD = 3;
-/** When ACKs for packets already declared lost arrive, reordering is real: tolerate more of it. */
-const MAX_PACKET_THRESHOLD = 64;
 
 export interface SentFrameRange {
   offset: number;
@@ -39,8 +50,8 @@ export interface AckResult {
   acked: SentPacket[];
   /** Set when the largest acknowledged packet is newly acked (a valid RTT sample). */
   rttSample?: number;
-  /** Packets declared lost earlier that this ACK proves delivered. */
-  spurious: number;
+  /** Packets declared lost earlier that this ACK proves delivered (each reported once). */
+  spurious: SentPacket[];
 }
 
 export class SentPackets {
@@ -61,6 +72,12 @@ export class SentPackets {
 
   /** Ack-eliciting packets in state "sent": hasAckEliciting is asked on every deadline(). */
   private elicitingOutstanding = 0;
+  /** Index of the oldest ack-eliciting packet still outstanding (only moves forward). */
+  private cursor = 0;
+  /** The lowest RTT sample waiting for the packets sent before it to be settled. */
+  private candidate: { rtt: number; pn: number; at: number } | null = null;
+  /** A sample that proved it did not overtake (see the top of this file); taken by takeMinRttSample(). */
+  private confirmedRtt: number | undefined;
 
   onSent(p: SentPacket): void {
     if (this.packets.length === 0) this.basePn = p.pn;
@@ -81,10 +98,11 @@ export class SentPackets {
   /** Applies an ACK frame's ranges (newest first). */
   onAck(ranges: readonly PnRange[], now: number): AckResult {
     const acked: SentPacket[] = [];
-    let spurious = 0;
+    const spurious: SentPacket[] = [];
     let rttSample: number | undefined;
     // A peer acknowledging packets never sent must not make every later packet look lost.
     const largest = Math.min((ranges[0] as PnRange).high, this.largestSent);
+    if (this.candidate && largest < this.candidate.pn) this.candidate = null;
     for (const r of ranges) {
       const low = Math.max(r.low, this.basePn + this.head);
       // Descending, jumping over runs acknowledged together before: ACKs repeat old ranges, and
@@ -95,7 +113,7 @@ export class SentPackets {
           pn = p.ackedRunLow;
           continue;
         }
-        if (p.state === "lost") spurious++;
+        if (p.state === "lost") spurious.push(p);
         else {
           if (p.ackEliciting) this.elicitingOutstanding--;
           if (p.inFlight) this.bytesInFlight -= p.bytes;
@@ -105,10 +123,18 @@ export class SentPackets {
         p.ackedRunLow = low;
       }
     }
-    if (acked.length === 0 && spurious === 0) return { acked, spurious };
+    if (acked.length === 0 && spurious.length === 0) return { acked, spurious };
     acked.sort((a, b) => a.pn - b.pn);
     const newest = acked[acked.length - 1];
-    if (newest && newest.pn === largest && largest > this.largestAcked) rttSample = now - newest.sentAt;
+    // Anything older than the candidate acknowledged only now arrived after it: it overtook.
+    const old = this.candidate;
+    if (old && ((acked[0]?.pn ?? old.pn) < old.pn || spurious.some((p) => p.pn < old.pn))) this.candidate = null;
+    this.settleCandidate(now);
+    if (newest && newest.pn === largest && largest > this.largestAcked) {
+      rttSample = now - newest.sentAt;
+      if (newest.ackEliciting && (!this.candidate || rttSample < this.candidate.rtt))
+        this.candidate = { rtt: rttSample, pn: newest.pn, at: now };
+    }
     if (largest > this.largestAcked) this.largestAcked = largest;
     for (const p of acked) {
       if (!p.inFlight) continue;
@@ -116,12 +142,34 @@ export class SentPackets {
       this.deliveredTime = now;
       if (p.sentAt > this.firstSentTime) this.firstSentTime = p.sentAt;
     }
-    if (spurious) {
-      this.spuriousLosses += spurious;
-      this.packetThreshold = Math.min(MAX_PACKET_THRESHOLD, this.packetThreshold * 2);
+    if (spurious.length) {
+      this.spuriousLosses += spurious.length;
+      this.packetThreshold = Number.POSITIVE_INFINITY;
     }
     this.trim();
     return { acked, rttSample, spurious };
+  }
+
+  /** The latest RTT sample known not to have overtaken older packets (undefined: none since last asked). */
+  takeMinRttSample(): number | undefined {
+    const r = this.confirmedRtt;
+    this.confirmedRtt = undefined;
+    return r;
+  }
+
+  /** Confirms the candidate once every packet sent before it is settled (acked earlier, or lost). */
+  private settleCandidate(now: number): void {
+    const ps = this.packets;
+    if (this.cursor < this.head) this.cursor = this.head;
+    while (this.cursor < ps.length) {
+      const p = ps[this.cursor] as SentPacket;
+      if (p.state === "sent" && p.ackEliciting) break;
+      this.cursor++;
+    }
+    const c = this.candidate;
+    if (!c || now < c.at + c.rtt || this.basePn + this.cursor < c.pn) return;
+    this.confirmedRtt = Math.min(this.confirmedRtt ?? c.rtt, c.rtt);
+    this.candidate = null;
   }
 
   /**
@@ -149,6 +197,7 @@ export class SentPackets {
       } else nextCheck = Math.min(nextCheck, p.sentAt + lossDelay);
     }
     this.trim();
+    this.settleCandidate(now);
     return { lost, nextCheck };
   }
 
@@ -194,6 +243,7 @@ export class SentPackets {
     if (this.head > 4096 && this.head * 2 > ps.length) {
       ps.splice(0, this.head);
       this.basePn += this.head;
+      this.cursor = Math.max(0, this.cursor - this.head);
       this.head = 0;
     }
   }

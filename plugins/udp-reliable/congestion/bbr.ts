@@ -56,6 +56,9 @@ export class BbrController implements CongestionController {
   private queueHighRounds = 0;
   private guarded = false;
   private congestiveCuts = 0;
+  /** The last cut, until spurious losses show its round's loss was reordering (then it is undone). */
+  private lastCut: { priorLimit: number; lostBytes: number; spuriousBytes: number } | null = null;
+  private undoneCuts = 0;
   /** Loss rate per round on this path without a queue (EWMA): random loss, not congestion. */
   private randomLoss = 0;
   private delivered = 0;
@@ -98,7 +101,9 @@ export class BbrController implements CongestionController {
 
   onAck(ev: AckEvent): void {
     this.delivered = ev.delivered;
-    if (ev.rttSample !== undefined) this.onRtt(ev.rttSample, ev.now);
+    // Only samples that did not overtake older packets: a reordered packet's fast round trip is
+    // not the path's, and as min RTT it would make every other sample look like a standing queue.
+    if (ev.minRttSample !== undefined) this.onRtt(ev.minRttSample, ev.now);
     this.updateRound(ev);
     this.updateBandwidth(ev);
     this.updateAckAggregation(ev);
@@ -110,6 +115,20 @@ export class BbrController implements CongestionController {
 
   onLoss(ev: LossEvent): void {
     this.roundLost += ev.lostBytes;
+  }
+
+  onSpuriousLoss(ev: { now: number; bytes: number }): void {
+    // Lost this round and delivered after all: not loss. The round may have ended already; then
+    // the cut it caused, if any, is undone once half the loss it was made for proves spurious.
+    this.roundLost = Math.max(0, this.roundLost - ev.bytes);
+    const cut = this.lastCut;
+    if (!cut) return;
+    cut.spuriousBytes += ev.bytes;
+    if (cut.spuriousBytes * 2 >= cut.lostBytes) {
+      this.bwLimit = Math.max(this.bwLimit, cut.priorLimit);
+      this.lastCut = null;
+      this.undoneCuts++;
+    }
   }
 
   onRetransmissionTimeout(now: number): void {
@@ -141,6 +160,7 @@ export class BbrController implements CongestionController {
       queueDelayMs: Math.round(this.lastRoundQueue * 10) / 10,
       extraAckedBytes: Math.round(this.extraAcked.value),
       congestiveCuts: this.congestiveCuts,
+      undoneCuts: this.undoneCuts,
     };
   }
 
@@ -226,6 +246,7 @@ export class BbrController implements CongestionController {
       const measured = this.bwFilter.value;
       // Never below the window floor's rate (MIN_WINDOW_PACKETS a round trip), as with cwnd.
       const floor = (MIN_WINDOW_PACKETS * this.config.mss * 1000) / Math.max(this.minRtt, 1);
+      this.lastCut = { priorLimit: this.bwLimit, lostBytes: this.roundLost, spuriousBytes: 0 };
       this.bwLimit = Math.max(Math.min(this.bwLimit, measured) * LOSS_CUT, floor);
     } else {
       // Any round that was not congestive lets the limit recover. Waiting for the queue to be gone

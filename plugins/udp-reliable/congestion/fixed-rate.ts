@@ -28,6 +28,8 @@ export class FixedRateController implements CongestionController {
   onPacketSent(): void {}
   onLoss(): void {}
   onRetransmissionTimeout(): void {}
+  onSpuriousLoss(): void {}
+
   onAppLimited(): void {}
 
   stats(): Record<string, number | string> {
