@@ -158,8 +158,10 @@ describe("reordering", () => {
     const { cc, r, send } = setup();
     for (let i = 0; i < 20; i++) send(i);
     r.onAck([{ low: 0, high: 1 }], 0, 51);
-    r.onAck([{ low: 0, high: 2 }], 0, 101);
-    expect(cc.acks[1]?.minRttSample).toBe(50);
+    r.onAck([{ low: 0, high: 2 }], 0, 53); // 51: corroborates 50
+    expect(r.rtt.min).toBe(Number.POSITIVE_INFINITY);
+    r.onAck([{ low: 0, high: 3 }], 0, 120); // a loss delay later
+    expect(cc.acks.map((a) => a.minRttSample)).toEqual([undefined, undefined, 50]);
     expect(r.rtt.min).toBe(50);
     // pn 18 arrives 25 ms early, then the ones it overtook.
     r.onAck(

@@ -61,22 +61,23 @@ export class LossRecovery {
     this.cc.onPacketSent(now, p.bytes, this.sent.bytesInFlight, p.stream.length > 0);
   }
 
-  /** A handshake round trip, timed unambiguously (Karn): it also bounds the min RTT. */
+  /** A handshake round trip, timed unambiguously (Karn): the min RTT until a confirmed one. */
   onHandshakeRtt(sample: number): void {
     this.rtt.update(sample, 0);
-    this.rtt.observeMin(sample);
+    this.rtt.observeHandshake(sample);
   }
 
   /** An ACK frame's ranges (newest first) and ACK delay (µs, as the peer reported it). */
   onAck(ranges: readonly PnRange[], delayUs: number, now: number): void {
-    const result = this.sent.onAck(ranges, now);
+    const ackDelay = Math.min(delayUs / 1000, MAX_ACK_DELAY_MS);
+    const result = this.sent.onAck(ranges, now, ackDelay);
     if (result.spurious.length) this.onSpurious(result.spurious, now);
     if (result.acked.length === 0) return;
     // Only the largest newly acknowledged packet times the round trip (sent-packets.ts sets the
     // sample only then), and only an ack-eliciting one: the peer holds ACKs for nothing else.
     const newest = result.acked[result.acked.length - 1] as SentPacket;
     const rttSample = newest.ackEliciting ? result.rttSample : undefined;
-    if (rttSample !== undefined) this.rtt.update(rttSample, Math.min(delayUs / 1000, MAX_ACK_DELAY_MS));
+    if (rttSample !== undefined) this.rtt.update(rttSample, ackDelay);
     for (const p of result.acked) this.events.onPacketAcked(p);
     this.ptoCount = 0;
     this.detectLosses(now);

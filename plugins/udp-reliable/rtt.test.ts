@@ -177,3 +177,15 @@ test("the reordering window widens the loss delay by eighths of the RTT", () => 
   expect(rtt.lossDelay(4)).toBe(120);
   expect(rtt.lossDelay(8)).toBe(160);
 });
+
+test("the handshake's round trip stands as min_rtt only until the first confirmed sample, lower or not", () => {
+  const rtt = new RttEstimator();
+  rtt.observeHandshake(25); // a SYN that skipped the delay
+  expect(rtt.min).toBe(25);
+  rtt.observeHandshake(10); // only the first counts
+  expect(rtt.min).toBe(25);
+  rtt.observeMin(50);
+  expect(rtt.min).toBe(50);
+  rtt.observeMin(60);
+  expect(rtt.min).toBe(50);
+});

@@ -17,6 +17,7 @@ export class RttEstimator {
   /** Lowest sample over the connection's life that could be propagation delay (ms). */
   min = Number.POSITIVE_INFINITY;
   hasSample = false;
+  private provisional = false;
 
   /**
    * @param sample ms from sending the largest newly acknowledged packet to receiving its ACK
@@ -40,9 +41,22 @@ export class RttEstimator {
     this.smoothed = 0.875 * this.smoothed + 0.125 * adjusted;
   }
 
-  /** A sample known not to have overtaken older packets (a handshake's, or a confirmed one). */
+  /** A sample known not to have overtaken older packets (see sent-packets.ts). */
   observeMin(sample: number): void {
-    if (sample >= 0) this.min = Math.min(this.min, sample);
+    if (!(sample >= 0)) return;
+    this.min = this.provisional ? sample : Math.min(this.min, sample);
+    this.provisional = false;
+  }
+
+  /**
+   * The handshake's round trip: one sample, and a SYN or SYN-ACK that skipped a delay is no rarer
+   * than a data packet that did. It stands as the minimum until the first confirmed sample
+   * replaces it, lower or not.
+   */
+  observeHandshake(sample: number): void {
+    if (!(sample >= 0) || Number.isFinite(this.min)) return;
+    this.min = sample;
+    this.provisional = true;
   }
 
   /** Probe timeout before backoff: srtt + max(4·rttvar, granularity) + the peer's max ACK delay. */

@@ -396,43 +396,70 @@ describe("model check", () => {
 });
 
 describe("RTT samples that may be propagation delay (min RTT)", () => {
-  test("in order: confirmed once it has waited its own round trip", () => {
-    const { s } = sendMany(20);
+  test("in order and corroborated: confirmed once its window is over and it stood a loss delay", () => {
+    const { s } = sendMany(30);
     s.onAck([{ low: 0, high: 3 }], 80); // 3 sent at 30: sample 50
-    s.onAck([{ low: 0, high: 5 }], 101);
+    s.detectLosses(80, 56);
+    s.onAck([{ low: 0, high: 5 }], 102); // 52: close to 50, corroborates it
+    s.detectLosses(102, 56);
     expect(s.takeMinRttSample()).toBeUndefined();
-    s.onAck([{ low: 0, high: 8 }], 131);
-    // 50 confirmed; the new sample waits for its own confirmation.
+    s.onAck([{ low: 0, high: 8 }], 136); // 56 ms after the sample: confirmed
     expect(s.takeMinRttSample()).toBe(50);
     expect(s.takeMinRttSample()).toBeUndefined();
   });
 
-  test("a packet that overtook older ones (netem's reorder) is never confirmed", () => {
-    const { s } = sendMany(20);
-    // pn 6 skipped the delay: acked 25 ms after it was sent, while 0..5 are still on their way.
-    s.onAck([{ low: 6, high: 6 }], 85);
-    // 0..5 arrive after it: pn 6's 25 ms is not the path's.
-    s.onAck([{ low: 0, high: 6 }], 100);
-    s.onAck([{ low: 0, high: 9 }], 140);
+  test("a lone sample with nothing near it is not confirmed", () => {
+    const { s } = sendMany(30);
+    s.onAck([{ low: 0, high: 3 }], 80); // 50
+    s.onAck([{ low: 0, high: 5 }], 200); // 150: far from it
+    s.onAck([{ low: 0, high: 8 }], 400);
     expect(s.takeMinRttSample()).toBeUndefined();
+  });
+
+  test("a packet that overtook older ones (netem's reorder) is never confirmed", () => {
+    const { s } = sendMany(30);
+    // pn 6 and 7 skipped the delay: acked 25 ms after sending, while 0..5 are still on their way.
+    s.onAck([{ low: 6, high: 6 }], 85);
+    s.onAck([{ low: 6, high: 7 }], 96);
+    // 0..5 arrive after them with round trips of 50 ms and more: 25 ms is not the path's.
+    s.onAck([{ low: 0, high: 7 }], 100);
+    s.onAck([{ low: 0, high: 9 }], 140);
     s.onAck([{ low: 0, high: 12 }], 300);
-    expect(s.takeMinRttSample()).toBe(50); // pn 9's, in order
+    expect(s.takeMinRttSample()).toBeUndefined();
+  });
+
+  test("jitter is not overtaking: an older packet a little slower leaves the sample standing", () => {
+    const { s } = sendMany(30);
+    s.onAck(
+      [
+        { low: 2, high: 2 },
+        { low: 0, high: 0 },
+      ],
+      70,
+    ); // 50, while 1 (sent at 10) is a little slower
+    s.onAck([{ low: 0, high: 2 }], 72); // 1: 62 ms, within a quarter of 50
+    s.onAck([{ low: 0, high: 3 }], 81); // 51: corroborates
+    s.onAck([{ low: 0, high: 9 }], 141);
+    expect(s.takeMinRttSample()).toBe(50);
   });
 
   test("an ACK that overtook older ACKs (reordered on the way back) is never confirmed", () => {
-    const { s } = sendMany(20);
+    const { s } = sendMany(30);
     s.onAck([{ low: 0, high: 5 }], 60); // sample 10: the ACK skipped the delay
-    s.onAck([{ low: 0, high: 3 }], 69); // an older ACK arrives after it
-    s.onAck([{ low: 0, high: 7 }], 125);
+    s.onAck([{ low: 0, high: 6 }], 71); // 11: corroborates, but ...
+    s.onAck([{ low: 0, high: 3 }], 80); // ... an older ACK arrives after them, 50 ms after 3 was sent
+    s.onAck([{ low: 0, high: 9 }], 200);
     expect(s.takeMinRttSample()).toBeUndefined();
   });
 
   test("older packets that were lost, not late, do not block confirmation", () => {
-    const { s } = sendMany(20);
+    const { s } = sendMany(30);
     s.onAck([{ low: 2, high: 4 }], 90); // 0 and 1 missing: sample 50 waits
-    s.onAck([{ low: 2, high: 5 }], 141);
+    s.onAck([{ low: 2, high: 5 }], 101); // 51
+    s.onAck([{ low: 2, high: 6 }], 141);
     expect(s.takeMinRttSample()).toBeUndefined();
-    expect(pns(s.detectLosses(141, 60).lost)).toEqual([0, 1]);
+    // Declared lost, and the sample stood a loss delay (60 ms) after its ACK: confirmed.
+    expect(pns(s.detectLosses(160, 60).lost)).toEqual([0, 1]);
     expect(s.takeMinRttSample()).toBe(50);
   });
 });

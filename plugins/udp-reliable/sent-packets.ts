@@ -11,15 +11,18 @@
  * RTT samples that overtook: a packet that skipped a queue or a delay on a reordering path comes
  * back faster than the path's propagation delay allows a FIFO path to, and taken as min RTT it
  * makes every later sample look like a standing queue. A sample counts as evidence of the
- * propagation delay (`minRttSample`) only once no packet sent before it turned out to arrive after
- * it — confirmed when the older ones are settled (acknowledged before it, or declared lost), never
- * when one of them is acknowledged afterwards — and once it has waited its own round trip without
- * an older ACK arriving: an ACK that skipped the delay back is followed, within that delay, by the
- * older ACKs it overtook.
+ * propagation delay (`minRttSample`) only once the packets sent before it are settled (acknowledged
+ * before it, or declared lost) and nothing older arrived after it with a much longer round trip —
+ * neither an older packet nor an older ACK (an ACK that skipped the delay back is followed, within
+ * that delay, by the older ACKs it overtook). Jitter reorders by a little and is tolerated
+ * (REORDER_TOLERANCE); a packet or ACK that skipped a whole delay is not. One sample is confirmed
+ * per window of a round trip: the lowest that qualified in it.
  */
 import type { PnRange } from "./wire/frames.ts";
 
 export const PACKET_THRESHOLD = 3;
+/** An older packet or ACK arriving after a sample discredits it if its round trip is longer by this share. */
+const REORDER_TOLERANCE = 1 / 4;
 
 export interface SentFrameRange {
   offset: number;
@@ -75,7 +78,16 @@ export class SentPackets {
   /** Index of the oldest ack-eliciting packet still outstanding (only moves forward). */
   private cursor = 0;
   /** The lowest RTT sample waiting for the packets sent before it to be settled. */
-  private candidate: { rtt: number; pn: number; at: number } | null = null;
+  private candidate: {
+    rtt: number;
+    pn: number;
+    windowStart: number;
+    since: number;
+    /** Another sample (another packet, another ACK) came within the tolerance of it. */
+    corroborated: boolean;
+  } | null = null;
+  /** How long a candidate must stand unchallenged: the last loss delay (about 9/8 srtt). */
+  private confirmHold = 0;
   /** A sample that proved it did not overtake (see the top of this file); taken by takeMinRttSample(). */
   private confirmedRtt: number | undefined;
 
@@ -95,14 +107,17 @@ export class SentPackets {
     this.packets.push(p);
   }
 
-  /** Applies an ACK frame's ranges (newest first). */
-  onAck(ranges: readonly PnRange[], now: number): AckResult {
+  /** Applies an ACK frame's ranges (newest first); `ackDelay` (ms) times an older ACK that arrived late. */
+  onAck(ranges: readonly PnRange[], now: number, ackDelay = 0): AckResult {
     const acked: SentPacket[] = [];
     const spurious: SentPacket[] = [];
     let rttSample: number | undefined;
     // A peer acknowledging packets never sent must not make every later packet look lost.
     const largest = Math.min((ranges[0] as PnRange).high, this.largestSent);
-    if (this.candidate && largest < this.candidate.pn) this.candidate = null;
+    if (this.candidate && largest < this.candidate.pn) {
+      const p = largest >= this.basePn + this.head ? this.packets[largest - this.basePn] : undefined;
+      this.challenge(p ? now - ackDelay - p.sentAt : Number.POSITIVE_INFINITY);
+    }
     for (const r of ranges) {
       const low = Math.max(r.low, this.basePn + this.head);
       // Descending, jumping over runs acknowledged together before: ACKs repeat old ranges, and
@@ -126,14 +141,27 @@ export class SentPackets {
     if (acked.length === 0 && spurious.length === 0) return { acked, spurious };
     acked.sort((a, b) => a.pn - b.pn);
     const newest = acked[acked.length - 1];
-    // Anything older than the candidate acknowledged only now arrived after it: it overtook.
+    // Anything older than the candidate acknowledged only now arrived after it.
     const old = this.candidate;
-    if (old && ((acked[0]?.pn ?? old.pn) < old.pn || spurious.some((p) => p.pn < old.pn))) this.candidate = null;
+    if (old) {
+      for (const p of acked) if (p.pn < old.pn && p.ackEliciting) this.challenge(now - p.sentAt);
+      for (const p of spurious) if (p.pn < old.pn) this.challenge(now - p.sentAt);
+    }
     this.settleCandidate(now);
     if (newest && newest.pn === largest && largest > this.largestAcked) {
       rttSample = now - newest.sentAt;
-      if (newest.ackEliciting && (!this.candidate || rttSample < this.candidate.rtt))
-        this.candidate = { rtt: rttSample, pn: newest.pn, at: now };
+      const c = this.candidate;
+      const near = (low: number, high: number) => high <= low * (1 + REORDER_TOLERANCE);
+      if (!newest.ackEliciting) {
+      } else if (!c || rttSample < c.rtt)
+        this.candidate = {
+          rtt: rttSample,
+          pn: newest.pn,
+          windowStart: c?.windowStart ?? now,
+          since: now,
+          corroborated: c !== null && near(rttSample, c.rtt),
+        };
+      else if (near(c.rtt, rttSample)) c.corroborated = true;
     }
     if (largest > this.largestAcked) this.largestAcked = largest;
     for (const p of acked) {
@@ -157,7 +185,19 @@ export class SentPackets {
     return r;
   }
 
-  /** Confirms the candidate once every packet sent before it is settled (acked earlier, or lost). */
+  /** Something older arrived after the candidate, with round trip `rtt`: far slower, and the candidate overtook. */
+  private challenge(rtt: number): void {
+    const c = this.candidate;
+    if (c && rtt > c.rtt * (1 + REORDER_TOLERANCE)) this.candidate = null;
+  }
+
+  /**
+   * Confirms the candidate once its window (a round trip of its own) is over, it has stood a loss
+   * delay unchallenged (what it overtook arrives within the delay it skipped, less than a round
+   * trip, even packets declared lost meanwhile), another sample came close to it (a lone fast ACK
+   * with no older one behind it to give it away is no evidence), and every packet sent before it
+   * is settled.
+   */
   private settleCandidate(now: number): void {
     const ps = this.packets;
     if (this.cursor < this.head) this.cursor = this.head;
@@ -167,7 +207,8 @@ export class SentPackets {
       this.cursor++;
     }
     const c = this.candidate;
-    if (!c || now < c.at + c.rtt || this.basePn + this.cursor < c.pn) return;
+    if (!c?.corroborated || now < c.windowStart + c.rtt || now < c.since + this.confirmHold) return;
+    if (this.basePn + this.cursor < c.pn) return;
     this.confirmedRtt = Math.min(this.confirmedRtt ?? c.rtt, c.rtt);
     this.candidate = null;
   }
@@ -177,6 +218,7 @@ export class SentPackets {
    * it in number or in time. Returns them, and when the next time-based check is due (Infinity: none).
    */
   detectLosses(now: number, lossDelay: number): { lost: SentPacket[]; nextCheck: number } {
+    this.confirmHold = lossDelay;
     const lost: SentPacket[] = [];
     let nextCheck = Number.POSITIVE_INFINITY;
     const end = Math.min(this.largestAcked - this.basePn, this.packets.length - 1);
