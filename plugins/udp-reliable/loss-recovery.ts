@@ -73,11 +73,11 @@ export class LossRecovery {
     const result = this.sent.onAck(ranges, now, ackDelay);
     if (result.spurious.length) this.onSpurious(result.spurious, now);
     if (result.acked.length === 0) return;
-    // Only the largest newly acknowledged packet times the round trip (sent-packets.ts sets the
-    // sample only then), and only an ack-eliciting one: the peer holds ACKs for nothing else.
+    // The largest newly acknowledged packet times the round trip (see sent-packets.ts), if it is
+    // ack-eliciting: the peer holds ACKs for nothing else.
     const newest = result.acked[result.acked.length - 1] as SentPacket;
     const rttSample = newest.ackEliciting ? result.rttSample : undefined;
-    if (rttSample !== undefined) this.rtt.update(rttSample, ackDelay);
+    if (rttSample !== undefined) this.rtt.update(rttSample, result.sampleIsLargest ? ackDelay : 0);
     for (const p of result.acked) this.events.onPacketAcked(p);
     this.ptoCount = 0;
     this.detectLosses(now);

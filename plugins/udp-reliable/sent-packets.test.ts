@@ -78,14 +78,17 @@ describe("acknowledgement", () => {
     expect(s.bytesInFlight).toBe(20_000 - 8000);
     const dup = s.onAck([{ low: 0, high: 12 }], 220);
     expect(pns(dup.acked)).toEqual([5, 6, 7, 10, 11]);
-    // 12 was acked before: no RTT sample from this ACK.
-    expect(dup.rttSample).toBeUndefined();
-    expect(s.onAck([{ low: 0, high: 12 }], 230)).toEqual({ acked: [], spurious: [] });
+    // 12 was acked before: the sample is 11's, the largest newly acked, and no ACK delay applies.
+    expect(dup.rttSample).toBe(220 - 110);
+    expect(dup.sampleIsLargest).toBe(false);
+    expect(s.onAck([{ low: 0, high: 12 }], 230)).toEqual({ acked: [], spurious: [], sampleIsLargest: false });
   });
 
-  test("an RTT sample only when the largest acknowledged packet is newly acked", () => {
+  test("the RTT sample is the largest newly acked packet's; the ACK delay applies when it is the frame's largest", () => {
     const { s } = sendMany(10);
-    expect(s.onAck([{ low: 6, high: 6 }], 100).rttSample).toBe(40);
+    const first = s.onAck([{ low: 6, high: 6 }], 100);
+    expect(first.rttSample).toBe(40);
+    expect(first.sampleIsLargest).toBe(true);
     const r = s.onAck(
       [
         { low: 6, high: 6 },
@@ -94,7 +97,9 @@ describe("acknowledgement", () => {
       120,
     );
     expect(pns(r.acked)).toEqual([3]);
-    expect(r.rttSample).toBeUndefined();
+    // 3 filled a hole behind 6 (it was overtaken): its own round trip, no ACK delay.
+    expect(r.rttSample).toBe(120 - 30);
+    expect(r.sampleIsLargest).toBe(false);
     expect(s.largestAcked).toBe(6);
   });
 
@@ -290,12 +295,18 @@ describe("long runs", () => {
     expect(pns(recent.s.detectLosses(7000, 10_000).lost)).toEqual([0, 1, 2]);
     expect(pns(recent.s.onAck([{ low: 0, high: 0 }], 7010).spurious)).toEqual([0]);
 
+    // More than 1024 newer packets, but within two loss delays: still remembered.
+    const many = sendMany(3000);
+    many.s.onAck([{ low: 3, high: 2999 }], 40_000);
+    expect(pns(many.s.detectLosses(40_000, 100_000).lost)).toEqual([0, 1, 2]);
+    expect(pns(many.s.onAck([{ low: 0, high: 0 }], 40_010).spurious)).toEqual([0]);
+
     const old = sendMany(3000);
     old.s.onAck([{ low: 3, high: 2999 }], 40_000);
-    expect(pns(old.s.detectLosses(40_000, 100_000).lost)).toEqual([0, 1, 2]);
-    // More than 1024 packets newer than them are settled: they were forgotten.
+    expect(pns(old.s.detectLosses(40_000, 10_000).lost)).toEqual([0, 1, 2]);
+    // More than 1024 packets newer than them are settled and two loss delays passed: forgotten.
     const late = old.s.onAck([{ low: 0, high: 2 }], 40_010);
-    expect(late).toEqual({ acked: [], spurious: [] });
+    expect(late).toEqual({ acked: [], spurious: [], sampleIsLargest: false });
     expect(old.s.packetThreshold).toBe(PACKET_THRESHOLD);
   });
 });
@@ -357,11 +368,11 @@ describe("model check", () => {
             expect(r.spurious.length).toBe(spurious);
             const top = (ranges[0] as PnRange).high;
             if (expectAcked.length || spurious) {
+              const newest = expectAcked.length ? Math.max(...expectAcked) : undefined;
               expect(r.rttSample).toBe(
-                expectAcked.includes(top) && top > largest
-                  ? now - (model[top] as (typeof model)[number]).p.sentAt
-                  : undefined,
+                newest === undefined ? undefined : now - (model[newest] as (typeof model)[number]).p.sentAt,
               );
+              expect(r.sampleIsLargest).toBe(newest === top);
               largest = Math.max(largest, top);
             }
             if (spurious) threshold = Number.POSITIVE_INFINITY;

@@ -7,22 +7,15 @@
  * while time still tells a late packet from a lost one. Delivery-rate state (draft-cheng-iccrg-
  * delivery-rate-estimation) is stamped on every packet so the congestion controller can measure
  * bandwidth.
- *
- * RTT samples that overtook: a packet that skipped a queue or a delay on a reordering path comes
- * back faster than the path's propagation delay allows a FIFO path to, and taken as min RTT it
- * makes every later sample look like a standing queue. A sample counts as evidence of the
- * propagation delay (`minRttSample`) only once the packets sent before it are settled (acknowledged
- * before it, or declared lost) and nothing older arrived after it with a much longer round trip —
- * neither an older packet nor an older ACK (an ACK that skipped the delay back is followed, within
- * that delay, by the older ACKs it overtook). Jitter reorders by a little and is tolerated
- * (REORDER_TOLERANCE); a packet or ACK that skipped a whole delay is not. One sample is confirmed
- * per window of a round trip: the lowest that qualified in it.
+
+ * Which RTT samples may be read as propagation delay is min-rtt-filter.ts's business; this file
+ * tells it what arrived when.
  */
+import { MinRttFilter } from "./min-rtt-filter.ts";
 import type { PnRange } from "./wire/frames.ts";
 
 export const PACKET_THRESHOLD = 3;
-/** An older packet or ACK arriving after a sample discredits it if its round trip is longer by this share. */
-const REORDER_TOLERANCE = 1 / 4;
+const MAX_REMEMBERED = 1 << 16;
 
 export interface SentFrameRange {
   offset: number;
@@ -51,8 +44,16 @@ export interface SentPacket {
 
 export interface AckResult {
   acked: SentPacket[];
-  /** Set when the largest acknowledged packet is newly acked (a valid RTT sample). */
+  /**
+   * The round trip of the largest newly acknowledged packet. RFC 9002 samples only when that is
+   * the frame's largest; on a reordering path a packet that skipped the delay is acknowledged
+   * early, the ACKs for what it overtook then carry no new largest, and nearly every sample left
+   * is a reordered one. The fill-ins are acknowledged at once (they arrive out of order), so their
+   * round trip is as good a sample.
+   */
   rttSample?: number;
+  /** The sample is the frame's largest: the peer's ACK delay applies to it. */
+  sampleIsLargest: boolean;
   /** Packets declared lost earlier that this ACK proves delivered (each reported once). */
   spurious: SentPacket[];
 }
@@ -78,15 +79,8 @@ export class SentPackets {
   /** Index of the oldest ack-eliciting packet still outstanding (only moves forward). */
   private cursor = 0;
   /** The lowest RTT sample waiting for the packets sent before it to be settled. */
-  private candidate: {
-    rtt: number;
-    pn: number;
-    windowStart: number;
-    since: number;
-    /** Another sample (another packet, another ACK) came within the tolerance of it. */
-    corroborated: boolean;
-  } | null = null;
-  /** How long a candidate must stand unchallenged: the last loss delay (about 9/8 srtt). */
+  private readonly minRtt = new MinRttFilter();
+  /** How long a min-RTT candidate must stand unchallenged: the last loss delay (about 9/8 srtt). */
   private confirmHold = 0;
   /** A sample that proved it did not overtake (see the top of this file); taken by takeMinRttSample(). */
   private confirmedRtt: number | undefined;
@@ -114,10 +108,8 @@ export class SentPackets {
     let rttSample: number | undefined;
     // A peer acknowledging packets never sent must not make every later packet look lost.
     const largest = Math.min((ranges[0] as PnRange).high, this.largestSent);
-    if (this.candidate && largest < this.candidate.pn) {
-      const p = largest >= this.basePn + this.head ? this.packets[largest - this.basePn] : undefined;
-      this.challenge(p ? now - ackDelay - p.sentAt : Number.POSITIVE_INFINITY);
-    }
+    const top = largest >= this.basePn + this.head ? this.packets[largest - this.basePn] : undefined;
+    this.minRtt.onFrame(largest, top ? now - ackDelay - top.sentAt : Number.POSITIVE_INFINITY);
     for (const r of ranges) {
       const low = Math.max(r.low, this.basePn + this.head);
       // Descending, jumping over runs acknowledged together before: ACKs repeat old ranges, and
@@ -138,30 +130,17 @@ export class SentPackets {
         p.ackedRunLow = low;
       }
     }
-    if (acked.length === 0 && spurious.length === 0) return { acked, spurious };
+    if (acked.length === 0 && spurious.length === 0) return { acked, spurious, sampleIsLargest: false };
     acked.sort((a, b) => a.pn - b.pn);
     const newest = acked[acked.length - 1];
-    // Anything older than the candidate acknowledged only now arrived after it.
-    const old = this.candidate;
-    if (old) {
-      for (const p of acked) if (p.pn < old.pn && p.ackEliciting) this.challenge(now - p.sentAt);
-      for (const p of spurious) if (p.pn < old.pn) this.challenge(now - p.sentAt);
-    }
-    this.settleCandidate(now);
-    if (newest && newest.pn === largest && largest > this.largestAcked) {
+    for (const p of acked) if (p.ackEliciting) this.minRtt.onArrived(p.pn, now - p.sentAt);
+    for (const p of spurious) this.minRtt.onArrived(p.pn, now - p.sentAt);
+    this.settleMinRtt(now);
+    if (newest) {
       rttSample = now - newest.sentAt;
-      const c = this.candidate;
-      const near = (low: number, high: number) => high <= low * (1 + REORDER_TOLERANCE);
-      if (!newest.ackEliciting) {
-      } else if (!c || rttSample < c.rtt)
-        this.candidate = {
-          rtt: rttSample,
-          pn: newest.pn,
-          windowStart: c?.windowStart ?? now,
-          since: now,
-          corroborated: c !== null && near(rttSample, c.rtt),
-        };
-      else if (near(c.rtt, rttSample)) c.corroborated = true;
+      // Only the frame's largest: ACKs for fill-ins overtake one another unnoticed (they all report
+      // the same largest), so their samples serve srtt but not the minimum.
+      if (newest.ackEliciting && newest.pn === largest) this.minRtt.onSample(rttSample, newest.pn, largest, now);
     }
     if (largest > this.largestAcked) this.largestAcked = largest;
     for (const p of acked) {
@@ -174,8 +153,8 @@ export class SentPackets {
       this.spuriousLosses += spurious.length;
       this.packetThreshold = Number.POSITIVE_INFINITY;
     }
-    this.trim();
-    return { acked, rttSample, spurious };
+    this.trim(now);
+    return { acked, rttSample, sampleIsLargest: newest?.pn === largest, spurious };
   }
 
   /** The latest RTT sample known not to have overtaken older packets (undefined: none since last asked). */
@@ -185,20 +164,8 @@ export class SentPackets {
     return r;
   }
 
-  /** Something older arrived after the candidate, with round trip `rtt`: far slower, and the candidate overtook. */
-  private challenge(rtt: number): void {
-    const c = this.candidate;
-    if (c && rtt > c.rtt * (1 + REORDER_TOLERANCE)) this.candidate = null;
-  }
-
-  /**
-   * Confirms the candidate once its window (a round trip of its own) is over, it has stood a loss
-   * delay unchallenged (what it overtook arrives within the delay it skipped, less than a round
-   * trip, even packets declared lost meanwhile), another sample came close to it (a lone fast ACK
-   * with no older one behind it to give it away is no evidence), and every packet sent before it
-   * is settled.
-   */
-  private settleCandidate(now: number): void {
+  /** Hands a confirmed sample to takeMinRttSample() (see min-rtt-filter.ts). */
+  private settleMinRtt(now: number): void {
     const ps = this.packets;
     if (this.cursor < this.head) this.cursor = this.head;
     while (this.cursor < ps.length) {
@@ -206,11 +173,8 @@ export class SentPackets {
       if (p.state === "sent" && p.ackEliciting) break;
       this.cursor++;
     }
-    const c = this.candidate;
-    if (!c?.corroborated || now < c.windowStart + c.rtt || now < c.since + this.confirmHold) return;
-    if (this.basePn + this.cursor < c.pn) return;
-    this.confirmedRtt = Math.min(this.confirmedRtt ?? c.rtt, c.rtt);
-    this.candidate = null;
+    const confirmed = this.minRtt.settle(now, this.basePn + this.cursor, this.confirmHold);
+    if (confirmed !== undefined) this.confirmedRtt = Math.min(this.confirmedRtt ?? confirmed, confirmed);
   }
 
   /**
@@ -238,8 +202,8 @@ export class SentPackets {
         lost.push(p);
       } else nextCheck = Math.min(nextCheck, p.sentAt + lossDelay);
     }
-    this.trim();
-    this.settleCandidate(now);
+    this.trim(now);
+    this.settleMinRtt(now);
     return { lost, nextCheck };
   }
 
@@ -271,14 +235,18 @@ export class SentPackets {
   }
 
   /**
-   * Drops settled packets from the front. Lost ones stay a little (up to 1024 behind the newest)
-   * so a late ACK can still reveal a spurious loss.
+   * Drops settled packets from the front. Lost ones stay a while so a late ACK can still reveal a
+   * spurious loss: until 1024 newer ones were sent and two loss delays passed (a queue that grew
+   * faster than srtt can make a whole window look lost; at 100 Mbit/s × 300 ms, 1024 packets go
+   * in a third of the round trip), and at most MAX_REMEMBERED behind the newest.
    */
-  private trim(): void {
+  private trim(now: number): void {
     const ps = this.packets;
     while (this.head < ps.length) {
       const p = ps[this.head] as SentPacket;
-      const settled = p.state === "acked" || (p.state === "lost" && ps.length - this.head > 1024);
+      const behind = ps.length - this.head;
+      const forgotten = (behind > 1024 && now - p.sentAt > 2 * this.confirmHold) || behind > MAX_REMEMBERED;
+      const settled = p.state === "acked" || (p.state === "lost" && forgotten);
       if (!settled) break;
       ps[this.head++] = undefined as unknown as SentPacket;
     }

@@ -222,7 +222,7 @@ export class BbrController implements CongestionController {
     const sendElapsed = p.sentAt - p.firstSentTimeAtSend;
     const ackElapsed = ev.now - p.deliveredTimeAtSend;
     const interval = Math.max(sendElapsed, ackElapsed);
-    if (interval <= 0 || interval < this.minRtt * 0.5) return;
+    if (interval <= 0 || (Number.isFinite(this.minRtt) && interval < this.minRtt * 0.5)) return;
     const rate = ((ev.delivered - p.deliveredAtSend) * 1000) / interval;
     const appLimited = p.appLimitedAtSend || p.deliveredAtSend < this.appLimitedUntil;
     if (!appLimited || rate > this.bwFilter.value) this.bwFilter.update(rate, this.round);
