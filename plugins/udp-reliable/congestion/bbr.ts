@@ -107,7 +107,11 @@ export class BbrController implements CongestionController {
     // Only samples that did not overtake older packets: a reordered packet's fast round trip is
     // not the path's, and as min RTT it would make every other sample look like a standing queue.
     if (ev.minRttSample !== undefined) this.onRtt(ev.minRttSample, ev.now);
-    else if (!Number.isFinite(this.minRtt) && Number.isFinite(ev.minRtt)) {
+    // Any other sample may refresh the minimum and time the round's queue, but never lower them.
+    if (ev.rttSample !== undefined && ev.rttSample >= this.minRtt) {
+      this.roundMinRtt = Math.min(this.roundMinRtt, ev.rttSample);
+      if (ev.rttSample <= this.minRtt + 1) this.minRttStamp = ev.now;
+    } else if (!Number.isFinite(this.minRtt) && Number.isFinite(ev.minRtt)) {
       // Until a sample is confirmed (jitter can keep them rare) the estimator's minimum (perhaps
       // the handshake's) stands in; it is not the queue's reference, and the first confirmed
       // sample replaces it.
@@ -245,7 +249,8 @@ export class BbrController implements CongestionController {
 
   /** Once per round: classify the round's loss, run the delay guard. */
   private endRound(now: number): void {
-    const queue = Number.isFinite(this.roundMinRtt) ? this.roundMinRtt - this.baseRtt : 0;
+    const queue =
+      Number.isFinite(this.roundMinRtt) && Number.isFinite(this.baseRtt) ? this.roundMinRtt - this.baseRtt : 0;
     this.lastRoundQueue = queue;
     const total = this.roundDelivered + this.roundLost;
     const lossRate = total > 0 ? this.roundLost / total : 0;
