@@ -2,7 +2,7 @@
  * RTT estimation after RFC 9002 §5 (RFC 6298's EWMA, with the peer's ACK delay subtracted). Karn's
  * rule holds by construction: packet numbers are never reused, so every sample is unambiguous.
  * The minimum is fed separately (observeMin): on a reordering path not every sample can be the
- * propagation delay (see sent-packets.ts), while all of them belong in the smoothed RTT.
+ * propagation delay (see min-rtt-filter.ts), while all of them belong in the smoothed RTT.
  */
 
 /** Assumed RTT before the first sample (ms). */
@@ -41,7 +41,7 @@ export class RttEstimator {
     this.smoothed = 0.875 * this.smoothed + 0.125 * adjusted;
   }
 
-  /** A sample known not to have overtaken older packets (see sent-packets.ts). */
+  /** A sample known not to have overtaken older packets (see min-rtt-filter.ts). */
   observeMin(sample: number): void {
     if (!(sample >= 0)) return;
     this.min = this.provisional ? sample : Math.min(this.min, sample);

@@ -7,7 +7,7 @@
  * while time still tells a late packet from a lost one. Delivery-rate state (draft-cheng-iccrg-
  * delivery-rate-estimation) is stamped on every packet so the congestion controller can measure
  * bandwidth.
-
+ *
  * Which RTT samples may be read as propagation delay is min-rtt-filter.ts's business; this file
  * tells it what arrived when.
  */
@@ -78,11 +78,11 @@ export class SentPackets {
   private elicitingOutstanding = 0;
   /** Index of the oldest ack-eliciting packet still outstanding (only moves forward). */
   private cursor = 0;
-  /** The lowest RTT sample waiting for the packets sent before it to be settled. */
+  /** Which samples may be read as the path's min RTT. */
   private readonly minRtt = new MinRttFilter();
   /** How long a min-RTT candidate must stand unchallenged: the last loss delay (about 9/8 srtt). */
   private confirmHold = 0;
-  /** A sample that proved it did not overtake (see the top of this file); taken by takeMinRttSample(). */
+  /** A sample that proved it did not overtake (min-rtt-filter.ts); taken by takeMinRttSample(). */
   private confirmedRtt: number | undefined;
 
   onSent(p: SentPacket): void {
