@@ -349,7 +349,10 @@ export class Connection {
 
   private onPacketAcked(p: SentPacket): void {
     for (const r of p.stream) this.sendStream.onAcked(r.offset, r.length, r.fin);
-    if (this.mtu.onAcked(p.pn)) this.pacer.mss = this.mtu.size;
+    if (this.mtu.onAcked(p.pn)) {
+      this.pacer.mss = this.mtu.size;
+      this.cc.onDatagramSize(this.mtu.size);
+    }
   }
 
   private onPacketLost(p: SentPacket, declared: boolean): void {

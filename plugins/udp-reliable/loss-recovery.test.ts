@@ -30,6 +30,7 @@ class Recorder implements CongestionController {
     this.timeouts++;
   }
   onAppLimited(): void {}
+  onDatagramSize(): void {}
   stats(): Record<string, number | string> {
     return {};
   }

@@ -71,18 +71,36 @@ export class BbrController implements CongestionController {
   private ackEpochStart = 0;
   private ackEpochBytes = 0;
 
+  /** The datagram size in use: floors are whole datagrams, or a 16 KB one on loopback never fits. */
+  private mss: number;
+  /** Lowest raw RTT sample (ms), reordered or not: only to tell a rate sample too short to trust. */
+  private rawMinRtt = Number.POSITIVE_INFINITY;
+
   constructor(private readonly config: ControllerConfig) {
+    this.mss = config.mss;
     this.cwnd = config.initialWindowPackets * config.mss;
     this.pacing = (HIGH_GAIN * this.cwnd) / 0.1;
   }
 
   congestionWindow(): number {
-    if (this.mode === "probe-rtt") return MIN_WINDOW_PACKETS * this.config.mss;
+    if (this.mode === "probe-rtt") return MIN_WINDOW_PACKETS * this.mss;
     return this.cwnd;
   }
 
   pacingRate(): number {
-    return Math.min(this.pacing, this.config.maxRate);
+    return Math.min(Math.max(this.pacing, this.floorRate()), this.config.maxRate);
+  }
+
+  /**
+   * Never slower than the window floor a round trip. Delivery-rate samples measure the rate we
+   * send at, so a flow paced so slowly that one datagram takes longer than a whole 1.25 probing
+   * phase never sends faster, never measures more, and stays there (seen: 20 transfers on a
+   * starved 2-vCPU host, 16 KB datagrams paced at 3 KB/s). The window still bounds what is in
+   * flight, so on a path slower than this the floor sends no more than TCP's minimum window would.
+   */
+  private floorRate(): number {
+    const rtt = Number.isFinite(this.minRtt) ? Math.max(this.minRtt, 1) : 100;
+    return (MIN_WINDOW_PACKETS * this.mss * 1000) / rtt;
   }
 
   /**
@@ -98,12 +116,17 @@ export class BbrController implements CongestionController {
 
   onPacketSent(): void {}
 
+  onDatagramSize(bytes: number): void {
+    this.mss = Math.max(this.mss, bytes);
+  }
+
   onAppLimited(): void {
     this.appLimitedUntil = this.delivered + 1;
   }
 
   onAck(ev: AckEvent): void {
     this.delivered = ev.delivered;
+    if (ev.rttSample !== undefined) this.rawMinRtt = Math.min(this.rawMinRtt, ev.rttSample);
     // Only samples that did not overtake older packets: a reordered packet's fast round trip is
     // not the path's, and as min RTT it would make every other sample look like a standing queue.
     if (ev.minRttSample !== undefined) this.onRtt(ev.minRttSample, ev.now);
@@ -150,7 +173,7 @@ export class BbrController implements CongestionController {
     // Everything in flight is presumed gone: restart from a small window but keep what we learnt of
     // the path, so a short blackout does not cost a whole slow start (ARQ-NOTES §2.5 item 7).
     this.priorCwnd = Math.max(this.priorCwnd, this.cwnd);
-    this.cwnd = MIN_WINDOW_PACKETS * this.config.mss;
+    this.cwnd = MIN_WINDOW_PACKETS * this.mss;
     this.mode = "startup";
     this.pacingGain = HIGH_GAIN;
     this.cwndGain = HIGH_GAIN;
@@ -158,10 +181,7 @@ export class BbrController implements CongestionController {
     this.fullBwRounds = 0;
     this.minRttStamp = now;
     // Restart gently, at no more than the rate the path carried before the silence.
-    this.pacing = Math.min(
-      this.pacing,
-      Math.max(this.bandwidth(), (MIN_WINDOW_PACKETS * this.config.mss * 1000) / 100),
-    );
+    this.pacing = Math.min(this.pacing, Math.max(this.bandwidth(), (MIN_WINDOW_PACKETS * this.mss * 1000) / 100));
   }
 
   stats(): Record<string, number | string> {
@@ -185,7 +205,7 @@ export class BbrController implements CongestionController {
 
   private bdp(): number {
     const bw = this.bandwidth();
-    if (bw === 0 || !Number.isFinite(this.minRtt)) return this.config.initialWindowPackets * this.config.mss;
+    if (bw === 0 || !Number.isFinite(this.minRtt)) return this.config.initialWindowPackets * this.mss;
     return (bw * this.minRtt) / 1000;
   }
 
@@ -226,7 +246,12 @@ export class BbrController implements CongestionController {
     const sendElapsed = p.sentAt - p.firstSentTimeAtSend;
     const ackElapsed = ev.now - p.deliveredTimeAtSend;
     const interval = Math.max(sendElapsed, ackElapsed);
-    if (interval <= 0 || (Number.isFinite(this.minRtt) && interval < this.minRtt * 0.5)) return;
+    // Too short to trust when under half a round trip. Which round trip: the fastest seen at all, not
+    // the confirmed min RTT, which may be the stand-in (a handshake timed on a starved host: 80 ms
+    // on loopback) or a starved minute's: against that every sample of a now fast path was
+    // rejected, bandwidth never rose, and packets too sparse to confirm a lower min RTT kept it so.
+    const shortest = Math.min(this.minRtt, this.rawMinRtt);
+    if (interval <= 0 || (Number.isFinite(shortest) && interval < shortest * 0.5)) return;
     const rate = ((ev.delivered - p.deliveredAtSend) * 1000) / interval;
     const appLimited = p.appLimitedAtSend || p.deliveredAtSend < this.appLimitedUntil;
     if (!appLimited || rate > this.bwFilter.value) this.bwFilter.update(rate, this.round);
@@ -270,7 +295,7 @@ export class BbrController implements CongestionController {
       this.congestiveCuts++;
       const measured = this.bwFilter.value;
       // Never below the window floor's rate (MIN_WINDOW_PACKETS a round trip), as with cwnd.
-      const floor = (MIN_WINDOW_PACKETS * this.config.mss * 1000) / Math.max(this.minRtt, 1);
+      const floor = this.floorRate();
       this.lastCut = { priorLimit: this.bwLimit, lostBytes: this.roundLost, spuriousBytes: 0 };
       this.bwLimit = Math.max(Math.min(this.bwLimit, measured) * LOSS_CUT, floor);
     } else {
@@ -346,10 +371,10 @@ export class BbrController implements CongestionController {
 
   private updateCwnd(ev: AckEvent): void {
     // Headroom for our own pacing quantum (the pacer releases ~2 ms bursts) and measured ACK aggregation.
-    const quanta = 2 * Math.max((this.bandwidth() * 2) / 1000, 2 * this.config.mss);
+    const quanta = 2 * Math.max((this.bandwidth() * 2) / 1000, 2 * this.mss);
     const target = this.cwndGain * this.bdp() + quanta + this.extraAcked.value;
     const acked = ev.acked.reduce((n, p) => n + p.bytes, 0);
-    const floor = MIN_WINDOW_PACKETS * this.config.mss;
+    const floor = MIN_WINDOW_PACKETS * this.mss;
     if (this.mode === "startup") this.cwnd = Math.max(this.cwnd, Math.min(this.cwnd + acked, target));
     else this.cwnd = Math.max(floor, Math.min(this.cwnd + acked, target));
     if (this.mode === "startup" && this.bwFilter.value === 0) this.cwnd = Math.max(this.cwnd, this.priorCwnd / 4);

@@ -59,6 +59,8 @@ export interface CongestionController {
   onSpuriousLoss(ev: { now: number; bytes: number }): void;
   /** A retransmission timeout fired (everything in flight is presumed lost). */
   onRetransmissionTimeout(now: number): void;
+  /** The path MTU prober confirmed larger datagrams (bytes): windows count in them from now on. */
+  onDatagramSize(bytes: number): void;
   /** The sender ran out of data to send: rate samples taken now do not reflect the path. */
   onAppLimited(now: number): void;
   /** For --json stats. */

@@ -29,6 +29,7 @@ export class FixedRateController implements CongestionController {
   onLoss(): void {}
   onRetransmissionTimeout(): void {}
   onSpuriousLoss(): void {}
+  onDatagramSize(): void {}
 
   onAppLimited(): void {}
 
