@@ -1,11 +1,10 @@
 /**
  * A controller must always be able to win its rate back. Closed loop over the real loss recovery,
- * pacer and BBR, on a host that is starved of CPU at first (20 transfers on 2 vCPUs: the event loop
- * runs every few hundred ms, so ACKs come in bunches and the handshake's round trip is inflated),
- * then runs freely. Before the floor on pacing, samples taken across the starved turns left
- * BBR's bandwidth at a few KB/s, where one 16 KB datagram took longer to pace than a whole
- * probing phase lasted: it never probed out (the 'many at once' drill's udp-reliable flows froze
- * at 300–3800 B/s).
+ * pacer and BBR: a host starved of CPU (20 transfers on 2 vCPUs: the event loop gets a turn every
+ * few hundred ms, ACKs come in bunches, the handshake's round trip is inflated) that then runs
+ * freely, and the state the 'many at once' drill's frozen udp-reliable flows were left in
+ * (300–3800 B/s for good): each of bbr.ts's two rules against it has a case here that fails
+ * without it.
  */
 import { describe, expect, test } from "bun:test";
 import { seededRandom } from "../../test/sim/rng.ts";
@@ -129,28 +128,33 @@ describe("the rate always recovers", () => {
     expect(bbr.stats().ccMode).toBe("probe-bw");
   });
 
-  test("bandwidth left at 3 KB/s by a starved start, 16 KB datagrams: the path's rate within 10 s", () => {
-    // The state the drill's frozen flows reported: out of STARTUP at about 3 KB/s (rate samples
-    // taken across turns seconds apart), min RTT 8 ms (confirmed while starved), on a path whose
-    // round trip is now 0.5 ms. One datagram took 5 s to pace, a probing phase lasted 16 ms, and
-    // every lone datagram's sample (16 KB in 0.5 ms) was under half the min RTT, so rejected.
-    const bbr = newBbr(16384);
-    let delivered = 0;
-    for (let t = 0; t < 30_000; t += 5000) {
-      const p = {
-        bytes: 16384,
-        sentAt: t - 8,
-        deliveredAtSend: delivered,
-        deliveredTimeAtSend: t - 5000,
-        firstSentTimeAtSend: t - 5000,
-        appLimitedAtSend: false,
-      };
-      delivered += 16384;
-      bbr.onAck({ now: t, acked: [p], rttSample: 8, minRttSample: 8, minRtt: 8, delivered, bytesInFlight: 0 });
-    }
-    expect(bbr.stats()).toMatchObject({ ccMode: "probe-bw", minRttMs: 8 });
-    expect(Number(bbr.stats().bwBytesPerSec)).toBeLessThan(4000);
-    const { share } = closedLoop({ ...starved, starvedUntilMs: 0, turnMs: 1, seconds: 10, spentPacer: true }, bbr);
-    expect(share).toBeGreaterThan(0.8);
-  });
+  // The state the drill's frozen flows reported: out of STARTUP at about 3 KB/s (rate samples taken
+  // across turns seconds apart), a min RTT confirmed while starved, on a path whose round trip is
+  // now 0.5 ms. One datagram took 5 s to pace while a probing phase lasted 2 min RTTs, and every
+  // lone datagram's sample (16 KB in about 2 ms) was under half the min RTT, so rejected. At 8 ms
+  // the pacing floor alone gets it out; at 2 s (floor 33 KB/s) it takes judging samples against
+  // the fastest round trip seen.
+  test.each([8, 2000])(
+    "bandwidth left at 3 KB/s by a starved start, min RTT %p ms: the path's rate within 3 s",
+    (minRtt) => {
+      const bbr = newBbr(16384);
+      let delivered = 0;
+      for (let t = 0; t < 30_000; t += 5000) {
+        const p = {
+          bytes: 16384,
+          sentAt: t - minRtt,
+          deliveredAtSend: delivered,
+          deliveredTimeAtSend: t - 5000,
+          firstSentTimeAtSend: t - 5000,
+          appLimitedAtSend: false,
+        };
+        delivered += 16384;
+        bbr.onAck({ now: t, acked: [p], rttSample: minRtt, minRttSample: minRtt, minRtt, delivered, bytesInFlight: 0 });
+      }
+      expect(bbr.stats()).toMatchObject({ ccMode: "probe-bw", minRttMs: minRtt });
+      expect(Number(bbr.stats().bwBytesPerSec)).toBeLessThan(4000);
+      const { share } = closedLoop({ ...starved, starvedUntilMs: 0, turnMs: 1, seconds: 3, spentPacer: true }, bbr);
+      expect(share).toBeGreaterThan(0.8);
+    },
+  );
 });
