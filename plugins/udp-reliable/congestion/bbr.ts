@@ -205,7 +205,7 @@ export class BbrController implements CongestionController {
 
   private bdp(): number {
     const bw = this.bandwidth();
-    if (bw === 0 || !Number.isFinite(this.minRtt)) return this.config.initialWindowPackets * this.mss;
+    if (bw === 0 || !Number.isFinite(this.minRtt)) return this.config.initialWindowPackets * this.config.mss;
     return (bw * this.minRtt) / 1000;
   }
 
