@@ -97,4 +97,20 @@ describe("BBR on reordering paths", () => {
     expect(round() - start).toBeLessThanOrEqual(1000 / (0.9 * 50) + 1);
     expect(round() - start).toBeGreaterThan(10);
   });
+
+  test("a reordered sample confirmed as the base RTT does not leave every lossy round congestive for good", () => {
+    // netlab, 1 % reorder and 1 % loss: a 33 ms sample on a 50 ms path got through the filter
+    // once; as the queue's reference it showed a 17 ms standing queue in every round.
+    const bbr = new BbrController(config);
+    let t = drive(bbr, 0, 2000, { confirmed: (at) => (at < 1000 ? 50 : at < 1010 ? 33 : 50) });
+    t = drive(bbr, t, 10_000, { lossEvery: 100 });
+    const cutsStuck = Number(bbr.stats().congestiveCuts);
+    expect(cutsStuck).toBeGreaterThan(20);
+    t = drive(bbr, t, 30_000, { lossEvery: 100 });
+    const cutsBefore = Number(bbr.stats().congestiveCuts);
+    drive(bbr, t, 10_000, { lossEvery: 100 });
+    // The base is re-taken once no confirmed sample came near 33 ms for 20 s: 1 % loss is random now.
+    expect(Number(bbr.stats().congestiveCuts)).toBe(cutsBefore);
+    expect(Number(bbr.stats().bwBytesPerSec)).toBeGreaterThan(0.9e6);
+  });
 });

@@ -14,6 +14,8 @@ const CWND_GAIN = 2;
 const PROBE_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
 const BW_WINDOW_ROUNDS = 10;
 const MIN_RTT_WINDOW_MS = 10_000;
+/** The queue's reference (base RTT) is re-taken when no confirmed sample came near it this long. */
+const BASE_RTT_WINDOW_MS = 2 * MIN_RTT_WINDOW_MS;
 const PROBE_RTT_MS = 200;
 const MIN_WINDOW_PACKETS = 4;
 /** Loss above this share of a round is congestion whatever the delay says. */
@@ -33,8 +35,9 @@ export class BbrController implements CongestionController {
   private minRttStamp = 0;
   /** minRtt is the estimator's stand-in, not a confirmed sample (see onAck). */
   private minRttStandIn = false;
-  /** Lowest RTT over the connection: the reference for queueing delay. */
+  /** Lowest confirmed RTT, re-taken if unseen for BASE_RTT_WINDOW_MS: the reference for queueing delay. */
   private baseRtt = Number.POSITIVE_INFINITY;
+  private baseRttStamp = 0;
   private round = 0;
   private roundStartTime = Number.NEGATIVE_INFINITY;
   private nextRoundDelivered = 0;
@@ -215,7 +218,15 @@ export class BbrController implements CongestionController {
       this.minRtt = Number.POSITIVE_INFINITY;
     }
     this.roundMinRtt = Math.min(this.roundMinRtt, rtt);
-    this.baseRtt = Math.min(this.baseRtt, rtt);
+    // The base expires too, if no confirmed sample came near it for BASE_RTT_WINDOW_MS (a PROBE_RTT
+    // drains our own queue in that time): one reordered sample the filter let through (33 ms on a
+    // 50 ms netlab path) otherwise stood as the base for good, every round showed a 17 ms "queue",
+    // the path's 1 % random loss read as congestion in each, and the flow sat at its floor rate.
+    if (rtt <= this.baseRtt + Math.max(1, this.baseRtt / 8)) this.baseRttStamp = now;
+    if (rtt < this.baseRtt || now - this.baseRttStamp > BASE_RTT_WINDOW_MS) {
+      this.baseRtt = rtt;
+      this.baseRttStamp = now;
+    }
     // Samples within 1 ms of the minimum refresh it, so a single flow rarely needs PROBE_RTT.
     if (rtt <= this.minRtt + 1 || now - this.minRttStamp > MIN_RTT_WINDOW_MS) {
       this.minRtt = Math.min(rtt, now - this.minRttStamp > MIN_RTT_WINDOW_MS ? rtt : this.minRtt);
