@@ -257,10 +257,11 @@ export class BbrController implements CongestionController {
     const sendElapsed = p.sentAt - p.firstSentTimeAtSend;
     const ackElapsed = ev.now - p.deliveredTimeAtSend;
     const interval = Math.max(sendElapsed, ackElapsed);
-    // Too short to trust when under half a round trip. Which round trip: the fastest seen at all, not
-    // the confirmed min RTT, which may be the stand-in (a handshake timed on a starved host: 80 ms
-    // on loopback) or a starved minute's: against that every sample of a now fast path was
-    // rejected, bandwidth never rose, and packets too sparse to confirm a lower min RTT kept it so.
+    // Too short to trust when under half a round trip. Which round trip: the fastest seen at all,
+    // not the confirmed min RTT, which may be the stand-in (a handshake timed on a starved host:
+    // 80 ms on loopback) or one confirmed while the host was starved: against that every sample of
+    // a fast path was rejected, bandwidth never rose, and packets too sparse to confirm a lower min
+    // RTT kept it so.
     const shortest = Math.min(this.minRtt, this.rawMinRtt);
     if (interval <= 0 || (Number.isFinite(shortest) && interval < shortest * 0.5)) return;
     const rate = ((ev.delivered - p.deliveredAtSend) * 1000) / interval;
