@@ -3,8 +3,11 @@
  * way): iperf3 with TCP cubic and bbr, then xfer over each given transport, the same bytes in one run.
  * Needs root (network namespaces). Traffic stays between 10.77.0.1 and 10.77.0.2 inside the namespaces.
  *
+ * Messy paths: --reorder 1% (netem's sense: that share skips the delay), --jitter 5ms, --dup 1%,
+ * each way on top of the loss.
+ *
  * Usage: bun bench/netlab.ts [--size 200] [--loss 0,1,5] [--via tcp-stream,udp-reliable] [--rate 100mbit]
- *        [--iperf-seconds 20] [--no-iperf]
+ *        [--delay 25ms] [--reorder 1%] [--jitter 5ms] [--dup 1%] [--iperf-seconds 20] [--no-iperf]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
@@ -21,6 +24,9 @@ const { values } = parseArgs({
     via: { type: "string", default: "tcp-stream,udp-reliable" },
     rate: { type: "string", default: "100mbit" },
     delay: { type: "string", default: "25ms" },
+    reorder: { type: "string" },
+    jitter: { type: "string" },
+    dup: { type: "string" },
     "no-iperf": { type: "boolean", default: false },
     // iperf3 runs for a time, not a size: TCP cubic at 5% loss would need most of an hour for 200 MB.
     "iperf-seconds": { type: "string", default: "20" },
@@ -102,10 +108,15 @@ try {
   const src = join(work, "src.bin");
   await randomFile(src, bytes);
   console.log(
-    `file ${values.size} MB, link ${values.rate}, ${values.delay} each way, loss each way as listed; MB/s = 1e6 B/s over the time from starting the sender until it exited and the receiver reported done`,
+    `file ${values.size} MB, link ${values.rate}, ${values.delay} each way, loss each way as listed${
+      values.reorder || values.jitter || values.dup
+        ? ` (reorder ${values.reorder ?? "0%"}, jitter ${values.jitter ?? "0ms"}, dup ${values.dup ?? "0%"})`
+        : ""
+    }; MB/s = 1e6 B/s over the time from starting the sender until it exited and the receiver reported done`,
   );
   for (const loss of values.loss.split(",")) {
-    lab("up", "--delay", values.delay, "--rate", values.rate, "--loss", `${loss}%`);
+    const mess = (["reorder", "jitter", "dup"] as const).flatMap((o) => (values[o] ? [`--${o}`, values[o]] : []));
+    lab("up", "--delay", values.delay, "--rate", values.rate, "--loss", `${loss}%`, ...mess);
     const row: string[] = [`loss ${loss}%`];
     let cubic = Number.NaN;
     if (!values["no-iperf"]) {

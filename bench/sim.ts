@@ -8,8 +8,11 @@
  * (the last two thirds of the run; whole-run figure beside it), Jain's fairness index over the
  * flows' steady-state goodputs, and RTT inflation = mean smoothed RTT / propagation RTT.
  *
+ * Messy paths: `--reorder` (% of packets that skip the delay, netem's sense), `--jitter` (ms of
+ * extra delay, uniform) and `--dup` (% duplicated) apply each way on top of the loss.
+ *
  * Usage: bun bench/sim.ts [--capacity 1,10] [--rtt 150,300] [--loss 0.1,1,2] [--flows 1,2,5]
- *        [--seconds 30] [--datagram 1472] [--markdown]
+ *        [--reorder 0,1,2] [--jitter 0,5] [--dup 0,1] [--seconds 30] [--datagram 1472] [--markdown]
  */
 import { parseArgs } from "node:util";
 import { simulate } from "../test/sim/network.ts";
@@ -20,6 +23,9 @@ const { values } = parseArgs({
     rtt: { type: "string", default: "150,300" },
     loss: { type: "string", default: "0.1,1,2" },
     flows: { type: "string", default: "1,2,5" },
+    reorder: { type: "string", default: "0" },
+    jitter: { type: "string", default: "0" },
+    dup: { type: "string", default: "0" },
     seconds: { type: "string", default: "30" },
     datagram: { type: "string", default: "1472" },
     markdown: { type: "boolean", default: false },
@@ -33,12 +39,17 @@ interface Row {
   gbit: number;
   rttMs: number;
   lossPct: number;
+  reorderPct: number;
+  jitterMs: number;
+  dupPct: number;
   flows: number;
   efficiency: number;
   wholeRun: number;
   jain: number;
   rttInflation: number;
   retransmitPct: number;
+  spuriousLosses: number;
+  minRttMs: number;
   wallSeconds: number;
 }
 
@@ -48,11 +59,25 @@ function jain(xs: number[]): number {
   return squares === 0 ? 0 : (sum * sum) / (xs.length * squares);
 }
 
-function run(gbit: number, rttMs: number, lossPct: number, flowCount: number): Row {
+interface Mess {
+  reorderPct: number;
+  jitterMs: number;
+  dupPct: number;
+}
+
+function run(gbit: number, rttMs: number, lossPct: number, flowCount: number, mess: Mess): Row {
   const capacity = (gbit * 1e9) / 8;
   const loss = lossPct / 100;
   const bdpPackets = Math.ceil((capacity * rttMs) / 1000 / datagram);
-  const link = { rateBytesPerSec: capacity, delayMs: rttMs / 2, loss, queuePackets: bdpPackets };
+  const link = {
+    rateBytesPerSec: capacity,
+    delayMs: rttMs / 2,
+    loss,
+    queuePackets: bdpPackets,
+    reorder: mess.reorderPct / 100,
+    jitterMs: mess.jitterMs,
+    duplicate: mess.dupPct / 100,
+  };
   const durationMs = seconds * 1000;
   const started = performance.now();
   const res = simulate({
@@ -93,12 +118,15 @@ function run(gbit: number, rttMs: number, lossPct: number, flowCount: number): R
     gbit,
     rttMs,
     lossPct,
+    ...mess,
     flows: flowCount,
     efficiency: goodputs.reduce((a, b) => a + b, 0) / ideal,
     wholeRun: wholeRun / ideal,
     jain: jain(goodputs),
     rttInflation: meanSrtt / rttMs,
     retransmitPct: sent ? (100 * retransmitted) / sent : 0,
+    spuriousLosses: res.flows.reduce((n, f) => n + Number(f.clientStats.spuriousLosses ?? 0), 0),
+    minRttMs: Number(res.flows[0]?.clientStats.minRttMs ?? 0),
     wallSeconds: (performance.now() - started) / 1000,
   };
 }
@@ -107,19 +135,22 @@ const rows: Row[] = [];
 for (const gbit of list(values.capacity))
   for (const rttMs of list(values.rtt))
     for (const lossPct of list(values.loss))
-      for (const flows of list(values.flows)) {
-        const row = run(gbit, rttMs, lossPct, flows);
-        rows.push(row);
-        if (!values.markdown) console.log(JSON.stringify(row));
-      }
+      for (const reorderPct of list(values.reorder))
+        for (const jitterMs of list(values.jitter))
+          for (const dupPct of list(values.dup))
+            for (const flows of list(values.flows)) {
+              const row = run(gbit, rttMs, lossPct, flows, { reorderPct, jitterMs, dupPct });
+              rows.push(row);
+              if (!values.markdown) console.log(JSON.stringify(row));
+            }
 
 if (values.markdown) {
   console.log(
-    "| link | RTT | loss each way | flows | efficiency (steady) | efficiency (whole run) | Jain | RTT inflation | retransmitted |",
+    "| link | RTT | loss each way | reorder / jitter / dup | flows | efficiency (steady) | efficiency (whole run) | Jain | RTT inflation | retransmitted | spurious losses | min RTT |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows)
     console.log(
-      `| ${r.gbit} Gbit/s | ${r.rttMs} ms | ${r.lossPct}% | ${r.flows} | ${(100 * r.efficiency).toFixed(1)}% | ${(100 * r.wholeRun).toFixed(1)}% | ${r.jain.toFixed(3)} | ${r.rttInflation.toFixed(2)}× | ${r.retransmitPct.toFixed(2)}% |`,
+      `| ${r.gbit} Gbit/s | ${r.rttMs} ms | ${r.lossPct}% | ${r.reorderPct}% / ${r.jitterMs} ms / ${r.dupPct}% | ${r.flows} | ${(100 * r.efficiency).toFixed(1)}% | ${(100 * r.wholeRun).toFixed(1)}% | ${r.jain.toFixed(3)} | ${r.rttInflation.toFixed(2)}× | ${r.retransmitPct.toFixed(2)}% | ${r.spuriousLosses} | ${r.minRttMs} ms |`,
     );
 }

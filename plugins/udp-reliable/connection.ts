@@ -182,7 +182,7 @@ export class Connection {
   acceptEcho(echo: EchoPacket, handshakeRtt: number, now: number): void {
     this.setPeer(echo.params);
     // Karn's rule: only the first ECHO (packet number 0) times the round trip unambiguously.
-    if (handshakeRtt > 0 && echo.pn === 0) this.rtt.update(handshakeRtt, 0);
+    if (handshakeRtt > 0 && echo.pn === 0) this.recovery.onHandshakeRtt(handshakeRtt);
     this.receive(echo, now);
   }
 
@@ -214,7 +214,7 @@ export class Connection {
         if (this.state !== "syn-sent") return;
         if (!sameBytes(packet.clientCid, this.localCid)) return;
         // Karn's rule: a repeated SYN makes the round trip ambiguous.
-        if (this.handshakeAttempts === 1) this.rtt.update(now - this.handshakeStarted, 0);
+        if (this.handshakeAttempts === 1) this.recovery.onHandshakeRtt(now - this.handshakeStarted);
         this.packer.remoteCid = packet.serverCid;
         this.cookie = packet.cookie;
         this.setPeer(packet.params);
@@ -349,7 +349,10 @@ export class Connection {
 
   private onPacketAcked(p: SentPacket): void {
     for (const r of p.stream) this.sendStream.onAcked(r.offset, r.length, r.fin);
-    if (this.mtu.onAcked(p.pn)) this.pacer.mss = this.mtu.size;
+    if (this.mtu.onAcked(p.pn)) {
+      this.pacer.mss = this.mtu.size;
+      this.cc.onDatagramSize(this.mtu.size);
+    }
   }
 
   private onPacketLost(p: SentPacket, declared: boolean): void {

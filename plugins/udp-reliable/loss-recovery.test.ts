@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { AckEvent, CongestionController, LossEvent } from "./congestion/controller.ts";
-import { LossRecovery, MAX_PTO_MS, PERSISTENT_PTOS } from "./loss-recovery.ts";
+import { LossRecovery, MAX_PTO_MS, MAX_REORDER_EIGHTHS, PERSISTENT_PTOS } from "./loss-recovery.ts";
 import type { SentPacket } from "./sent-packets.ts";
 
 /** Records what the controller is told. */
@@ -23,13 +23,14 @@ class Recorder implements CongestionController {
   onLoss(ev: LossEvent): void {
     this.losses.push(ev);
   }
-  onSpuriousLoss(bytes: number): void {
-    this.spurious.push(bytes);
+  onSpuriousLoss(ev: { bytes: number }): void {
+    this.spurious.push(ev.bytes);
   }
   onRetransmissionTimeout(): void {
     this.timeouts++;
   }
   onAppLimited(): void {}
+  onDatagramSize(): void {}
   stats(): Record<string, number | string> {
     return {};
   }
@@ -122,5 +123,59 @@ describe("LossRecovery", () => {
     expect(cc.timeouts).toBe(1);
     expect(lost.filter((l) => l.declared).map((l) => l.pn)).toEqual([0, 1]);
     expect(r.sent.bytesInFlight).toBe(0);
+  });
+});
+
+describe("reordering", () => {
+  test("a spurious loss hands the packet back as delivered, undoes the controller's loss and widens the window", () => {
+    const { cc, r, acked, lost, send } = setup();
+    for (let i = 0; i < 10; i++) send(i);
+    r.onAck([{ low: 0, high: 0 }], 0, 50);
+    r.onAck([{ low: 5, high: 9 }], 0, 60); // 1..4 declared lost by the packet threshold
+    expect(lost.map((l) => l.pn)).toEqual([1, 2, 3, 4]);
+    expect(r.reorderEighths).toBe(1);
+    r.onAck([{ low: 0, high: 9 }], 0, 61); // ... and they were only late
+    expect(acked.slice(-4).sort()).toEqual([1, 2, 3, 4]);
+    expect(cc.spurious).toEqual([4000]);
+    expect(r.reorderEighths).toBe(2);
+    expect(r.sent.packetThreshold).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  test("the window grows at most once a round trip, and stops at a whole RTT", () => {
+    const { r, send } = setup();
+    let now = 0;
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 3; i++) send(now);
+      const top = r.sent.largestSent;
+      r.onAck([{ low: top, high: top }], 0, now + 50);
+      r.onTimer(now + 1000, false); // declares top-2 and top-1 lost by time
+      r.onAck([{ low: top - 2, high: top - 1 }], 0, now + 1001);
+      now += 1001;
+    }
+    expect(r.reorderEighths).toBe(MAX_REORDER_EIGHTHS);
+  });
+
+  test("confirmed samples reach the controller as minRttSample and set min RTT; overtaking ones do not", () => {
+    const { cc, r, send } = setup();
+    for (let i = 0; i < 20; i++) send(i);
+    r.onAck([{ low: 0, high: 1 }], 0, 51);
+    r.onAck([{ low: 0, high: 2 }], 0, 53); // 51: corroborates 50
+    expect(r.rtt.min).toBe(Number.POSITIVE_INFINITY);
+    r.onAck([{ low: 0, high: 3 }], 0, 120); // a loss delay later
+    expect(cc.acks.map((a) => a.minRttSample)).toEqual([undefined, undefined, 50]);
+    expect(r.rtt.min).toBe(50);
+    // pn 18 arrives 25 ms early, then the ones it overtook.
+    r.onAck(
+      [
+        { low: 18, high: 18 },
+        { low: 0, high: 2 },
+      ],
+      0,
+      43,
+    );
+    r.onAck([{ low: 0, high: 18 }], 0, 66);
+    r.onAck([{ low: 0, high: 19 }], 0, 200);
+    expect(r.rtt.min).toBe(50);
+    expect(r.rtt.smoothed).toBeGreaterThanOrEqual(50);
   });
 });

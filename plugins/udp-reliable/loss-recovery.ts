@@ -15,6 +15,14 @@ import type { PnRange } from "./wire/frames.ts";
 export const MAX_PTO_MS = 2000;
 /** Consecutive PTOs after which everything in flight is presumed lost (persistent congestion). */
 export const PERSISTENT_PTOS = 3;
+/**
+ * RACK's adaptive reordering window (RFC 8985 §6.2), in eighths of an RTT on top of the RTT: it
+ * starts at RFC 9002's 1/8, grows by 1/8 (at most once a round trip) whenever a spurious loss
+ * shows the path delays some packets more than that, up to a whole RTT, and shrinks by 1/8 after
+ * 16 loss episodes without one (RACK resets it; stepping down keeps it near what the path needs).
+ */
+export const MAX_REORDER_EIGHTHS = 8;
+const REORDER_DECAY_EPISODES = 16;
 
 export interface RecoveryEvents {
   onPacketAcked(p: SentPacket): void;
@@ -31,6 +39,11 @@ export class LossRecovery {
   /** When the time-threshold loss check is next due (Infinity: none). */
   lossTime = Number.POSITIVE_INFINITY;
   private ptoCount = 0;
+  /** The reordering window, in eighths of an RTT (see MAX_REORDER_EIGHTHS). */
+  reorderEighths = 1;
+  private reorderGrownAt = Number.NEGATIVE_INFINITY;
+  private episodesSinceSpurious = 0;
+  private lastEpisodeAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly cc: CongestionController,
@@ -48,31 +61,66 @@ export class LossRecovery {
     this.cc.onPacketSent(now, p.bytes, this.sent.bytesInFlight, p.stream.length > 0);
   }
 
+  /** A handshake round trip, timed unambiguously (Karn): the min RTT until a confirmed one. */
+  onHandshakeRtt(sample: number): void {
+    this.rtt.update(sample, 0);
+    this.rtt.observeHandshake(sample);
+  }
+
   /** An ACK frame's ranges (newest first) and ACK delay (µs, as the peer reported it). */
   onAck(ranges: readonly PnRange[], delayUs: number, now: number): void {
-    const result = this.sent.onAck(ranges, now);
+    const ackDelay = Math.min(delayUs / 1000, MAX_ACK_DELAY_MS);
+    const result = this.sent.onAck(ranges, now, ackDelay);
+    if (result.spurious.length) this.onSpurious(result.spurious, now);
     if (result.acked.length === 0) return;
-    if (result.rttSample !== undefined) {
-      const newest = result.acked[result.acked.length - 1] as SentPacket;
-      if (newest.ackEliciting) this.rtt.update(result.rttSample, Math.min(delayUs / 1000, MAX_ACK_DELAY_MS));
-    }
+    // The largest newly acknowledged packet times the round trip (see sent-packets.ts), if it is
+    // ack-eliciting: the peer holds ACKs for nothing else.
+    const newest = result.acked[result.acked.length - 1] as SentPacket;
+    const rttSample = newest.ackEliciting ? result.rttSample : undefined;
+    if (rttSample !== undefined) this.rtt.update(rttSample, result.sampleIsLargest ? ackDelay : 0);
     for (const p of result.acked) this.events.onPacketAcked(p);
     this.ptoCount = 0;
     this.detectLosses(now);
+    const minRttSample = this.sent.takeMinRttSample();
+    if (minRttSample !== undefined) this.rtt.observeMin(minRttSample);
     this.cc.onAck({
       now,
       acked: result.acked.filter((p) => p.inFlight),
-      rttSample: result.rttSample,
+      rttSample,
+      minRttSample,
       minRtt: this.rtt.min,
       delivered: this.sent.delivered,
       bytesInFlight: this.sent.bytesInFlight,
     });
   }
 
+  /** Packets declared lost were delivered after all: their data is home, and the loss was reordering. */
+  private onSpurious(spurious: readonly SentPacket[], now: number): void {
+    let bytes = 0;
+    for (const p of spurious) {
+      this.events.onPacketAcked(p);
+      if (p.inFlight) bytes += p.bytes;
+    }
+    if (bytes) this.cc.onSpuriousLoss({ now, bytes });
+    this.episodesSinceSpurious = 0;
+    if (now - this.reorderGrownAt >= this.rtt.smoothed && this.reorderEighths < MAX_REORDER_EIGHTHS) {
+      this.reorderEighths++;
+      this.reorderGrownAt = now;
+    }
+  }
+
   detectLosses(now: number): void {
-    const { lost, nextCheck } = this.sent.detectLosses(now, this.rtt.lossDelay());
+    const { lost, nextCheck } = this.sent.detectLosses(now, this.rtt.lossDelay(this.reorderEighths));
     this.lossTime = nextCheck;
     if (lost.length === 0) return;
+    // An episode is a round trip with losses, as RACK counts recoveries, not each packet.
+    if (now - this.lastEpisodeAt >= this.rtt.smoothed) {
+      this.lastEpisodeAt = now;
+      if (++this.episodesSinceSpurious >= REORDER_DECAY_EPISODES) {
+        this.reorderEighths = Math.max(1, this.reorderEighths - 1);
+        this.episodesSinceSpurious = 0;
+      }
+    }
     let lostBytes = 0;
     let largestLostSentAt = 0;
     for (const p of lost) this.events.onPacketLost(p, true);

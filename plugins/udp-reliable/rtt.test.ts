@@ -2,6 +2,12 @@ import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { GRANULARITY_MS, INITIAL_RTT_MS, RttEstimator } from "./rtt.ts";
 
+/** A sample known not to have overtaken anything (loss recovery confirms most this way): RFC 9002 exactly. */
+function feed(rtt: RttEstimator, sample: number, ackDelay: number): void {
+  rtt.observeMin(sample);
+  rtt.update(sample, ackDelay);
+}
+
 test("before any sample: srtt = 333 ms, rttvar = srtt/2, PTO = srtt + 4·rttvar + max_ack_delay", () => {
   const rtt = new RttEstimator();
   expect(rtt.hasSample).toBe(false);
@@ -14,7 +20,7 @@ test("before any sample: srtt = 333 ms, rttvar = srtt/2, PTO = srtt + 4·rttvar 
 
 test("the first sample sets srtt = sample and rttvar = sample/2, ignoring the ACK delay", () => {
   const rtt = new RttEstimator();
-  rtt.update(100, 30);
+  feed(rtt, 100, 30);
   expect(rtt.hasSample).toBe(true);
   expect(rtt.smoothed).toBe(100);
   expect(rtt.variance).toBe(50);
@@ -25,9 +31,9 @@ test("the first sample sets srtt = sample and rttvar = sample/2, ignoring the AC
 
 test("later samples: rttvar = 3/4·rttvar + 1/4·|srtt − adjusted|, srtt = 7/8·srtt + 1/8·adjusted", () => {
   const rtt = new RttEstimator();
-  rtt.update(100, 0);
+  feed(rtt, 100, 0);
   // 120 ≥ min 100 + delay 10: adjusted 110.
-  rtt.update(120, 10);
+  feed(rtt, 120, 10);
   expect(rtt.variance).toBe(0.75 * 50 + 0.25 * 10);
   expect(rtt.smoothed).toBe(0.875 * 100 + 0.125 * 110);
   expect(rtt.latest).toBe(120);
@@ -37,18 +43,18 @@ test("later samples: rttvar = 3/4·rttvar + 1/4·|srtt − adjusted|, srtt = 7/8
 
 test("the ACK delay is not subtracted when it would take the sample below min_rtt", () => {
   const rtt = new RttEstimator();
-  rtt.update(100, 0);
-  rtt.update(105, 10); // 105 < 100 + 10: used as is
+  feed(rtt, 100, 0);
+  feed(rtt, 105, 10); // 105 < 100 + 10: used as is
   expect(rtt.smoothed).toBe(0.875 * 100 + 0.125 * 105);
   expect(rtt.variance).toBe(0.75 * 50 + 0.25 * 5);
   const exact = new RttEstimator();
-  exact.update(100, 0);
-  exact.update(110, 10); // exactly min + delay: subtracted
+  feed(exact, 100, 0);
+  feed(exact, 110, 10); // exactly min + delay: subtracted
   expect(exact.smoothed).toBe(100);
   expect(exact.variance).toBe(37.5);
 });
 
-test("min_rtt tracks the lowest raw sample (ACK delay never lowers it)", () => {
+test("min_rtt tracks the lowest confirmed raw sample (ACK delay never lowers it)", () => {
   const rtt = new RttEstimator();
   for (const [s, d] of [
     [80, 0],
@@ -56,26 +62,26 @@ test("min_rtt tracks the lowest raw sample (ACK delay never lowers it)", () => {
     [60, 40],
     [90, 0],
   ] as const)
-    rtt.update(s, d);
+    feed(rtt, s, d);
   expect(rtt.min).toBe(60);
   expect(rtt.latest).toBe(90);
 });
 
 test("negative and NaN samples are ignored", () => {
   const rtt = new RttEstimator();
-  rtt.update(-1, 0);
-  rtt.update(Number.NaN, 0);
+  feed(rtt, -1, 0);
+  feed(rtt, Number.NaN, 0);
   expect(rtt.hasSample).toBe(false);
   expect(rtt.smoothed).toBe(INITIAL_RTT_MS);
-  rtt.update(0, 0);
+  feed(rtt, 0, 0);
   expect(rtt.hasSample).toBe(true);
   expect(rtt.smoothed).toBe(0);
 });
 
 test("PTO never drops the variance term below the timer granularity", () => {
   const rtt = new RttEstimator();
-  rtt.update(40, 0);
-  for (let i = 0; i < 200; i++) rtt.update(40, 0);
+  feed(rtt, 40, 0);
+  for (let i = 0; i < 200; i++) feed(rtt, 40, 0);
   expect(rtt.smoothed).toBe(40);
   expect(rtt.variance).toBeLessThan(GRANULARITY_MS / 4);
   expect(rtt.pto(5)).toBe(40 + GRANULARITY_MS + 5);
@@ -84,22 +90,22 @@ test("PTO never drops the variance term below the timer granularity", () => {
 
 test("loss delay is 9/8 of max(srtt, latest), at least the granularity", () => {
   const rtt = new RttEstimator();
-  rtt.update(80, 0);
-  rtt.update(160, 0);
+  feed(rtt, 80, 0);
+  feed(rtt, 160, 0);
   expect(rtt.lossDelay()).toBe((9 / 8) * 160);
-  rtt.update(80, 0);
+  feed(rtt, 80, 0);
   expect(rtt.lossDelay()).toBe((9 / 8) * rtt.smoothed);
   const zero = new RttEstimator();
-  zero.update(0, 0);
+  feed(zero, 0, 0);
   expect(zero.lossDelay()).toBe(GRANULARITY_MS);
 });
 
 test("reset() makes the next sample initialise srtt/rttvar again but keeps min_rtt", () => {
   const rtt = new RttEstimator();
-  rtt.update(50, 0);
-  rtt.update(70, 0);
+  feed(rtt, 50, 0);
+  feed(rtt, 70, 0);
   rtt.reset();
-  rtt.update(400, 0);
+  feed(rtt, 400, 0);
   expect(rtt.smoothed).toBe(400);
   expect(rtt.variance).toBe(200);
   expect(rtt.min).toBe(50);
@@ -118,7 +124,7 @@ test("matches a direct transcription of RFC 9002 §5.3 on random sample sequence
         let rttvar = 0;
         let minRtt = Number.POSITIVE_INFINITY;
         samples.forEach(([latest, ackDelay], i) => {
-          rtt.update(latest, ackDelay);
+          feed(rtt, latest, ackDelay);
           minRtt = Math.min(minRtt, latest);
           if (i === 0) {
             srtt = latest;
@@ -139,4 +145,47 @@ test("matches a direct transcription of RFC 9002 §5.3 on random sample sequence
       },
     ),
   );
+});
+
+test("a sample below the confirmed min_rtt (a packet or ACK that skipped the delay) leaves srtt, rttvar and latest alone", () => {
+  const rtt = new RttEstimator();
+  feed(rtt, 50, 0);
+  feed(rtt, 60, 0);
+  const before = { smoothed: rtt.smoothed, variance: rtt.variance, latest: rtt.latest };
+  rtt.update(25, 0);
+  rtt.update(0.1, 0);
+  expect({ smoothed: rtt.smoothed, variance: rtt.variance, latest: rtt.latest }).toEqual(before);
+  expect(rtt.min).toBe(50);
+  // Unconfirmed samples at or above the minimum count as usual.
+  rtt.update(50, 0);
+  expect(rtt.latest).toBe(50);
+  expect(rtt.smoothed).toBeLessThan(before.smoothed);
+});
+
+test("before any confirmed minimum every sample counts, and none sets the minimum", () => {
+  const rtt = new RttEstimator();
+  rtt.update(30, 0);
+  expect(rtt.hasSample).toBe(true);
+  expect(rtt.smoothed).toBe(30);
+  expect(rtt.min).toBe(Number.POSITIVE_INFINITY);
+});
+
+test("the reordering window widens the loss delay by eighths of the RTT", () => {
+  const rtt = new RttEstimator();
+  feed(rtt, 80, 0);
+  expect(rtt.lossDelay(1)).toBe(90);
+  expect(rtt.lossDelay(4)).toBe(120);
+  expect(rtt.lossDelay(8)).toBe(160);
+});
+
+test("the handshake's round trip stands as min_rtt only until the first confirmed sample, lower or not", () => {
+  const rtt = new RttEstimator();
+  rtt.observeHandshake(25); // a SYN that skipped the delay
+  expect(rtt.min).toBe(25);
+  rtt.observeHandshake(10); // only the first counts
+  expect(rtt.min).toBe(25);
+  rtt.observeMin(50);
+  expect(rtt.min).toBe(50);
+  rtt.observeMin(60);
+  expect(rtt.min).toBe(50);
 });

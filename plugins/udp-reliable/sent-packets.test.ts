@@ -43,7 +43,7 @@ describe("acknowledgement", () => {
     const r = s.onAck([{ low: 2, high: 5 }], 100);
     expect(pns(r.acked)).toEqual([2, 3, 4, 5]);
     expect(r.rttSample).toBe(100 - 50);
-    expect(r.spurious).toBe(0);
+    expect(r.spurious).toEqual([]);
     expect(s.largestAcked).toBe(5);
     expect(s.bytesInFlight).toBe(6000);
     expect(ps.map((p) => p.state)).toEqual([
@@ -78,14 +78,17 @@ describe("acknowledgement", () => {
     expect(s.bytesInFlight).toBe(20_000 - 8000);
     const dup = s.onAck([{ low: 0, high: 12 }], 220);
     expect(pns(dup.acked)).toEqual([5, 6, 7, 10, 11]);
-    // 12 was acked before: no RTT sample from this ACK.
-    expect(dup.rttSample).toBeUndefined();
-    expect(s.onAck([{ low: 0, high: 12 }], 230)).toEqual({ acked: [], spurious: 0 });
+    // 12 was acked before: the sample is 11's, the largest newly acked, and no ACK delay applies.
+    expect(dup.rttSample).toBe(220 - 110);
+    expect(dup.sampleIsLargest).toBe(false);
+    expect(s.onAck([{ low: 0, high: 12 }], 230)).toEqual({ acked: [], spurious: [], sampleIsLargest: false });
   });
 
-  test("an RTT sample only when the largest acknowledged packet is newly acked", () => {
+  test("the RTT sample is the largest newly acked packet's; the ACK delay applies when it is the frame's largest", () => {
     const { s } = sendMany(10);
-    expect(s.onAck([{ low: 6, high: 6 }], 100).rttSample).toBe(40);
+    const first = s.onAck([{ low: 6, high: 6 }], 100);
+    expect(first.rttSample).toBe(40);
+    expect(first.sampleIsLargest).toBe(true);
     const r = s.onAck(
       [
         { low: 6, high: 6 },
@@ -94,7 +97,9 @@ describe("acknowledgement", () => {
       120,
     );
     expect(pns(r.acked)).toEqual([3]);
-    expect(r.rttSample).toBeUndefined();
+    // 3 filled a hole behind 6 (it was overtaken): its own round trip, no ACK delay.
+    expect(r.rttSample).toBe(120 - 30);
+    expect(r.sampleIsLargest).toBe(false);
     expect(s.largestAcked).toBe(6);
   });
 
@@ -197,7 +202,7 @@ describe("loss detection", () => {
     expect(s.lostBytes).toBe(1000);
   });
 
-  test("an ACK for a packet declared lost is spurious: it doubles the threshold, up to 64", () => {
+  test("an ACK for a packet declared lost is spurious: from then on only time declares loss (RACK)", () => {
     const { s, ps } = sendMany(40);
     s.onAck([{ low: 3, high: 3 }], 40);
     expect(pns(s.detectLosses(40, 10_000).lost)).toEqual([0]);
@@ -209,29 +214,22 @@ describe("loss detection", () => {
       50,
     );
     expect(pns(late.acked)).toEqual([4]);
-    expect(late.spurious).toBe(1);
+    expect(pns(late.spurious)).toEqual([0]);
     expect(s.spuriousLosses).toBe(1);
-    expect(s.packetThreshold).toBe(6);
+    expect(s.packetThreshold).toBe(Number.POSITIVE_INFINITY);
     expect(ps[0]?.state).toBe("acked");
     // The lost packet's bytes left flight when it was declared lost, not again now.
     expect(s.bytesInFlight).toBe(40_000 - 3000);
-    // With a threshold of 6, a gap of 5 is tolerated.
-    s.onAck([{ low: 7, high: 7 }], 80);
-    expect(pns(s.detectLosses(80, 10_000).lost)).toEqual([1]);
-    s.onAck([{ low: 1, high: 1 }], 90);
-    expect(s.packetThreshold).toBe(12);
+    // A gap of 35 packets is tolerated; only age declares loss now.
+    s.onAck([{ low: 39, high: 39 }], 80);
+    expect(pns(s.detectLosses(80, 10_000).lost)).toEqual([]);
+    expect(pns(s.detectLosses(80, 70).lost)).toEqual([1]);
+    expect(pns(s.onAck([{ low: 1, high: 1 }], 90).spurious)).toEqual([1]);
     s.declareLost(ps[2] as SentPacket);
     s.declareLost(ps[2] as SentPacket); // only the first call counts
     expect(s.lostPackets).toBe(3);
     expect(s.lostBytes).toBe(3000);
-    s.onAck([{ low: 2, high: 2 }], 100);
-    expect(s.packetThreshold).toBe(24);
-    for (const pn of [5, 6]) {
-      s.declareLost(ps[pn] as SentPacket);
-      s.onAck([{ low: pn, high: pn }], 110);
-    }
-    expect(s.packetThreshold).toBe(64);
-    expect(s.spuriousLosses).toBe(5);
+    expect(s.spuriousLosses).toBe(2);
   });
 
   test("declareLost, outstanding and hasAckEliciting", () => {
@@ -295,14 +293,20 @@ describe("long runs", () => {
     const recent = sendMany(600);
     recent.s.onAck([{ low: 3, high: 599 }], 7000);
     expect(pns(recent.s.detectLosses(7000, 10_000).lost)).toEqual([0, 1, 2]);
-    expect(recent.s.onAck([{ low: 0, high: 0 }], 7010).spurious).toBe(1);
+    expect(pns(recent.s.onAck([{ low: 0, high: 0 }], 7010).spurious)).toEqual([0]);
+
+    // More than 1024 newer packets, but within two loss delays: still remembered.
+    const many = sendMany(3000);
+    many.s.onAck([{ low: 3, high: 2999 }], 40_000);
+    expect(pns(many.s.detectLosses(40_000, 100_000).lost)).toEqual([0, 1, 2]);
+    expect(pns(many.s.onAck([{ low: 0, high: 0 }], 40_010).spurious)).toEqual([0]);
 
     const old = sendMany(3000);
     old.s.onAck([{ low: 3, high: 2999 }], 40_000);
-    expect(pns(old.s.detectLosses(40_000, 100_000).lost)).toEqual([0, 1, 2]);
-    // More than 1024 packets newer than them are settled: they were forgotten.
+    expect(pns(old.s.detectLosses(40_000, 10_000).lost)).toEqual([0, 1, 2]);
+    // More than 1024 packets newer than them are settled and two loss delays passed: forgotten.
     const late = old.s.onAck([{ low: 0, high: 2 }], 40_010);
-    expect(late).toEqual({ acked: [], spurious: 0 });
+    expect(late).toEqual({ acked: [], spurious: [], sampleIsLargest: false });
     expect(old.s.packetThreshold).toBe(PACKET_THRESHOLD);
   });
 });
@@ -361,17 +365,17 @@ describe("model check", () => {
                 m.state = "acked";
               }
             expect(pns(r.acked)).toEqual(expectAcked.sort((a, b) => a - b));
-            expect(r.spurious).toBe(spurious);
+            expect(r.spurious.length).toBe(spurious);
             const top = (ranges[0] as PnRange).high;
             if (expectAcked.length || spurious) {
+              const newest = expectAcked.length ? Math.max(...expectAcked) : undefined;
               expect(r.rttSample).toBe(
-                expectAcked.includes(top) && top > largest
-                  ? now - (model[top] as (typeof model)[number]).p.sentAt
-                  : undefined,
+                newest === undefined ? undefined : now - (model[newest] as (typeof model)[number]).p.sentAt,
               );
+              expect(r.sampleIsLargest).toBe(newest === top);
               largest = Math.max(largest, top);
             }
-            if (spurious) threshold = Math.min(64, threshold * 2);
+            if (spurious) threshold = Number.POSITIVE_INFINITY;
           } else {
             now += o.dt;
             const { lost, nextCheck } = s.detectLosses(now, lossDelay);
@@ -399,5 +403,74 @@ describe("model check", () => {
         }
       }),
     );
+  });
+});
+
+describe("RTT samples that may be propagation delay (min RTT)", () => {
+  test("in order and corroborated: confirmed once its window is over and it stood a loss delay", () => {
+    const { s } = sendMany(30);
+    s.onAck([{ low: 0, high: 3 }], 80); // 3 sent at 30: sample 50
+    s.detectLosses(80, 56);
+    s.onAck([{ low: 0, high: 5 }], 102); // 52: close to 50, corroborates it
+    s.detectLosses(102, 56);
+    expect(s.takeMinRttSample()).toBeUndefined();
+    s.onAck([{ low: 0, high: 8 }], 136); // 56 ms after the sample: confirmed
+    expect(s.takeMinRttSample()).toBe(50);
+    expect(s.takeMinRttSample()).toBeUndefined();
+  });
+
+  test("a lone sample with nothing near it is not confirmed", () => {
+    const { s } = sendMany(30);
+    s.onAck([{ low: 0, high: 3 }], 80); // 50
+    s.onAck([{ low: 0, high: 5 }], 200); // 150: far from it
+    s.onAck([{ low: 0, high: 8 }], 400);
+    expect(s.takeMinRttSample()).toBeUndefined();
+  });
+
+  test("a packet that overtook older ones (netem's reorder) is never confirmed", () => {
+    const { s } = sendMany(30);
+    // pn 6 and 7 skipped the delay: acked 25 ms after sending, while 0..5 are still on their way.
+    s.onAck([{ low: 6, high: 6 }], 85);
+    s.onAck([{ low: 6, high: 7 }], 96);
+    // 0..5 arrive after them with round trips of 50 ms and more: 25 ms is not the path's.
+    s.onAck([{ low: 0, high: 7 }], 100);
+    s.onAck([{ low: 0, high: 9 }], 140);
+    s.onAck([{ low: 0, high: 12 }], 300);
+    expect(s.takeMinRttSample()).toBeUndefined();
+  });
+
+  test("jitter is not overtaking: an older packet a little slower leaves the sample standing", () => {
+    const { s } = sendMany(30);
+    s.onAck(
+      [
+        { low: 2, high: 2 },
+        { low: 0, high: 0 },
+      ],
+      70,
+    ); // 50, while 1 (sent at 10) is a little slower
+    s.onAck([{ low: 0, high: 2 }], 72); // 1: 62 ms, within a quarter of 50
+    s.onAck([{ low: 0, high: 3 }], 81); // 51: corroborates
+    s.onAck([{ low: 0, high: 9 }], 141);
+    expect(s.takeMinRttSample()).toBe(50);
+  });
+
+  test("an ACK that overtook older ACKs (reordered on the way back) is never confirmed", () => {
+    const { s } = sendMany(30);
+    s.onAck([{ low: 0, high: 5 }], 60); // sample 10: the ACK skipped the delay
+    s.onAck([{ low: 0, high: 6 }], 71); // 11: corroborates, but ...
+    s.onAck([{ low: 0, high: 3 }], 80); // ... an older ACK arrives after them, 50 ms after 3 was sent
+    s.onAck([{ low: 0, high: 9 }], 200);
+    expect(s.takeMinRttSample()).toBeUndefined();
+  });
+
+  test("older packets that were lost, not late, do not block confirmation", () => {
+    const { s } = sendMany(30);
+    s.onAck([{ low: 2, high: 4 }], 90); // 0 and 1 missing: sample 50 waits
+    s.onAck([{ low: 2, high: 5 }], 101); // 51
+    s.onAck([{ low: 2, high: 6 }], 141);
+    expect(s.takeMinRttSample()).toBeUndefined();
+    // Declared lost, and the sample stood a loss delay (60 ms) after its ACK: confirmed.
+    expect(pns(s.detectLosses(160, 60).lost)).toEqual([0, 1]);
+    expect(s.takeMinRttSample()).toBe(50);
   });
 });

@@ -1,14 +1,21 @@
 /**
  * The sender's record of packets in flight, and loss detection after RFC 9002 §6.1: a packet is
  * lost once a packet sent at least PACKET_THRESHOLD later was acknowledged, or once it is older
- * than the loss delay relative to one that was. Delivery-rate state (draft-cheng-iccrg-delivery-
- * rate-estimation) is stamped on every packet so the congestion controller can measure bandwidth.
+ * than the loss delay relative to one that was. Once an ACK proves a loss spurious the path
+ * reorders, and the packet threshold is dropped for good (RACK, RFC 8985 §6.2): a packet that
+ * skipped a 25 ms delay at 100 Mbit/s overtakes 200 others, more than any count can tolerate,
+ * while time still tells a late packet from a lost one. Delivery-rate state (draft-cheng-iccrg-
+ * delivery-rate-estimation) is stamped on every packet so the congestion controller can measure
+ * bandwidth.
+ *
+ * Which RTT samples may be read as propagation delay is min-rtt-filter.ts's business; this file
+ * tells it what arrived when.
  */
+import { MinRttFilter } from "./min-rtt-filter.ts";
 import type { PnRange } from "./wire/frames.ts";
 
 export const PACKET_THRESHOLD = 3;
-/** When ACKs for packets already declared lost arrive, reordering is real: tolerate more of it. */
-const MAX_PACKET_THRESHOLD = 64;
+const MAX_REMEMBERED = 1 << 16;
 
 export interface SentFrameRange {
   offset: number;
@@ -37,10 +44,18 @@ export interface SentPacket {
 
 export interface AckResult {
   acked: SentPacket[];
-  /** Set when the largest acknowledged packet is newly acked (a valid RTT sample). */
+  /**
+   * The round trip of the largest newly acknowledged packet. RFC 9002 samples only when that is
+   * the frame's largest; on a reordering path a packet that skipped the delay is acknowledged
+   * early, the ACKs for what it overtook then carry no new largest, and nearly every sample left
+   * is a reordered one. The fill-ins are acknowledged at once (they arrive out of order), so their
+   * round trip is as good a sample.
+   */
   rttSample?: number;
-  /** Packets declared lost earlier that this ACK proves delivered. */
-  spurious: number;
+  /** The sample is the frame's largest: the peer's ACK delay applies to it. */
+  sampleIsLargest: boolean;
+  /** Packets declared lost earlier that this ACK proves delivered (each reported once). */
+  spurious: SentPacket[];
 }
 
 export class SentPackets {
@@ -61,6 +76,14 @@ export class SentPackets {
 
   /** Ack-eliciting packets in state "sent": hasAckEliciting is asked on every deadline(). */
   private elicitingOutstanding = 0;
+  /** Index of the oldest ack-eliciting packet still outstanding (only moves forward). */
+  private cursor = 0;
+  /** Which samples may be read as the path's min RTT. */
+  private readonly minRtt = new MinRttFilter();
+  /** How long a min-RTT candidate must stand unchallenged: the last loss delay (about 9/8 srtt). */
+  private confirmHold = 0;
+  /** A sample that proved it did not overtake (min-rtt-filter.ts); taken by takeMinRttSample(). */
+  private confirmedRtt: number | undefined;
 
   onSent(p: SentPacket): void {
     if (this.packets.length === 0) this.basePn = p.pn;
@@ -78,13 +101,15 @@ export class SentPackets {
     this.packets.push(p);
   }
 
-  /** Applies an ACK frame's ranges (newest first). */
-  onAck(ranges: readonly PnRange[], now: number): AckResult {
+  /** Applies an ACK frame's ranges (newest first); `ackDelay` (ms) times an older ACK that arrived late. */
+  onAck(ranges: readonly PnRange[], now: number, ackDelay = 0): AckResult {
     const acked: SentPacket[] = [];
-    let spurious = 0;
+    const spurious: SentPacket[] = [];
     let rttSample: number | undefined;
     // A peer acknowledging packets never sent must not make every later packet look lost.
     const largest = Math.min((ranges[0] as PnRange).high, this.largestSent);
+    const top = largest >= this.basePn + this.head ? this.packets[largest - this.basePn] : undefined;
+    this.minRtt.onFrame(largest, top ? now - ackDelay - top.sentAt : Number.POSITIVE_INFINITY);
     for (const r of ranges) {
       const low = Math.max(r.low, this.basePn + this.head);
       // Descending, jumping over runs acknowledged together before: ACKs repeat old ranges, and
@@ -95,7 +120,7 @@ export class SentPackets {
           pn = p.ackedRunLow;
           continue;
         }
-        if (p.state === "lost") spurious++;
+        if (p.state === "lost") spurious.push(p);
         else {
           if (p.ackEliciting) this.elicitingOutstanding--;
           if (p.inFlight) this.bytesInFlight -= p.bytes;
@@ -105,10 +130,18 @@ export class SentPackets {
         p.ackedRunLow = low;
       }
     }
-    if (acked.length === 0 && spurious === 0) return { acked, spurious };
+    if (acked.length === 0 && spurious.length === 0) return { acked, spurious, sampleIsLargest: false };
     acked.sort((a, b) => a.pn - b.pn);
     const newest = acked[acked.length - 1];
-    if (newest && newest.pn === largest && largest > this.largestAcked) rttSample = now - newest.sentAt;
+    for (const p of acked) if (p.ackEliciting) this.minRtt.onArrived(p.pn, now - p.sentAt);
+    for (const p of spurious) this.minRtt.onArrived(p.pn, now - p.sentAt);
+    this.settleMinRtt(now);
+    if (newest) {
+      rttSample = now - newest.sentAt;
+      // Only the frame's largest: ACKs for fill-ins overtake one another unnoticed (they all report
+      // the same largest), so their samples serve srtt but not the minimum.
+      if (newest.ackEliciting && newest.pn === largest) this.minRtt.onSample(rttSample, newest.pn, largest, now);
+    }
     if (largest > this.largestAcked) this.largestAcked = largest;
     for (const p of acked) {
       if (!p.inFlight) continue;
@@ -116,12 +149,32 @@ export class SentPackets {
       this.deliveredTime = now;
       if (p.sentAt > this.firstSentTime) this.firstSentTime = p.sentAt;
     }
-    if (spurious) {
-      this.spuriousLosses += spurious;
-      this.packetThreshold = Math.min(MAX_PACKET_THRESHOLD, this.packetThreshold * 2);
+    if (spurious.length) {
+      this.spuriousLosses += spurious.length;
+      this.packetThreshold = Number.POSITIVE_INFINITY;
     }
-    this.trim();
-    return { acked, rttSample, spurious };
+    this.trim(now);
+    return { acked, rttSample, sampleIsLargest: newest?.pn === largest, spurious };
+  }
+
+  /** The latest RTT sample known not to have overtaken older packets (undefined: none since last asked). */
+  takeMinRttSample(): number | undefined {
+    const r = this.confirmedRtt;
+    this.confirmedRtt = undefined;
+    return r;
+  }
+
+  /** Hands a confirmed sample to takeMinRttSample() (see min-rtt-filter.ts). */
+  private settleMinRtt(now: number): void {
+    const ps = this.packets;
+    if (this.cursor < this.head) this.cursor = this.head;
+    while (this.cursor < ps.length) {
+      const p = ps[this.cursor] as SentPacket;
+      if (p.state === "sent" && p.ackEliciting) break;
+      this.cursor++;
+    }
+    const confirmed = this.minRtt.settle(now, this.basePn + this.cursor, this.confirmHold);
+    if (confirmed !== undefined) this.confirmedRtt = Math.min(this.confirmedRtt ?? confirmed, confirmed);
   }
 
   /**
@@ -129,6 +182,7 @@ export class SentPackets {
    * it in number or in time. Returns them, and when the next time-based check is due (Infinity: none).
    */
   detectLosses(now: number, lossDelay: number): { lost: SentPacket[]; nextCheck: number } {
+    this.confirmHold = lossDelay;
     const lost: SentPacket[] = [];
     let nextCheck = Number.POSITIVE_INFINITY;
     const end = Math.min(this.largestAcked - this.basePn, this.packets.length - 1);
@@ -148,7 +202,8 @@ export class SentPackets {
         lost.push(p);
       } else nextCheck = Math.min(nextCheck, p.sentAt + lossDelay);
     }
-    this.trim();
+    this.trim(now);
+    this.settleMinRtt(now);
     return { lost, nextCheck };
   }
 
@@ -180,20 +235,25 @@ export class SentPackets {
   }
 
   /**
-   * Drops settled packets from the front. Lost ones stay a little (up to 1024 behind the newest)
-   * so a late ACK can still reveal a spurious loss.
+   * Drops settled packets from the front. Lost ones stay a while so a late ACK can still reveal a
+   * spurious loss: until 1024 newer ones were sent and two loss delays passed (a queue that grew
+   * faster than srtt can make a whole window look lost; at 100 Mbit/s × 300 ms, 1024 packets go
+   * in a third of the round trip), and at most MAX_REMEMBERED behind the newest.
    */
-  private trim(): void {
+  private trim(now: number): void {
     const ps = this.packets;
     while (this.head < ps.length) {
       const p = ps[this.head] as SentPacket;
-      const settled = p.state === "acked" || (p.state === "lost" && ps.length - this.head > 1024);
+      const behind = ps.length - this.head;
+      const forgotten = (behind > 1024 && now - p.sentAt > 2 * this.confirmHold) || behind > MAX_REMEMBERED;
+      const settled = p.state === "acked" || (p.state === "lost" && forgotten);
       if (!settled) break;
       ps[this.head++] = undefined as unknown as SentPacket;
     }
     if (this.head > 4096 && this.head * 2 > ps.length) {
       ps.splice(0, this.head);
       this.basePn += this.head;
+      this.cursor = Math.max(0, this.cursor - this.head);
       this.head = 0;
     }
   }

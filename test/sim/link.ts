@@ -1,8 +1,11 @@
 /**
  * One direction of a simulated path, in the spirit of netem and bench/netlab/linkemu.c: random
  * loss before the queue, a drop-tail queue of `queuePackets`, serialisation at `rateBytesPerSec`,
- * then propagation `delayMs` + jitter. Duplication, reordering (a packet takes extra delay) and
- * blackouts (everything dropped in [from, to)) are seeded, so a failing run replays exactly.
+ * then propagation `delayMs` + jitter. Duplication, reordering and blackouts (everything dropped
+ * in [from, to)) are seeded, so a failing run replays exactly. Reordering comes two ways: netem's
+ * (`reorder`: the packet skips the delay and jitter, so it arrives a whole propagation delay
+ * early, as `tc netem … reorder` and linkemu.c's --reorder do) and a late packet (`late`: it takes
+ * half the delay again).
  * Corruption is not modelled: the UDP checksum turns it into loss before the transport sees it.
  */
 export interface LinkSpec {
@@ -11,7 +14,10 @@ export interface LinkSpec {
   jitterMs?: number;
   loss?: number;
   duplicate?: number;
+  /** Share of packets sent on at once, skipping delay and jitter (netem's `reorder`). */
   reorder?: number;
+  /** Share of packets held back by half the delay again (a slow path of a multipath link). */
+  late?: number;
   queuePackets?: number;
   blackouts?: { from: number; to: number }[];
 }
@@ -21,6 +27,7 @@ export interface LinkCounters {
   lost: number;
   queueDrops: number;
   duplicated: number;
+  reordered: number;
   delivered: number;
 }
 
@@ -28,7 +35,7 @@ export class Link {
   private nextFree = 0;
   private readonly departures: number[] = [];
   private departHead = 0;
-  readonly counters: LinkCounters = { offered: 0, lost: 0, queueDrops: 0, duplicated: 0, delivered: 0 };
+  readonly counters: LinkCounters = { offered: 0, lost: 0, queueDrops: 0, duplicated: 0, reordered: 0, delivered: 0 };
 
   constructor(
     readonly spec: LinkSpec,
@@ -60,8 +67,10 @@ export class Link {
     const depart = Math.max(now, this.nextFree) + (bytes.byteLength * 1000) / s.rateBytesPerSec;
     this.nextFree = depart;
     this.departures.push(depart);
-    let at = depart + s.delayMs + (s.jitterMs ? this.random() * s.jitterMs : 0);
-    if (s.reorder && this.random() < s.reorder) at += s.delayMs * 0.5 + 1;
+    let at = depart;
+    if (s.reorder && this.random() < s.reorder) this.counters.reordered++;
+    else at += s.delayMs + (s.jitterMs ? this.random() * s.jitterMs : 0);
+    if (s.late && this.random() < s.late) at += s.delayMs * 0.5 + 1;
     const arrivals = [{ at, bytes }];
     if (s.duplicate && this.random() < s.duplicate) {
       this.counters.duplicated++;

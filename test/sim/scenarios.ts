@@ -20,7 +20,8 @@ export function randomScenario(seed: number): SimSpec {
     jitterMs: r() < 0.3 ? r() * delayMs : 0,
     loss: lossy ? pick([0.001, 0.01, 0.05, 0.1, 0.2]) : 0,
     duplicate: r() < 0.3 ? r() * 0.1 : 0,
-    reorder: r() < 0.3 ? r() * 0.1 : 0,
+    reorder: r() < 0.3 ? r() * 0.05 : 0,
+    late: r() < 0.3 ? r() * 0.1 : 0,
     queuePackets: pick([20, 100, 1000]),
   });
   const forward = link();

@@ -69,6 +69,34 @@ describe("udp-reliable in the seeded simulator", () => {
     expect(f.intact).toBe(true);
   });
 
+  test("netem-style reordering is not congestion: 10 MiB at 100 Mbit/s × 50 ms, 1 % reordered, 0.2 % lost", () => {
+    // Once: 10 MiB did not finish in 100 s — reordered packets were declared lost by the hundred,
+    // and their fast round trips set a min RTT of 25 ms that made every other sample look queued.
+    const link = { rateBytesPerSec: 12.5e6, delayMs: 25, loss: 0.002, reorder: 0.01, queuePackets: 425 };
+    const bytes = 10 * 1024 * 1024;
+    const res = simulate({ seed: 11, forward: link, backward: link, flows: [{ bytes }], limitMs: 60_000 });
+    const f = res.flows[0] as FlowResult;
+    expect(f.completed && f.intact).toBe(true);
+    expect(res.forward.reordered).toBeGreaterThan(50);
+    // 80 % of capacity × (1 − loss) after a 1 s allowance for the handshake and STARTUP.
+    expect(f.doneMs - f.startMs).toBeLessThan(1_000 + (bytes / (12.5e6 * 0.998) / 0.8) * 1000);
+    // The min RTT is the path's, not a reordered packet's.
+    expect(Number(f.clientStats.minRttMs)).toBeGreaterThanOrEqual(50);
+  });
+
+  test("duplicated datagrams count once and trigger nothing: no loss, no retransmission", () => {
+    const link = { ...clean, duplicate: 0.05 };
+    const res = simulate({ seed: 12, forward: link, backward: link, flows: [{ bytes: 5_000_000 }], limitMs: 30_000 });
+    const f = res.flows[0] as FlowResult;
+    expect(f.completed && f.intact).toBe(true);
+    expect(res.forward.duplicated).toBeGreaterThan(100);
+    expect(f.clientStats.lostPackets).toBe(0);
+    expect(f.clientStats.spuriousLosses).toBe(0);
+    expect(f.clientStats.retransmittedBytes).toBe(0);
+    // Every duplicated data packet was recognised (the handshake's duplicates go to the listener).
+    expect(Number(f.serverStats.duplicatePackets)).toBeGreaterThanOrEqual(res.forward.duplicated - 3);
+  });
+
   test("a slow reader stalls the sender: receiver memory stays within the initial window", () => {
     const window = { initial: 1 << 20, max: 64 << 20 };
     const res = simulate({

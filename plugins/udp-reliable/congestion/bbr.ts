@@ -14,6 +14,8 @@ const CWND_GAIN = 2;
 const PROBE_GAINS = [1.25, 0.75, 1, 1, 1, 1, 1, 1];
 const BW_WINDOW_ROUNDS = 10;
 const MIN_RTT_WINDOW_MS = 10_000;
+/** The queue's reference (base RTT) is re-taken when no confirmed sample came near it this long. */
+const BASE_RTT_WINDOW_MS = 2 * MIN_RTT_WINDOW_MS;
 const PROBE_RTT_MS = 200;
 const MIN_WINDOW_PACKETS = 4;
 /** Loss above this share of a round is congestion whatever the delay says. */
@@ -31,9 +33,13 @@ export class BbrController implements CongestionController {
   private bwLimit = Number.POSITIVE_INFINITY;
   private minRtt = Number.POSITIVE_INFINITY;
   private minRttStamp = 0;
-  /** Lowest RTT over the connection: the reference for queueing delay. */
+  /** minRtt is the estimator's stand-in, not a confirmed sample (see onAck). */
+  private minRttStandIn = false;
+  /** Lowest confirmed RTT, re-taken if unseen for BASE_RTT_WINDOW_MS: the reference for queueing delay. */
   private baseRtt = Number.POSITIVE_INFINITY;
+  private baseRttStamp = 0;
   private round = 0;
+  private roundStartTime = Number.NEGATIVE_INFINITY;
   private nextRoundDelivered = 0;
   private roundStart = false;
   private fullBw = 0;
@@ -56,6 +62,9 @@ export class BbrController implements CongestionController {
   private queueHighRounds = 0;
   private guarded = false;
   private congestiveCuts = 0;
+  /** The last cut, until spurious losses show its round's loss was reordering (then it is undone). */
+  private lastCut: { priorLimit: number; lostBytes: number; spuriousBytes: number } | null = null;
+  private undoneCuts = 0;
   /** Loss rate per round on this path without a queue (EWMA): random loss, not congestion. */
   private randomLoss = 0;
   private delivered = 0;
@@ -65,18 +74,36 @@ export class BbrController implements CongestionController {
   private ackEpochStart = 0;
   private ackEpochBytes = 0;
 
+  /** The datagram size in use: floors are whole datagrams, or a 16 KB one on loopback never fits. */
+  private mss: number;
+  /** Lowest raw RTT sample (ms), reordered or not: only to tell a rate sample too short to trust. */
+  private rawMinRtt = Number.POSITIVE_INFINITY;
+
   constructor(private readonly config: ControllerConfig) {
+    this.mss = config.mss;
     this.cwnd = config.initialWindowPackets * config.mss;
     this.pacing = (HIGH_GAIN * this.cwnd) / 0.1;
   }
 
   congestionWindow(): number {
-    if (this.mode === "probe-rtt") return MIN_WINDOW_PACKETS * this.config.mss;
+    if (this.mode === "probe-rtt") return MIN_WINDOW_PACKETS * this.mss;
     return this.cwnd;
   }
 
   pacingRate(): number {
-    return Math.min(this.pacing, this.config.maxRate);
+    return Math.min(Math.max(this.pacing, this.floorRate()), this.config.maxRate);
+  }
+
+  /**
+   * Never slower than the window floor a round trip. Delivery-rate samples measure the rate we
+   * send at, so a flow paced so slowly that one datagram takes longer than a whole 1.25 probing
+   * phase never sends faster, never measures more, and stays there (seen: 20 transfers on a
+   * starved 2-vCPU host, 16 KB datagrams paced at 3 KB/s). The window still bounds what is in
+   * flight, so on a path slower than this the floor sends no more than TCP's minimum window would.
+   */
+  private floorRate(): number {
+    const rtt = Number.isFinite(this.minRtt) ? Math.max(this.minRtt, 1) : 100;
+    return (MIN_WINDOW_PACKETS * this.mss * 1000) / rtt;
   }
 
   /**
@@ -92,13 +119,32 @@ export class BbrController implements CongestionController {
 
   onPacketSent(): void {}
 
+  onDatagramSize(bytes: number): void {
+    this.mss = Math.max(this.mss, bytes);
+  }
+
   onAppLimited(): void {
     this.appLimitedUntil = this.delivered + 1;
   }
 
   onAck(ev: AckEvent): void {
     this.delivered = ev.delivered;
-    if (ev.rttSample !== undefined) this.onRtt(ev.rttSample, ev.now);
+    if (ev.rttSample !== undefined) this.rawMinRtt = Math.min(this.rawMinRtt, ev.rttSample);
+    // Only samples that did not overtake older packets: a reordered packet's fast round trip is
+    // not the path's, and as min RTT it would make every other sample look like a standing queue.
+    if (ev.minRttSample !== undefined) this.onRtt(ev.minRttSample, ev.now);
+    // Any other sample may refresh the minimum and time the round's queue, but never lower them.
+    if (ev.rttSample !== undefined && ev.rttSample >= this.minRtt) {
+      this.roundMinRtt = Math.min(this.roundMinRtt, ev.rttSample);
+      if (ev.rttSample <= this.minRtt + 1) this.minRttStamp = ev.now;
+    } else if (!Number.isFinite(this.minRtt) && Number.isFinite(ev.minRtt)) {
+      // Until a sample is confirmed (jitter can keep them rare) the estimator's minimum (perhaps
+      // the handshake's) stands in; it is not the queue's reference, and the first confirmed
+      // sample replaces it.
+      this.minRtt = ev.minRtt;
+      this.minRttStamp = ev.now;
+      this.minRttStandIn = true;
+    }
     this.updateRound(ev);
     this.updateBandwidth(ev);
     this.updateAckAggregation(ev);
@@ -112,11 +158,25 @@ export class BbrController implements CongestionController {
     this.roundLost += ev.lostBytes;
   }
 
+  onSpuriousLoss(ev: { now: number; bytes: number }): void {
+    // Lost this round and delivered after all: not loss. The round may have ended already; then
+    // the cut it caused, if any, is undone once half the loss it was made for proves spurious.
+    this.roundLost = Math.max(0, this.roundLost - ev.bytes);
+    const cut = this.lastCut;
+    if (!cut) return;
+    cut.spuriousBytes += ev.bytes;
+    if (cut.spuriousBytes * 2 >= cut.lostBytes) {
+      this.bwLimit = Math.max(this.bwLimit, cut.priorLimit);
+      this.lastCut = null;
+      this.undoneCuts++;
+    }
+  }
+
   onRetransmissionTimeout(now: number): void {
     // Everything in flight is presumed gone: restart from a small window but keep what we learnt of
     // the path, so a short blackout does not cost a whole slow start (docs/ARQ.md §2, item 5).
     this.priorCwnd = Math.max(this.priorCwnd, this.cwnd);
-    this.cwnd = MIN_WINDOW_PACKETS * this.config.mss;
+    this.cwnd = MIN_WINDOW_PACKETS * this.mss;
     this.mode = "startup";
     this.pacingGain = HIGH_GAIN;
     this.cwndGain = HIGH_GAIN;
@@ -124,10 +184,7 @@ export class BbrController implements CongestionController {
     this.fullBwRounds = 0;
     this.minRttStamp = now;
     // Restart gently, at no more than the rate the path carried before the silence.
-    this.pacing = Math.min(
-      this.pacing,
-      Math.max(this.bandwidth(), (MIN_WINDOW_PACKETS * this.config.mss * 1000) / 100),
-    );
+    this.pacing = Math.min(this.pacing, Math.max(this.bandwidth(), (MIN_WINDOW_PACKETS * this.mss * 1000) / 100));
   }
 
   stats(): Record<string, number | string> {
@@ -141,6 +198,7 @@ export class BbrController implements CongestionController {
       queueDelayMs: Math.round(this.lastRoundQueue * 10) / 10,
       extraAckedBytes: Math.round(this.extraAcked.value),
       congestiveCuts: this.congestiveCuts,
+      undoneCuts: this.undoneCuts,
     };
   }
 
@@ -155,8 +213,20 @@ export class BbrController implements CongestionController {
   }
 
   private onRtt(rtt: number, now: number): void {
+    if (this.minRttStandIn) {
+      this.minRttStandIn = false;
+      this.minRtt = Number.POSITIVE_INFINITY;
+    }
     this.roundMinRtt = Math.min(this.roundMinRtt, rtt);
-    this.baseRtt = Math.min(this.baseRtt, rtt);
+    // The base expires too, if no confirmed sample came near it for BASE_RTT_WINDOW_MS (a PROBE_RTT
+    // drains our own queue in that time): one reordered sample the filter let through (33 ms on a
+    // 50 ms netlab path) otherwise stood as the base for good, every round showed a 17 ms "queue",
+    // the path's 1 % random loss read as congestion in each, and the flow sat at its floor rate.
+    if (rtt <= this.baseRtt + Math.max(1, this.baseRtt / 8)) this.baseRttStamp = now;
+    if (rtt < this.baseRtt || now - this.baseRttStamp > BASE_RTT_WINDOW_MS) {
+      this.baseRtt = rtt;
+      this.baseRttStamp = now;
+    }
     // Samples within 1 ms of the minimum refresh it, so a single flow rarely needs PROBE_RTT.
     if (rtt <= this.minRtt + 1 || now - this.minRttStamp > MIN_RTT_WINDOW_MS) {
       this.minRtt = Math.min(rtt, now - this.minRttStamp > MIN_RTT_WINDOW_MS ? rtt : this.minRtt);
@@ -167,10 +237,15 @@ export class BbrController implements CongestionController {
   private updateRound(ev: AckEvent): void {
     this.roundStart = false;
     const newest = ev.acked[ev.acked.length - 1];
-    if (newest && newest.deliveredAtSend >= this.nextRoundDelivered) {
+    // A round trip lasts at least the min RTT, except when a reordered packet (one that skipped a
+    // delay) is acknowledged early: counted, it cut STARTUP's rounds in half, and three of them
+    // without 25 % growth ended STARTUP at a tenth of the path's rate.
+    const tooSoon = ev.now - this.roundStartTime < 0.9 * this.minRtt;
+    if (newest && newest.deliveredAtSend >= this.nextRoundDelivered && !tooSoon) {
       this.nextRoundDelivered = ev.delivered;
       this.round++;
       this.roundStart = true;
+      this.roundStartTime = ev.now;
     }
   }
 
@@ -182,7 +257,13 @@ export class BbrController implements CongestionController {
     const sendElapsed = p.sentAt - p.firstSentTimeAtSend;
     const ackElapsed = ev.now - p.deliveredTimeAtSend;
     const interval = Math.max(sendElapsed, ackElapsed);
-    if (interval <= 0 || interval < this.minRtt * 0.5) return;
+    // Too short to trust when under half a round trip. Which round trip: the fastest seen at all,
+    // not the confirmed min RTT, which may be the stand-in (a handshake timed on a starved host:
+    // 80 ms on loopback) or one confirmed while the host was starved: against that every sample of
+    // a fast path was rejected, bandwidth never rose, and packets too sparse to confirm a lower min
+    // RTT kept it so.
+    const shortest = Math.min(this.minRtt, this.rawMinRtt);
+    if (interval <= 0 || (Number.isFinite(shortest) && interval < shortest * 0.5)) return;
     const rate = ((ev.delivered - p.deliveredAtSend) * 1000) / interval;
     const appLimited = p.appLimitedAtSend || p.deliveredAtSend < this.appLimitedUntil;
     if (!appLimited || rate > this.bwFilter.value) this.bwFilter.update(rate, this.round);
@@ -205,7 +286,8 @@ export class BbrController implements CongestionController {
 
   /** Once per round: classify the round's loss, run the delay guard. */
   private endRound(now: number): void {
-    const queue = Number.isFinite(this.roundMinRtt) ? this.roundMinRtt - this.baseRtt : 0;
+    const queue =
+      Number.isFinite(this.roundMinRtt) && Number.isFinite(this.baseRtt) ? this.roundMinRtt - this.baseRtt : 0;
     this.lastRoundQueue = queue;
     const total = this.roundDelivered + this.roundLost;
     const lossRate = total > 0 ? this.roundLost / total : 0;
@@ -225,7 +307,8 @@ export class BbrController implements CongestionController {
       this.congestiveCuts++;
       const measured = this.bwFilter.value;
       // Never below the window floor's rate (MIN_WINDOW_PACKETS a round trip), as with cwnd.
-      const floor = (MIN_WINDOW_PACKETS * this.config.mss * 1000) / Math.max(this.minRtt, 1);
+      const floor = this.floorRate();
+      this.lastCut = { priorLimit: this.bwLimit, lostBytes: this.roundLost, spuriousBytes: 0 };
       this.bwLimit = Math.max(Math.min(this.bwLimit, measured) * LOSS_CUT, floor);
     } else {
       // Any round that was not congestive lets the limit recover. Waiting for the queue to be gone
@@ -300,10 +383,10 @@ export class BbrController implements CongestionController {
 
   private updateCwnd(ev: AckEvent): void {
     // Headroom for our own pacing quantum (the pacer releases ~2 ms bursts) and measured ACK aggregation.
-    const quanta = 2 * Math.max((this.bandwidth() * 2) / 1000, 2 * this.config.mss);
+    const quanta = 2 * Math.max((this.bandwidth() * 2) / 1000, 2 * this.mss);
     const target = this.cwndGain * this.bdp() + quanta + this.extraAcked.value;
     const acked = ev.acked.reduce((n, p) => n + p.bytes, 0);
-    const floor = MIN_WINDOW_PACKETS * this.config.mss;
+    const floor = MIN_WINDOW_PACKETS * this.mss;
     if (this.mode === "startup") this.cwnd = Math.max(this.cwnd, Math.min(this.cwnd + acked, target));
     else this.cwnd = Math.max(floor, Math.min(this.cwnd + acked, target));
     if (this.mode === "startup" && this.bwFilter.value === 0) this.cwnd = Math.max(this.cwnd, this.priorCwnd / 4);

@@ -24,6 +24,11 @@ export interface AckEvent {
   acked: readonly AckedPacket[];
   /** RTT sample from this ACK (ms), if one was taken (Karn: never from retransmissions). */
   rttSample?: number;
+  /**
+   * A sample that may be read as propagation plus queueing delay: it did not overtake packets sent
+   * before it (a reordered packet that skipped a delay did). For min RTT and queue estimates.
+   */
+  minRttSample?: number;
   /** Smallest RTT seen over the estimator's window (ms). */
   minRtt: number;
   /** Total bytes delivered on the connection after this ACK. */
@@ -50,8 +55,12 @@ export interface CongestionController {
   onPacketSent(now: number, bytes: number, bytesInFlight: number, isRetransmission: boolean): void;
   onAck(ev: AckEvent): void;
   onLoss(ev: LossEvent): void;
+  /** Packets declared lost earlier were delivered after all: undo what their loss did. */
+  onSpuriousLoss(ev: { now: number; bytes: number }): void;
   /** A retransmission timeout fired (everything in flight is presumed lost). */
   onRetransmissionTimeout(now: number): void;
+  /** The path MTU prober confirmed larger datagrams (bytes): windows count in them from now on. */
+  onDatagramSize(bytes: number): void;
   /** The sender ran out of data to send: rate samples taken now do not reflect the path. */
   onAppLimited(now: number): void;
   /** For --json stats. */

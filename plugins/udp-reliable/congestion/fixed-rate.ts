@@ -28,6 +28,9 @@ export class FixedRateController implements CongestionController {
   onPacketSent(): void {}
   onLoss(): void {}
   onRetransmissionTimeout(): void {}
+  onSpuriousLoss(): void {}
+  onDatagramSize(): void {}
+
   onAppLimited(): void {}
 
   stats(): Record<string, number | string> {
