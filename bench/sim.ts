@@ -1,6 +1,6 @@
 /**
  * udp-reliable beyond this machine: the pure protocol core (the same Connection and ListenerCore the
- * plugin runs) in the virtual-time simulator of test/sim, on links far faster and longer than
+ * plugin runs) in the virtual-time simulator of sim/, on links far faster and longer than
  * netlab can emulate. Each case runs `--flows` competing flows through one drop-tail bottleneck of
  * `--capacity` with random loss each way and a buffer of one bandwidth-delay product.
  *
@@ -15,7 +15,7 @@
  *        [--reorder 0,1,2] [--jitter 0,5] [--dup 0,1] [--seconds 30] [--datagram 1472] [--markdown]
  */
 import { parseArgs } from "node:util";
-import { simulate } from "../test/sim/network.ts";
+import { simulate } from "../sim/network.ts";
 
 const { values } = parseArgs({
   options: {

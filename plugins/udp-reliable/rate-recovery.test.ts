@@ -7,8 +7,8 @@
  * without it.
  */
 import { describe, expect, test } from "bun:test";
+import { seededRandom } from "../../sim/rng.ts";
 import { Pacer } from "../../src/plugin/udp/pacer.ts";
-import { seededRandom } from "../../test/sim/rng.ts";
 import { BbrController } from "./congestion/bbr.ts";
 import { LossRecovery } from "./loss-recovery.ts";
 import type { SentPacket } from "./sent-packets.ts";

@@ -7,8 +7,8 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { seededRandom } from "../../sim/rng.ts";
 import { run, startReceiver, tempDir } from "../helpers/cli.ts";
-import { seededRandom } from "../sim/rng.ts";
 
 const KILLS = Number(process.env.XFER_DRILL_KILLS ?? 3);
 const FILES = 150;

@@ -8,9 +8,9 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { seededRandom } from "../../sim/rng.ts";
 import { type Event, run, startReceiver, tempDir } from "../helpers/cli.ts";
 import { randomBytes } from "../helpers/tools.ts";
-import { seededRandom } from "../sim/rng.ts";
 
 const KILLS = Number(process.env.XFER_DRILL_KILLS ?? 2);
 setDefaultTimeout(60_000 + KILLS * 20_000);

@@ -6,10 +6,10 @@ import { describe, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { seededRandom } from "../../sim/rng.ts";
 import { closedUdpPort, run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
 import { startLossyProxy } from "../helpers/lossy-udp-proxy.ts";
 import { randomBytes } from "../helpers/tools.ts";
-import { seededRandom } from "../sim/rng.ts";
 
 async function expectSame(a: string, b: string): Promise<void> {
   expect(Buffer.compare(await readFile(a), await readFile(b))).toBe(0);

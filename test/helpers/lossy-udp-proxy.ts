@@ -5,7 +5,7 @@
  * upstream socket, as a NAT would.
  */
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
-import { seededRandom } from "../sim/rng.ts";
+import { seededRandom } from "../../sim/rng.ts";
 
 export interface Impairment {
   loss?: number;

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
-import { seededRandom } from "../sim/rng.ts";
+import { seededRandom } from "../../sim/rng.ts";
 import { ROOT } from "./cli.ts";
 
 /** Seeded pseudo-random bytes: incompressible, the same on every run. */

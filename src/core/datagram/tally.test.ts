@@ -1,7 +1,7 @@
 /** The loss report against a seeded simulated link whose drops, duplicates and reorders are known. */
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { seededRandom } from "../../../test/sim/rng.ts";
+import { seededRandom } from "../../../sim/rng.ts";
 import { Coverage, Tally } from "./tally.ts";
 
 test("the report matches a seeded link's drops, duplicates and reorders exactly", () => {

@@ -5,7 +5,7 @@
  * last wide run); the default keeps `bun test` quick.
  */
 import { describe, expect, test } from "bun:test";
-import { CID_BYTES, MAGIC, VERSION_NEGOTIATION } from "../../plugins/udp-reliable/wire/packet.ts";
+import { CID_BYTES, MAGIC, VERSION_NEGOTIATION } from "../plugins/udp-reliable/wire/packet.ts";
 import { type FlowResult, type SimResult, type SimSpec, simulate } from "./network.ts";
 import { randomScenario } from "./scenarios.ts";
 

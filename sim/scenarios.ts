@@ -2,7 +2,7 @@
  * Randomised but seeded transfer scenarios for the udp-reliable simulator: the same seed always
  * describes the same links, flows and hostile datagrams, so a failing seed replays exactly.
  */
-import type { Peer } from "../../plugins/udp-reliable/listener-core.ts";
+import type { Peer } from "../plugins/udp-reliable/listener-core.ts";
 import type { LinkSpec } from "./link.ts";
 import type { SimSpec } from "./network.ts";
 import { seededRandom } from "./rng.ts";

@@ -4,9 +4,9 @@
  * unit tests (thousands of seeded transfers) and by bench/sim.ts (1–10 Gbit/s, long RTTs, several
  * competing flows) alike.
  */
-import { Connection, type ConnectionConfig, DEFAULT_CONFIG } from "../../plugins/udp-reliable/connection.ts";
-import { ListenerCore, type Peer } from "../../plugins/udp-reliable/listener-core.ts";
-import { CID_BYTES } from "../../plugins/udp-reliable/wire/packet.ts";
+import { Connection, type ConnectionConfig, DEFAULT_CONFIG } from "../plugins/udp-reliable/connection.ts";
+import { ListenerCore, type Peer } from "../plugins/udp-reliable/listener-core.ts";
+import { CID_BYTES } from "../plugins/udp-reliable/wire/packet.ts";
 import { EventQueue, type Timed } from "./event-queue.ts";
 import { Link, type LinkSpec } from "./link.ts";
 import { seededRandom } from "./rng.ts";
