@@ -5,6 +5,7 @@
  */
 import type { Endpoint, StreamConnection, TransportContext, TransportDefinition } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
+import { continueStream } from "../protocol/stream-prefix.ts";
 import {
   encodeRelayMessage,
   parseReply,
@@ -120,7 +121,8 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
   }
   const relayed = (reply: Extract<RelayReply, { type: "paired" }>): Relayed => ({
     peer: reply.peer,
-    conn: relayedStream(raw, decoder.takeRest(), source, `${reply.peer} via ${where}`),
+    // The relay's connection after the pairing: the bytes read past the last relay message come first.
+    conn: continueStream(raw, decoder.takeRest(), source, `${reply.peer} via ${where}`),
   });
   return {
     rttMs,
@@ -138,31 +140,6 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
       return relayed(next);
     },
     leave: () => raw.destroy(),
-  };
-}
-
-/** The relay's connection after the pairing: the bytes read past the last relay message come first. */
-function relayedStream(
-  raw: StreamConnection,
-  rest: Uint8Array,
-  source: AsyncIterator<Uint8Array>,
-  remote: string,
-): StreamConnection {
-  return {
-    remote,
-    readable: {
-      async *[Symbol.asyncIterator]() {
-        if (rest.byteLength > 0) yield rest;
-        for (;;) {
-          const next = await source.next();
-          if (next.done) return;
-          yield next.value;
-        }
-      },
-    },
-    write: (chunk) => raw.write(chunk),
-    end: () => raw.end(),
-    destroy: (reason) => raw.destroy(reason),
   };
 }
 

@@ -9,6 +9,7 @@ import { toXferError, XferError } from "../errors.ts";
 import { GarbageReclaimer } from "../memory.ts";
 import { encodeControlFrame, FRAME_HEADER_BYTES, FrameType } from "../protocol/frames.ts";
 import { PROTOCOL_NAME, SESSION_PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { type FillLimits, StreamPrefix } from "../protocol/stream-prefix.ts";
 import type { CodeAttempts } from "./attempts.ts";
 import {
   type HandshakeContext,
@@ -40,7 +41,7 @@ export interface SecureOptions {
 
 /** Run the handshake on `conn`; resolves with a stream that seals and opens everything after it. */
 export async function secureStream(conn: StreamConnection, opts: SecureOptions): Promise<StreamConnection> {
-  const reader = new PreAuthReader(conn.readable[Symbol.asyncIterator]());
+  const reader = new PreAuthReader(conn.readable);
   const say = (msg: HandshakeMessage) => conn.write(handshakeFrame(msg));
   if (opts.role === "sender") {
     const hs = new InitiatorHandshake(opts.code, opts.ctx);
@@ -120,15 +121,19 @@ function handshakeFrame(msg: HandshakeMessage): Uint8Array {
 
 /** Reads whole cleartext frames, bounded; keeps what follows the last one for the record layer. */
 class PreAuthReader {
-  private buffered: Uint8Array = new Uint8Array(0);
+  private readonly prefix: StreamPrefix;
 
-  constructor(readonly source: AsyncIterator<Uint8Array>) {}
+  constructor(readable: AsyncIterable<Uint8Array>) {
+    this.prefix = new StreamPrefix(readable);
+  }
+
+  get source(): AsyncIterator<Uint8Array> {
+    return this.prefix.source;
+  }
 
   /** Bytes received after the last handshake frame (the first sealed records). */
   takeRest(): Uint8Array {
-    const rest = this.buffered;
-    this.buffered = new Uint8Array(0);
-    return rest;
+    return this.prefix.takeRest();
   }
 
   async message(timeoutMs: number): Promise<HandshakeMessage> {
@@ -146,40 +151,26 @@ class PreAuthReader {
   }
 
   private async frame(timeoutMs: number): Promise<{ type: number; payload: Uint8Array }> {
-    await this.fill(FRAME_HEADER_BYTES, timeoutMs);
-    const type = this.buffered[0] as number;
-    const length = new DataView(this.buffered.buffer, this.buffered.byteOffset).getUint32(1);
+    const limits: FillLimits = {
+      timeoutMs,
+      timeout: () => new XferError("timeout", `the peer did not authenticate within ${timeoutMs / 1000} s`),
+      ended: () => new XferError("peer-gone", "peer closed the connection during the handshake"),
+    };
+    await this.fill(FRAME_HEADER_BYTES, limits);
+    const head = this.prefix.bytes;
+    const type = head[0] as number;
+    const length = new DataView(head.buffer, head.byteOffset).getUint32(1);
     // A control frame here is an older xfer's hello (or error): read it to name its version.
     if ((type !== HANDSHAKE_FRAME && type !== FrameType.control) || length > MAX_HANDSHAKE_PAYLOAD)
       throw new XferError("protocol", "peer did not start with a handshake (not xfer, or not this version)");
-    await this.fill(FRAME_HEADER_BYTES + length, timeoutMs);
-    const payload = this.buffered.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length);
-    this.buffered = this.buffered.subarray(FRAME_HEADER_BYTES + length);
-    return { type, payload };
+    await this.fill(FRAME_HEADER_BYTES + length, limits);
+    return { type, payload: this.prefix.take(FRAME_HEADER_BYTES + length).subarray(FRAME_HEADER_BYTES) };
   }
 
-  private async fill(bytes: number, timeoutMs: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new XferError("timeout", `the peer did not authenticate within ${timeoutMs / 1000} s`)),
-        timeoutMs,
-      );
+  private fill(bytes: number, limits: FillLimits): Promise<void> {
+    return this.prefix.fill(bytes, limits).catch((err: unknown) => {
+      throw toXferError(err, "connection");
     });
-    try {
-      while (this.buffered.byteLength < bytes) {
-        const next = await Promise.race([this.source.next(), timeout]).catch((err: unknown) => {
-          throw toXferError(err, "connection");
-        });
-        if (next.done) throw new XferError("peer-gone", "peer closed the connection during the handshake");
-        const joined = new Uint8Array(this.buffered.byteLength + next.value.byteLength);
-        joined.set(this.buffered);
-        joined.set(next.value, this.buffered.byteLength);
-        this.buffered = joined;
-      }
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 
