@@ -5,6 +5,12 @@
  *
  * Everything here is opened without following links, and checked to be where it should be after
  * opening (see openInside), so a link or folder swapped in by someone else never redirects a write.
+ *
+ * Longer than our ~400-line rule on purpose: the checks of a name (its folders, links, foreign
+ * parts, free space) and the opening of what it names stay in one class, because splitting them
+ * would let a caller open a path the checks never saw. What could leave did: part records
+ * (part-record.ts), publishing (publish-batch.ts), the files themselves (incoming-file.ts,
+ * placed-file.ts), name folding (name-folding.ts).
  */
 import {
   constants,
