@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { AckEvent, CongestionController, LossEvent } from "./congestion/controller.ts";
 import { LossRecovery, MAX_PTO_MS, MAX_REORDER_EIGHTHS, PERSISTENT_PTOS } from "./loss-recovery.ts";
+import { sentPacket } from "./sent-packet.fixture.ts";
 import type { SentPacket } from "./sent-packets.ts";
 
 /** Records what the controller is told. */
@@ -50,22 +51,7 @@ function setup() {
   );
   let pn = 0;
   const send = (now: number, over: Partial<SentPacket> = {}): SentPacket => {
-    const p: SentPacket = {
-      pn: pn++,
-      sentAt: now,
-      bytes: 1000,
-      ackEliciting: true,
-      inFlight: true,
-      stream: [],
-      maxData: false,
-      deliveredAtSend: 0,
-      deliveredTimeAtSend: 0,
-      firstSentTimeAtSend: 0,
-      appLimitedAtSend: false,
-      state: "sent",
-      ackedRunLow: 0,
-      ...over,
-    };
+    const p = sentPacket(pn++, now, over);
     r.onPacketSent(p, now);
     return p;
   };

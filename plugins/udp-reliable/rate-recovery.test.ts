@@ -6,12 +6,13 @@
  * (300–3800 B/s for good): each of bbr.ts's two rules against it has a case here that fails
  * without it.
  */
+
 import { describe, expect, test } from "bun:test";
 import { seededRandom } from "../../sim/rng.ts";
 import { Pacer } from "../../src/plugin/udp/pacer.ts";
 import { BbrController } from "./congestion/bbr.ts";
 import { LossRecovery } from "./loss-recovery.ts";
-import type { SentPacket } from "./sent-packets.ts";
+import { sentPacket } from "./sent-packet.fixture.ts";
 
 const QUEUE_BYTES = 1 << 20;
 
@@ -78,21 +79,7 @@ function closedLoop(spec: LoopSpec, bbr = newBbr(spec.datagram)): { share: numbe
       (recovery.sent.bytesInFlight < bbr.congestionWindow() && budget >= spec.datagram)
     ) {
       if (recovery.probesDue > 0) recovery.probesDue--;
-      const p: SentPacket = {
-        pn: pn++,
-        sentAt: now,
-        bytes: spec.datagram,
-        ackEliciting: true,
-        inFlight: true,
-        stream: [],
-        maxData: false,
-        deliveredAtSend: 0,
-        deliveredTimeAtSend: 0,
-        firstSentTimeAtSend: 0,
-        appLimitedAtSend: false,
-        state: "sent",
-        ackedRunLow: 0,
-      };
+      const p = sentPacket(pn++, now, { bytes: spec.datagram });
       recovery.onPacketSent(p, now);
       pacer.onSent(spec.datagram);
       budget -= spec.datagram;

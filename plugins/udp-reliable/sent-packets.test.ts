@@ -1,26 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { sentPacket } from "./sent-packet.fixture.ts";
 import { PACKET_THRESHOLD, type SentPacket, SentPackets } from "./sent-packets.ts";
 import type { PnRange } from "./wire/frames.ts";
 
-function pkt(pn: number, sentAt: number, over: Partial<SentPacket> = {}): SentPacket {
-  return {
-    pn,
-    sentAt,
-    bytes: 1000,
-    ackEliciting: true,
-    inFlight: true,
-    stream: [],
-    maxData: false,
-    deliveredAtSend: 0,
-    deliveredTimeAtSend: 0,
-    firstSentTimeAtSend: 0,
-    appLimitedAtSend: false,
-    state: "sent",
-    ackedRunLow: -1,
-    ...over,
-  };
-}
+const pkt = (pn: number, sentAt: number, over: Partial<SentPacket> = {}) =>
+  sentPacket(pn, sentAt, { ackedRunLow: -1, ...over });
 
 /** Sends PNs 0..n-1 at times 0, 10, 20, … (ms). */
 function sendMany(n: number, bytes = 1000): { s: SentPackets; ps: SentPacket[] } {
