@@ -375,8 +375,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    */
   private async openPartFd(entry: ManifestEntry, keep: number) {
     const { rel, partPath, target } = this.partOf(entry);
-    this.realRoot ??= realpath(this.root);
-    const realRoot = await this.realRoot;
+    const realRoot = await this.realRootOnce();
     const path = this.pathOf(rel);
     let fd: number;
     let created = true;
@@ -452,8 +451,13 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   /** Open `rel` under the root without following a link at its end, and prove where it landed. */
   async open(rel: string, flags: number, mode?: number): Promise<FileHandle> {
+    return openInside(await this.realRootOnce(), this.pathOf(rel), rel, flags, mode);
+  }
+
+  /** The root with its links resolved, looked up once: what every opened path is checked against. */
+  private realRootOnce(): Promise<string> {
     this.realRoot ??= realpath(this.root);
-    return openInside(await this.realRoot, this.pathOf(rel), rel, flags, mode);
+    return this.realRoot;
   }
 
   /**
