@@ -10,9 +10,9 @@
  * other verified files, src/core/receive/publish-batch.ts). Writeback is started in the background every
  * FLUSH_EVERY_BYTES, so the disk works during the transfer and the last flush waits only for the tail.
  */
-import { fchmodSync, futimesSync, renameSync, writeSync } from "node:fs";
-import type { FileHandle } from "node:fs/promises";
+import { closeSync, fchmodSync, fdatasync, futimesSync, renameSync, writeSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
+import { promisify } from "node:util";
 import { toXferError, XferError } from "../errors.ts";
 import type { StreamingHasher } from "../hashing.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
@@ -25,6 +25,8 @@ import type { FileSink } from "./receive-target.ts";
  */
 const FLUSH_EVERY_BYTES = 64 << 20;
 
+const datasync = promisify(fdatasync);
+
 export class IncomingFile implements FileSink {
   /** Bytes written so far, as a file offset. */
   private position: number;
@@ -35,7 +37,8 @@ export class IncomingFile implements FileSink {
 
   constructor(
     readonly entry: ManifestEntry,
-    private readonly fh: FileHandle,
+    /** Ours to close, once (see close): a bare descriptor, opened synchronously (ReceiveDir.openFile). */
+    private readonly fd: number,
     private readonly partPath: string,
     private readonly finalPath: string,
     readonly startOffset: number,
@@ -56,7 +59,7 @@ export class IncomingFile implements FileSink {
     let done = 0;
     try {
       while (done < bytes.byteLength)
-        done += writeSync(this.fh.fd, bytes, done, bytes.byteLength - done, this.position + done);
+        done += writeSync(this.fd, bytes, done, bytes.byteLength - done, this.position + done);
     } catch (err) {
       this.failure ??= err;
       this.throwIfFailed();
@@ -67,8 +70,7 @@ export class IncomingFile implements FileSink {
 
   private startFlush(): void {
     this.flushedUpTo = this.position;
-    this.flushing = this.fh
-      .datasync()
+    this.flushing = datasync(this.fd)
       .catch((err: unknown) => {
         this.failure ??= err;
       })
@@ -89,7 +91,7 @@ export class IncomingFile implements FileSink {
     await this.flushing;
     const actual = this.hasher.digest();
     if (this.failure || size !== this.position || actual !== hash) {
-      await this.fh.close();
+      this.close();
       if (this.failure) throw toXferError(this.failure, `writing '${this.entry.path}'`);
       await rm(this.partPath, { force: true });
       const why = size !== this.position ? `size ${this.position}, expected ${size}` : "hash mismatch";
@@ -101,11 +103,11 @@ export class IncomingFile implements FileSink {
       release: () => this.release(),
       // Durable before visible: after a crash the final name never holds unflushed data.
       sync: () =>
-        (this.released ? syncPath(this.partPath) : this.fh.datasync()).catch((err: unknown) => {
+        (this.released ? syncPath(this.partPath) : datasync(this.fd)).catch((err: unknown) => {
           throw toXferError(err, `saving '${this.entry.path}'`);
         }),
       publish: () => this.publish(),
-      discard: () => (this.released ? Promise.resolve() : this.fh.close()),
+      discard: async () => this.close(),
     };
   }
 
@@ -121,11 +123,11 @@ export class IncomingFile implements FileSink {
     if (this.released) return;
     const { entry } = this;
     try {
-      fchmodSync(this.fh.fd, entry.mode & 0o777);
+      fchmodSync(this.fd, entry.mode & 0o777);
       const t = entry.mtimeMs / 1000;
-      futimesSync(this.fh.fd, t, t);
+      futimesSync(this.fd, t, t);
       this.released = true;
-      await this.fh.close();
+      this.close();
     } catch (err) {
       throw toXferError(err, `saving '${entry.path}'`);
     }
@@ -143,8 +145,22 @@ export class IncomingFile implements FileSink {
   /** Keep what was written for a later resume; flush so a crash after this loses nothing. */
   async abandon(): Promise<void> {
     await this.flushing;
-    await this.fh.datasync().catch(() => {});
-    await this.fh.close().catch(() => {});
+    if (!this.closed) await datasync(this.fd).catch(() => {});
+    try {
+      this.close();
+    } catch {}
+  }
+
+  private closed = false;
+
+  /**
+   * Closes the descriptor at most once: a bare number, unlike a FileHandle, is reused by the next
+   * open, so a second close would close someone else's file.
+   */
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
 }
 

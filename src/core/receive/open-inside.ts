@@ -3,13 +3,18 @@
  * step (O_NOFOLLOW), and on Linux the opened handle's real path is read back from /proc and must
  * be the expected one — a folder on the way swapped for a link between our checks and the open
  * is caught here. (Node has no openat(2); this is the check that stands in for it.)
+ *
+ * Two forms with the same checks: a FileHandle (async), and a bare descriptor opened with
+ * synchronous calls, for the per-file path of a tree of small files, where each thread-pool round
+ * trip of the async form costs more than the open itself (docs/BENCHMARKS.md, issue 14).
  */
-import { constants } from "node:fs";
+import { closeSync, constants, openSync, readlinkSync, unlinkSync } from "node:fs";
 import { type FileHandle, open, readlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { XferError } from "../errors.ts";
 
 const CAN_READ_BACK = process.platform === "linux";
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
 export async function openInside(
   realRoot: string,
@@ -18,18 +23,44 @@ export async function openInside(
   flags: number,
   mode?: number,
 ): Promise<FileHandle> {
-  const fh = await open(path, flags | (constants.O_NOFOLLOW ?? 0), mode);
+  const fh = await open(path, flags | NOFOLLOW, mode);
   if (!CAN_READ_BACK) return fh;
-  const expected = join(realRoot, ...rel.split("/"));
   let actual: string;
   try {
     actual = await readlink(`/proc/self/fd/${fh.fd}`);
   } catch {
     return fh; // No /proc (a container without it): the checks before the open must do.
   }
-  if (actual === expected) return fh;
+  if (actual === expectedPath(realRoot, rel)) return fh;
   await fh.close();
-  // Created by this very call (O_EXCL), somewhere it must not be: take it back.
-  if (flags & constants.O_CREAT && flags & constants.O_EXCL) await unlink(actual).catch(() => {});
-  throw new XferError("unsafe-name", `refusing '${rel}': a folder on its way was replaced while it was opened`);
+  if (createdHere(flags)) await unlink(actual).catch(() => {});
+  throw replaced(rel);
 }
+
+/** openInside with synchronous calls; returns a descriptor the caller must close. */
+export function openInsideSync(realRoot: string, path: string, rel: string, flags: number, mode?: number): number {
+  const fd = openSync(path, flags | NOFOLLOW, mode);
+  if (!CAN_READ_BACK) return fd;
+  let actual: string;
+  try {
+    actual = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return fd;
+  }
+  if (actual === expectedPath(realRoot, rel)) return fd;
+  closeSync(fd);
+  if (createdHere(flags)) {
+    try {
+      unlinkSync(actual);
+    } catch {}
+  }
+  throw replaced(rel);
+}
+
+const expectedPath = (realRoot: string, rel: string) => join(realRoot, ...rel.split("/"));
+
+/** Created by this very call (O_EXCL), somewhere it must not be: the caller takes it back. */
+const createdHere = (flags: number) => (flags & constants.O_CREAT) !== 0 && (flags & constants.O_EXCL) !== 0;
+
+const replaced = (rel: string) =>
+  new XferError("unsafe-name", `refusing '${rel}': a folder on its way was replaced while it was opened`);

@@ -278,3 +278,21 @@ describe("parts are ours", () => {
     expect(p?.accepted.offset).toBe(10);
   });
 });
+
+describe("the stream path's descriptor", () => {
+  test("is closed once: discarding a published file leaves the next file's descriptor alone", async () => {
+    const dir = new ReceiveDir(root, { overwrite: false });
+    const bytes = new TextEncoder().encode("first");
+    const first = await dir.openFile(file("a", bytes.byteLength), 0, null);
+    await first.write(bytes);
+    const commit = await first.finish(bytes.byteLength, await digest(bytes));
+    await commit.publish();
+    // The descriptor number `a` had is free now, and the next open is likely to get it back.
+    const second = await dir.openFile(file("b", 6), 0, null);
+    await commit.discard();
+    await second.write(new TextEncoder().encode("second"));
+    await (await second.finish(6, await digest(new TextEncoder().encode("second")))).publish();
+    expect(await readFile(join(root, "a"), "utf8")).toBe("first");
+    expect(await readFile(join(root, "b"), "utf8")).toBe("second");
+  });
+});

@@ -13,8 +13,10 @@
  * placed-file.ts), name folding (name-folding.ts).
  */
 import {
+  closeSync,
   constants,
   fstatSync,
+  ftruncateSync,
   lstatSync,
   lutimesSync,
   readlinkSync,
@@ -32,7 +34,7 @@ import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, unsafeLinkReaso
 import type { ManifestEntry } from "../protocol/messages.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
-import { openInside } from "./open-inside.ts";
+import { openInside, openInsideSync } from "./open-inside.ts";
 import { PartRecord, RECORD_DIR } from "./part-record.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import {
@@ -52,6 +54,9 @@ const MissingRecord = z.object({
 });
 /** A record larger than this is not one of ours (a million ranges fit). */
 const MAX_MISSING_RECORD_CHARS = 64 << 20;
+
+/** A new part: created by this very open (O_EXCL), never one someone put there. */
+const PART_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
 /** Free space an offer must leave on the receiving disk (other programs need some too); at most 5 % of a small disk. */
 export const DISK_HEADROOM_BYTES = 64 << 20;
@@ -296,9 +301,9 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    * (required when offset > 0).
    */
   async openFile(entry: ManifestEntry, offset: number, prefix: StreamingHasher | null): Promise<IncomingFile> {
-    const { fh, partPath, target } = await this.openPart(entry, offset);
     const hasher = offset > 0 && prefix ? prefix : await newHasher();
-    return new IncomingFile(entry, fh, partPath, target, offset, hasher);
+    const { fd, partPath, target } = await this.openPartFd(entry, offset);
+    return new IncomingFile(entry, fd, partPath, target, offset, hasher);
   }
 
   /** Open the part file for writes at any offset (datagram transports); it starts empty. */
@@ -341,14 +346,11 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   /** The part file, opened for writing and cut to `keep` bytes. */
   private async openPart(entry: ManifestEntry, keep: number) {
-    this.checkParents(entry.path);
-    const target = this.pathOf(entry.path);
-    const partPath = target + PART_SUFFIX;
-    const rel = entry.path + PART_SUFFIX;
+    const { rel, partPath, target } = this.partOf(entry);
     let fh: FileHandle;
     let created = true;
     try {
-      fh = await this.open(rel, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((err) => {
+      fh = await this.open(rel, PART_NEW, 0o600).catch((err) => {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
         created = false;
         return this.open(rel, constants.O_WRONLY);
@@ -357,23 +359,64 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       throw toXferError(err, `cannot create '${rel}'`);
     }
     try {
-      const info = fstatSync(fh.fd);
-      // A second name for the same file (a hard link) would let our writes reach someone's file.
-      if (!info.isFile() || info.nlink > 1)
-        throw new XferError("unsafe-name", `refusing '${printable(rel)}': not a plain file of its own`);
-      if (created) this.parts.add(rel, info);
-      else if (!this.parts.owns(rel, info))
-        throw new XferError(
-          "exists",
-          `'${printable(rel)}' is here and was not made by this receiver: it is left alone`,
-        );
       // A new part is already empty: skip the (thread-pool) truncate, once per file in a tree.
-      if (info.size !== keep) await fh.truncate(keep);
+      if (this.checkPart(rel, fstatSync(fh.fd), created) !== keep) await fh.truncate(keep);
     } catch (err) {
       await fh.close();
       throw toXferError(err, `cannot prepare '${rel}'`);
     }
     return { fh, partPath, target };
+  }
+
+  /**
+   * openPart with synchronous calls, handing out a bare descriptor: for the stream path, where a
+   * tree of small files opens one part per file and each thread-pool round trip cost more than
+   * the open itself (docs/BENCHMARKS.md, issue 14). Same checks as openPart.
+   */
+  private async openPartFd(entry: ManifestEntry, keep: number) {
+    const { rel, partPath, target } = this.partOf(entry);
+    const realRoot = await this.realRootOnce();
+    const path = this.pathOf(rel);
+    let fd: number;
+    let created = true;
+    try {
+      try {
+        fd = openInsideSync(realRoot, path, rel, PART_NEW, 0o600);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        created = false;
+        fd = openInsideSync(realRoot, path, rel, constants.O_WRONLY);
+      }
+    } catch (err) {
+      throw toXferError(err, `cannot create '${rel}'`);
+    }
+    try {
+      if (this.checkPart(rel, fstatSync(fd), created) !== keep) ftruncateSync(fd, keep);
+    } catch (err) {
+      closeSync(fd);
+      throw toXferError(err, `cannot prepare '${rel}'`);
+    }
+    return { fd, partPath, target };
+  }
+
+  private partOf(entry: ManifestEntry) {
+    this.checkParents(entry.path);
+    const target = this.pathOf(entry.path);
+    return { rel: entry.path + PART_SUFFIX, partPath: target + PART_SUFFIX, target };
+  }
+
+  /**
+   * Refuses a part that is not a plain file of its own, or one already here that this receiver
+   * did not make; records a new one. Returns its size.
+   */
+  private checkPart(rel: string, info: Stats, created: boolean): number {
+    // A second name for the same file (a hard link) would let our writes reach someone's file.
+    if (!info.isFile() || info.nlink > 1)
+      throw new XferError("unsafe-name", `refusing '${printable(rel)}': not a plain file of its own`);
+    if (created) this.parts.add(rel, info);
+    else if (!this.parts.owns(rel, info))
+      throw new XferError("exists", `'${printable(rel)}' is here and was not made by this receiver: it is left alone`);
+    return info.size;
   }
 
   /**
@@ -408,8 +451,13 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   /** Open `rel` under the root without following a link at its end, and prove where it landed. */
   async open(rel: string, flags: number, mode?: number): Promise<FileHandle> {
+    return openInside(await this.realRootOnce(), this.pathOf(rel), rel, flags, mode);
+  }
+
+  /** The root with its links resolved, looked up once: what every opened path is checked against. */
+  private realRootOnce(): Promise<string> {
     this.realRoot ??= realpath(this.root);
-    return openInside(await this.realRoot, this.pathOf(rel), rel, flags, mode);
+    return this.realRoot;
   }
 
   /**
