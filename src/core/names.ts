@@ -154,3 +154,10 @@ export function unsafeLinkReason(path: string, target: string | undefined): stri
   if (up > depth) return "link target points outside the receiving folder";
   return null;
 }
+
+/** For messages: show control characters instead of letting a hostile name drive the terminal. */
+export function printable(name: string): string {
+  return JSON.stringify(name)
+    .slice(1, -1)
+    .replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

@@ -12,6 +12,7 @@ import { closeSync, constants, openSync, readlinkSync, unlinkSync } from "node:f
 import { type FileHandle, open, readlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { XferError } from "../errors.ts";
+import { printable } from "../names.ts";
 
 const CAN_READ_BACK = process.platform === "linux";
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
@@ -63,4 +64,4 @@ const expectedPath = (realRoot: string, rel: string) => join(realRoot, ...rel.sp
 const createdHere = (flags: number) => (flags & constants.O_CREAT) !== 0 && (flags & constants.O_EXCL) !== 0;
 
 const replaced = (rel: string) =>
-  new XferError("unsafe-name", `refusing '${rel}': a folder on its way was replaced while it was opened`);
+  new XferError("unsafe-name", `refusing '${printable(rel)}': a folder on its way was replaced while it was opened`);

@@ -30,7 +30,7 @@ import { z } from "zod";
 import { toXferError, XferError } from "../errors.ts";
 import { hashFilePrefix } from "../hash-file.ts";
 import { newHasher, type StreamingHasher } from "../hashing.ts";
-import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, unsafeLinkReason } from "../names.ts";
+import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, printable, unsafeLinkReason } from "../names.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
@@ -516,11 +516,4 @@ function lstatOrNull(path: string): Stats | null {
   } catch (err) {
     throw toXferError(err, path);
   }
-}
-
-/** For messages: show control characters instead of letting a hostile name drive the terminal. */
-export function printable(name: string): string {
-  return JSON.stringify(name)
-    .slice(1, -1)
-    .replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
