@@ -1,37 +1,45 @@
 /**
- * The bytes of a stream from the lowest unacknowledged offset to the last written one, in one
- * circular buffer. One buffer reused for the whole transfer, so the sender's memory follows the
- * send window, not the write rate: a fresh copy per write is freed only when the GC gets to it,
- * and Bun gets to ArrayBuffers late (docs/BENCHMARKS.md, "udp-reliable sender memory").
+ * The bytes of a stream from the lowest unacknowledged offset to the last written one, in fixed
+ * segments reused for the whole transfer. A fresh copy per write is freed only when the GC gets to
+ * it, and Bun gets to ArrayBuffers late, so memory followed the write rate; and one buffer grown by
+ * copying leaves every smaller predecessor behind as garbage of the same kind. Segments are never
+ * copied: one whose bytes are all released goes to a free list for the next write.
  *
- * The buffer grows when a write would not fit and never shrinks: its size is at most
- * GROWTH × the most bytes ever held at once, rounded up to GRANULE.
+ * Memory: segments for the most bytes ever held at once, plus one that a write has begun to fill:
+ * at most (⌈peak held / segment⌉ + 1) × segment bytes (docs/PROTOCOL.md §2.6 gives peak held).
  */
-const GRANULE = 64 * 1024;
-/** Headroom taken on growth so a window creeping up by a write at a time copies rarely. */
-const GROWTH = 1.25;
+export const SEGMENT_BYTES = 1 << 20;
 
 export class SendRing {
-  private buf: Uint8Array;
+  /** segments[i] holds the stream bytes from (first + i) × segmentBytes on. */
+  private readonly segments: Uint8Array[] = [];
+  private first = 0;
+  private readonly spare: Uint8Array[] = [];
   /** Stream offset of the first byte held. */
   private start = 0;
   /** Stream offset one past the last byte held. */
   private end = 0;
 
-  constructor(initialBytes = 0) {
-    this.buf = new Uint8Array(roundUp(initialBytes));
-  }
+  constructor(private readonly segmentBytes = SEGMENT_BYTES) {}
 
+  /** Bytes of memory allocated, held or spare. */
   get capacity(): number {
-    return this.buf.byteLength;
+    return (this.segments.length + this.spare.length) * this.segmentBytes;
   }
 
   /** Appends at the end offset, copying: the caller may reuse data at once. */
   append(data: Uint8Array): void {
-    const held = this.end - this.start;
-    if (held + data.byteLength > this.buf.byteLength) this.grow(held + data.byteLength);
-    this.put(this.end, data);
-    this.end += data.byteLength;
+    const size = this.segmentBytes;
+    let from = 0;
+    while (from < data.byteLength) {
+      const index = Math.floor(this.end / size);
+      const at = this.end - index * size;
+      if (index - this.first === this.segments.length) this.segments.push(this.spare.pop() ?? new Uint8Array(size));
+      const n = Math.min(size - at, data.byteLength - from);
+      (this.segments[index - this.first] as Uint8Array).set(data.subarray(from, from + n), at);
+      from += n;
+      this.end += n;
+    }
   }
 
   /** Copies [offset, offset+length) into dest; the range must be held. */
@@ -39,38 +47,25 @@ export class SendRing {
     if (offset < this.start || offset + length > this.end) {
       throw new RangeError(`bytes ${offset}..${offset + length} are not held (${this.start}..${this.end})`);
     }
-    const cap = this.buf.byteLength;
-    const at = offset % cap;
-    const first = Math.min(length, cap - at);
-    dest.set(this.buf.subarray(at, at + first), 0);
-    if (first < length) dest.set(this.buf.subarray(0, length - first), first);
+    const size = this.segmentBytes;
+    let out = 0;
+    while (out < length) {
+      const index = Math.floor((offset + out) / size);
+      const at = offset + out - index * size;
+      const n = Math.min(size - at, length - out);
+      dest.set((this.segments[index - this.first] as Uint8Array).subarray(at, at + n), out);
+      out += n;
+    }
   }
 
-  /** Forgets every byte below floor, making room for more writes. */
+  /** Forgets every byte below floor; segments left empty wait for the next writes. */
   release(floor: number): void {
     this.start = Math.min(Math.max(this.start, floor), this.end);
+    const size = this.segmentBytes;
+    // A segment the end offset points into stays: the next write continues in it.
+    while (this.segments.length > 0 && (this.first + 1) * size <= this.start && (this.first + 1) * size <= this.end) {
+      this.spare.push(this.segments.shift() as Uint8Array);
+      this.first++;
+    }
   }
-
-  private put(offset: number, data: Uint8Array): void {
-    const cap = this.buf.byteLength;
-    const at = offset % cap;
-    const first = Math.min(data.byteLength, cap - at);
-    this.buf.set(data.subarray(0, first), at);
-    if (first < data.byteLength) this.buf.set(data.subarray(first), 0);
-  }
-
-  private grow(needed: number): void {
-    const old = this.buf;
-    const at = this.start % old.byteLength;
-    const held = this.end - this.start;
-    const first = Math.min(held, old.byteLength - at);
-    this.buf = new Uint8Array(roundUp(Math.ceil(needed * GROWTH)));
-    // Offsets map to offset % capacity, so the held bytes move to their new positions.
-    this.put(this.start, old.subarray(at, at + first));
-    if (first < held) this.put(this.start + first, old.subarray(0, held - first));
-  }
-}
-
-function roundUp(n: number): number {
-  return Math.max(GRANULE, Math.ceil(n / GRANULE) * GRANULE);
 }

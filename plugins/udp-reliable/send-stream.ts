@@ -31,9 +31,9 @@ export class SendStream {
   retransmittedBytes = 0;
 
   /** Bytes held (sent or not) awaiting acknowledgement. */
-  /** initialBytes: the ring's starting size (it grows as needed), e.g. the usual send buffer. */
-  constructor(initialBytes = 0) {
-    this.ring = new SendRing(initialBytes);
+  /** segmentBytes: the ring's unit of memory (see send-ring.ts); tests make it small. */
+  constructor(segmentBytes?: number) {
+    this.ring = new SendRing(segmentBytes);
   }
 
   /** Bytes of memory holding the buffered bytes: the send window's cost, not the write rate's. */
