@@ -5,8 +5,8 @@
  * copying leaves every smaller predecessor behind as garbage of the same kind. Segments are never
  * copied: one whose bytes are all released goes to a free list for the next write.
  *
- * Memory: segments for the most bytes ever held at once, plus one that a write has begun to fill:
- * at most (⌈peak held / segment⌉ + 1) × segment bytes (docs/PROTOCOL.md §2.6 gives peak held).
+ * Memory: segments for the most bytes ever held at once, plus one since the held bytes seldom start
+ * on a segment boundary: at most (⌈peak held / segment⌉ + 1) × segment bytes (docs/PROTOCOL.md §2.6 gives peak held).
  */
 export const SEGMENT_BYTES = 1 << 20;
 

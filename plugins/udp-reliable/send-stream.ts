@@ -30,7 +30,6 @@ export class SendStream {
   /** Bytes sent more than once, for stats. */
   retransmittedBytes = 0;
 
-  /** Bytes held (sent or not) awaiting acknowledgement. */
   /** segmentBytes: the ring's unit of memory (see send-ring.ts); tests make it small. */
   constructor(segmentBytes?: number) {
     this.ring = new SendRing(segmentBytes);
@@ -41,6 +40,7 @@ export class SendStream {
     return this.ring.capacity;
   }
 
+  /** Bytes held (sent or not) awaiting acknowledgement. */
   get buffered(): number {
     return this.written - this.ackedFloor;
   }
