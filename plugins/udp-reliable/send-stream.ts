@@ -4,6 +4,7 @@
  * range acknowledged through any copy is never resent.
  */
 import { RangeSet } from "./range-set.ts";
+import { SendRing } from "./send-ring.ts";
 
 export interface StreamRange {
   offset: number;
@@ -12,14 +13,8 @@ export interface StreamRange {
   retransmission: boolean;
 }
 
-interface Chunk {
-  offset: number;
-  data: Uint8Array;
-}
-
 export class SendStream {
-  private readonly chunks: Chunk[] = [];
-  private chunkHead = 0;
+  private readonly ring: SendRing;
   /** Bytes accepted from the application. */
   written = 0;
   /** First offset never sent. */
@@ -35,20 +30,26 @@ export class SendStream {
   /** Bytes sent more than once, for stats. */
   retransmittedBytes = 0;
 
+  /** segmentBytes: the ring's unit of memory (see send-ring.ts); tests make it small. */
+  constructor(segmentBytes?: number) {
+    this.ring = new SendRing(segmentBytes);
+  }
+
+  /** Bytes of memory holding the buffered bytes: the send window's cost, not the write rate's. */
+  get capacity(): number {
+    return this.ring.capacity;
+  }
+
   /** Bytes held (sent or not) awaiting acknowledgement. */
   get buffered(): number {
     return this.written - this.ackedFloor;
   }
 
-  /**
-   * Takes a copy: the caller reuses its buffer (see StreamConnection.write). `new Uint8Array(data)`,
-   * not `data.slice()`: a Node Buffer's slice() is a view, and a view of a buffer the caller (or the
-   * runtime, for a cipher's tag) reuses would resend other bytes.
-   */
+  /** Takes a copy into the ring: the caller reuses its buffer (see StreamConnection.write). */
   write(data: Uint8Array): void {
     if (this.finOffset !== null) throw new Error("write after end()");
     if (data.byteLength === 0) return;
-    this.chunks.push({ offset: this.written, data: new Uint8Array(data) });
+    this.ring.append(data);
     this.written += data.byteLength;
   }
 
@@ -111,17 +112,7 @@ export class SendStream {
 
   /** Copies [offset, offset+length) into dest. The range must still be buffered. */
   copy(offset: number, length: number, dest: Uint8Array): void {
-    let i = this.findChunk(offset);
-    let at = offset;
-    let out = 0;
-    while (out < length) {
-      const c = this.chunks[i++] as Chunk;
-      const from = at - c.offset;
-      const n = Math.min(c.data.byteLength - from, length - out);
-      dest.set(c.data.subarray(from, from + n), out);
-      out += n;
-      at += n;
-    }
+    this.ring.read(offset, length, dest);
   }
 
   onAcked(offset: number, length: number, fin: boolean): void {
@@ -132,37 +123,12 @@ export class SendStream {
     if (first && first.start <= this.ackedFloor && first.end > this.ackedFloor) {
       this.ackedFloor = first.end;
       this.acked.trimBelow(this.ackedFloor);
-      this.freeBelow(this.ackedFloor);
+      this.ring.release(this.ackedFloor);
     }
   }
 
   onLost(offset: number, length: number, fin: boolean): void {
     if (fin && !this.finAcked) this.finLost = true;
     if (length > 0 && offset + length > this.ackedFloor) this.lost.push({ start: offset, end: offset + length });
-  }
-
-  private freeBelow(floor: number): void {
-    const cs = this.chunks;
-    while (this.chunkHead < cs.length) {
-      const c = cs[this.chunkHead] as Chunk;
-      if (c.offset + c.data.byteLength > floor) break;
-      cs[this.chunkHead++] = undefined as unknown as Chunk;
-    }
-    // Compact now and then so the array does not grow without bound.
-    if (this.chunkHead > 1024 && this.chunkHead * 2 > cs.length) {
-      cs.splice(0, this.chunkHead);
-      this.chunkHead = 0;
-    }
-  }
-
-  private findChunk(offset: number): number {
-    let lo = this.chunkHead;
-    let hi = this.chunks.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.chunks[mid] as Chunk).offset <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
   }
 }
