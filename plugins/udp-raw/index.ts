@@ -129,14 +129,13 @@ export default defineTransport({
   async listen(at, ctx, onConnection) {
     const peers = new Map<string, RawConnection>();
     const rate = ctx.options.rateBitsPerSecond ?? DEFAULT_RATE_BITS;
-    let accepting = true;
     const listening = await listenUdpTransport(at, {
       owns: (data) => data[0] === MAGIC,
       receive(data, from) {
         const key = `${from.address}|${from.port}`;
         let conn = peers.get(key);
         if (!conn) {
-          if (!accepting) return;
+          if (listening.closing) return;
           conn = new RawConnection(listening.port, from, formatPeer(from), rate, () => {
             peers.delete(key);
             listening.released();
@@ -150,9 +149,6 @@ export default defineTransport({
         for (const c of peers.values()) c.onWritable();
       },
       live: () => peers.size,
-      stopAccepting: () => {
-        accepting = false;
-      },
     });
     return listening.listener;
   },

@@ -40,8 +40,10 @@ describe("the UDP transport skeleton", () => {
       expect(heard[0]?.from.port).toBe(dialer.port.local.port);
       expect(echoes).toEqual([[MAGIC, 2, 0xee]]);
 
+      expect(listening.closing).toBe(false);
       await listening.listener.close();
       expect(stopped).toBe(true);
+      expect(listening.closing).toBe(true);
       dialer.port.send([new Uint8Array([MAGIC, 3])], to);
       expect(await until(() => echoes.length === 2)).toBe(true); // one connection is still alive
 

@@ -18,8 +18,8 @@ export interface UdpListenSpec {
   onWritable(): void;
   /** Connections still alive; a closed listener's socket lives until this is 0. */
   live(): number;
-  /** close() was called: dials from now on are refused. */
-  stopAccepting(): void;
+  /** close() was called: refuse dials from now on (a transport with its own accept logic; see `closing`). */
+  stopAccepting?(): void;
 }
 
 export interface UdpListening {
@@ -27,6 +27,8 @@ export interface UdpListening {
   listener: Listener;
   /** Call whenever a connection ends, so a closed listener can release the socket. */
   released(): void;
+  /** True once listener.close() was called: a new peer is not to be accepted. */
+  readonly closing: boolean;
 }
 
 export async function listenUdpTransport(at: Endpoint, spec: UdpListenSpec): Promise<UdpListening> {
@@ -50,11 +52,14 @@ export async function listenUdpTransport(at: Endpoint, spec: UdpListenSpec): Pro
   return {
     port,
     released,
+    get closing() {
+      return closing;
+    },
     listener: {
       address: port.local,
       async close() {
         closing = true;
-        spec.stopAccepting();
+        spec.stopAccepting?.();
         released();
       },
     },
