@@ -71,14 +71,14 @@ describe("chooseDirectOrRelay", () => {
     }
   });
 
-  test("nothing to try: the sender waits out its window and both stay on the relay", async () => {
+  test("nothing to try: both stay on the relay at once, without waiting out the window", async () => {
     // No interfaces and an IPv6 outside address (not offered): neither side has a candidate. (Dead-end
     // candidates behind NATs are the namespace test's case: test/e2e/relay-netns.test.ts.)
-    const none = { interfaces: [], seenAs: "[2001:db8::1]:1000", peerSeenAs: "[2001:db8::2]:2000", windowMs: 300 };
+    const none = { interfaces: [], seenAs: "[2001:db8::1]:1000", peerSeenAs: "[2001:db8::2]:2000", windowMs: 3000 };
     const started = performance.now();
     const [s, r] = await both(await relayedPair(), none, none);
     expect([s.path, r.path]).toEqual(["relayed", "relayed"]);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(performance.now() - started).toBeLessThan(1500);
     await r.conn.write(new TextEncoder().encode("verdicts come back"));
     expect(await firstChunk(s.conn)).toBe("verdicts come back");
     s.conn.destroy();

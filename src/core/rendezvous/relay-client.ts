@@ -39,6 +39,8 @@ export interface MeetOptions {
   password?: string;
   /** Sender: the bytes it will send, so that a relay too small for them refuses at once. */
   bytes?: number;
+  /** Ask for a reflection token (docs/PROTOCOL.md §4.2): this side will punch UDP. */
+  udp?: boolean;
 }
 
 export interface Joined {
@@ -48,6 +50,8 @@ export interface Joined {
   you: string;
   /** True when the other side was not there yet. */
   waiting: boolean;
+  /** The relay's reflection token, when asked for (hex). */
+  token?: string;
   /** Resolves once the other side is there: the relayed stream. */
   paired(signal: AbortSignal): Promise<Relayed>;
   /** Leave the room (a waiting side that gives up). */
@@ -111,6 +115,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
       side: opts.side,
       ...(opts.password === undefined ? {} : { password: opts.password }),
       ...(opts.bytes === undefined ? {} : { bytes: opts.bytes }),
+      ...(opts.udp ? { udp: true as const } : {}),
     }),
   );
   const first = await read(RELAY_REPLY_TIMEOUT_MS, signal);
@@ -128,6 +133,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
     rttMs,
     you: first.you,
     waiting: first.type === "waiting",
+    token: first.token,
     async paired(signal) {
       if (first.type === "paired") return relayed(first);
       // The relay decides how long a room waits: it says so with an "expired" refusal.
