@@ -81,7 +81,10 @@ export async function main(argv: string[]): Promise<number> {
     .example("tar c ./dir | xfer send - --name dir.tar 192.168.1.20")
     .example("xfer send --via udp-reliable --rate 50mbit big.iso [2001:db8::5]:9000")
     .example("xfer send --relay relay.example.org ./album   (prints a code for: xfer recv --code CODE --relay ...)")
-    .option("--via <name>", "Transport to use (see: xfer transports)", { default: "tcp-stream" })
+    .option(
+      "--via <name>",
+      "Transport to use (see: xfer transports; default: tcp-stream, or through a relay the best path found)",
+    )
     .option("--name <name>", "Name for data read from standard input", { default: "stdin" })
     .option("--follow-symlinks", "Send what symbolic links point to (default: skip them)")
     .option("--rate <bits/s>", "Cap the sending rate, on transports that pace (e.g. 95mbit; not tcp-stream)")

@@ -34,6 +34,8 @@ function side(code: string, regenerate?: () => string) {
     command: (c) => `other side: ${c}`,
     emit: (e) => events.push(e),
     direct: false,
+    tcp: false,
+    prefer: "direct",
     interfaces: () => [],
   });
   return { m, events };
