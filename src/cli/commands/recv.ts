@@ -13,7 +13,7 @@ import { CodeAttempts } from "../../core/secure/attempts.ts";
 import { generateCode } from "../../core/secure/code.ts";
 import type { OfferEvent } from "../../core/session/receiver.ts";
 import { type Server, serve, settleTransports } from "../../core/session/run.ts";
-import type { AnyTransport, TransportDefinition } from "../../plugin/api.ts";
+import type { AnyTransport } from "../../plugin/api.ts";
 import { reachableAddresses } from "../addresses.ts";
 import { canAsk, confirm } from "../ask.ts";
 import { formatBytes, printable } from "../format.ts";

@@ -7,7 +7,7 @@ import { discover } from "../../core/rendezvous/discovery.ts";
 import { roomOf } from "../../core/rendezvous/room.ts";
 import { generateCode, normalizeCode } from "../../core/secure/code.ts";
 import { sendSession, settleTransports } from "../../core/session/run.ts";
-import type { Endpoint, TransportDefinition } from "../../plugin/api.ts";
+import type { Endpoint } from "../../plugin/api.ts";
 import { ask, canAsk } from "../ask.ts";
 import { formatEndpoint, parseEndpoint, STDIN_ARG } from "../parse.ts";
 import {
