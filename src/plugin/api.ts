@@ -9,15 +9,12 @@
  */
 
 import type { ZodObject } from "zod";
+import type { Endpoint } from "./endpoint.ts";
 import type { UdpPort } from "./udp/port.ts";
 
 export const TRANSPORT_API_VERSION = 1;
 
-/** Where a listener is bound or where to dial. `host` is an IP literal or name, without brackets. */
-export interface Endpoint {
-  host: string;
-  port: number;
-}
+export type { Endpoint } from "./endpoint.ts";
 
 /**
  * Per-session knobs from the command line. Keys a transport declares in `options` are checked before

@@ -58,6 +58,8 @@ export interface DirectOptions {
   prefer?: DirectKind;
   windowMs?: number;
   punchWindowMs?: number;
+  /** How long the low-TTL probes go first (punch.ts). */
+  primeMs?: number;
 }
 
 export interface ChosenPath {
@@ -223,7 +225,12 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
       let dialed = false;
       punching = punch(
         udp.port,
-        { theirs: theirs.udp.candidates, theirTag: Uint8Array.from(Buffer.from(theirs.udp.tag, "hex")), myTag },
+        {
+          theirs: theirs.udp.candidates,
+          theirTag: Uint8Array.from(Buffer.from(theirs.udp.tag, "hex")),
+          myTag,
+          primeMs: opts.primeMs,
+        },
         (from) => {
           if (opts.role !== "sender" || dialed || !accepting) return;
           dialed = true;

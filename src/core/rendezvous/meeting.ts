@@ -10,7 +10,7 @@ import type { EventSink } from "../events.ts";
 import type { AfterAuth } from "../session/run.ts";
 import { chooseDirectOrRelay, type DirectKind, PUNCH_WINDOW_MS, type UdpOffer } from "./direct.ts";
 import type { LocalAddress } from "./paths.ts";
-import { openPunchSocket, reflect } from "./punch.ts";
+import { openPunchSocket, PRIME_MS, reflect } from "./punch.ts";
 import { describeRelay, type Joined, joinRelay, type MeetOptions, type Relayed, RelayRefused } from "./relay-client.ts";
 import { relayTransport } from "./relay-transport.ts";
 import { roomOf } from "./room.ts";
@@ -118,8 +118,10 @@ export function meeting(opts: MeetingOptions): Meeting {
         tcp: opts.tcp,
         udp,
         prefer: opts.prefer,
-        // A punched path needs the probes to cross once each way and the handshakes behind them.
-        punchWindowMs: PUNCH_WINDOW_MS + 4 * joined.rttMs,
+        // Both sides start punching within about one trip through the relay of each other; then the
+        // probes cross once each way, and the handshakes follow.
+        primeMs: PRIME_MS + joined.rttMs,
+        punchWindowMs: PUNCH_WINDOW_MS + PRIME_MS + 5 * joined.rttMs,
       });
       if (chosen.path === "relayed") return relayedPath(chosen.conn, chosen.udpFailed);
       opts.emit({

@@ -29,6 +29,16 @@ const REFLECT_EVERY_MS = 200;
 export const REFLECT_TIMEOUT_MS = 1000;
 /** Probes answered straight back to their source (a NAT that changed our port), at most. */
 const MAX_ECHOES = 16;
+/**
+ * The first probes leave with this TTL: enough to open our own NAT's mapping, not enough to reach the
+ * other side's NAT. A probe that reached it before its own host had sent out would make it track an
+ * inbound flow to itself, and its masquerade would then give our peer's outgoing probes another port
+ * (Linux conntrack: the tuple is taken), so the hole would never line up.
+ */
+export const PRIME_TTL = 2;
+/** How long the low-TTL probes go before the full ones, at least (the meeting adds the relay's RTT). */
+export const PRIME_MS = 100;
+const FULL_TTL = 64;
 
 export function encodeProbe(tag: Uint8Array): Uint8Array {
   const out = new Uint8Array(PROBE_BYTES);
@@ -107,7 +117,7 @@ export interface Punching {
  */
 export function punch(
   port: UdpPort,
-  opts: { theirs: readonly string[]; theirTag: Uint8Array; myTag: Uint8Array },
+  opts: { theirs: readonly string[]; theirTag: Uint8Array; myTag: Uint8Array; primeMs?: number },
   onHeard: (from: UdpPeer) => void,
 ): Punching {
   const probe = encodeProbe(opts.theirTag);
@@ -131,15 +141,27 @@ export function punch(
   const send = () => {
     for (const t of targets) port.send([probe], t);
   };
+  // Where the runtime cannot set the TTL (Deno's datagrams), the full probes go at once.
+  const priming = port.setTtl(PRIME_TTL);
   send();
-  const timer = setInterval(send, PROBE_EVERY_MS);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const full = setTimeout(
+    () => {
+      if (priming) port.setTtl(FULL_TTL);
+      send();
+      timer = setInterval(send, PROBE_EVERY_MS);
+    },
+    priming ? Math.max(PRIME_MS, opts.primeMs ?? PRIME_MS) : PROBE_EVERY_MS,
+  );
   let stopped = false;
   return {
     stop() {
       if (stopped) return;
       stopped = true;
+      clearTimeout(full);
       clearInterval(timer);
       detach();
+      if (priming) port.setTtl(FULL_TTL);
     },
   };
 }
