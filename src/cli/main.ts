@@ -106,7 +106,9 @@ export async function main(argv: string[]): Promise<number> {
 
   cli
     .command("relay", "Run a relay: pairs a sender and a receiver by their code's number, pipes their sealed bytes")
-    .option("--listen <host:port>", "Address to listen on (TCP)", { default: `0.0.0.0:${DEFAULT_RELAY_PORT}` })
+    .option("--listen <host:port>", "Address to listen on (TCP, and UDP for hole punching)", {
+      default: `0.0.0.0:${DEFAULT_RELAY_PORT}`,
+    })
     .option("--password <password>", "Peers must give this (--relay-password; also XFER_RELAY_PASSWORD)")
     .option("--max-rooms <n>", "Rooms open at once, waiting or piping (default 1000)")
     .option("--per-address <n>", "Connections one address may hold at once (default 16)")

@@ -81,21 +81,41 @@ describe("Reflector", () => {
 });
 
 describe("relay UDP reflection on its own port", () => {
-  test("a member that asked for a token at join is told its UDP address; without a token, silence", async () => {
-    const relay = await startRelay({ host: "127.0.0.1", port: 0, limits: DEFAULT_LIMITS });
+  /** Joins `room` as `side`; resolves with the socket and the relay's pairing answer. */
+  const joinAndPair = async (port: number, room: string, side: "send" | "recv", udp: boolean) => {
     const { connect } = await import("node:net");
-    const tcp = connect({ port: relay.address.port, host: "127.0.0.1" });
+    const tcp = connect({ port, host: "127.0.0.1" });
     tcp.on("error", () => {});
-    tcp.write(encodeRelayMessage({ type: "join", relay: RELAY_PROTOCOL_VERSION, room: "19", side: "recv", udp: true }));
+    tcp.write(encodeRelayMessage({ type: "join", relay: RELAY_PROTOCOL_VERSION, room, side, ...(udp ? { udp } : {}) }));
     const decoder = new RelayFrameDecoder();
-    const waiting = await new Promise<{ token?: string }>((resolve) =>
+    const paired = new Promise<{ type: string; token?: string }>((resolve) =>
       tcp.on("data", (c: Buffer) => {
         decoder.push(c);
-        const m = decoder.next();
-        if (m) resolve(m as { token?: string });
+        for (let m = decoder.next(); m; m = decoder.next())
+          if ((m as { type: string }).type === "paired") resolve(m as { type: string; token?: string });
       }),
     );
+    return { tcp, paired };
+  };
+
+  test("a token only when both sides asked: a peer from before reflection is never offered UDP", async () => {
+    const relay = await startRelay({ host: "127.0.0.1", port: 0, limits: DEFAULT_LIMITS });
+    const a = await joinAndPair(relay.address.port, "20", "recv", true);
+    const b = await joinAndPair(relay.address.port, "20", "send", false);
+    expect((await a.paired).token).toBeUndefined();
+    expect((await b.paired).token).toBeUndefined();
+    a.tcp.destroy();
+    b.tcp.destroy();
+    await relay.close();
+  });
+
+  test("a member that asked for a token is told its UDP address; without a token, silence", async () => {
+    const relay = await startRelay({ host: "127.0.0.1", port: 0, limits: DEFAULT_LIMITS });
+    const { tcp, paired } = await joinAndPair(relay.address.port, "19", "recv", true);
+    const other = await joinAndPair(relay.address.port, "19", "send", true);
+    const waiting = await paired;
     expect(waiting.token).toMatch(/^[0-9a-f]{32}$/);
+    expect((await other.paired).token).not.toBe(waiting.token);
     const udp = createSocket("udp4");
     await new Promise<void>((r) => udp.bind(0, "127.0.0.1", () => r()));
     const replies: Buffer[] = [];
@@ -109,6 +129,7 @@ describe("relay UDP reflection on its own port", () => {
     expect(decodeReflectReply(replies[0]!, hex(waiting.token!))).toBe(`127.0.0.1:${udp.address().port}`);
     // The member leaves: its token goes with it.
     tcp.destroy();
+    other.tcp.destroy();
     await Bun.sleep(100);
     ask(hex(waiting.token!));
     await Bun.sleep(150);

@@ -151,7 +151,6 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
               type: "waiting",
               you: printable(socket),
               expiresInSeconds: Math.round(outcome.expiresInMs / 1000),
-              ...tokenOf(socket),
             }),
           );
           return;
@@ -172,9 +171,13 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
     };
   };
 
-  const tokenOf = (socket: PeerSocket) => {
-    const token = tokens.get(socket);
-    return token === undefined ? {} : { token };
+  /**
+   * A member's token goes out with the pairing, and only when both sides asked for one: a peer from
+   * before reflection would refuse the UDP candidates the other would then offer it.
+   */
+  const tokenOf = (me: PeerSocket, peer: PeerSocket) => {
+    const token = tokens.get(me);
+    return token === undefined || !tokens.has(peer) ? {} : { token };
   };
 
   const pair = (room: string, first: PeerSocket, second: PeerSocket) => {
@@ -193,7 +196,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
       [second, first],
     ] as const) {
       pairs.set(me, { room, since, peer });
-      me.write(encodeRelayMessage({ type: "paired", you: printable(me), peer: printable(peer), ...tokenOf(me) }));
+      me.write(encodeRelayMessage({ type: "paired", you: printable(me), peer: printable(peer), ...tokenOf(me, peer) }));
       pipe(me, peer, onClose);
     }
     emit({ event: "relay-room", room, outcome: "paired", bytes: 0, seconds: 0 });

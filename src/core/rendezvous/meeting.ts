@@ -77,14 +77,17 @@ export function meeting(opts: MeetingOptions): Meeting {
     transport,
     async join(c, signal) {
       ctx = c;
+      let udp = opts.direct && opts.udp !== undefined;
       for (let fresh = 0; ; fresh++) {
         try {
-          joined = await joinRelay(
-            { ...opts, ctx: c, room: roomOf(code), udp: opts.direct && opts.udp !== undefined },
-            signal,
-          );
+          joined = await joinRelay({ ...opts, ctx: c, room: roomOf(code), udp }, signal);
           break;
         } catch (err) {
+          // A relay from before reflection (§4.2) refuses the join's `udp`: meet there without punching.
+          if (err instanceof RelayRefused && err.refusal === "bad-request" && udp) {
+            udp = false;
+            continue;
+          }
           if (!(err instanceof RelayRefused && err.refusal === "room-taken" && opts.regenerate && fresh < FRESH_CODES))
             throw err;
           code = opts.regenerate();
@@ -105,7 +108,7 @@ export function meeting(opts: MeetingOptions): Meeting {
     async afterAuth(sealed) {
       // Both sides run this step whenever they met at a relay: it is where they agree on the path.
       if (!joined || !relayed || !ctx) return relayedPath(sealed);
-      const udp = opts.direct && opts.udp && joined.token ? await udpOffer(opts.udp, joined.token) : undefined;
+      const udp = opts.direct && opts.udp && relayed.token ? await udpOffer(opts.udp, relayed.token) : undefined;
       const chosen = await chooseDirectOrRelay(sealed, {
         role: opts.side === "send" ? "sender" : "receiver",
         code,

@@ -50,8 +50,6 @@ export interface Joined {
   you: string;
   /** True when the other side was not there yet. */
   waiting: boolean;
-  /** The relay's reflection token, when asked for (hex). */
-  token?: string;
   /** Resolves once the other side is there: the relayed stream. */
   paired(signal: AbortSignal): Promise<Relayed>;
   /** Leave the room (a waiting side that gives up). */
@@ -62,6 +60,8 @@ export interface Relayed {
   conn: StreamConnection;
   /** The other side's address as the relay saw it. */
   peer: string;
+  /** This side's reflection token (hex): both sides asked for one, so both may punch (§4.2). */
+  token?: string;
 }
 
 /** Connect to the relay and join the room; resolves on its first answer (refusals reject, with its reason). */
@@ -126,6 +126,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
   }
   const relayed = (reply: Extract<RelayReply, { type: "paired" }>): Relayed => ({
     peer: reply.peer,
+    token: reply.token,
     // The relay's connection after the pairing: the bytes read past the last relay message come first.
     conn: continueStream(raw, decoder.takeRest(), source, `${reply.peer} via ${where}`),
   });
@@ -133,7 +134,6 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
     rttMs,
     you: first.you,
     waiting: first.type === "waiting",
-    token: first.token,
     async paired(signal) {
       if (first.type === "paired") return relayed(first);
       // The relay decides how long a room waits: it says so with an "expired" refusal.

@@ -43,16 +43,11 @@ export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 /** Addresses are as the relay saw them ("203.0.113.5:40122"), for people and, later, direct attempts. */
 const Address = z.string().max(64);
-/** The reflection token (§4.2), hex; only in answers to a join that asked with `udp`. */
+/** The reflection token (§4.2), hex; in `paired`, when both sides' joins asked with `udp`. */
 const Token = z.string().regex(/^[0-9a-f]{32}$/);
 
 export const RelayReply = z.discriminatedUnion("type", [
-  z.strictObject({
-    type: z.literal("waiting"),
-    you: Address,
-    expiresInSeconds: z.number().nonnegative(),
-    token: Token.optional(),
-  }),
+  z.strictObject({ type: z.literal("waiting"), you: Address, expiresInSeconds: z.number().nonnegative() }),
   z.strictObject({ type: z.literal("paired"), you: Address, peer: Address, token: Token.optional() }),
   z.strictObject({ type: z.literal("refused"), code: z.enum(REFUSAL_CODES), reason: z.string().max(300) }),
 ]);
