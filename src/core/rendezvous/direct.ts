@@ -24,7 +24,7 @@ export const MAX_DIRECT_ACCEPTS = 8;
 export const DIRECT_TRANSPORT_NAME = "direct-tcp";
 /** The same for a session over a punched UDP path. */
 export const DIRECT_UDP_TRANSPORT_NAME = "direct-udp";
-/** How long the sender waits for a punched path to authenticate, plus four round trips to the relay. */
+/** How long the sender waits for a punched path to authenticate (the meeting adds the priming and relay RTTs). */
 export const PUNCH_WINDOW_MS = 1200;
 
 export type DirectKind = "direct" | "direct-udp";
