@@ -66,7 +66,7 @@ if (values.rate !== "none")
 sh(
   routerOf(home1.host),
   ["nft", "-f", "-"],
-  `table ip fwd {\n chain pre {\n  type nat hook prerouting priority dstnat;\n  iifname "wan" udp dport 7878 dnat to ${home1.address}:7878\n }\n}\n`,
+  `table ip portfwd {\n chain pre {\n  type nat hook prerouting priority dstnat;\n  iifname "wan" udp dport 7878 dnat to ${home1.address}:7878\n }\n}\n`,
 );
 
 function xferIn(ns: string, args: string[]): ChildProcess {
@@ -85,6 +85,8 @@ const relayAt = `${lab.relayAddress}:7879`;
 
 interface Run {
   mbps: number;
+  /** From the first file's start to the end: the path's own throughput, without the meeting. */
+  afterFirstMbps: number;
   firstFileMs: number;
   path: string;
 }
@@ -115,7 +117,13 @@ async function once(kind: "explicit" | "punched"): Promise<Run> {
   const seconds = (performance.now() - t0) / 1000;
   if (s !== 0 || r !== 0 || (await stat(join(dest, "src.bin"))).size !== bytes)
     throw new Error(`${kind} failed ${s}/${r}`);
-  return { mbps: bytes / seconds / 1e6, firstFileMs: firstFile - t0, path };
+  const end = t0 + seconds * 1000;
+  return {
+    mbps: bytes / seconds / 1e6,
+    afterFirstMbps: bytes / ((end - firstFile) / 1000) / 1e6,
+    firstFileMs: firstFile - t0,
+    path,
+  };
 }
 
 const explicit: Run[] = [];
@@ -142,6 +150,17 @@ console.log(
       2,
     ),
     ratioMedian: Number((median(punched.map((r) => r.mbps)) / median(explicit.map((r) => r.mbps))).toFixed(3)),
+    explicitAfterFirstFileMBps: range(
+      explicit.map((r) => r.afterFirstMbps),
+      2,
+    ),
+    punchedAfterFirstFileMBps: range(
+      punched.map((r) => r.afterFirstMbps),
+      2,
+    ),
+    afterFirstFileRatioMedian: Number(
+      (median(punched.map((r) => r.afterFirstMbps)) / median(explicit.map((r) => r.afterFirstMbps))).toFixed(3),
+    ),
     explicitSendStartToFirstFileMs: range(
       explicit.map((r) => r.firstFileMs),
       0,
