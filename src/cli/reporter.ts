@@ -92,7 +92,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
           e.path === "direct"
             ? `direct connection to ${e.via} (handshake ${e.rttMs.toFixed(1)} ms); the relay is no longer used`
             : e.path === "direct-udp"
-              ? `direct-udp via ${e.via} (a hole punched through the NATs, ${e.transport ?? "UDP"}; handshake ${e.rttMs.toFixed(1)} ms); the relay is no longer used`
+              ? `direct-udp via ${e.via} (punched UDP, ${e.transport ?? "?"}; handshake ${e.rttMs.toFixed(1)} ms); the relay is no longer used`
               : `relayed via ${e.via} (RTT ${e.rttMs.toFixed(1)} ms to the relay), the other side seen as ${e.peer}`,
         );
         if (e.path === "relayed" && e.udpFailed) log.info(`no direct UDP path: ${e.udpFailed}`);

@@ -56,12 +56,12 @@ export async function sendCommand(
   const onLan = destination === null && relay === null;
   const registry = await loadTransports(pluginPaths(flags));
   const via = flags.via === undefined ? "tcp-stream" : String(flags.via);
+  const found = registry.get(via);
+  if (!found) throw new XferError("usage", `unknown transport '${via}' (see: xfer transports)`);
   const plan =
     destination === null && relay !== null
       ? relayPlan(flags.via === undefined ? undefined : via, (name) => registry.get(name)?.transport)
       : null;
-  const found = registry.get(via);
-  if (!found) throw new XferError("usage", `unknown transport '${via}' (see: xfer transports)`);
   const options = transportOptions(flags);
   checkTransportOptions([found.transport], options);
   const rate = rateProblem([found.transport], options);
