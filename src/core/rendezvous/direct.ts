@@ -219,8 +219,8 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
       const path = { port: udp.port };
       if (opts.role === "receiver") {
         // Listen on the punching socket at once: the sender dials as soon as it hears a probe.
-        udpHandedOver = true;
         udpListener = await udp.transport.listen(udp.port.local, opts.ctx, (raw) => admit(raw, "direct-udp"), path);
+        udpHandedOver = true;
       }
       let dialed = false;
       punching = punch(
