@@ -1,9 +1,11 @@
 /**
- * Two peers, each behind its own NAT router (nftables masquerade), that cannot reach each other
- * directly: their direct attempts fail and the relay in the "internet" namespace carries the
- * transfer, byte for byte, and says it did. A peer with a public address and one behind a NAT: the
- * NATed one's direct connection out reaches the other, and the session moves off the relay. Root only
- * (the namespaces are built here): elsewhere each case is reported as skipped, with why.
+ * Two peers, each behind its own NAT router (nftables masquerade), that cannot reach each other by TCP:
+ * they punch a UDP hole through both NATs and udp-reliable carries the file directly (the relay
+ * only met them), and that path survives the relay being killed; with UDP dropped at one router the
+ * relay carries it over TCP and says why. A peer with a public address and one behind a NAT: the
+ * NATed one's direct TCP connection out reaches the other. Each transfer is verified byte for byte and
+ * its reported path checked. Root only (the namespaces are built here): elsewhere each case is
+ * reported as skipped, with why.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
