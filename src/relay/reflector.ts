@@ -37,10 +37,6 @@ export class Reflector {
     this.tokens.delete(token);
   }
 
-  get issued(): number {
-    return this.tokens.size;
-  }
-
   /** The reply to send back to `from`, or null to stay silent. */
   answer(datagram: Uint8Array, from: { address: string; port: number }): Uint8Array | null {
     const second = Math.floor(this.now() / 1000);

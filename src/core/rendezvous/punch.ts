@@ -23,10 +23,10 @@ const PROBE_VERSION = 1;
 export const PUNCH_TAG_BYTES = 16;
 const PROBE_BYTES = 2 + PUNCH_TAG_BYTES;
 /** Probes go to every candidate this often while punching. */
-export const PROBE_EVERY_MS = 100;
+const PROBE_EVERY_MS = 100;
 /** Reflection requests are repeated this often, for at most REFLECT_TIMEOUT_MS (UDP may be blocked). */
 const REFLECT_EVERY_MS = 200;
-export const REFLECT_TIMEOUT_MS = 1000;
+const REFLECT_TIMEOUT_MS = 1000;
 /** Probes answered straight back to their source (a NAT that changed our port), at most. */
 const MAX_ECHOES = 16;
 /**
