@@ -10,6 +10,7 @@ import {
   type StreamConnection,
   TRANSPORT_API_VERSION,
   type TransportContext,
+  type UdpPath,
 } from "../../src/plugin/api.ts";
 import {
   dialUdpPort,
@@ -34,10 +35,10 @@ export default defineTransport({
   description: "reliable UDP: SACK, RTT/RTO, BBR-style congestion control with pacing, flow window",
   apiVersion: TRANSPORT_API_VERSION,
   kind: "stream",
-  capabilities: { udpOnly: true, rateLimit: true },
+  capabilities: { udpOnly: true, rateLimit: true, udpPath: true },
   options: OPTIONS_SCHEMA,
 
-  async listen(at, ctx, onConnection) {
+  async listen(at, ctx, onConnection, path) {
     // Validate the options now, so a bad --transport-opt fails at listen time, not per connection.
     configFrom(ctx.options, at.host);
     const core = new ListenerCore(
@@ -47,46 +48,50 @@ export default defineTransport({
       MAX_CONNECTIONS_PER_ADDRESS,
     );
     const drivers = new Map<Connection, Driver>();
-    const listening = await listenUdpTransport(at, {
-      owns: isOurs,
-      receive(data, from) {
-        const { port } = listening;
-        const routed = core.receive(data, from, performance.now());
-        for (const r of routed.replies) port.send([r.bytes], r.to);
-        const conn = routed.conn;
-        if (!conn) return;
-        let driver = drivers.get(conn);
-        if (!driver && routed.created) {
-          const peer = core.peerOf(conn) as UdpPeer;
-          const stream = new UdpReliableStream(conn, formatPeer(peer), ctx, () => {
-            drivers.delete(conn);
-            core.remove(conn, performance.now());
-            listening.released();
-          });
-          driver = new Driver(
-            conn,
-            port,
-            () => core.peerOf(conn) ?? peer,
-            () => stream.onStep(),
-          );
-          stream.attach(driver);
-          drivers.set(conn, driver);
-          onConnection(stream);
-        }
-        driver?.received();
+    const listening = await listenUdpTransport(
+      at,
+      {
+        owns: isOurs,
+        receive(data, from) {
+          const { port } = listening;
+          const routed = core.receive(data, from, performance.now());
+          for (const r of routed.replies) port.send([r.bytes], r.to);
+          const conn = routed.conn;
+          if (!conn) return;
+          let driver = drivers.get(conn);
+          if (!driver && routed.created) {
+            const peer = core.peerOf(conn) as UdpPeer;
+            const stream = new UdpReliableStream(conn, formatPeer(peer), ctx, () => {
+              drivers.delete(conn);
+              core.remove(conn, performance.now());
+              listening.released();
+            });
+            driver = new Driver(
+              conn,
+              port,
+              () => core.peerOf(conn) ?? peer,
+              () => stream.onStep(),
+            );
+            stream.attach(driver);
+            drivers.set(conn, driver);
+            onConnection(stream);
+          }
+          driver?.received();
+        },
+        onWritable() {
+          for (const d of drivers.values()) d.onWritable();
+        },
+        live: () => drivers.size,
+        // Refuse new dials at once; established connections keep the socket until their sessions end.
+        stopAccepting: () => core.stopAccepting(),
       },
-      onWritable() {
-        for (const d of drivers.values()) d.onWritable();
-      },
-      live: () => drivers.size,
-      // Refuse new dials at once; established connections keep the socket until their sessions end.
-      stopAccepting: () => core.stopAccepting(),
-    });
+      path,
+    );
     return listening.listener;
   },
 
-  async dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal): Promise<StreamConnection> {
-    const { peer, port, attach } = await dialUdpPort(to, signal);
+  async dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal, path?: UdpPath): Promise<StreamConnection> {
+    const { peer, port, attach } = await dialUdpPort(to, signal, path);
     let config: ConnectionConfig;
     try {
       config = configFrom(ctx.options, peer.address);

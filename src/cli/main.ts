@@ -81,7 +81,10 @@ export async function main(argv: string[]): Promise<number> {
     .example("tar c ./dir | xfer send - --name dir.tar 192.168.1.20")
     .example("xfer send --via udp-reliable --rate 50mbit big.iso [2001:db8::5]:9000")
     .example("xfer send --relay relay.example.org ./album   (prints a code for: xfer recv --code CODE --relay ...)")
-    .option("--via <name>", "Transport to use (see: xfer transports)", { default: "tcp-stream" })
+    .option(
+      "--via <name>",
+      "Transport to use (see: xfer transports; default: tcp-stream, or through a relay the best path found)",
+    )
     .option("--name <name>", "Name for data read from standard input", { default: "stdin" })
     .option("--follow-symlinks", "Send what symbolic links point to (default: skip them)")
     .option("--rate <bits/s>", "Cap the sending rate, on transports that pace (e.g. 95mbit; not tcp-stream)")
@@ -103,7 +106,9 @@ export async function main(argv: string[]): Promise<number> {
 
   cli
     .command("relay", "Run a relay: pairs a sender and a receiver by their code's number, pipes their sealed bytes")
-    .option("--listen <host:port>", "Address to listen on (TCP)", { default: `0.0.0.0:${DEFAULT_RELAY_PORT}` })
+    .option("--listen <host:port>", "Address to listen on (TCP, and UDP for hole punching)", {
+      default: `0.0.0.0:${DEFAULT_RELAY_PORT}`,
+    })
     .option("--password <password>", "Peers must give this (--relay-password; also XFER_RELAY_PASSWORD)")
     .option("--max-rooms <n>", "Rooms open at once, waiting or piping (default 1000)")
     .option("--per-address <n>", "Connections one address may hold at once (default 16)")

@@ -2,11 +2,12 @@
 import { networkInterfaces } from "node:os";
 import { XferError } from "../core/errors.ts";
 import type { EventSink } from "../core/events.ts";
+import type { DirectKind } from "../core/rendezvous/direct.ts";
 import { broadcastAddresses } from "../core/rendezvous/discovery.ts";
 import { type Meeting, meeting } from "../core/rendezvous/meeting.ts";
 import { describeRelay } from "../core/rendezvous/relay-client.ts";
 import type { Side } from "../core/rendezvous/wire.ts";
-import type { Endpoint, TransportDefinition } from "../plugin/api.ts";
+import type { AnyTransport, Endpoint, TransportDefinition } from "../plugin/api.ts";
 import { parseEndpoint } from "./parse.ts";
 
 export const DEFAULT_RELAY_PORT = 7879;
@@ -50,18 +51,41 @@ export function relayPasswordOf(flags: RelayFlags): string | undefined {
   return given === undefined || String(given) === "" ? undefined : String(given);
 }
 
-/** Through a relay the session runs over TCP to it; other transports need a direct address for now. */
-export function checkRelayVia(via: string | undefined): void {
-  if (via !== undefined && via !== "tcp-stream")
-    throw new XferError(
-      "usage",
-      `through a relay the session runs over TCP (tcp-stream): --via ${via} needs a direct address (host[:port])`,
-    );
+/** How a side that meets at a relay reaches it, and which direct paths it tries after the handshake. */
+export interface RelayPlan {
+  /** The stream transport to the relay and for direct TCP: tcp-stream. */
+  base: TransportDefinition<"stream">;
+  /** Offer direct TCP. */
+  tcp: boolean;
+  /** The transport that runs over a punched UDP path, when one is offered. */
+  udp?: TransportDefinition<"stream">;
+  /** Sender: which direct path wins when both work. */
+  prefer: DirectKind;
+}
+
+/**
+ * `--via` through a relay: none → direct TCP if it works, else punched udp-reliable, else the relay;
+ * tcp-stream → direct TCP or the relay; a transport that runs over a punched path (udp-reliable) →
+ * that, else the relay. Anything else needs a direct address.
+ */
+export function relayPlan(via: string | undefined, find: (name: string) => AnyTransport | undefined): RelayPlan {
+  const base = find("tcp-stream");
+  if (base?.kind !== "stream") throw new XferError("internal", "tcp-stream is not loaded");
+  const punched = (t: AnyTransport | undefined) =>
+    t?.kind === "stream" && t.capabilities?.udpPath ? (t as TransportDefinition<"stream">) : undefined;
+  if (via === undefined) return { base, tcp: true, udp: punched(find("udp-reliable")), prefer: "direct" };
+  if (via === "tcp-stream") return { base, tcp: true, prefer: "direct" };
+  const udp = punched(find(via));
+  if (udp) return { base, tcp: false, udp, prefer: "direct-udp" };
+  throw new XferError(
+    "usage",
+    `through a relay the session runs over TCP (tcp-stream) or a punched UDP path (udp-reliable): --via ${via} needs a direct address (host[:port])`,
+  );
 }
 
 export interface RelayedSide {
   relay: Endpoint;
-  base: TransportDefinition<"stream">;
+  plan: RelayPlan;
   side: Side;
   code: string;
   /** Set when this side made the code up (see MeetingOptions.regenerate). */
@@ -79,6 +103,7 @@ export function relayMeeting(s: RelayedSide): Meeting {
   const withCode = (code: string) => (s.regenerate ? ` --code ${code}` : "");
   return meeting({
     ...s,
+    ...s.plan,
     command: (code) =>
       s.side === "send"
         ? `xfer recv${withCode(code)} --relay ${where} [folder]`

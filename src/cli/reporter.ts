@@ -91,8 +91,11 @@ function humanReporter(opts: ReporterOptions): Reporter {
         log.info(
           e.path === "direct"
             ? `direct connection to ${e.via} (handshake ${e.rttMs.toFixed(1)} ms); the relay is no longer used`
-            : `relayed via ${e.via} (RTT ${e.rttMs.toFixed(1)} ms to the relay), the other side seen as ${e.peer}`,
+            : e.path === "direct-udp"
+              ? `direct-udp via ${e.via} (punched UDP, ${e.transport ?? "?"}; handshake ${e.rttMs.toFixed(1)} ms); the relay is no longer used`
+              : `relayed via ${e.via} (RTT ${e.rttMs.toFixed(1)} ms to the relay), the other side seen as ${e.peer}`,
         );
+        if (e.path === "relayed" && e.udpFailed) log.info(`no direct UDP path: ${e.udpFailed}`);
         break;
       case "waiting":
         if (e.stage === "offer") log.info("waiting for the receiver to accept the offer (it may be asking its user)…");

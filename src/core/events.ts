@@ -38,14 +38,21 @@ export type XferEvent =
   /** Which path carries the session, once both sides are on it. */
   | {
       event: "path";
-      /** "relayed": through the relay; "direct": over a TCP connection between the two sides. */
-      path: "relayed" | "direct";
+      /**
+       * "relayed": through the relay; "direct": over a TCP connection between the two sides;
+       * "direct-udp": over a UDP hole punched between them (docs/PROTOCOL.md §4.2).
+       */
+      path: "relayed" | "direct" | "direct-udp";
       /** The relay, host:port; or the direct connection's other end. */
       via: string;
       /** Relayed: the round trip to the relay (its answer to the join); direct: the direct handshake's time (about one round trip). In ms. */
       rttMs: number;
       /** The other side's address: as the relay saw it, or the direct connection's. */
       peer: string;
+      /** direct-udp: the transport that runs over the punched path (udp-reliable). */
+      transport?: string;
+      /** Relayed although a punched UDP path was offered: why it was not used. */
+      udpFailed?: string;
     }
   /**
    * The sender has no answer yet, `seconds` after it started: while the transport dials, while the

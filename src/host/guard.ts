@@ -12,6 +12,7 @@ import type {
   TransportContext,
   TransportDefinition,
   TransportKind,
+  UdpPath,
 } from "../plugin/api.ts";
 
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", "must be a function");
@@ -63,16 +64,21 @@ export function guardTransport<K extends TransportKind>(
     kind: t.kind,
     capabilities: t.capabilities,
     options: t.options,
-    async listen(at: Endpoint, ctx: TransportContext, onConnection: (conn: ConnectionOf<K>) => void) {
+    async listen(at: Endpoint, ctx: TransportContext, onConnection: (conn: ConnectionOf<K>) => void, path?: UdpPath) {
       let listener: Listener;
       try {
-        listener = await t.listen(at, ctx, (conn) => {
-          try {
-            onConnection(checked(conn, "the connection passed to onConnection"));
-          } catch (err) {
-            ctx.log.warn(err instanceof Error ? err.message : String(err));
-          }
-        });
+        listener = await t.listen(
+          at,
+          ctx,
+          (conn) => {
+            try {
+              onConnection(checked(conn, "the connection passed to onConnection"));
+            } catch (err) {
+              ctx.log.warn(err instanceof Error ? err.message : String(err));
+            }
+          },
+          path,
+        );
       } catch (err) {
         throw named(err, label);
       }
@@ -80,13 +86,13 @@ export function guardTransport<K extends TransportKind>(
       if (problem) throw new Error(problem);
       return listener;
     },
-    dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal) {
+    dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal, path?: UdpPath) {
       return new Promise<ConnectionOf<K>>((resolve, reject) => {
         const onAbort = () => reject(new Error(`${label}: dial to ${to.host}:${to.port} aborted`));
         if (signal.aborted) return onAbort();
         signal.addEventListener("abort", onAbort, { once: true });
         Promise.resolve()
-          .then(() => t.dial(to, ctx, signal))
+          .then(() => t.dial(to, ctx, signal, path))
           .then(
             (conn) => {
               signal.removeEventListener("abort", onAbort);

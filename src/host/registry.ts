@@ -12,7 +12,9 @@ export const TransportShape = z.object({
   description: z.string().min(1).max(200),
   apiVersion: z.literal(TRANSPORT_API_VERSION, { error: `must be ${TRANSPORT_API_VERSION} (this xfer's plugin API)` }),
   kind: z.enum(["stream", "datagram"]),
-  capabilities: z.object({ udpOnly: z.boolean().optional(), rateLimit: z.boolean().optional() }).optional(),
+  capabilities: z
+    .object({ udpOnly: z.boolean().optional(), rateLimit: z.boolean().optional(), udpPath: z.boolean().optional() })
+    .optional(),
   // Duck-typed: a plugin may bring its own copy of zod, whose classes are not this one's.
   options: z
     .custom<NonNullable<AnyTransport["options"]>>(

@@ -9,14 +9,12 @@
  */
 
 import type { ZodObject } from "zod";
+import type { Endpoint } from "./endpoint.ts";
+import type { UdpPort } from "./udp/port.ts";
 
 export const TRANSPORT_API_VERSION = 1;
 
-/** Where a listener is bound or where to dial. `host` is an IP literal or name, without brackets. */
-export interface Endpoint {
-  host: string;
-  port: number;
-}
+export type { Endpoint } from "./endpoint.ts";
 
 /**
  * Per-session knobs from the command line. Keys a transport declares in `options` are checked before
@@ -85,6 +83,16 @@ export type ConnectionOf<K extends TransportKind> = K extends "stream" ? StreamC
 /** "stream": StreamConnection (reliable, ordered bytes). "datagram": DatagramConnection (unreliable messages). */
 export type TransportKind = "stream" | "datagram";
 
+/**
+ * A UDP socket the core already holds, with a hole punched through the NATs to one peer (docs/PLUGINS.md,
+ * "Punched paths"). A transport that declares `capabilities.udpPath` runs over it when given one:
+ * listen() accepts on this socket instead of binding `at`, dial() sends from it to `to`. The transport
+ * owns the handle from then on and closes it when its listener and connections are done.
+ */
+export interface UdpPath {
+  readonly port: UdpPort;
+}
+
 /** A bound listener, as returned by TransportDefinition.listen(). */
 export interface Listener {
   /** The address actually bound (port 0 resolved). */
@@ -108,6 +116,8 @@ export interface TransportDefinition<K extends TransportKind = TransportKind> {
     udpOnly?: boolean;
     /** Honours TransportOptions.rateBitsPerSecond. */
     rateLimit?: boolean;
+    /** Runs over a punched UDP socket given as `path` to listen() and dial() (an addition within API version 1). */
+    udpPath?: boolean;
   };
   /**
    * Optional. The `--transport-opt key=value` settings this transport understands: a zod object
@@ -122,9 +132,14 @@ export interface TransportDefinition<K extends TransportKind = TransportKind> {
    * Bind and accept connections. Every accepted connection is handed to onConnection (for datagram
    * transports: one connection per peer, on its first datagram). Reject if the address cannot be bound.
    */
-  listen(at: Endpoint, ctx: TransportContext, onConnection: (conn: ConnectionOf<K>) => void): Promise<Listener>;
+  listen(
+    at: Endpoint,
+    ctx: TransportContext,
+    onConnection: (conn: ConnectionOf<K>) => void,
+    path?: UdpPath,
+  ): Promise<Listener>;
   /** Connect to a listener; rejects with a clear Error if unreachable. Honour the abort signal. */
-  dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal): Promise<ConnectionOf<K>>;
+  dial(to: Endpoint, ctx: TransportContext, signal: AbortSignal, path?: UdpPath): Promise<ConnectionOf<K>>;
   /**
    * Optional. Called before the process exits: resolve once connections already ended or destroyed
    * have finished their closing handshake (a userspace protocol's TIME_WAIT, say), so the last ACK

@@ -2,7 +2,8 @@
  * `xfer relay`: a TCP rendezvous that pairs two peers per room and then pipes their bytes both ways
  * (relay protocol v1, docs/PROTOCOL.md §4). It never holds a key: what it pipes is already sealed.
  * The sockets are in sockets/ (Bun's own where it runs on Bun, node:net elsewhere); every decision
- * (limits, pairing, expiry) is RoomBook's.
+ * (limits, pairing, expiry) is RoomBook's. On the same port number it answers UDP reflection requests
+ * from room members (Reflector's decisions), so that two peers behind NATs can punch a hole.
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -17,10 +18,12 @@ import {
   RelayFrameDecoder,
 } from "../core/rendezvous/wire.ts";
 import { PreambleReader } from "../plugin/tcp/preamble.ts";
+import { Reflector } from "./reflector.ts";
 import { type RelayLimits, RoomBook } from "./rooms.ts";
 import { bunListen } from "./sockets/bun.ts";
 import { nodeListen } from "./sockets/node.ts";
 import type { PeerSocket } from "./sockets/peer.ts";
+import { udpListen } from "./sockets/udp.ts";
 
 /** A peer must say which room it wants within this; a silent connection is not held. */
 export const JOIN_TIMEOUT_MS = 10_000;
@@ -63,6 +66,15 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
   const expected = opts.password === undefined ? null : digest(opts.password);
   /** The room each paired socket is in, and when it was paired: for the report when it closes. */
   const pairs = new Map<PeerSocket, { room: string; since: number; peer: PeerSocket }>();
+  const reflector = new Reflector(now);
+  /** The reflection token of each member that asked for one; it dies with the member's connection. */
+  const tokens = new Map<PeerSocket, string>();
+  const dropToken = (socket: PeerSocket) => {
+    const token = tokens.get(socket);
+    if (token === undefined) return;
+    reflector.revoke(token);
+    tokens.delete(socket);
+  };
 
   const refuse = (socket: PeerSocket, code: RefusalCode, reason: string, room = "-") => {
     emit({
@@ -132,6 +144,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
         const outcome = book.join({ room: join.room, side: join.side, host: socket.host, bytes: join.bytes }, socket);
         if (outcome.kind === "refused") return refuse(socket, outcome.code, outcome.reason, join.room);
         joined = join.room;
+        if (join.udp) tokens.set(socket, reflector.issue(socket.host));
         if (outcome.kind === "waiting") {
           socket.write(
             encodeRelayMessage({
@@ -149,12 +162,22 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
       drain() {},
       close() {
         clearTimeout(joinTimer);
+        dropToken(socket);
         if (pairs.has(socket) || joined === null || !book.has(socket)) return;
         // A lone peer that left: its room goes with it.
         book.leave(socket);
         emit({ event: "relay-room", room: joined, outcome: "left", bytes: 0, seconds: 0 });
       },
     };
+  };
+
+  /**
+   * A member's token goes out with the pairing, and only when both sides asked for one: a peer from
+   * before reflection would refuse the UDP candidates the other would then offer it.
+   */
+  const tokenOf = (me: PeerSocket, peer: PeerSocket) => {
+    const token = tokens.get(me);
+    return token === undefined || !tokens.has(peer) ? {} : { token };
   };
 
   const pair = (room: string, first: PeerSocket, second: PeerSocket) => {
@@ -173,7 +196,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
       [second, first],
     ] as const) {
       pairs.set(me, { room, since, peer });
-      me.write(encodeRelayMessage({ type: "paired", you: printable(me), peer: printable(peer) }));
+      me.write(encodeRelayMessage({ type: "paired", you: printable(me), peer: printable(peer), ...tokenOf(me, peer) }));
       pipe(me, peer, onClose);
     }
     emit({ event: "relay-room", room, outcome: "paired", bytes: 0, seconds: 0 });
@@ -212,6 +235,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
       // one; only a failed connection fails the other side.
       close(failed) {
         if (!ended) failed ? to.destroy() : to.end();
+        dropToken(from);
         onClose();
       },
     };
@@ -227,12 +251,20 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
 
   const sockets = opts.sockets ?? (useBun ? "bun" : "node");
   const listener = await (sockets === "bun" ? bunListen : nodeListen)(opts.host, opts.port, accept);
+  let udp: Awaited<ReturnType<typeof udpListen>>;
+  try {
+    udp = await udpListen(opts.host, listener.port, (data, from) => reflector.answer(data, from));
+  } catch (err) {
+    await listener.close();
+    throw err;
+  }
   const address = { host: opts.host, port: listener.port };
   emit({ event: "relay-listening", ...address });
   return {
     address,
     close: async () => {
       clearInterval(sweeper);
+      udp.close();
       await listener.close();
     },
   };

@@ -1,11 +1,14 @@
 /**
- * Two peers, each behind its own NAT router (nftables masquerade), that cannot reach each other
- * directly: their direct attempts fail and the relay in the "internet" namespace carries the
- * transfer, byte for byte, and says it did. A peer with a public address and one behind a NAT: the
- * NATed one's direct connection out reaches the other, and the session moves off the relay. Root only
- * (the namespaces are built here): elsewhere each case is reported as skipped, with why.
+ * Two peers, each behind its own NAT router (nftables masquerade), that cannot reach each other by TCP:
+ * they punch a UDP hole through both NATs and udp-reliable carries the file directly (the relay
+ * only met them), and that path survives the relay being killed; with UDP dropped at one router the
+ * relay carries it over TCP and says why. A peer with a public address and one behind a NAT: the
+ * NATed one's direct TCP connection out reaches the other. Each transfer is verified byte for byte and
+ * its reported path checked. Root only (the namespaces are built here): elsewhere each case is
+ * reported as skipped, with why.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Running, run, tempDir } from "../helpers/cli.ts";
@@ -33,9 +36,15 @@ function inside(ns: string, args: string[], env: Record<string, string> = {}) {
   return r;
 }
 
+/** nftables rules into namespace `ns` (a firewall a test adds and takes away again). */
+function nft(ns: string, rules: string): void {
+  const r = spawnSync("ip", ["netns", "exec", ns, "nft", "-f", "-"], { input: rules, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`nft in ${ns}: ${r.stderr}`);
+}
+
 describe("relay between two NATed homes", () => {
   test.skipIf(unavailable !== null)(
-    `a relayed transfer succeeds where no direct path exists (direct attempts fail, relay fallback)${unavailable ? ` (skipped: ${unavailable})` : ""}`,
+    `both NATed: direct TCP cannot work, so the default punches UDP and udp-reliable carries the file directly${unavailable ? ` (skipped: ${unavailable})` : ""}`,
     async () => {
       lab = buildNetLab(`xr${process.pid % 100000}`, 2);
       const [home1, home2] = lab.homes as [NetLab["homes"][0], NetLab["homes"][0]];
@@ -78,14 +87,106 @@ describe("relay between two NATed homes", () => {
       expect(await send.exited, send.stderr()).toBe(0);
       expect(await recv.exited, recv.stderr()).toBe(0);
       expect(Buffer.compare(await readFile(join(dst.path, "across.bin")), data)).toBe(0);
+      // Each side reached the other's router: the hole punched through both NATs.
       for (const [events, peer] of [
         [recv.events, home2.publicAddress],
         [send.events, home1.publicAddress],
       ] as const) {
         const path = events.find((e) => e.event === "path");
-        expect(path).toMatchObject({ path: "relayed", via: relayAt });
-        expect(path!.peer as string).toStartWith(`${peer}:`);
+        expect(path).toMatchObject({ path: "direct-udp", transport: "udp-reliable" });
+        expect(path!.via as string).toStartWith(`${peer}:`);
       }
+      // The relay carried the handshake and the path step only.
+      const room = await relay.waitFor((e) => e.event === "relay-room" && e.outcome === "closed");
+      expect(room.bytes as number).toBeLessThan(10_000);
+    },
+    60_000,
+  );
+
+  test.skipIf(unavailable !== null)(
+    `UDP blocked at one home: --via udp-reliable falls back to the relay over TCP, and says why${unavailable ? ` (skipped: ${unavailable})` : ""}`,
+    async () => {
+      lab ??= buildNetLab(`xr${process.pid % 100000}`, 2);
+      const [home1, home2] = lab.homes as [NetLab["homes"][0], NetLab["homes"][0]];
+      const router2 = home2.host.replace(/-h2$/, "-r2");
+      nft(
+        router2,
+        "table inet block {\n chain forward_udp {\n  type filter hook forward priority 0;\n  meta l4proto udp drop\n }\n}\n",
+      );
+      try {
+        await using src = await tempDir();
+        await using dst = await tempDir();
+        const data = randomBytes(2_000_000, 4242);
+        await writeFile(join(src.path, "blocked.bin"), data);
+        const relay = inside(lab.internet, ["relay", "--listen", "0.0.0.0:7881", "--json"]);
+        await relay.waitFor((e) => e.event === "relay-listening");
+        const relayAt = `${lab.relayAddress}:7881`;
+        const recv = inside(home1.host, ["recv", dst.path, "--relay", relayAt, "--json"]);
+        const shown = await recv.waitFor((e) => e.event === "rendezvous" && e.waiting === true);
+        const send = inside(home2.host, [
+          "send",
+          "--json",
+          "--via",
+          "udp-reliable",
+          "--code",
+          shown.code as string,
+          "--relay",
+          relayAt,
+          join(src.path, "blocked.bin"),
+        ]);
+        expect(await send.exited, send.stderr()).toBe(0);
+        expect(await recv.exited, recv.stderr()).toBe(0);
+        expect(Buffer.compare(await readFile(join(dst.path, "blocked.bin")), data)).toBe(0);
+        const path = send.events.find((e) => e.event === "path");
+        expect(path).toMatchObject({ path: "relayed", via: relayAt });
+        expect(path!.udpFailed as string).toMatch(/no probe/);
+        expect(recv.events.find((e) => e.event === "path")).toMatchObject({ path: "relayed" });
+        const room = await relay.waitFor((e) => e.event === "relay-room" && e.outcome === "closed");
+        expect(room.bytes as number).toBeGreaterThan(data.byteLength);
+      } finally {
+        nft(router2, "delete table inet block\n");
+      }
+    },
+    60_000,
+  );
+
+  test.skipIf(unavailable !== null)(
+    `the relay killed once the punched path is up: the transfer goes on to the end${unavailable ? ` (skipped: ${unavailable})` : ""}`,
+    async () => {
+      lab ??= buildNetLab(`xr${process.pid % 100000}`, 2);
+      const [home1, home2] = lab.homes as [NetLab["homes"][0], NetLab["homes"][0]];
+      await using src = await tempDir();
+      await using dst = await tempDir();
+      const data = randomBytes(12_000_000, 777);
+      await writeFile(join(src.path, "long.bin"), data);
+      const relay = inside(lab.internet, ["relay", "--listen", "0.0.0.0:7882", "--json"]);
+      await relay.waitFor((e) => e.event === "relay-listening");
+      const relayAt = `${lab.relayAddress}:7882`;
+      const recv = inside(home1.host, ["recv", dst.path, "--relay", relayAt, "--json"]);
+      const shown = await recv.waitFor((e) => e.event === "rendezvous" && e.waiting === true);
+      // A rate of 32 Mbit/s makes the 12 MB take about 3 s: the relay dies well before the end.
+      const send = inside(home2.host, [
+        "send",
+        "--json",
+        "--via",
+        "udp-reliable",
+        "--rate",
+        "32mbit",
+        "--code",
+        shown.code as string,
+        "--relay",
+        relayAt,
+        join(src.path, "long.bin"),
+      ]);
+      await send.waitFor((e) => e.event === "path");
+      relay.proc.kill("SIGKILL");
+      expect(await relay.exited).not.toBe(0);
+      // The relay is gone and the sender is still sending.
+      expect(send.proc.exitCode).toBeNull();
+      expect(await send.exited, send.stderr()).toBe(0);
+      expect(await recv.exited, recv.stderr()).toBe(0);
+      expect(Buffer.compare(await readFile(join(dst.path, "long.bin")), data)).toBe(0);
+      expect(send.events.find((e) => e.event === "path")).toMatchObject({ path: "direct-udp" });
     },
     60_000,
   );

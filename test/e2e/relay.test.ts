@@ -291,6 +291,38 @@ describe("relay", () => {
     await relay.waitFor((e) => e.event === "relay-room" && e.outcome === "cut");
   }, 30_000);
 
+  test("--via udp-reliable through the relay: the session moves to a punched UDP path (udp-reliable), not TCP", async () => {
+    await using src = await tempDir();
+    await using dst = await tempDir();
+    const relay = await startRelayProcess();
+    const data = randomBytes(3_000_000, 1903);
+    await writeFile(join(src.path, "u.bin"), data);
+    const recv = recvAt(relay.at, dst.path);
+    const code = (await rendezvous(recv)).code as string;
+    const sent = await sendAndWait(
+      ["--via", "udp-reliable", "--code", code, "--relay", relay.at, join(src.path, "u.bin")],
+      NO_ENV_CODE,
+    );
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(await recv.exited).toBe(0);
+    expect(Buffer.compare(await readFile(join(dst.path, "u.bin")), data)).toBe(0);
+    for (const events of [sent.events, recv.events])
+      expect(pathOf(events)).toMatchObject({ path: "direct-udp", transport: "udp-reliable" });
+    const rooms = await relay.waitFor((e) => e.event === "relay-room" && e.outcome === "closed");
+    expect(rooms.bytes as number).toBeLessThan(10_000);
+  }, 30_000);
+
+  test("--via udp-raw through a relay has no punched path: exit 2, saying it needs a direct address", async () => {
+    await using src = await tempDir();
+    await writeFile(join(src.path, "a.txt"), "a");
+    const sent = await sendAndWait(
+      ["--via", "udp-raw", "--relay", "127.0.0.1:9", join(src.path, "a.txt")],
+      NO_ENV_CODE,
+    );
+    expect(sent.code).toBe(2);
+    expect(sent.events.at(-1)!.message as string).toMatch(/--via udp-raw needs a direct address/);
+  });
+
   test("no destination, no relay, nobody answering on the (loopback) network: exit 2, saying what to do", async () => {
     await using src = await tempDir();
     await writeFile(join(src.path, "a.txt"), "a");

@@ -80,6 +80,8 @@ export function buildNetLab(prefix: string, homes: number): NetLab {
     const internet = ns("inet");
     const relayAddress = "198.51.100.1";
     sh(["ip", "-n", internet, "addr", "add", `${relayAddress}/32`, "dev", "lo"]);
+    // The internet routes between the homes' public addresses (what a hole punched through both NATs needs).
+    sh(["ip", "netns", "exec", internet, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     const out: Home[] = [];
     for (let i = 1; i <= homes; i++) {
       const router = ns(`r${i}`);

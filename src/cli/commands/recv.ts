@@ -13,19 +13,12 @@ import { CodeAttempts } from "../../core/secure/attempts.ts";
 import { generateCode } from "../../core/secure/code.ts";
 import type { OfferEvent } from "../../core/session/receiver.ts";
 import { type Server, serve, settleTransports } from "../../core/session/run.ts";
-import type { AnyTransport, TransportDefinition } from "../../plugin/api.ts";
+import type { AnyTransport } from "../../plugin/api.ts";
 import { reachableAddresses } from "../addresses.ts";
 import { canAsk, confirm } from "../ask.ts";
 import { formatBytes, printable } from "../format.ts";
 import { formatEndpoint, parseListen } from "../parse.ts";
-import {
-  answersDiscovery,
-  checkRelayVia,
-  type RelayFlags,
-  relayMeeting,
-  relayOf,
-  relayPasswordOf,
-} from "../rendezvous.ts";
+import { answersDiscovery, type RelayFlags, relayMeeting, relayOf, relayPasswordOf, relayPlan } from "../rendezvous.ts";
 import { checkTransportOptions, rateProblem } from "../transport-options.ts";
 import { contextFor, loadTransports } from "../transports.ts";
 import {
@@ -67,11 +60,12 @@ export async function recvCommand(
   const at = relay ?? parseListen(flags.listen);
   const registry = await loadTransports(pluginPaths(flags));
   const transports: AnyTransport[] = [];
-  if (relay) {
-    checkRelayVia(flags.via === undefined ? undefined : String(flags.via));
-    const tcp = registry.get("tcp-stream")?.transport;
-    if (tcp?.kind !== "stream") throw new XferError("internal", "tcp-stream is not loaded");
-    transports.push(tcp);
+  const plan = relay
+    ? relayPlan(flags.via === undefined ? undefined : String(flags.via), (name) => registry.get(name)?.transport)
+    : null;
+  if (plan) {
+    transports.push(plan.base);
+    if (plan.udp) transports.push(plan.udp);
   } else if (flags.via) {
     for (const name of String(flags.via).split(",")) {
       const found = registry.get(name.trim());
@@ -113,7 +107,7 @@ export async function recvCommand(
   const met = relay
     ? relayMeeting({
         relay,
-        base: transports[0] as TransportDefinition<"stream">,
+        plan: plan!,
         side: "recv",
         code,
         regenerate: given === null ? generateCode : undefined,

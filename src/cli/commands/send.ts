@@ -7,16 +7,16 @@ import { discover } from "../../core/rendezvous/discovery.ts";
 import { roomOf } from "../../core/rendezvous/room.ts";
 import { generateCode, normalizeCode } from "../../core/secure/code.ts";
 import { sendSession, settleTransports } from "../../core/session/run.ts";
-import type { Endpoint, TransportDefinition } from "../../plugin/api.ts";
+import type { Endpoint } from "../../plugin/api.ts";
 import { ask, canAsk } from "../ask.ts";
 import { formatEndpoint, parseEndpoint, STDIN_ARG } from "../parse.ts";
 import {
-  checkRelayVia,
   discoveryTargets,
   type RelayFlags,
   relayMeeting,
   relayOf,
   relayPasswordOf,
+  relayPlan,
   WAIT_AT_RELAY_MS,
 } from "../rendezvous.ts";
 import { checkTransportOptions, rateProblem } from "../transport-options.ts";
@@ -55,10 +55,13 @@ export async function sendCommand(
   /** No destination and no relay: the receiver is looked for on the local network, once the code is known. */
   const onLan = destination === null && relay === null;
   const registry = await loadTransports(pluginPaths(flags));
-  const via = String(flags.via);
-  if (destination === null && relay !== null) checkRelayVia(via);
+  const via = flags.via === undefined ? "tcp-stream" : String(flags.via);
   const found = registry.get(via);
   if (!found) throw new XferError("usage", `unknown transport '${via}' (see: xfer transports)`);
+  const plan =
+    destination === null && relay !== null
+      ? relayPlan(flags.via === undefined ? undefined : via, (name) => registry.get(name)?.transport)
+      : null;
   const options = transportOptions(flags);
   checkTransportOptions([found.transport], options);
   const rate = rateProblem([found.transport], options);
@@ -84,7 +87,7 @@ export async function sendCommand(
     destination === null && !onLan
       ? relayMeeting({
           relay: relay!,
-          base: found.transport as TransportDefinition<"stream">,
+          plan: plan!,
           side: "send",
           code,
           regenerate: givenCode === null ? generateCode : undefined,
@@ -124,7 +127,9 @@ export async function sendCommand(
     fec: flags.fec === undefined ? undefined : fecOf(String(flags.fec), found.transport.kind),
   }).finally(() => {
     waiting.stop();
-    return settleTransports([found.transport]);
+    return settleTransports(
+      plan?.udp && plan.udp !== found.transport ? [found.transport, plan.udp] : [found.transport],
+    );
   });
   reportDone(emit, result);
   return exitCodeOf(result);

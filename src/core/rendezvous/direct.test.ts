@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import tcp from "../../../plugins/tcp-stream/index.ts";
+import udpReliable from "../../../plugins/udp-reliable/index.ts";
 import type { StreamConnection, TransportContext } from "../../plugin/api.ts";
-import { chooseDirectOrRelay, type DirectOptions } from "./direct.ts";
+import { chooseDirectOrRelay, type DirectOptions, type UdpOffer } from "./direct.ts";
+import { openPunchSocket } from "./punch.ts";
 
 const ctx: TransportContext = {
   options: { extra: {} },
@@ -71,14 +73,14 @@ describe("chooseDirectOrRelay", () => {
     }
   });
 
-  test("nothing to try: the sender waits out its window and both stay on the relay", async () => {
+  test("nothing to try: both stay on the relay at once, without waiting out the window", async () => {
     // No interfaces and an IPv6 outside address (not offered): neither side has a candidate. (Dead-end
     // candidates behind NATs are the namespace test's case: test/e2e/relay-netns.test.ts.)
-    const none = { interfaces: [], seenAs: "[2001:db8::1]:1000", peerSeenAs: "[2001:db8::2]:2000", windowMs: 300 };
+    const none = { interfaces: [], seenAs: "[2001:db8::1]:1000", peerSeenAs: "[2001:db8::2]:2000", windowMs: 3000 };
     const started = performance.now();
     const [s, r] = await both(await relayedPair(), none, none);
     expect([s.path, r.path]).toEqual(["relayed", "relayed"]);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(performance.now() - started).toBeLessThan(1500);
     await r.conn.write(new TextEncoder().encode("verdicts come back"));
     expect(await firstChunk(s.conn)).toBe("verdicts come back");
     s.conn.destroy();
@@ -87,6 +89,75 @@ describe("chooseDirectOrRelay", () => {
 
   test("a peer with another code on the direct path cannot take it: both stay on the relay", async () => {
     const [s, r] = await both(await relayedPair(), { windowMs: 400 }, { code: "7-some-other-code-here" });
+    expect([s.path, r.path]).toEqual(["relayed", "relayed"]);
+    s.conn.destroy();
+    r.conn.destroy();
+  });
+
+  const offer = async (): Promise<UdpOffer> => ({
+    transport: udpReliable,
+    port: await openPunchSocket(),
+    reflected: null,
+  });
+
+  test("punched UDP (TCP off, as with --via udp-reliable): both sides move to udp-reliable over their punching sockets", async () => {
+    const [mine, theirs] = [await offer(), await offer()];
+    const receiverPort = theirs.port.local.port;
+    const udp = { tcp: false, prefer: "direct-udp" as const };
+    const [s, r] = await both(await relayedPair(), { ...udp, udp: mine }, { ...udp, udp: theirs });
+    expect([s.path, r.path]).toEqual(["direct-udp", "direct-udp"]);
+    // The sender dialed from its punching socket to the receiver's: the same two ports the probes used.
+    expect(s.remote).toBe(`127.0.0.1:${receiverPort}`);
+    expect(r.remote).toBe(`127.0.0.1:${mine.port.local.port}`);
+    const big = new Uint8Array(300_000).map((_, i) => i % 251);
+    await s.conn.write(big);
+    await s.conn.end();
+    let got = 0;
+    for await (const chunk of r.conn.readable) got += chunk.byteLength;
+    expect(got).toBe(big.byteLength);
+    await r.conn.write(new TextEncoder().encode("verdicts over UDP"));
+    expect(await firstChunk(s.conn)).toBe("verdicts over UDP");
+    s.conn.destroy();
+    r.conn.destroy();
+  });
+
+  test("both TCP and UDP work: the default prefers direct TCP, and the punching sockets are let go", async () => {
+    const [mine, theirs] = [await offer(), await offer()];
+    const [s, r] = await both(await relayedPair(), { udp: mine }, { udp: theirs });
+    expect([s.path, r.path]).toEqual(["direct", "direct"]);
+    // A closed handle sends nothing (send() takes 0): neither side keeps its punching socket.
+    const to = { address: "127.0.0.1", port: 9 };
+    await Bun.sleep(50);
+    expect([mine.port.send([new Uint8Array(1)], to), theirs.port.send([new Uint8Array(1)], to)]).toEqual([0, 0]);
+    s.conn.destroy();
+    r.conn.destroy();
+  });
+
+  test("no probe ever arrives (neither side has a candidate the other reaches): the relay, saying why", async () => {
+    const deaf = { interfaces: [], seenAs: "[2001:db8::1]:1000", peerSeenAs: "[2001:db8::2]:2000" };
+    const started = performance.now();
+    const [s, r] = await both(
+      await relayedPair(),
+      { ...deaf, tcp: false, prefer: "direct-udp", udp: await offer(), punchWindowMs: 400 },
+      { ...deaf, tcp: false, udp: await offer() },
+    );
+    expect([s.path, r.path]).toEqual(["relayed", "relayed"]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+    expect(s.udpFailed).toMatch(/no probe from the other side's 0 UDP candidates/);
+    expect(r.udpFailed).toBe("the sender found no punched path");
+    await s.conn.write(new TextEncoder().encode("still relayed"));
+    expect(await firstChunk(r.conn)).toBe("still relayed");
+    s.conn.destroy();
+    r.conn.destroy();
+  });
+
+  test("a punched path with another code on the other end is not taken: both stay on the relay", async () => {
+    const udp = { tcp: false, prefer: "direct-udp" as const, punchWindowMs: 600 };
+    const [s, r] = await both(
+      await relayedPair(),
+      { ...udp, udp: await offer() },
+      { ...udp, udp: await offer(), code: "7-some-other-code-here" },
+    );
     expect([s.path, r.path]).toEqual(["relayed", "relayed"]);
     s.conn.destroy();
     r.conn.destroy();

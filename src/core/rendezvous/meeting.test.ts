@@ -34,6 +34,8 @@ function side(code: string, regenerate?: () => string) {
     command: (c) => `other side: ${c}`,
     emit: (e) => events.push(e),
     direct: false,
+    tcp: false,
+    prefer: "direct",
     interfaces: () => [],
   });
   return { m, events };
@@ -64,4 +66,51 @@ test("a code given by the user is never replaced: a taken room is the relay's re
   expect((err as RelayRefused).refusal).toBe("room-taken");
   expect((err as RelayRefused).exitCode).toBe(3);
   expect(events).toEqual([]);
+});
+
+test("a relay from before UDP reflection refuses the join's `udp`: the side joins again without it", async () => {
+  // Stands in for a relay of protocol 1.0: its strict join schema refuses the unknown field.
+  const { createServer } = await import("node:net");
+  const { RelayFrameDecoder } = await import("./wire.ts");
+  const joins: unknown[] = [];
+  const old = createServer((s) => {
+    const decoder = new RelayFrameDecoder();
+    let preamble = true;
+    s.on("data", (chunk: Buffer) => {
+      // tcp-stream names itself first (PROTOCOL §6): 'X' 'T' version length tag.
+      if (preamble && chunk[0] === 0x58) chunk = chunk.subarray(4 + chunk[3]!);
+      preamble = false;
+      decoder.push(chunk);
+      const join = decoder.next() as { udp?: boolean } | null;
+      if (!join) return;
+      joins.push(join);
+      s.end(
+        encodeRelayMessage(
+          join.udp
+            ? { type: "refused", code: "bad-request", reason: "invalid join: Unrecognized key: udp" }
+            : { type: "waiting", you: "127.0.0.1:1", expiresInSeconds: 600 },
+        ),
+      );
+    });
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => old.listen(0, "127.0.0.1", () => r()));
+  const port = (old.address() as { port: number }).port;
+  const udpReliable = (await import("../../../plugins/udp-reliable/index.ts")).default;
+  const m = meeting({
+    base: tcp,
+    relay: { host: "127.0.0.1", port },
+    side: "recv",
+    code: "705-e-e-e-e",
+    command: (c) => c,
+    emit: () => {},
+    direct: true,
+    tcp: true,
+    udp: udpReliable,
+    prefer: "direct",
+    interfaces: () => [],
+  });
+  expect(await m.join(ctx, new AbortController().signal)).toBe("705-e-e-e-e");
+  expect(joins).toEqual([expect.objectContaining({ udp: true }), expect.not.objectContaining({ udp: true })]);
+  old.close();
 });

@@ -8,8 +8,9 @@ import type { StreamConnection, TransportContext, TransportDefinition } from "..
 import { XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
 import type { AfterAuth } from "../session/run.ts";
-import { chooseDirectOrRelay } from "./direct.ts";
+import { chooseDirectOrRelay, type DirectKind, PUNCH_WINDOW_MS, type UdpOffer } from "./direct.ts";
 import type { LocalAddress } from "./paths.ts";
+import { openPunchSocket, PRIME_MS, reflect } from "./punch.ts";
 import { describeRelay, type Joined, joinRelay, type MeetOptions, type Relayed, RelayRefused } from "./relay-client.ts";
 import { relayTransport } from "./relay-transport.ts";
 import { roomOf } from "./room.ts";
@@ -17,15 +18,21 @@ import { roomOf } from "./room.ts";
 /** New codes tried when the relay has the room of a made-up one taken. */
 const FRESH_CODES = 5;
 
-export interface MeetingOptions extends Omit<MeetOptions, "ctx" | "room"> {
+export interface MeetingOptions extends Omit<MeetOptions, "ctx" | "room" | "udp"> {
   code: string;
   /** Set when this side made the code up: then a taken room means another code, not a failure. */
   regenerate?: () => string;
   /** What the other side types (shown when this side waits), for the code finally used. */
   command: (code: string) => string;
   emit: EventSink;
-  /** Look for a direct TCP path after the handshake (false: the session stays on the relay). */
+  /** Look for a direct path after the handshake (false: the session stays on the relay). */
   direct: boolean;
+  /** Offer and try direct TCP (false: only a punched UDP path, if `udp`). */
+  tcp: boolean;
+  /** A stream transport that runs over a punched UDP socket (capabilities.udpPath): punch for it. */
+  udp?: TransportDefinition<"stream">;
+  /** Sender: which direct path wins when both work. */
+  prefer: DirectKind;
   interfaces: () => readonly LocalAddress[];
   /** Receiver: the room failed while waiting. */
   onFailed?: (err: unknown) => void;
@@ -55,13 +62,14 @@ export function meeting(opts: MeetingOptions): Meeting {
     },
     onFailed: opts.onFailed,
   });
-  const relayedPath = (conn: StreamConnection) => {
+  const relayedPath = (conn: StreamConnection, udpFailed?: string) => {
     opts.emit({
       event: "path",
       path: "relayed",
       via: where,
       rttMs: Number((joined?.rttMs ?? 0).toFixed(2)),
       peer: relayed?.peer ?? "?",
+      ...(udpFailed ? { udpFailed } : {}),
     });
     return conn;
   };
@@ -69,11 +77,17 @@ export function meeting(opts: MeetingOptions): Meeting {
     transport,
     async join(c, signal) {
       ctx = c;
+      let udp = opts.direct && opts.udp !== undefined;
       for (let fresh = 0; ; fresh++) {
         try {
-          joined = await joinRelay({ ...opts, ctx: c, room: roomOf(code) }, signal);
+          joined = await joinRelay({ ...opts, ctx: c, room: roomOf(code), udp }, signal);
           break;
         } catch (err) {
+          // A relay from before reflection (§4.2) refuses the join's `udp`: meet there without punching.
+          if (err instanceof RelayRefused && err.refusal === "bad-request" && udp) {
+            udp = false;
+            continue;
+          }
           if (!(err instanceof RelayRefused && err.refusal === "room-taken" && opts.regenerate && fresh < FRESH_CODES))
             throw err;
           code = opts.regenerate();
@@ -94,6 +108,7 @@ export function meeting(opts: MeetingOptions): Meeting {
     async afterAuth(sealed) {
       // Both sides run this step whenever they met at a relay: it is where they agree on the path.
       if (!joined || !relayed || !ctx) return relayedPath(sealed);
+      const udp = opts.direct && opts.udp && relayed.token ? await udpOffer(opts.udp, relayed.token) : undefined;
       const chosen = await chooseDirectOrRelay(sealed, {
         role: opts.side === "send" ? "sender" : "receiver",
         code,
@@ -103,16 +118,31 @@ export function meeting(opts: MeetingOptions): Meeting {
         peerSeenAs: relayed.peer,
         interfaces: opts.direct ? opts.interfaces() : [],
         direct: opts.direct,
+        tcp: opts.tcp,
+        udp,
+        prefer: opts.prefer,
+        // Both sides start punching within about one trip through the relay of each other; then the
+        // probes cross once each way, and the handshakes follow.
+        primeMs: PRIME_MS + joined.rttMs,
+        punchWindowMs: PUNCH_WINDOW_MS + PRIME_MS + 5 * joined.rttMs,
       });
-      if (chosen.path === "relayed") return relayedPath(chosen.conn);
+      if (chosen.path === "relayed") return relayedPath(chosen.conn, chosen.udpFailed);
       opts.emit({
         event: "path",
-        path: "direct",
+        path: chosen.path,
         via: chosen.remote,
         rttMs: Number((chosen.handshakeMs ?? 0).toFixed(2)),
         peer: chosen.remote,
+        ...(chosen.path === "direct-udp" && udp ? { transport: udp.transport.name } : {}),
       });
       return chosen.conn;
     },
   };
+
+  /** The punching socket and what the relay's reflection saw it as (null: no answer, UDP may be blocked). */
+  async function udpOffer(transport: TransportDefinition<"stream">, token: string): Promise<UdpOffer | undefined> {
+    const port = await openPunchSocket().catch(() => null);
+    if (!port) return undefined;
+    return { transport, port, reflected: await reflect(port, opts.relay, token) };
+  }
 }

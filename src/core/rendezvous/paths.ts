@@ -21,6 +21,16 @@ export const PathMessage = z.discriminatedUnion("type", [
     type: z.literal("paths"),
     candidates: z.array(Candidate).max(MAX_CANDIDATES),
     direct: z.boolean(),
+    /**
+     * Where this side's punching socket may be reached (its local addresses and the one the relay's
+     * reflection saw), and the tag the other side's probes must carry (§4.2). Absent: no UDP path.
+     */
+    udp: z
+      .strictObject({
+        candidates: z.array(Candidate).max(MAX_CANDIDATES),
+        tag: z.string().regex(/^[0-9a-f]{32}$/),
+      })
+      .optional(),
   }),
   /** Sender, over the relay: the session goes on over a direct connection, or stays on the relay. */
   z.strictObject({ type: z.literal("use"), path: z.enum(["direct", "relay"]) }),
@@ -79,4 +89,20 @@ export function candidatesFor(
   const seen = hostPart(seenAs);
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(seen)) hosts.push(seen);
   return [...new Set(hosts)].slice(0, MAX_CANDIDATES).map((h) => `${h}:${port}`);
+}
+
+/**
+ * The punching socket's candidates: as candidatesFor, on its port, plus the address the relay's UDP
+ * reflection saw (a NAT may have given it another port than the local one).
+ */
+export function udpCandidatesFor(
+  port: number,
+  interfaces: readonly LocalAddress[],
+  seenAs: string,
+  peerSeenAs: string,
+  reflected: string | null,
+): string[] {
+  const local = candidatesFor(port, interfaces, seenAs, peerSeenAs);
+  const all = reflected && /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(reflected) ? [reflected, ...local] : local;
+  return [...new Set(all)].slice(0, MAX_CANDIDATES);
 }

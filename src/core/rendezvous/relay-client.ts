@@ -39,6 +39,8 @@ export interface MeetOptions {
   password?: string;
   /** Sender: the bytes it will send, so that a relay too small for them refuses at once. */
   bytes?: number;
+  /** Ask for a reflection token (docs/PROTOCOL.md §4.2): this side will punch UDP. */
+  udp?: boolean;
 }
 
 export interface Joined {
@@ -58,6 +60,8 @@ export interface Relayed {
   conn: StreamConnection;
   /** The other side's address as the relay saw it. */
   peer: string;
+  /** This side's reflection token (hex): both sides asked for one, so both may punch (§4.2). */
+  token?: string;
 }
 
 /** Connect to the relay and join the room; resolves on its first answer (refusals reject, with its reason). */
@@ -111,6 +115,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
       side: opts.side,
       ...(opts.password === undefined ? {} : { password: opts.password }),
       ...(opts.bytes === undefined ? {} : { bytes: opts.bytes }),
+      ...(opts.udp ? { udp: true as const } : {}),
     }),
   );
   const first = await read(RELAY_REPLY_TIMEOUT_MS, signal);
@@ -121,6 +126,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
   }
   const relayed = (reply: Extract<RelayReply, { type: "paired" }>): Relayed => ({
     peer: reply.peer,
+    token: reply.token,
     // The relay's connection after the pairing: the bytes read past the last relay message come first.
     conn: continueStream(raw, decoder.takeRest(), source, `${reply.peer} via ${where}`),
   });

@@ -24,6 +24,8 @@ export const JoinMessage = z.strictObject({
   password: z.string().max(256).optional(),
   /** The sender's declared bytes, so that a room too small for them is refused before anything moves. */
   bytes: z.number().int().nonnegative().optional(),
+  /** Asks for a reflection token (§4.2): the client will punch UDP. A relay from before it refuses the field. */
+  udp: z.literal(true).optional(),
 });
 export type JoinMessage = z.infer<typeof JoinMessage>;
 
@@ -41,10 +43,12 @@ export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 /** Addresses are as the relay saw them ("203.0.113.5:40122"), for people and, later, direct attempts. */
 const Address = z.string().max(64);
+/** The reflection token (§4.2), hex; in `paired`, when both sides' joins asked with `udp`. */
+const Token = z.string().regex(/^[0-9a-f]{32}$/);
 
 export const RelayReply = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("waiting"), you: Address, expiresInSeconds: z.number().nonnegative() }),
-  z.strictObject({ type: z.literal("paired"), you: Address, peer: Address }),
+  z.strictObject({ type: z.literal("paired"), you: Address, peer: Address, token: Token.optional() }),
   z.strictObject({ type: z.literal("refused"), code: z.enum(REFUSAL_CODES), reason: z.string().max(300) }),
 ]);
 export type RelayReply = z.infer<typeof RelayReply>;

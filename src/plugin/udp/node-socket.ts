@@ -74,6 +74,7 @@ export const openNodeUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, op
       }
       return sent;
     },
+    setTtl: (ttl) => socket.setTTL(ttl),
     close() {
       if (closing) return;
       closing = closeAfterSends(

@@ -4,7 +4,7 @@
  * byte, say), so `xfer recv` serves udp-raw and udp-reliable on the same port number as TCP.
  */
 import { lookup } from "node:dns/promises";
-import type { Endpoint } from "../api.ts";
+import type { Endpoint } from "../endpoint.ts";
 import { hasDenoDatagrams, openDenoUdp } from "./deno-socket.ts";
 import { openNodeUdp } from "./node-socket.ts";
 import { isIpv6, type RawUdpOpener, type RawUdpOptions, type RawUdpSocket, type UdpPeer } from "./socket.ts";
@@ -26,6 +26,8 @@ export interface UdpPort {
   readonly impl: string;
   /** See RawUdpSocket.send: returns how many datagrams the kernel took now. */
   send(datagrams: readonly Uint8Array[], to: UdpPeer): number;
+  /** See RawUdpSocket.setTtl; false where the runtime's socket cannot. */
+  setTtl(ttl: number): boolean;
   /** Start receiving; returns a function that detaches the consumer. */
   attach(consumer: UdpConsumer): () => void;
   /** Release this handle; the socket closes with its last handle. Idempotent. */
@@ -80,6 +82,11 @@ export async function bindUdp(at: Endpoint, options: BindOptions = {}): Promise<
     local: shared.raw.local,
     impl: shared.raw.impl,
     send: (datagrams, to) => (closed ? 0 : shared.raw.send(datagrams, to)),
+    setTtl(ttl) {
+      if (closed || !shared.raw.setTtl) return false;
+      shared.raw.setTtl(ttl);
+      return true;
+    },
     attach(consumer) {
       shared.consumers.push(consumer);
       mine.add(consumer);

@@ -2,7 +2,7 @@
  * The runtime seam for UDP: one small interface, one adapter per runtime API (Bun.udpSocket,
  * node:dgram, Deno.listenDatagram). Everything above it (port sharing, protocols) is runtime-neutral.
  */
-import type { Endpoint } from "../api.ts";
+import type { Endpoint } from "../endpoint.ts";
 
 /** Where a datagram came from or goes to: an IP literal and a port. */
 export interface UdpPeer {
@@ -28,6 +28,8 @@ export interface RawUdpSocket {
    * may keep references until they leave: callers must not modify a datagram after passing it.
    */
   send(datagrams: readonly Uint8Array[], to: UdpPeer): number;
+  /** The IP TTL of unicast sends from now on, where the runtime lets us set it (node:dgram does). */
+  setTtl?(ttl: number): void;
   close(): void;
 }
 

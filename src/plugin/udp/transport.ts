@@ -5,7 +5,7 @@
  * one peer that claims only that peer's datagrams. A truncated datagram (larger than the receive
  * size) is claimed and dropped whole, never parsed.
  */
-import type { Endpoint, Listener } from "../api.ts";
+import type { Endpoint, Listener, UdpPath } from "../api.ts";
 import { bindUdp, resolvePeer, type UdpPort, wildcardFor } from "./port.ts";
 import { UDP_RECV_BUFFER_BYTES, type UdpPeer } from "./socket.ts";
 
@@ -31,8 +31,9 @@ export interface UdpListening {
   readonly closing: boolean;
 }
 
-export async function listenUdpTransport(at: Endpoint, spec: UdpListenSpec): Promise<UdpListening> {
-  const port = await bindUdp(at, { shared: true, recvBufferBytes: UDP_RECV_BUFFER_BYTES });
+/** With `path` (a punched socket the core hands over), listens on it instead of binding `at`. */
+export async function listenUdpTransport(at: Endpoint, spec: UdpListenSpec, path?: UdpPath): Promise<UdpListening> {
+  const port = path?.port ?? (await bindUdp(at, { shared: true, recvBufferBytes: UDP_RECV_BUFFER_BYTES }));
   let closing = false;
   let closed = false;
   const detach = port.attach({
@@ -75,22 +76,27 @@ export interface UdpDialSpec {
   onError?(err: Error): void;
 }
 
-/** Resolves the peer and opens a port connected to it; `attach` then claims its datagrams. */
+/**
+ * Resolves the peer and opens a port connected to it; `attach` then claims its datagrams. With `path`
+ * (a punched socket, not connected: other peers' datagrams reach it too), sends from that socket and
+ * claims only what comes from the peer's address and port.
+ */
 export async function dialUdpPort(
   to: Endpoint,
   signal: AbortSignal,
+  path?: UdpPath,
 ): Promise<{ peer: UdpPeer; port: UdpPort; attach(spec: UdpDialSpec): () => void }> {
   const peer = await resolvePeer(to);
   signal.throwIfAborted();
   // A dialer mostly sends: the runtime's fastest socket for sending serves it (see bindUdp).
-  const port = await bindUdp(wildcardFor(peer), { connect: peer });
+  const port = path?.port ?? (await bindUdp(wildcardFor(peer), { connect: peer }));
   return {
     peer,
     port,
     attach: (spec) =>
       port.attach({
         claim(data, from, truncated) {
-          if (!spec.owns(data) || from.port !== peer.port) return false;
+          if (!spec.owns(data) || from.port !== peer.port || (path && from.address !== peer.address)) return false;
           if (!truncated) spec.receive(data);
           return true;
         },

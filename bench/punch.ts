@@ -1,0 +1,178 @@
+/**
+ * A punched udp-reliable path against the same transport to an explicit address, through the same two
+ * NATed homes (alternating rounds), and the time from starting `xfer send` (the code typed) to the
+ * receiver's first file over the punched path.
+ *
+ *   sudo bun bench/punch.ts [--size 100] [--rounds 3] [--rate 100mbit|none]
+ *
+ * Two homes behind nftables masquerade (test/helpers/netns.ts), each uplink shaped with tbf at --rate
+ * both ways. explicit: the receiver's router forwards UDP 7878 to it (a port forward), the sender
+ * dials the router's public address. punched: both meet at the relay in the internet namespace and the
+ * session moves to the hole punched through both NATs. Both cross the same four shaped links.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { buildNetLab } from "../test/helpers/netns.ts";
+import { BENCH_CODE, CLI, exitOf, median, randomFile } from "./lib.ts";
+
+const { values } = parseArgs({
+  options: {
+    size: { type: "string", default: "100" },
+    rounds: { type: "string", default: "3" },
+    rate: { type: "string", default: "100mbit" },
+  },
+});
+const bytes = Number(values.size) * 1e6;
+const rounds = Number(values.rounds);
+const work = await mkdtemp(join(tmpdir(), "xfer-bench-punch-"));
+const src = join(work, "src.bin");
+await randomFile(src, bytes);
+
+const lab = buildNetLab(`xp${process.pid % 10000}`, 2);
+process.on("exit", () => lab.destroy());
+const [home1, home2] = lab.homes as [(typeof lab.homes)[0], (typeof lab.homes)[0]];
+const routerOf = (host: string) => host.replace(/-h(\d)$/, "-r$1");
+const sh = (ns: string, args: string[], input?: string) => {
+  const r = spawnSync("ip", ["netns", "exec", ns, ...args], { input, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${args.join(" ")} in ${ns}: ${r.stderr}`);
+};
+if (values.rate !== "none")
+  for (const [ns, dev] of [
+    [routerOf(home1.host), "wan"],
+    [lab.internet, "to-r1"],
+    [routerOf(home2.host), "wan"],
+    [lab.internet, "to-r2"],
+  ] as const)
+    sh(ns, [
+      "tc",
+      "qdisc",
+      "add",
+      "dev",
+      dev,
+      "root",
+      "tbf",
+      "rate",
+      values.rate!,
+      "burst",
+      "256kb",
+      "latency",
+      "20ms",
+    ]);
+// The explicit arm's port forward: UDP 7878 on home 1's router goes to its host.
+sh(
+  routerOf(home1.host),
+  ["nft", "-f", "-"],
+  `table ip portfwd {\n chain pre {\n  type nat hook prerouting priority dstnat;\n  iifname "wan" udp dport 7878 dnat to ${home1.address}:7878\n }\n}\n`,
+);
+
+function xferIn(ns: string, args: string[]): ChildProcess {
+  return spawn("ip", ["netns", "exec", ns, process.execPath, CLI, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, XFER_CODE: BENCH_CODE, XFER_DISCOVERY: "off" },
+  });
+}
+function events(proc: ChildProcess, on: (e: Record<string, unknown>) => void): void {
+  createInterface({ input: proc.stdout! }).on("line", (line) => on(JSON.parse(line)));
+}
+
+const relay = xferIn(lab.internet, ["relay", "--listen", "0.0.0.0:7879", "--json"]);
+await new Promise<void>((res) => events(relay, (e) => e.event === "relay-listening" && res()));
+const relayAt = `${lab.relayAddress}:7879`;
+
+interface Run {
+  mbps: number;
+  /** From the first file's start to the end: the path's own throughput, without the meeting. */
+  afterFirstMbps: number;
+  firstFileMs: number;
+  path: string;
+}
+
+async function once(kind: "explicit" | "punched"): Promise<Run> {
+  const dest = join(work, `out-${kind}`);
+  await rm(dest, { recursive: true, force: true });
+  const recvArgs =
+    kind === "explicit"
+      ? ["recv", dest, "--listen", "0.0.0.0:7878", "--once", "--via", "udp-reliable", "--json"]
+      : ["recv", dest, "--relay", relayAt, "--json"];
+  const recv = xferIn(home1.host, recvArgs);
+  let firstFile = 0;
+  let path: string = kind;
+  await new Promise<void>((res) =>
+    events(recv, (e) => {
+      if (e.event === "listening" || e.event === "rendezvous") res();
+      if (e.event === "path") path = `${e.path} ${e.via}`;
+      if (e.event === "file-start" && firstFile === 0) firstFile = performance.now();
+    }),
+  );
+  spawnSync("sync");
+  const t0 = performance.now();
+  const to = kind === "explicit" ? [`${home1.publicAddress}:7878`] : ["--relay", relayAt];
+  const send = xferIn(home2.host, ["send", "--json", "--via", "udp-reliable", src, ...to]);
+  send.stdout!.resume();
+  const [s, r] = await Promise.all([exitOf(send), exitOf(recv)]);
+  const seconds = (performance.now() - t0) / 1000;
+  if (s !== 0 || r !== 0 || (await stat(join(dest, "src.bin"))).size !== bytes)
+    throw new Error(`${kind} failed ${s}/${r}`);
+  const end = t0 + seconds * 1000;
+  return {
+    mbps: bytes / seconds / 1e6,
+    afterFirstMbps: bytes / ((end - firstFile) / 1000) / 1e6,
+    firstFileMs: firstFile - t0,
+    path,
+  };
+}
+
+const explicit: Run[] = [];
+const punched: Run[] = [];
+for (let i = 0; i < rounds; i++) {
+  explicit.push(await once("explicit"));
+  punched.push(await once("punched"));
+  console.error(
+    `round ${i + 1}: explicit ${explicit.at(-1)!.mbps.toFixed(2)} MB/s (first file ${explicit.at(-1)!.firstFileMs.toFixed(0)} ms), punched ${punched.at(-1)!.mbps.toFixed(2)} MB/s (first file ${punched.at(-1)!.firstFileMs.toFixed(0)} ms, ${punched.at(-1)!.path})`,
+  );
+}
+const range = (xs: number[], digits = 1) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+console.log(
+  JSON.stringify({
+    rate: values.rate,
+    sizeMB: bytes / 1e6,
+    rounds,
+    explicitMBps: range(
+      explicit.map((r) => r.mbps),
+      2,
+    ),
+    punchedMBps: range(
+      punched.map((r) => r.mbps),
+      2,
+    ),
+    ratioMedian: Number((median(punched.map((r) => r.mbps)) / median(explicit.map((r) => r.mbps))).toFixed(3)),
+    explicitAfterFirstFileMBps: range(
+      explicit.map((r) => r.afterFirstMbps),
+      2,
+    ),
+    punchedAfterFirstFileMBps: range(
+      punched.map((r) => r.afterFirstMbps),
+      2,
+    ),
+    afterFirstFileRatioMedian: Number(
+      (median(punched.map((r) => r.afterFirstMbps)) / median(explicit.map((r) => r.afterFirstMbps))).toFixed(3),
+    ),
+    explicitSendStartToFirstFileMs: range(
+      explicit.map((r) => r.firstFileMs),
+      0,
+    ),
+    punchedSendStartToFirstFileMs: range(
+      punched.map((r) => r.firstFileMs),
+      0,
+    ),
+    punchedPaths: [...new Set(punched.map((r) => r.path.split(" ")[0]))].join(","),
+  }),
+);
+relay.kill("SIGINT");
+await exitOf(relay);
+await rm(work, { recursive: true, force: true });
+process.exit(0);

@@ -1,0 +1,167 @@
+/**
+ * UDP hole punching (docs/PROTOCOL.md §4.2): one UDP socket per side, which first asks the relay what
+ * address it is seen as, then sends small probes to the other side's candidates until one of theirs
+ * arrives. Sending opens this side's NAT for the other's address; the first probe that gets in proves
+ * a path both ways. A probe carries the receiving side's tag, which only the two peers know (it travels
+ * inside the sealed session), so a stranger's datagrams are ignored; the session on the punched path
+ * then authenticates again with the code anyway.
+ */
+import type { Endpoint } from "../../plugin/api.ts";
+import {
+  bindUdp,
+  formatPeer,
+  resolvePeer,
+  UDP_RECV_BUFFER_BYTES,
+  type UdpPeer,
+  type UdpPort,
+} from "../../plugin/udp/index.ts";
+import { decodeReflectReply, encodeReflectRequest, isReflect } from "./reflect-wire.ts";
+
+/** 'P': no udp-reliable (0x55), udp-raw (0x52) or reflection (0x58) datagram starts so. */
+export const PROBE_MAGIC = 0x50;
+const PROBE_VERSION = 1;
+export const PUNCH_TAG_BYTES = 16;
+const PROBE_BYTES = 2 + PUNCH_TAG_BYTES;
+/** Probes go to every candidate this often while punching. */
+const PROBE_EVERY_MS = 100;
+/** Reflection requests are repeated this often, for at most REFLECT_TIMEOUT_MS (UDP may be blocked). */
+const REFLECT_EVERY_MS = 200;
+const REFLECT_TIMEOUT_MS = 1000;
+/** Probes answered straight back to their source (a NAT that changed our port), at most. */
+const MAX_ECHOES = 16;
+/**
+ * The first probes leave with this TTL: enough to open our own NAT's mapping, not enough to reach the
+ * other side's NAT. A probe that reached it before its own host had sent out would make it track an
+ * inbound flow to itself, and its masquerade would then give our peer's outgoing probes another port
+ * (Linux conntrack: the tuple is taken), so the hole would never line up.
+ */
+export const PRIME_TTL = 2;
+/** How long the low-TTL probes go before the full ones, at least (the meeting adds the relay's RTT). */
+export const PRIME_MS = 100;
+const FULL_TTL = 64;
+
+export function encodeProbe(tag: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PROBE_BYTES);
+  out[0] = PROBE_MAGIC;
+  out[1] = PROBE_VERSION;
+  out.set(tag, 2);
+  return out;
+}
+
+/** True for a probe that carries exactly `tag`. */
+export function isProbeFor(datagram: Uint8Array, tag: Uint8Array): boolean {
+  if (datagram.byteLength !== PROBE_BYTES || datagram[0] !== PROBE_MAGIC || datagram[1] !== PROBE_VERSION) return false;
+  for (let i = 0; i < PUNCH_TAG_BYTES; i++) if (datagram[2 + i] !== tag[i]) return false;
+  return true;
+}
+
+/** "1.2.3.4:5" → a peer; null for anything else. */
+export function peerOf(address: string): UdpPeer | null {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(address);
+  if (!m) return null;
+  const port = Number(m[2]);
+  return port > 0 && port < 65536 ? { address: m[1]!, port } : null;
+}
+
+/** Bind the punching socket (IPv4, any port), sized as the UDP transports size theirs. */
+export function openPunchSocket(): Promise<UdpPort> {
+  return bindUdp({ host: "0.0.0.0", port: 0 }, { recvBufferBytes: UDP_RECV_BUFFER_BYTES });
+}
+
+/**
+ * Ask the relay's UDP port which address `port` is seen as; null when no answer came within
+ * `timeoutMs` (UDP blocked, or a relay that does not reflect).
+ */
+export async function reflect(
+  port: UdpPort,
+  relay: Endpoint,
+  token: string,
+  timeoutMs = REFLECT_TIMEOUT_MS,
+): Promise<string | null> {
+  const to = await resolvePeer(relay).catch(() => null);
+  if (!to || to.address.includes(":")) return null;
+  const tokenBytes = Uint8Array.from(Buffer.from(token, "hex"));
+  const request = encodeReflectRequest(tokenBytes);
+  return new Promise((resolve) => {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const done = (answer: string | null) => {
+      clearInterval(timer);
+      clearTimeout(deadline);
+      detach();
+      resolve(answer);
+    };
+    const detach = port.attach({
+      claim(data, from) {
+        if (!isReflect(data) || from.address !== to.address || from.port !== to.port) return false;
+        const seen = decodeReflectReply(data, tokenBytes);
+        if (seen) done(seen);
+        return true;
+      },
+    });
+    const ask = () => port.send([request], to);
+    ask();
+    timer = setInterval(ask, REFLECT_EVERY_MS);
+    deadline = setTimeout(() => done(null), timeoutMs);
+  });
+}
+
+export interface Punching {
+  /** Stop sending probes and stop claiming them. Idempotent. */
+  stop(): void;
+}
+
+/**
+ * Probe every one of `theirs` from `port` (tagged with their tag) until stop(); `onHeard` gets each
+ * source a probe with our tag came from, first one first (each source once).
+ */
+export function punch(
+  port: UdpPort,
+  opts: { theirs: readonly string[]; theirTag: Uint8Array; myTag: Uint8Array; primeMs?: number },
+  onHeard: (from: UdpPeer) => void,
+): Punching {
+  const probe = encodeProbe(opts.theirTag);
+  const targets = opts.theirs.map(peerOf).filter((p): p is UdpPeer => p !== null);
+  const heard = new Set<string>();
+  let echoes = 0;
+  const detach = port.attach({
+    claim(data, from) {
+      if (data[0] !== PROBE_MAGIC) return false;
+      if (!isProbeFor(data, opts.myTag)) return true;
+      const key = formatPeer(from);
+      if (!heard.has(key)) {
+        heard.add(key);
+        // Straight back, so a side whose NAT gave it another port than the one it offered is heard too.
+        if (echoes++ < MAX_ECHOES) port.send([probe], from);
+        onHeard(from);
+      }
+      return true;
+    },
+  });
+  const send = () => {
+    for (const t of targets) port.send([probe], t);
+  };
+  // Where the runtime cannot set the TTL (Deno's datagrams), the full probes go at once.
+  const priming = port.setTtl(PRIME_TTL);
+  send();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const full = setTimeout(
+    () => {
+      if (priming) port.setTtl(FULL_TTL);
+      send();
+      timer = setInterval(send, PROBE_EVERY_MS);
+    },
+    priming ? Math.max(PRIME_MS, opts.primeMs ?? PRIME_MS) : PROBE_EVERY_MS,
+  );
+  let stopped = false;
+  return {
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(full);
+      clearInterval(timer);
+      detach();
+      if (priming) port.setTtl(FULL_TTL);
+    },
+  };
+}
