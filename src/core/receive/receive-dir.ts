@@ -35,7 +35,7 @@ import type { ManifestEntry } from "../protocol/messages.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
 import { openInside, openInsideSync } from "./open-inside.ts";
-import { PartRecord, RECORD_DIR } from "./part-record.ts";
+import { identityOf, PartRecord, RECORD_DIR } from "./part-record.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import {
   type Prepared,
@@ -302,8 +302,10 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    */
   async openFile(entry: ManifestEntry, offset: number, prefix: StreamingHasher | null): Promise<IncomingFile> {
     const hasher = offset > 0 && prefix ? prefix : await newHasher();
-    const { fd, partPath, target } = await this.openPartFd(entry, offset);
-    return new IncomingFile(entry, fd, partPath, target, offset, hasher);
+    const { fd, rel, partPath, target, info } = await this.openPartFd(entry, offset);
+    return new IncomingFile(entry, fd, { partPath, finalPath: target, dev: info.dev }, offset, hasher, () =>
+      this.parts.forget({ rel, id: identityOf(info) }),
+    );
   }
 
   /** Open the part file for writes at any offset (datagram transports); it starts empty. */
@@ -390,13 +392,15 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     } catch (err) {
       throw toXferError(err, `cannot create '${rel}'`);
     }
+    let info: Stats;
     try {
-      if (this.checkPart(rel, fstatSync(fd), created) !== keep) ftruncateSync(fd, keep);
+      info = fstatSync(fd);
+      if (this.checkPart(rel, info, created) !== keep) ftruncateSync(fd, keep);
     } catch (err) {
       closeSync(fd);
       throw toXferError(err, `cannot prepare '${rel}'`);
     }
-    return { fd, partPath, target };
+    return { fd, rel, partPath, target, info };
   }
 
   private partOf(entry: ManifestEntry) {
