@@ -45,13 +45,22 @@ export async function runSender(
   const hashes = new Map<string, string>();
   for (const e of events) emit(e);
 
+  const group = new SmallFiles(channel, progress, emit, verdicts);
   try {
     for (const { index, local, accepted } of plan.files) {
       verdicts.throwIfAborted();
-      progress.file = local.entry.path;
+      const { entry, source } = local;
+      if (source.kind === "file" && accepted.offset === 0 && entry.size !== null && entry.size <= CHUNK_BYTES) {
+        progress.file = entry.path;
+        hashes.set(entry.path, await group.add(index, local, source.path, entry.size));
+        continue;
+      }
+      await group.flush();
+      progress.file = entry.path;
       const hash = await sendFile(channel, index, local, accepted, progress, emit, verdicts, opts);
-      if (hash) hashes.set(local.entry.path, hash);
+      if (hash) hashes.set(entry.path, hash);
     }
+    await group.flush();
     await channel.send({ type: "done" });
   } catch (err) {
     const e = await verdicts.reasonFor(err);
@@ -93,8 +102,6 @@ async function sendFile(
     return hash;
   }
   if (source.kind !== "file") return null;
-  if (acc.offset === 0 && entry.size !== null && entry.size <= CHUNK_BYTES)
-    return sendSmallFile(channel, index, local, source.path, entry.size, progress, emit, verdicts);
   let fh: FileHandle;
   try {
     fh = await open(source.path, "r");
@@ -132,21 +139,61 @@ async function sendFile(
   }
 }
 
+/** A group of small files goes out as one write (one record) once it holds this much or this many. */
+const GROUP_BYTES = 64 * 1024;
+const GROUP_FILES = 64;
+
 /**
- * A file that fits one frame, read with synchronous calls: in a tree of small files the thread-pool
- * round trips of open, read and close cost more than the calls (measured, docs/BENCHMARKS.md).
- * Files with a resume offset or an existing copy take the general path (they need the prefix hash).
+ * Files that fit one frame, read with synchronous calls (in a tree of small files the thread-pool
+ * round trips of open, read and close cost more than the calls, measured in docs/BENCHMARKS.md) and
+ * sent several at a time: each file's start, data and end are queued here and written together
+ * with the next files', so a record, its sealing and its write are paid per group, not per file.
+ * The receiver sees the same frames in the same order. Files with a resume offset or an existing
+ * copy take the general path (they need the prefix hash); the caller flushes before those.
  */
-async function sendSmallFile(
-  channel: SessionChannel,
-  index: number,
-  local: LocalEntry,
-  path: string,
-  size: number,
-  progress: Progress,
-  emit: EventSink,
-  verdicts: Verdicts,
-): Promise<string> {
+class SmallFiles {
+  private items: (MessageOf<"file"> | MessageOf<"file-end"> | Uint8Array)[] = [];
+  private bytes = 0;
+  private files = 0;
+
+  constructor(
+    private readonly channel: SessionChannel,
+    private readonly progress: Progress,
+    private readonly emit: EventSink,
+    private readonly verdicts: Verdicts,
+  ) {}
+
+  /** Read and queue one file; returns its hash. A read error leaves what was queued before it unsent. */
+  async add(index: number, local: LocalEntry, path: string, size: number): Promise<string> {
+    const { frame, payload } = readWhole(local, path, size);
+    const hasher = await newHasher();
+    hasher.update(payload);
+    const hash = hasher.digest();
+    this.emit({ event: "file-start", index, path: local.entry.path, size, offset: 0 });
+    // Known before the end goes out: the verdict may arrive before the group's write returns.
+    this.verdicts.sentFile(index, { bytes: size, hash, resumedFrom: 0 });
+    this.items.push({ type: "file", index, offset: 0 });
+    if (size > 0) this.items.push(frame);
+    this.items.push({ type: "file-end", index, size, hash });
+    this.progress.add(size);
+    this.bytes += size;
+    if (++this.files >= GROUP_FILES || this.bytes >= GROUP_BYTES) await this.flush();
+    return hash;
+  }
+
+  async flush(): Promise<void> {
+    if (this.items.length === 0) return;
+    const items = this.items;
+    this.items = [];
+    this.bytes = 0;
+    this.files = 0;
+    this.verdicts.throwIfAborted();
+    await this.channel.sendAll(items);
+  }
+}
+
+/** A small file's bytes, read into a data frame, checked unchanged around the read. */
+function readWhole(local: LocalEntry, path: string, size: number): { frame: Uint8Array; payload: Uint8Array } {
   const { frame, payload } = allocDataFrame(size);
   let got = 0;
   try {
@@ -165,17 +212,7 @@ async function sendSmallFile(
   } catch (err) {
     throw toXferError(err, `reading '${path}'`);
   }
-  const hasher = await newHasher();
-  hasher.update(payload);
-  const hash = hasher.digest();
-  verdicts.throwIfAborted();
-  emit({ event: "file-start", index, path: local.entry.path, size, offset: 0 });
-  const data = size > 0 ? [frame] : [];
-  // Known before the end goes out: the verdict may arrive before sendAll() returns.
-  verdicts.sentFile(index, { bytes: size, hash, resumedFrom: 0 });
-  await channel.sendAll([{ type: "file", index, offset: 0 }, ...data, { type: "file-end", index, size, hash }]);
-  progress.add(size);
-  return hash;
+  return { frame, payload };
 }
 
 async function streamFile(
