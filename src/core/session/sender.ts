@@ -1,5 +1,4 @@
 /** The sending side of a session over a reliable stream: offer, stream each file, collect verdicts. */
-import { closeSync, openSync, readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { waitAtMost } from "../bounded.ts";
 import { toXferError, XferError } from "../errors.ts";
@@ -15,6 +14,7 @@ import { exchangeHello } from "./hello.ts";
 import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
 import { SenderSession, type SentFile } from "./sender-state.ts";
+import { SmallFiles } from "./small-files.ts";
 
 /** Bytes per data frame: large enough that per-frame work vanishes, small enough to pace and resume well. */
 const CHUNK_BYTES = 512 * 1024;
@@ -45,7 +45,7 @@ export async function runSender(
   const hashes = new Map<string, string>();
   for (const e of events) emit(e);
 
-  const group = new SmallFiles(channel, progress, emit, verdicts);
+  const group = new SmallFiles((items) => channel.sendAll(items), progress, emit, verdicts);
   try {
     for (const { index, local, accepted } of plan.files) {
       verdicts.throwIfAborted();
@@ -137,82 +137,6 @@ async function sendFile(
   } finally {
     await fh.close();
   }
-}
-
-/** A group of small files goes out as one write (one record) once it holds this much or this many. */
-const GROUP_BYTES = 64 * 1024;
-const GROUP_FILES = 64;
-
-/**
- * Files that fit one frame, read with synchronous calls (in a tree of small files the thread-pool
- * round trips of open, read and close cost more than the calls, measured in docs/BENCHMARKS.md) and
- * sent several at a time: each file's start, data and end are queued here and written together
- * with the next files', so a record, its sealing and its write are paid per group, not per file.
- * The receiver sees the same frames in the same order. Files with a resume offset or an existing
- * copy take the general path (they need the prefix hash); the caller flushes before those.
- */
-class SmallFiles {
-  private items: (MessageOf<"file"> | MessageOf<"file-end"> | Uint8Array)[] = [];
-  private bytes = 0;
-  private files = 0;
-
-  constructor(
-    private readonly channel: SessionChannel,
-    private readonly progress: Progress,
-    private readonly emit: EventSink,
-    private readonly verdicts: Verdicts,
-  ) {}
-
-  /** Read and queue one file; returns its hash. A read error leaves what was queued before it unsent. */
-  async add(index: number, local: LocalEntry, path: string, size: number): Promise<string> {
-    const { frame, payload } = readWhole(local, path, size);
-    const hasher = await newHasher();
-    hasher.update(payload);
-    const hash = hasher.digest();
-    this.emit({ event: "file-start", index, path: local.entry.path, size, offset: 0 });
-    // Known before the end goes out: the verdict may arrive before the group's write returns.
-    this.verdicts.sentFile(index, { bytes: size, hash, resumedFrom: 0 });
-    this.items.push({ type: "file", index, offset: 0 });
-    if (size > 0) this.items.push(frame);
-    this.items.push({ type: "file-end", index, size, hash });
-    this.progress.add(size);
-    this.bytes += size;
-    if (++this.files >= GROUP_FILES || this.bytes >= GROUP_BYTES) await this.flush();
-    return hash;
-  }
-
-  async flush(): Promise<void> {
-    if (this.items.length === 0) return;
-    const items = this.items;
-    this.items = [];
-    this.bytes = 0;
-    this.files = 0;
-    this.verdicts.throwIfAborted();
-    await this.channel.sendAll(items);
-  }
-}
-
-/** A small file's bytes, read into a data frame, checked unchanged around the read. */
-function readWhole(local: LocalEntry, path: string, size: number): { frame: Uint8Array; payload: Uint8Array } {
-  const { frame, payload } = allocDataFrame(size);
-  let got = 0;
-  try {
-    const fd = openSync(path, "r");
-    try {
-      assertUnchanged(fd, local.entry, path);
-      while (got < size) {
-        const n = readSync(fd, payload, got, size - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      assertUnchanged(fd, local.entry, path);
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    throw toXferError(err, `reading '${path}'`);
-  }
-  return { frame, payload };
 }
 
 async function streamFile(
