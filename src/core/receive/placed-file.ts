@@ -83,6 +83,8 @@ export class PlacedFile implements PlacedSink {
    */
   async writeAt(bytes: Uint8Array, offset: number): Promise<void> {
     if (this.failure) throw toXferError(this.failure, `writing '${this.entry.path}'`);
+    // Its descriptor number may belong to another file by now.
+    if (this.closed) throw new XferError("protocol", `data for '${this.entry.path}' after it was finished`);
     if (offset + bytes.byteLength > (this.entry.size ?? 0))
       throw new XferError("protocol", `data beyond the ${this.entry.size} bytes offered for '${this.entry.path}'`);
     if (offset !== this.gatherAt + this.gatherFill || this.gatherFill + bytes.byteLength > GATHER_BYTES)
@@ -117,8 +119,25 @@ export class PlacedFile implements PlacedSink {
       done += (await writeAtFd(this.fd, bytes, done, bytes.byteLength - done, position + done)).bytesWritten;
   }
 
-  /** Every byte arrived: verify the part against `hash` and publish it under the final name. */
+  /**
+   * Every byte arrived: verify the part against `hash` and publish it under the final name. Fails
+   * with the descriptor closed (the caller moves on to the next file; a bare number is not closed by
+   * any collector).
+   */
   async finish(hash: string): Promise<void> {
+    await this.closedOnFailure(() => this.verifyAndPublish(hash));
+  }
+
+  private async closedOnFailure(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  private async verifyAndPublish(hash: string): Promise<void> {
     await this.flush();
     const size = this.entry.size ?? 0;
     const actual = (await hashFilePrefix(this.where.partPath, size, { noFollow: true })).digest();
@@ -139,7 +158,7 @@ export class PlacedFile implements PlacedSink {
    * size the peer only claimed: it ends where the last byte that arrived ends.
    */
   async keepIncomplete(missing: [number, number][], publish: boolean): Promise<string> {
-    await this.flush();
+    await this.closedOnFailure(() => this.flush());
     const size = this.entry.size ?? 0;
     let rel = `${this.entry.path}${PART_SUFFIX}`;
     try {
@@ -180,6 +199,7 @@ export class PlacedFile implements PlacedSink {
   }
 
   async abandon(): Promise<void> {
+    if (this.closed) return; // finished, kept or failed already: nothing of it is open
     await this.flush().catch(() => {});
     this.close();
   }
