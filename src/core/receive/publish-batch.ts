@@ -77,7 +77,7 @@ export class PublishBatch {
   /** Queue a verified file. Waits only when a full batch finds the previous one still flushing. */
   async add(commit: Commit, published: () => void): Promise<void> {
     this.throwIfFailed();
-    // Not awaited here: the close's thread-pool round trip overlaps with receiving the next file.
+    // Not awaited here: a failure to set mode or time surfaces when the batch is flushed, for the whole batch.
     const early = commit.disk !== null && this.usable(commit.disk);
     const released = early ? commit.release() : null;
     released?.catch(() => {});
