@@ -94,3 +94,23 @@ test("the file named is the one at the position shown: on an acknowledging sende
   p.acknowledge(250);
   expect(progressOf(events).at(-1)).toMatchObject({ file: "c", fileNumber: 4 });
 });
+
+test("thousands of files: the bar still names the file at the acknowledged position as old ones are forgotten", () => {
+  const events: XferEvent[] = [];
+  let now = 0;
+  const p = new Progress(
+    (e) => events.push(e),
+    5000,
+    () => now,
+  );
+  p.useAcknowledgements();
+  for (let i = 0; i < 5000; i++) {
+    p.file = `f${i}`;
+    p.add(1);
+  }
+  for (const at of [10, 1500, 1501, 3000, 4999]) {
+    now += 300;
+    p.acknowledge(at);
+    expect(progressOf(events).at(-1)).toMatchObject({ file: `f${at}`, fileNumber: at + 1 });
+  }
+});

@@ -24,6 +24,8 @@ export class Progress {
    * file at the position it shows, which on an acknowledging sender trails the file being queued.
    */
   private files: { at: number; name: string; number: number }[] = [];
+  /** Where `files` starts: entries before it are forgotten (shift() per file was O(n) each, per report). */
+  private first = 0;
   private started = 0;
 
   constructor(
@@ -86,8 +88,13 @@ export class Progress {
 
   /** The file at `position` (this session's bytes); files wholly before it are forgotten. */
   private fileAt(position: number): { name: string; number: number } {
-    while (this.files.length > 1 && this.files[1]!.at <= position) this.files.shift();
-    return this.files[0] ?? { name: "", number: 0 };
+    const { files } = this;
+    while (this.first + 1 < files.length && files[this.first + 1]!.at <= position) this.first++;
+    if (this.first >= 1024 && this.first * 2 >= files.length) {
+      this.files = files.slice(this.first);
+      this.first = 0;
+    }
+    return this.files[this.first] ?? { name: "", number: 0 };
   }
 
   private report(t: number): void {

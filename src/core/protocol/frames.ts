@@ -18,9 +18,11 @@ export type DecodedPiece = { kind: "control"; json: string } | { kind: "data"; b
 
 export class FrameError extends Error {}
 
+const encoder = new TextEncoder();
+
 export function encodeControlFrame(json: string): Uint8Array {
   const frame = allocControlFrame(Buffer.byteLength(json, "utf8"));
-  new TextEncoder().encodeInto(json, frame.subarray(FRAME_HEADER_BYTES));
+  encoder.encodeInto(json, frame.subarray(FRAME_HEADER_BYTES));
   return frame;
 }
 

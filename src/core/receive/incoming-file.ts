@@ -27,6 +27,13 @@ const FLUSH_EVERY_BYTES = 64 << 20;
 
 const datasync = promisify(fdatasync);
 
+/** Where a part lies: its path, the final name it takes, and its filesystem (st_dev, for syncfs). */
+export interface PartPlace {
+  partPath: string;
+  finalPath: string;
+  dev: number;
+}
+
 export class IncomingFile implements FileSink {
   /** Bytes written so far, as a file offset. */
   private position: number;
@@ -39,10 +46,11 @@ export class IncomingFile implements FileSink {
     readonly entry: ManifestEntry,
     /** Ours to close, once (see close): a bare descriptor, opened synchronously (ReceiveDir.openFile). */
     private readonly fd: number,
-    private readonly partPath: string,
-    private readonly finalPath: string,
+    private readonly where: PartPlace,
     readonly startOffset: number,
     private readonly hasher: StreamingHasher,
+    /** Runs once the part has its final name (its record of being ours can go). */
+    private readonly onPublished: () => void,
   ) {
     this.position = startOffset;
     this.flushedUpTo = startOffset;
@@ -93,17 +101,17 @@ export class IncomingFile implements FileSink {
     if (this.failure || size !== this.position || actual !== hash) {
       this.close();
       if (this.failure) throw toXferError(this.failure, `writing '${this.entry.path}'`);
-      await rm(this.partPath, { force: true });
+      await rm(this.where.partPath, { force: true });
       const why = size !== this.position ? `size ${this.position}, expected ${size}` : "hash mismatch";
       throw new XferError("integrity", `'${this.entry.path}' failed verification (${why}); partial data discarded`);
     }
     return {
       bytes: size - this.startOffset,
-      path: this.partPath,
+      disk: { path: this.where.partPath, dev: this.where.dev },
       release: () => this.release(),
       // Durable before visible: after a crash the final name never holds unflushed data.
       sync: () =>
-        (this.released ? syncPath(this.partPath) : datasync(this.fd)).catch((err: unknown) => {
+        (this.released ? syncPath(this.where.partPath) : datasync(this.fd)).catch((err: unknown) => {
           throw toXferError(err, `saving '${this.entry.path}'`);
         }),
       publish: () => this.publish(),
@@ -136,10 +144,11 @@ export class IncomingFile implements FileSink {
   private async publish(): Promise<void> {
     await this.release();
     try {
-      renameSync(this.partPath, this.finalPath);
+      renameSync(this.where.partPath, this.where.finalPath);
     } catch (err) {
       throw toXferError(err, `saving '${this.entry.path}'`);
     }
+    this.onPublished();
   }
 
   /** Keep what was written for a later resume; flush so a crash after this loses nothing. */

@@ -4,12 +4,11 @@
  * be the expected one — a folder on the way swapped for a link between our checks and the open
  * is caught here. (Node has no openat(2); this is the check that stands in for it.)
  *
- * Two forms with the same checks: a FileHandle (async), and a bare descriptor opened with
- * synchronous calls, for the per-file path of a tree of small files, where each thread-pool round
- * trip of the async form costs more than the open itself (docs/BENCHMARKS.md, issue 14).
+ * Synchronous calls and a bare descriptor: a tree of small files opens one file after another, and
+ * each thread-pool round trip of the asynchronous form cost more than the open itself
+ * (docs/BENCHMARKS.md, issue 14).
  */
 import { closeSync, constants, openSync, readlinkSync, unlinkSync } from "node:fs";
-import { type FileHandle, open, readlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { XferError } from "../errors.ts";
 import { printable } from "../names.ts";
@@ -17,28 +16,7 @@ import { printable } from "../names.ts";
 const CAN_READ_BACK = process.platform === "linux";
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
-export async function openInside(
-  realRoot: string,
-  path: string,
-  rel: string,
-  flags: number,
-  mode?: number,
-): Promise<FileHandle> {
-  const fh = await open(path, flags | NOFOLLOW, mode);
-  if (!CAN_READ_BACK) return fh;
-  let actual: string;
-  try {
-    actual = await readlink(`/proc/self/fd/${fh.fd}`);
-  } catch {
-    return fh; // No /proc (a container without it): the checks before the open must do.
-  }
-  if (actual === expectedPath(realRoot, rel)) return fh;
-  await fh.close();
-  if (createdHere(flags)) await unlink(actual).catch(() => {});
-  throw replaced(rel);
-}
-
-/** openInside with synchronous calls; returns a descriptor the caller must close. */
+/** Returns a descriptor the caller must close. */
 export function openInsideSync(realRoot: string, path: string, rel: string, flags: number, mode?: number): number {
   const fd = openSync(path, flags | NOFOLLOW, mode);
   if (!CAN_READ_BACK) return fd;

@@ -10,7 +10,7 @@ import { syncFilesystem } from "./syncfs.ts";
 function fake(name: string, log: string[], opts: { failSync?: boolean; bytes?: number } = {}): Commit {
   return {
     bytes: opts.bytes ?? 1,
-    path: null,
+    disk: null,
     sync: async () => {
       log.push(`sync ${name}`);
       if (opts.failSync) throw new Error(`disk said no to ${name}`);
@@ -77,7 +77,7 @@ describe("publish batch", () => {
       const synced: string[] = [];
       const commits = ["a", "b", "c"].map((n) => {
         writeFileSync(join(dir, n), n);
-        return { ...fake(n, log), path: join(dir, n) };
+        return { ...fake(n, log), disk: { path: join(dir, n), dev: 1 } };
       });
       const batch = new PublishBatch(async () => {}, undefined, {
         usable: () => true,
@@ -96,6 +96,24 @@ describe("publish batch", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test("the filesystem check runs once per device and session, not once per file", async () => {
+    const asked: string[] = [];
+    const batch = new PublishBatch(async () => {}, undefined, {
+      usable: (path) => {
+        asked.push(path);
+        return true;
+      },
+      sync: async () => true,
+    });
+    const log: string[] = [];
+    const onDevice = (n: string, dev: number) => ({ ...fake(n, log), disk: { path: `/d${dev}/${n}`, dev } });
+    for (const c of [onDevice("a", 1), onDevice("b", 1), onDevice("c", 2), onDevice("d", 1)])
+      await batch.add(c, () => {});
+    await batch.drain();
+    expect(asked).toEqual(["/d1/a", "/d2/c"]);
+    expect(log.filter((l) => l.startsWith("publish")).length).toBe(4);
   });
 
   test.skipIf(!syncFilesystem.usable(tmpdir()))("syncFilesystem syncs where it is used (Linux, sync -f)", async () => {

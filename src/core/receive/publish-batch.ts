@@ -8,15 +8,18 @@
  * The guarantee is unchanged: nothing takes its final name before its bytes are on disk. Until a
  * batch is published its files are complete part files, which a resume finds and verifies.
  */
-import { lstatSync } from "node:fs";
 import { type Syncfs, syncFilesystem } from "./syncfs.ts";
 
 /** A verified file, ready to be made durable and then visible. */
 export interface Commit {
   /** Bytes of the file: a batch holding many bytes is flushed early. */
   readonly bytes: number;
-  /** The part file, for syncfs; null when there is nothing on disk to sync (standard output). */
-  readonly path: string | null;
+  /**
+   * The part file and its filesystem (st_dev, from the open descriptor), for syncfs; null when there
+   * is nothing on disk to sync (standard output). The device comes with it so that neither the
+   * batch nor the syncfs check looks the path up again for every file.
+   */
+  readonly disk: { path: string; dev: number } | null;
   /**
    * Set mode and time through the descriptor and close it, where syncfs will make the batch durable:
    * the batch then holds no descriptors. sync() still works after it (by path).
@@ -61,6 +64,7 @@ export class PublishBatch {
   /** The batch being synced and published in the background, or null. */
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
+  private readonly usableOnDevice = new Map<number, boolean>();
 
   /** `flushed` runs after each batch's `published` calls (tell the peer about all of them at once). */
   constructor(
@@ -73,8 +77,8 @@ export class PublishBatch {
   /** Queue a verified file. Waits only when a full batch finds the previous one still flushing. */
   async add(commit: Commit, published: () => void): Promise<void> {
     this.throwIfFailed();
-    // Not awaited here: the close's thread-pool round trip overlaps with receiving the next file.
-    const early = commit.path !== null && this.syncfs?.usable(commit.path) === true;
+    // Not awaited here: a failure to set mode or time surfaces when the batch is flushed, for the whole batch.
+    const early = commit.disk !== null && this.usable(commit.disk);
     const released = early ? commit.release() : null;
     released?.catch(() => {});
     if (!early) this.holding++;
@@ -126,6 +130,20 @@ export class PublishBatch {
       });
   }
 
+  /**
+   * Whether syncfs will make this file durable: one statfs per filesystem and session, remembered by
+   * device (a statfs per file of a tree was measurable; docs/BENCHMARKS.md). Not kept longer than a
+   * session: a device number can be reused by another mount.
+   */
+  private usable(disk: { path: string; dev: number }): boolean {
+    if (!this.syncfs) return false;
+    const known = this.usableOnDevice.get(disk.dev);
+    if (known !== undefined) return known;
+    const usable = this.syncfs.usable(disk.path);
+    this.usableOnDevice.set(disk.dev, usable);
+    return usable;
+  }
+
   private throwIfFailed(): void {
     if (this.failure) throw this.failure;
   }
@@ -158,7 +176,7 @@ async function flushBatch(batch: readonly Pending[], syncfs: Syncfs | null): Pro
 async function syncEachFilesystem(batch: readonly Pending[], syncfs: Syncfs | null): Promise<boolean> {
   if (!syncfs) return false;
   const pathOfDevice = new Map<number, string>();
-  for (const { commit } of batch) if (commit.path !== null) pathOfDevice.set(lstatSync(commit.path).dev, commit.path);
+  for (const { commit } of batch) if (commit.disk) pathOfDevice.set(commit.disk.dev, commit.disk.path);
   for (const path of pathOfDevice.values()) if (!(await syncfs.sync(path))) return false;
   return true;
 }

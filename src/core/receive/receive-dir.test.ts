@@ -172,9 +172,9 @@ describe("safety", () => {
       const dir = new ReceiveDir(root, { overwrite: false });
       await mkdir(join(root, "d"));
       await symlink(outside, join(root, "swapped"));
-      // openInside is what every open goes through: a path through a link lands outside and is refused.
+      // openInsideSync is what every open goes through: a path through a link lands outside and is refused.
       await expect(
-        dir.open("swapped/x", constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600),
+        dir.openFd("swapped/x", constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600),
       ).rejects.toMatchObject({
         code: "unsafe-name",
       });

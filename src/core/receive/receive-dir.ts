@@ -4,7 +4,7 @@
  * after the hash matched, by an atomic rename.
  *
  * Everything here is opened without following links, and checked to be where it should be after
- * opening (see openInside), so a link or folder swapped in by someone else never redirects a write.
+ * opening (see open-inside.ts), so a link or folder swapped in by someone else never redirects a write.
  *
  * Longer than our ~400-line rule on purpose: the checks of a name (its folders, links, foreign
  * parts, free space) and the opening of what it names stay in one class, because splitting them
@@ -15,16 +15,19 @@
 import {
   closeSync,
   constants,
+  fchmodSync,
   fstatSync,
   ftruncateSync,
+  futimesSync,
   lstatSync,
   lutimesSync,
+  readFileSync,
   readlinkSync,
   type Stats,
   symlinkSync,
   unlinkSync,
 } from "node:fs";
-import { type FileHandle, lstat, mkdir, realpath, statfs } from "node:fs/promises";
+import { lstat, mkdir, realpath, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { toXferError, XferError } from "../errors.ts";
@@ -34,8 +37,8 @@ import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, printable, unsa
 import type { ManifestEntry } from "../protocol/messages.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
-import { openInside, openInsideSync } from "./open-inside.ts";
-import { PartRecord, RECORD_DIR } from "./part-record.ts";
+import { openInsideSync } from "./open-inside.ts";
+import { identityOf, PartRecord, RECORD_DIR } from "./part-record.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import {
   type Prepared,
@@ -285,13 +288,13 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    */
   async finishDirs(created: readonly ManifestEntry[]): Promise<void> {
     for (const entry of [...created].reverse()) {
-      const fh = await this.open(entry.path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+      const fd = await this.openFd(entry.path, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
       try {
-        await fh.chmod(entry.mode & 0o777);
+        fchmodSync(fd, entry.mode & 0o777);
         const t = entry.mtimeMs / 1000;
-        await fh.utimes(t, t);
+        futimesSync(fd, t, t);
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     }
   }
@@ -302,14 +305,14 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    */
   async openFile(entry: ManifestEntry, offset: number, prefix: StreamingHasher | null): Promise<IncomingFile> {
     const hasher = offset > 0 && prefix ? prefix : await newHasher();
-    const { fd, partPath, target } = await this.openPartFd(entry, offset);
-    return new IncomingFile(entry, fd, partPath, target, offset, hasher);
+    const { fd, where, forget } = await this.openPart(entry, offset);
+    return new IncomingFile(entry, fd, where, offset, hasher, forget);
   }
 
   /** Open the part file for writes at any offset (datagram transports); it starts empty. */
   async openPlaced(entry: ManifestEntry): Promise<PlacedFile> {
-    const { fh, partPath, target } = await this.openPart(entry, 0);
-    return new PlacedFile(entry, fh, partPath, target, this);
+    const { fd, where, forget } = await this.openPart(entry, 0);
+    return new PlacedFile(entry, fd, where, this, forget);
   }
 
   /**
@@ -324,14 +327,14 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     let partSize: number;
     try {
       this.checkParents(entry.path);
-      const record = await this.open(rel + MISSING_SUFFIX, constants.O_RDONLY);
+      const record = await this.openFd(rel + MISSING_SUFFIX, constants.O_RDONLY);
       try {
-        const text = await record.readFile("utf8");
+        const text = readFileSync(record, "utf8");
         doc = text.length <= MAX_MISSING_RECORD_CHARS ? JSON.parse(text) : null;
       } finally {
-        await record.close();
+        closeSync(record);
       }
-      partSize = (await lstat(this.pathOf(rel))).size;
+      partSize = lstatSync(this.pathOf(rel)).size;
     } catch {
       return null;
     }
@@ -340,40 +343,17 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     const { file, size, mtimeMs, missing } = parsed.data;
     if (file !== entry.path || size !== entry.size || mtimeMs !== entry.mtimeMs || partSize > size) return null;
     if (missing.some(([s, e]) => s >= e || e > size)) return null;
-    const { fh, partPath, target } = await this.openPart(entry, partSize);
-    return { file: new PlacedFile(entry, fh, partPath, target, this).resumedAt(partSize), missing };
-  }
-
-  /** The part file, opened for writing and cut to `keep` bytes. */
-  private async openPart(entry: ManifestEntry, keep: number) {
-    const { rel, partPath, target } = this.partOf(entry);
-    let fh: FileHandle;
-    let created = true;
-    try {
-      fh = await this.open(rel, PART_NEW, 0o600).catch((err) => {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        created = false;
-        return this.open(rel, constants.O_WRONLY);
-      });
-    } catch (err) {
-      throw toXferError(err, `cannot create '${rel}'`);
-    }
-    try {
-      // A new part is already empty: skip the (thread-pool) truncate, once per file in a tree.
-      if (this.checkPart(rel, fstatSync(fh.fd), created) !== keep) await fh.truncate(keep);
-    } catch (err) {
-      await fh.close();
-      throw toXferError(err, `cannot prepare '${rel}'`);
-    }
-    return { fh, partPath, target };
+    const { fd, where, forget } = await this.openPart(entry, partSize);
+    return { file: new PlacedFile(entry, fd, where, this, forget).resumedAt(partSize), missing };
   }
 
   /**
-   * openPart with synchronous calls, handing out a bare descriptor: for the stream path, where a
-   * tree of small files opens one part per file and each thread-pool round trip cost more than
-   * the open itself (docs/BENCHMARKS.md, issue 14). Same checks as openPart.
+   * The part file, opened for writing and cut to `keep` bytes, as a bare descriptor: synchronous
+   * calls, because a tree of small files opens one part per file and each thread-pool round trip
+   * cost more than the open itself (docs/BENCHMARKS.md, issue 14). `forget` takes it out of the part
+   * record once it has its final name.
    */
-  private async openPartFd(entry: ManifestEntry, keep: number) {
+  private async openPart(entry: ManifestEntry, keep: number) {
     const { rel, partPath, target } = this.partOf(entry);
     const realRoot = await this.realRootOnce();
     const path = this.pathOf(rel);
@@ -390,13 +370,16 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     } catch (err) {
       throw toXferError(err, `cannot create '${rel}'`);
     }
+    let info: Stats;
     try {
-      if (this.checkPart(rel, fstatSync(fd), created) !== keep) ftruncateSync(fd, keep);
+      info = fstatSync(fd);
+      if (this.checkPart(rel, info, created) !== keep) ftruncateSync(fd, keep);
     } catch (err) {
       closeSync(fd);
       throw toXferError(err, `cannot prepare '${rel}'`);
     }
-    return { fd, partPath, target };
+    const id = identityOf(info);
+    return { fd, where: { partPath, finalPath: target, dev: info.dev }, forget: () => this.parts.forget({ rel, id }) };
   }
 
   private partOf(entry: ManifestEntry) {
@@ -449,9 +432,12 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     this.parts.settle();
   }
 
-  /** Open `rel` under the root without following a link at its end, and prove where it landed. */
-  async open(rel: string, flags: number, mode?: number): Promise<FileHandle> {
-    return openInside(await this.realRootOnce(), this.pathOf(rel), rel, flags, mode);
+  /**
+   * Open `rel` under the root without following a link at its end, and prove where it landed; a
+   * descriptor the caller closes.
+   */
+  async openFd(rel: string, flags: number, mode?: number): Promise<number> {
+    return openInsideSync(await this.realRootOnce(), this.pathOf(rel), rel, flags, mode);
   }
 
   /** The root with its links resolved, looked up once: what every opened path is checked against. */

@@ -62,7 +62,7 @@ class StdoutSink implements FileSink {
       throw new XferError("integrity", `'${this.entry.path}' failed verification: the output is corrupt`);
     // The bytes are already out; there is no name to publish.
     const nothing = async () => {};
-    return { bytes: size, path: null, release: nothing, sync: nothing, publish: nothing, discard: nothing };
+    return { bytes: size, disk: null, release: nothing, sync: nothing, publish: nothing, discard: nothing };
   }
 
   async abandon(): Promise<void> {}

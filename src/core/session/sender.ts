@@ -1,5 +1,4 @@
 /** The sending side of a session over a reliable stream: offer, stream each file, collect verdicts. */
-import { closeSync, openSync, readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { waitAtMost } from "../bounded.ts";
 import { toXferError, XferError } from "../errors.ts";
@@ -15,6 +14,7 @@ import { exchangeHello } from "./hello.ts";
 import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
 import { SenderSession, type SentFile } from "./sender-state.ts";
+import { SmallFiles } from "./small-files.ts";
 
 /** Bytes per data frame: large enough that per-frame work vanishes, small enough to pace and resume well. */
 const CHUNK_BYTES = 512 * 1024;
@@ -45,13 +45,22 @@ export async function runSender(
   const hashes = new Map<string, string>();
   for (const e of events) emit(e);
 
+  const group = new SmallFiles((items) => channel.sendAll(items), progress, emit, verdicts);
   try {
     for (const { index, local, accepted } of plan.files) {
       verdicts.throwIfAborted();
-      progress.file = local.entry.path;
+      const { entry, source } = local;
+      if (source.kind === "file" && accepted.offset === 0 && entry.size !== null && entry.size <= CHUNK_BYTES) {
+        progress.file = entry.path;
+        hashes.set(entry.path, await group.add(index, local, source.path, entry.size));
+        continue;
+      }
+      await group.flush();
+      progress.file = entry.path;
       const hash = await sendFile(channel, index, local, accepted, progress, emit, verdicts, opts);
-      if (hash) hashes.set(local.entry.path, hash);
+      if (hash) hashes.set(entry.path, hash);
     }
+    await group.flush();
     await channel.send({ type: "done" });
   } catch (err) {
     const e = await verdicts.reasonFor(err);
@@ -93,8 +102,6 @@ async function sendFile(
     return hash;
   }
   if (source.kind !== "file") return null;
-  if (acc.offset === 0 && entry.size !== null && entry.size <= CHUNK_BYTES)
-    return sendSmallFile(channel, index, local, source.path, entry.size, progress, emit, verdicts);
   let fh: FileHandle;
   try {
     fh = await open(source.path, "r");
@@ -130,52 +137,6 @@ async function sendFile(
   } finally {
     await fh.close();
   }
-}
-
-/**
- * A file that fits one frame, read with synchronous calls: in a tree of small files the thread-pool
- * round trips of open, read and close cost more than the calls (measured, docs/BENCHMARKS.md).
- * Files with a resume offset or an existing copy take the general path (they need the prefix hash).
- */
-async function sendSmallFile(
-  channel: SessionChannel,
-  index: number,
-  local: LocalEntry,
-  path: string,
-  size: number,
-  progress: Progress,
-  emit: EventSink,
-  verdicts: Verdicts,
-): Promise<string> {
-  const { frame, payload } = allocDataFrame(size);
-  let got = 0;
-  try {
-    const fd = openSync(path, "r");
-    try {
-      assertUnchanged(fd, local.entry, path);
-      while (got < size) {
-        const n = readSync(fd, payload, got, size - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      assertUnchanged(fd, local.entry, path);
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    throw toXferError(err, `reading '${path}'`);
-  }
-  const hasher = await newHasher();
-  hasher.update(payload);
-  const hash = hasher.digest();
-  verdicts.throwIfAborted();
-  emit({ event: "file-start", index, path: local.entry.path, size, offset: 0 });
-  const data = size > 0 ? [frame] : [];
-  // Known before the end goes out: the verdict may arrive before sendAll() returns.
-  verdicts.sentFile(index, { bytes: size, hash, resumedFrom: 0 });
-  await channel.sendAll([{ type: "file", index, offset: 0 }, ...data, { type: "file-end", index, size, hash }]);
-  progress.add(size);
-  return hash;
 }
 
 async function streamFile(
