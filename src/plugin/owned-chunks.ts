@@ -17,11 +17,21 @@ type Transferable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
 const handedOver = new WeakMap<ArrayBufferLike, number>();
 /** Below this, freeing early saves nothing worth a map entry (and small buffers may share a pool). */
 const WORTH_RELEASING_BYTES = 4096;
+/**
+ * A view must cover its buffer but for this much (node:crypto's outputs carry one spare byte): a
+ * buffer with room for another view beside this one may be shared, and is never handed over.
+ */
+const MAX_SLACK_BYTES = 64;
 const canDetach = typeof (ArrayBuffer.prototype as Transferable).transfer === "function";
 
 /** Say that `view` is the only reference to its buffer: its last holder may release() it. */
 export function handOver<T extends Uint8Array>(view: T): T {
-  if (canDetach && view.byteOffset === 0 && view.byteLength >= WORTH_RELEASING_BYTES)
+  if (
+    canDetach &&
+    view.byteOffset === 0 &&
+    view.byteLength >= WORTH_RELEASING_BYTES &&
+    view.buffer.byteLength - view.byteLength <= MAX_SLACK_BYTES
+  )
     handedOver.set(view.buffer, view.byteLength);
   return view;
 }
