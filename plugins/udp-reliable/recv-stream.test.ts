@@ -157,17 +157,22 @@ describe("reassembly", () => {
     expect([...out.subarray(100)]).toEqual(new Array(10).fill(7));
   });
 
-  test("read() coalesces small pieces but passes large ones through", () => {
+  test("read() coalesces pieces of any size up to its limit; a lone piece goes up as it is", () => {
     const s = new RecvStream();
     for (let i = 0; i < 4; i++) s.push(i * 100, new Uint8Array(100).fill(i), false);
     const merged = s.read() as Uint8Array;
     expect(merged.byteLength).toBe(400);
     expect(merged[399]).toBe(3);
-    const big = new Uint8Array(10_000).fill(5);
-    s.push(400, big, false);
-    s.push(10_400, new Uint8Array(10), false);
-    expect(s.read()).toBe(big);
-    expect(s.read()?.byteLength).toBe(10);
+    // Large datagrams too: 20 of 16 KiB come up as one 256 KiB read and the rest.
+    for (let i = 0; i < 20; i++) s.push(400 + i * 16384, new Uint8Array(16384).fill(i), false);
+    const first = s.read() as Uint8Array;
+    expect(first.byteLength).toBe(256 * 1024);
+    expect(first[16 * 16384 - 1]).toBe(15);
+    expect(s.read()?.byteLength).toBe(4 * 16384);
+    const lone = new Uint8Array(10_000).fill(5);
+    s.push(400 + 20 * 16384, lone, false);
+    expect(s.read()).toBe(lone);
+    expect(s.read()).toBeNull();
   });
 });
 

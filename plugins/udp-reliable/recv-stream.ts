@@ -3,13 +3,19 @@
  * of times, and hands the application contiguous bytes. Memory is bounded by the flow-control
  * limit the caller enforces: nothing at or beyond it is ever stored.
  */
+import { handOver } from "../../src/plugin/owned-chunks.ts";
 
 interface Segment {
   offset: number;
   data: Uint8Array;
 }
 
-/** Largest buffer read() builds from small pieces: big enough to amortise per-chunk costs above. */
+/**
+ * Largest buffer read() builds from pieces: big enough to amortise per-chunk costs above. Large
+ * datagrams (~16 KiB on loopback) are coalesced too: one copy here costs less than the reader's
+ * work per chunk (a decipher call, a hash update, a pwrite each): 1 GiB over loopback, receiver
+ * 3.6-3.7 -> 2.3-2.5 CPU-s (docs/BENCHMARKS.md).
+ */
 const MAX_READ = 256 * 1024;
 /**
  * Out-of-order pieces held at most, unless the window allows more: a peer splitting its window into
@@ -18,8 +24,6 @@ const MAX_READ = 256 * 1024;
 const MIN_PENDING_SEGMENTS = 65536;
 /** A window's worth of pieces of at least this many bytes is legitimate. */
 const MIN_PIECE_BYTES = 1024;
-/** Pieces this big (large datagrams, on loopback) go up as they are: copying them buys nothing. */
-const PASS_THROUGH = 8192;
 
 export class RecvStream {
   /**
@@ -92,7 +96,7 @@ export class RecvStream {
     if (this.readyBytes === 0) return null;
     const first = this.ready[0] as Uint8Array;
     let out: Uint8Array;
-    if (first.byteLength >= PASS_THROUGH || this.ready.length === 1) {
+    if (this.ready.length === 1 || first.byteLength >= MAX_READ) {
       out = first;
       this.ready.shift();
     } else {
@@ -102,7 +106,8 @@ export class RecvStream {
         size += (this.ready[n] as Uint8Array).byteLength;
         n++;
       }
-      out = new Uint8Array(size);
+      // Fresh and referenced nowhere else: the reader may free it once read (src/plugin/owned-chunks.ts).
+      out = handOver(new Uint8Array(size));
       let at = 0;
       for (const part of this.ready.splice(0, n)) {
         out.set(part, at);

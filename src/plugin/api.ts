@@ -51,8 +51,9 @@ export interface StreamConnection {
   /**
    * Queue bytes. Resolves when the transport can take more (backpressure): a caller that awaits each
    * write never holds more than the transport's buffer in memory. The transport may use `chunk`
-   * only until the returned promise settles; the caller reuses the buffer afterwards, so a transport
-   * that keeps bytes longer (a retransmission queue) must copy them.
+   * only until the returned promise settles; the caller reuses the buffer afterwards (or frees it:
+   * a freed buffer reads as empty), so a transport that keeps bytes longer (a retransmission queue)
+   * must copy them.
    */
   write(chunk: Uint8Array): Promise<void>;
   /** Half-close: no more writes. Resolves once everything written was delivered (or rejects). */

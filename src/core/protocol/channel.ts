@@ -3,6 +3,7 @@
  * src/core/secure/, so every frame here travels authenticated and encrypted, on every transport.
  */
 import type { StreamConnection } from "../../plugin/api.ts";
+import { release } from "../../plugin/owned-chunks.ts";
 import { toXferError, XferError } from "../errors.ts";
 import { type DecodedPiece, encodeControlFrame, FRAME_HEADER_BYTES, FrameDecoder, type FrameError } from "./frames.ts";
 import { ControlMessage } from "./messages.ts";
@@ -36,6 +37,8 @@ export class SessionChannel {
   private dataSent = 0;
   private receivedClaim = 0;
   private lastHeardAt = Date.now();
+  /** The chunk the pending items came from: its data pieces are views of it. */
+  private lastChunk: Uint8Array | null = null;
 
   /**
    * Both sides ping every PING_EVERY_MS for the whole session, so a live peer is always heard. A peer
@@ -120,9 +123,15 @@ export class SessionChannel {
     this.stalledMs = 0;
   }
 
-  /** Next message or data piece; null when the peer closed cleanly at a frame boundary. */
+  /**
+   * Next message or data piece; null when the peer closed cleanly at a frame boundary. A data
+   * piece's bytes are valid until the following call of next() or expect(): the chunk they are a
+   * view of is then released (src/plugin/owned-chunks.ts), so a caller that keeps them copies them.
+   */
   async next(): Promise<Incoming | null> {
     while (this.pending.length === 0) {
+      if (this.lastChunk) release(this.lastChunk);
+      this.lastChunk = null;
       if (this.ended) return null;
       let chunk: IteratorResult<Uint8Array>;
       const since = Date.now();
@@ -142,6 +151,7 @@ export class SessionChannel {
         if (!this.decoder.atBoundary) throw new XferError("peer-gone", "peer closed the connection mid-message");
         continue;
       }
+      this.lastChunk = chunk.value;
       let pieces: DecodedPiece[];
       try {
         pieces = this.decoder.push(chunk.value);

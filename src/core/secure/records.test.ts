@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { release } from "../../plugin/owned-chunks.ts";
 import {
   MAX_RECORD_PLAINTEXT,
   nonceOf,
@@ -126,6 +127,22 @@ describe("record layer", () => {
     expect(() => new RecordOpener(key).push(header)).toThrow(/cannot be ours/);
     header.writeUInt32BE(3);
     expect(() => new RecordOpener(key).push(header)).toThrow(/cannot be ours/);
+  });
+
+  test("ciphertext and opened plaintext are handed over: freed once used, and the record still opens", () => {
+    const plain = new Uint8Array(300_000).map((_, i) => i % 251);
+    const [header, body, tag] = new RecordSealer(key).sealParts(plain);
+    const wire = concat([header!, body!, tag!]);
+    expect(release(body!)).toBe(true);
+    expect(body!.byteLength).toBe(0);
+    // Deciphered in transport-sized pieces, as a socket delivers them.
+    const opener = new RecordOpener(key);
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < wire.byteLength; at += 65536) out.push(...opener.push(wire.subarray(at, at + 65536)));
+    expect(concat(out)).toEqual(plain);
+    for (const piece of out) if (piece.byteLength >= 4096) expect(release(piece)).toBe(true);
+    // The input chunks were not the opener's to free.
+    expect(wire.byteLength).toBe(RECORD_HEADER_BYTES + plain.byteLength + TAG_BYTES);
   });
 
   test("plaintexts above the record limit are refused by the sealer", () => {

@@ -9,6 +9,7 @@
  * under one key, and a record cut, reordered, replayed or reflected back fails to open.
  */
 import { createCipheriv, createDecipheriv, type DecipherGCM } from "node:crypto";
+import { handOver } from "../../plugin/owned-chunks.ts";
 import { XferError } from "../errors.ts";
 
 export const RECORD_HEADER_BYTES = 4;
@@ -42,7 +43,8 @@ export class RecordSealer {
 
   /**
    * The record as its three parts, header, ciphertext and tag, for a writer that sends them one
-   * after the other: joining them would copy every byte into yet another fresh buffer.
+   * after the other: joining them would copy every byte into yet another fresh buffer. The
+   * ciphertext is handed over (src/plugin/owned-chunks.ts): the writer may release it once written.
    */
   sealParts(plaintext: Uint8Array): Uint8Array[] {
     if (plaintext.byteLength > MAX_RECORD_PLAINTEXT) throw new RangeError("record plaintext too large");
@@ -51,7 +53,7 @@ export class RecordSealer {
     header.writeUInt32BE(plaintext.byteLength + TAG_BYTES);
     const cipher = createCipheriv(CIPHER, this.key, nonceOf(this.counter++));
     cipher.setAAD(header);
-    const body = cipher.update(plaintext);
+    const body = handOver(cipher.update(plaintext));
     cipher.final();
     return [header, body, cipher.getAuthTag()];
   }
@@ -60,7 +62,9 @@ export class RecordSealer {
 /**
  * Incremental opener: push() transport chunks of any size, get back the plaintext of every record
  * completed by them. Ciphertext is deciphered as it arrives (no gathering copy of each record), but
- * nothing of a record is released before its tag verified.
+ * nothing of a record is released before its tag verified. The plaintext pieces are fresh buffers,
+ * handed over (src/plugin/owned-chunks.ts) to whoever reads them last; push() keeps no reference
+ * to `chunk`.
  */
 export class RecordOpener {
   private counter = 0;
@@ -95,7 +99,7 @@ export class RecordOpener {
       }
       if (this.cipherLeft > 0) {
         const take = Math.min(this.cipherLeft, chunk.byteLength - pos);
-        this.held.push((this.decipher as DecipherGCM).update(chunk.subarray(pos, pos + take)));
+        this.held.push(handOver((this.decipher as DecipherGCM).update(chunk.subarray(pos, pos + take))));
         this.cipherLeft -= take;
         pos += take;
         continue;

@@ -4,6 +4,7 @@
  * frames, and must finish within a few seconds; nothing about the receiver is revealed.
  */
 import type { StreamConnection } from "../../plugin/api.ts";
+import { release } from "../../plugin/owned-chunks.ts";
 import { waitAtMost } from "../bounded.ts";
 import { toXferError, XferError } from "../errors.ts";
 import { GarbageReclaimer } from "../memory.ts";
@@ -191,7 +192,10 @@ const NOTHING_YET = new Uint8Array(0);
 
 class SealedStream implements StreamConnection {
   private readonly sealer: RecordSealer;
-  /** Every record leaves fresh buffers behind, either way: one place collects them. */
+  /**
+   * Every record leaves fresh buffers behind, either way. Those released as soon as they are used
+   * (src/plugin/owned-chunks.ts) leave nothing; the rest are counted here, and collected.
+   */
   private readonly reclaimer = new GarbageReclaimer();
   private lastWrite: Promise<void> = Promise.resolve();
   readonly readable: AsyncIterable<Uint8Array>;
@@ -215,8 +219,9 @@ class SealedStream implements StreamConnection {
             if (!opener.atBoundary) throw new XferError("peer-gone", "peer closed the connection mid-record");
             return;
           }
-          reclaimer.moved(next.value.byteLength);
           const plain = opener.push(next.value);
+          // Deciphered, the transport's chunk is dead; one the transport handed over is freed now.
+          if (!release(next.value)) reclaimer.moved(next.value.byteLength);
           // Bytes of a record still incomplete: nothing to release yet, but the peer is alive. An
           // empty chunk says so, so that a slow link (a 512 KiB record can take a minute at 64 kbit/s)
           // is not taken for a silent one.
@@ -249,7 +254,8 @@ class SealedStream implements StreamConnection {
       const writes = chunk.byteLength - at <= SMALL_RECORD_BYTES ? [Buffer.concat(parts)] : parts;
       for (const part of writes) {
         await this.inner.write(part);
-        this.reclaimer.moved(part.byteLength);
+        // The transport is done with `part` once its write settled (StreamConnection.write).
+        if (!release(part)) this.reclaimer.moved(part.byteLength);
       }
     }
   }

@@ -2,6 +2,7 @@
 
 import type { Endpoint, StreamConnection } from "../api.ts";
 import { AsyncQueue } from "../async-queue.ts";
+import { handOver } from "../owned-chunks.ts";
 import { connectTimeout } from "./node-socket.ts";
 import { PendingRoute, type Routing, type TcpServer } from "./routing.ts";
 
@@ -104,6 +105,8 @@ class Conn implements StreamConnection {
 
 const handlers = {
   data(socket: BunSocket, data: Uint8Array) {
+    // Bun copies what it read into a fresh buffer for each call: its reader may free it when done.
+    handOver(data);
     const conn = socket.data;
     if (conn.route) conn.route.feed(data);
     else conn.readable.push(data);
