@@ -21,18 +21,18 @@ async function withHostileReceiver(script: (peer: HostilePeer) => Promise<void>,
   }
 }
 
-/** The receiving side up to the offer: hello answered, offer read. */
+/** The receiving side up to the offer: hello answered, offer read (one file: head, page, end). */
 async function greet(peer: HostilePeer): Promise<void> {
   await peer.expect("hello");
   await peer.send(hello("receiver"));
-  await peer.expect("offer");
+  for (const part of ["offer-head", "offer-page", "offer-end"]) await peer.expect(part);
 }
 
 describe("a hostile receiver", () => {
   test("a summary claiming files it never confirmed is a protocol error, not a success", async () => {
     const sent = await withHostileReceiver(async (peer) => {
       await greet(peer);
-      await peer.send({ type: "accept", files: [{ index: 0, offset: 0 }] });
+      await peer.send({ type: "accept", first: 0, files: [{ index: 0, offset: 0 }] });
       await peer.send({ type: "summary", files: 999, bytes: 0, failed: 0 });
       await peer.waitClosed(5000);
     });
@@ -44,7 +44,7 @@ describe("a hostile receiver", () => {
   test("a resume offset beyond the file is a clean protocol error that names no local path", async () => {
     const sent = await withHostileReceiver(async (peer) => {
       await greet(peer);
-      await peer.send({ type: "accept", files: [{ index: 0, offset: 5000, prefixHash: "0".repeat(64) }] });
+      await peer.send({ type: "accept", first: 0, files: [{ index: 0, offset: 5000, prefixHash: "0".repeat(64) }] });
       await peer.waitClosed(5000);
     });
     expect(sent.code).toBe(3);
@@ -105,7 +105,7 @@ describe("--stdout against a hostile sender", () => {
       stdout += d.byteLength;
     });
     const peer = await HostilePeer.afterHello(port);
-    await peer.send({ type: "offer", entries: [fileEntry("x", 100)] });
+    await peer.offer([fileEntry("x", 100)]);
     await peer.expect("accept");
     await peer.send({ type: "file", index: 0, offset: 0 });
     await peer.sendData(new Uint8Array(60).fill(1));
