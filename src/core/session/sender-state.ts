@@ -78,7 +78,12 @@ export class SenderSession {
   /** Pages sent and not yet answered, oldest first. */
   private readonly unanswered: { first: number; count: number }[] = [];
 
-  constructor(offered: readonly LocalEntry[], peerFeatures: readonly string[]) {
+  /** `pageEntries`: at most this many entries a page (tests use small pages to span several). */
+  constructor(
+    offered: readonly LocalEntry[],
+    peerFeatures: readonly string[],
+    private readonly pageEntries = MAX_PAGE_ENTRIES,
+  ) {
     const links = peerFeatures.includes(FEATURE_SYMLINKS);
     this.entries = links ? offered : offered.filter((e) => e.entry.kind !== "symlink");
     this.skipped = links ? [] : offered.filter((e) => e.entry.kind === "symlink").map((e) => e.entry.path);
@@ -109,7 +114,7 @@ export class SenderSession {
     const first = this.paged;
     const parts: string[] = [];
     let bytes = PAGE_OVERHEAD + String(first).length;
-    while (this.paged < this.entries.length && parts.length < MAX_PAGE_ENTRIES) {
+    while (this.paged < this.entries.length && parts.length < this.pageEntries) {
       const json = JSON.stringify(this.entries[this.paged]!.entry);
       const size = Buffer.byteLength(json) + 1;
       if (parts.length > 0 && bytes + size > MAX_PAGE_BYTES) break;

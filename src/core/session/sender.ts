@@ -13,7 +13,7 @@ import { assertUnchanged, type LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, encodeControlFrame, truncateDataFrame } from "../protocol/frames.ts";
-import { type AcceptedFile, MAX_OFFER_ENTRIES } from "../protocol/messages.ts";
+import { type AcceptedFile, MAX_OFFER_ENTRIES, MAX_PAGE_ENTRIES } from "../protocol/messages.ts";
 import { exchangeHello } from "./hello.ts";
 import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
@@ -23,6 +23,15 @@ import { type PagePlan, SenderSession, type SentFile } from "./sender-state.ts";
 const CHUNK_BYTES = 512 * 1024;
 /** How long a failed write waits for the receiver's own account of why (see Verdicts.reasonFor). */
 const REASON_WAIT_MS = 500;
+/**
+ * Entries a page, MAX_PAGE_ENTRIES unless XFER_PAGE_ENTRIES asks for fewer: the e2e tests send
+ * trees of a few hundred files in several pages that way (the wire allows any page size up to the limit).
+ */
+function pageEntries(): number {
+  const asked = Number(process.env.XFER_PAGE_ENTRIES);
+  return Number.isInteger(asked) && asked >= 1 ? Math.min(asked, MAX_PAGE_ENTRIES) : MAX_PAGE_ENTRIES;
+}
+
 /**
  * Offer pages in flight ahead of the one whose files are streaming: the receiver checks them while
  * the files go, and holds at most MAX_PAGES_HELD (offer-pages.ts).
@@ -44,7 +53,7 @@ export async function runSender(
       "usage",
       `${offered.length} entries to send, more than one offer holds (${MAX_OFFER_ENTRIES}): send fewer files at a time (sub-folders one by one)`,
     );
-  const session = new SenderSession(offered, await exchangeHello(channel, "sender"));
+  const session = new SenderSession(offered, await exchangeHello(channel, "sender"), pageEntries());
   for (const path of session.skipped)
     emit({ event: "warning", message: `skipping ${path}: the receiver cannot make symbolic links` });
   const sendPage = async () => {
