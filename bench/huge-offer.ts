@@ -6,10 +6,13 @@
  * "identical, skipped" check and verdict: no file is written, and what is left is the offer's cost
  * plus that per-file minimum. Prints the receiver's CPU seconds and peak RSS when the last page is
  * answered (the offer handled) and at the end of the session.
- * Usage: bun bench/huge-offer.ts [entries=1000000]
+ * `--offer-only`: into an empty folder, every page at once and no file at all, stopping at the last page's answer: the
+ * offer's own cost. A receiver holds at most MAX_PAGES_HELD pages whose files have not come, so this
+ * needs that limit lifted in the receiver measured (docs/BENCHMARKS.md says how).
+ * Usage: bun bench/huge-offer.ts [entries=1000000] [--offer-only]
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,19 +21,23 @@ import { MAX_PAGE_ENTRIES, SESSION_PROTOCOL_VERSION } from "../src/core/protocol
 import { CLI_ENTRY, TEST_CODE } from "../test/helpers/cli.ts";
 import { sealedConnect } from "../test/helpers/sealed-client.ts";
 
-const n = Number(process.argv[2] ?? 1_000_000);
-const PAGES_AHEAD = 4;
+const n = Number(process.argv.slice(2).find((a) => !a.startsWith("--")) ?? 1_000_000);
+const offerOnly = process.argv.includes("--offer-only");
+const pages = Math.ceil(n / MAX_PAGE_ENTRIES);
+const PAGES_AHEAD = offerOnly ? pages + 1 : 4;
 /** BLAKE3 of no bytes. */
 const EMPTY_HASH = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262";
 
-const dir = join(process.env.XFER_BENCH_DIR ?? tmpdir(), `xfer-huge-offer-${n}`);
+// Offer only: an empty folder, every file new there (as the first version of this bench measured).
+const base = process.env.XFER_BENCH_DIR ?? tmpdir();
+const dir = offerOnly ? mkdtempSync(join(base, "xfer-offer-")) : join(base, `xfer-huge-offer-${n}`);
 const entries: { path: string; kind: "file" | "dir"; size: number; mode: number; mtimeMs: number }[] = [];
 for (let d = 0; d < Math.ceil(n / 1000); d++) {
   entries.push({ path: `${d}`, kind: "dir", size: 0, mode: 0o755, mtimeMs: 0 });
   for (let f = 0; f < 999 && entries.length < n; f++)
     entries.push({ path: `${d}/${f}`, kind: "file", size: 0, mode: 0o644, mtimeMs: 0 });
 }
-if (!existsSync(join(dir, "done"))) {
+if (!offerOnly && !existsSync(join(dir, "done"))) {
   console.log(`making ${n} entries under ${dir} (once)…`);
   for (const e of entries)
     if (e.kind === "dir") mkdirSync(join(dir, e.path), { recursive: true });
@@ -41,7 +48,7 @@ const files = entries.filter((e) => e.kind === "file").length;
 
 // Its events (two JSON lines a file) go to /dev/null: read through a pipe, they cost this script more than the receiver.
 const port = 20_000 + (process.pid % 20_000);
-const proc = spawn(process.execPath, [...(process.env.SMOL ? ["--smol"] : []), CLI_ENTRY, "recv", dir, "--listen", `127.0.0.1:${port}`, "--json", "--yes"], {
+const proc = spawn(process.execPath, [CLI_ENTRY, "recv", dir, "--listen", `127.0.0.1:${port}`, "--json", "--yes"], {
   stdio: ["ignore", "ignore", "inherit"],
   env: { ...process.env, XFER_CODE: TEST_CODE, XFER_DISCOVERY: "off" },
 });
@@ -90,9 +97,11 @@ const nextControl = async () => {
 };
 await nextControl();
 const before = usage();
+function show(u: { cpu: number; rssMB: number; s: number }) {
+  return `after ${u.s.toFixed(1)} s: receiver CPU ${(u.cpu - before.cpu).toFixed(1)} s, peak RSS ${u.rssMB.toFixed(0)} MB`;
+}
 const t0 = performance.now();
 await send({ type: "offer-head", entries: entries.length, files, bytes: 0 });
-const pages = Math.ceil(entries.length / MAX_PAGE_ENTRIES);
 let sent = 0;
 const sendPage = async () => {
   if (sent < pages) {
@@ -101,7 +110,11 @@ const sendPage = async () => {
   } else if (sent === pages) await send({ type: "offer-end" });
   sent++;
 };
-for (let i = 0; i < PAGES_AHEAD; i++) await sendPage();
+// Offer only: every page from a task of its own, so that the answers are read while pages go out.
+const writing = (async () => {
+  for (let i = 0; i < PAGES_AHEAD; i++) await sendPage();
+})();
+if (!offerOnly) await writing;
 let verdicts = 0;
 let expected = 0;
 let offerDone: { cpu: number; rssMB: number; s: number } | null = null;
@@ -113,6 +126,7 @@ for (let answered = 0; answered < pages; answered++) {
   }
   if (msg.type !== "accept") throw new Error(`page ${answered}: ${JSON.stringify(msg).slice(0, 300)}`);
   if (answered === pages - 1) offerDone = { ...usage(), s: (performance.now() - t0) / 1000 };
+  if (offerOnly) continue;
   await sendPage();
   const batch: Uint8Array[] = [];
   for (const f of msg.files as { index: number; offset: number; existing: boolean }[]) {
@@ -123,14 +137,20 @@ for (let answered = 0; answered < pages; answered++) {
   }
   await conn.write(Buffer.concat(batch));
 }
+if (offerOnly) {
+  console.log(`offer: ${entries.length} entries in ${pages} pages, ${files} files, no file sent`);
+  console.log(`last page answered ${show(offerDone!)}`);
+  conn.destroy();
+  proc.kill();
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
 await send({ type: "done" });
 for (let msg = await nextControl(); msg.type !== "summary"; msg = await nextControl())
   if (msg.type === "file-ok") verdicts++;
   else throw new Error(JSON.stringify(msg).slice(0, 300));
 const end = { ...usage(), s: (performance.now() - t0) / 1000 };
 if (verdicts !== expected) throw new Error(`${verdicts} verdicts for ${expected} files`);
-const show = (u: { cpu: number; rssMB: number; s: number }) =>
-  `after ${u.s.toFixed(1)} s: receiver CPU ${(u.cpu - before.cpu).toFixed(1)} s, peak RSS ${u.rssMB.toFixed(0)} MB`;
 console.log(`offer: ${entries.length} entries in ${pages} pages, ${files} files (identical, already there)`);
 console.log(`last page answered ${show(offerDone!)}`);
 console.log(`session done (${verdicts} verdicts) ${show(end)}`);

@@ -29,6 +29,33 @@ async function greet(peer: HostilePeer): Promise<void> {
 }
 
 describe("a hostile receiver", () => {
+  test("an answered page's files go out while later pages wait for their answer, before the offer's end", async () => {
+    await using src = await tempDir();
+    for (let i = 0; i < 10; i++) await writeFile(join(src.path, `f${i}`), "x");
+    const seen: string[] = [];
+    const hostile = await hostileReceiver(async (peer) => {
+      await peer.expect("hello");
+      await peer.send(hello("receiver"));
+      await peer.expect("offer-head");
+      for (let m = await peer.next(); m && m.type !== "file"; m = await peer.next()) {
+        seen.push(m.type === "offer-page" ? `page ${m.first}` : m.type);
+        // Pages of one entry: 0 is the folder, 1 its first file. Answered once four are in flight.
+        if (m.type === "offer-page" && m.first === 3) {
+          await peer.send({ type: "accept", first: 0, files: [], refused: [] });
+          await peer.send({ type: "accept", first: 1, files: [{ index: 1, offset: 0 }], refused: [] });
+        }
+      }
+      seen.push("file");
+      peer.destroy();
+    });
+    try {
+      await sendAndWait([src.path, `127.0.0.1:${hostile.port}`], { env: { XFER_PAGE_ENTRIES: "1" } });
+    } finally {
+      await hostile.listener.close();
+    }
+    expect(seen).toEqual(["page 0", "page 1", "page 2", "page 3", "page 4", "page 5", "file"]);
+  });
+
   test("a summary claiming files it never confirmed is a protocol error, not a success", async () => {
     const sent = await withHostileReceiver(async (peer) => {
       await greet(peer);

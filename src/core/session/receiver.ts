@@ -15,7 +15,7 @@ import { type Commit, PublishBatch } from "../receive/publish-batch.ts";
 import type { FileSink, PreparedFiles, ReceiveTarget } from "../receive/receive-target.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type HeldPage, OfferPages } from "./offer-pages.ts";
-import { type LockHolder, TAKEN_OVER_MESSAGE } from "./path-locks.ts";
+import { type LockHolder, type PathLocks, TAKEN_OVER_MESSAGE } from "./path-locks.ts";
 import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
 
@@ -31,7 +31,7 @@ interface OpenFile {
 
 /** What every kind of receiving session shares with the others of one receiver. */
 export interface ReceiverShared {
-  locks: import("./path-locks.ts").PathLocks;
+  locks: PathLocks;
   /** Asks the user before anything is written (a terminal); undefined: accept. */
   approve?: (offer: OfferEvent) => Promise<boolean>;
 }
@@ -76,14 +76,8 @@ export async function runReceiver(
   shared: ReceiverShared,
 ): Promise<SessionResult> {
   const peerFeatures = await exchangeHello(channel, "receiver");
-  const head = await channel.expect();
-  if (head.kind !== "control" || head.msg.type !== "offer-head") throw new XferError("protocol", "expected an offer");
-  const pages = new OfferPages<PreparedFiles>(head.msg);
-  // The first page (or the end of an empty offer) comes before the question: it shows the first names.
-  const opening = await nextOfferPart(channel);
-  const firstPage = opening.type === "offer-page" ? pages.page(opening.first, opening.entries) : null;
-  if (!firstPage) pages.end();
-  const offer = pagedOfferEvent(channel.remote, head.msg, firstPage?.entries ?? []);
+  const { pages, firstPage } = await readOpening(channel);
+  const offer = pagedOfferEvent(channel.remote, pages.head, firstPage?.entries ?? []);
   emit(offer);
   if (shared.approve && !(await shared.approve(offer))) {
     await channel.send({ type: "reject", code: "rejected", message: DECLINED_MESSAGE });
@@ -104,6 +98,27 @@ export async function runReceiver(
     throw takenOver ? new XferError("taken-over", TAKEN_OVER_MESSAGE) : err;
   } finally {
     shared.locks.unlockAll(holder);
+  }
+}
+
+/**
+ * The offer's head and first page (or the end of an empty offer): they come before the question,
+ * which shows the totals and the first names. A sender that gets them wrong is told why.
+ */
+async function readOpening(channel: SessionChannel) {
+  try {
+    const head = await channel.expect();
+    if (head.kind !== "control" || head.msg.type !== "offer-head") throw new XferError("protocol", "expected an offer");
+    const pages = new OfferPages<PreparedFiles>(head.msg);
+    const opening = await nextOfferPart(channel);
+    const firstPage = opening.type === "offer-page" ? pages.page(opening.first, opening.entries) : null;
+    if (!firstPage) pages.end();
+    return { pages, firstPage };
+  } catch (err) {
+    const e = toXferError(err);
+    if (e.code !== "peer-gone")
+      await channel.send({ type: "error", code: e.code, message: forPeer(e.message) }).catch(() => {});
+    throw e;
   }
 }
 
