@@ -1,6 +1,7 @@
 /** The receiving side of a session: check the offer, write what arrives, verify every file. */
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink, XferEvent } from "../events.ts";
+import type { OfferedNames } from "../names.ts";
 import { Progress } from "../progress.ts";
 import { encodeAcceptFrame } from "../protocol/accept-frame.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
@@ -135,7 +136,8 @@ async function nextOfferPart(channel: SessionChannel): Promise<MessageOf<"offer-
  * sender streams the files of earlier pages meanwhile), every file written and verified.
  */
 class PagedReceive {
-  private readonly names;
+  /** The names of every page so far, checked against each other (absent: standard output). */
+  private readonly names: OfferedNames | undefined;
   private readonly progress: Progress;
   /** Folders this session created (only they get the offered mode and time). */
   private readonly created: ManifestEntry[] = [];
