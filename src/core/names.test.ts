@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import fc from "fast-check";
-import { checkOfferedNames, componentReason, unsafeLinkReason, unsafeNameReason } from "./names.ts";
-import { FOLDS_EVERYTHING, FOLDS_NOTHING } from "./receive/name-folding.ts";
+import { checkOfferedNames, componentReason, OfferedNames, unsafeLinkReason, unsafeNameReason } from "./names.ts";
+import { FOLDS_EVERYTHING, FOLDS_NOTHING, foldName, type NameFolding } from "./receive/name-folding.ts";
 
 describe("offered names", () => {
   test.each([
@@ -85,6 +85,35 @@ describe("offered names", () => {
           for (const [j, n] of names.entries()) if (n.startsWith(`${names[i]}/`)) expect(collisions.has(j)).toBe(true);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  test("property: an offer checked in pages of any split gets what a whole-list Map check gets", () => {
+    const part = fc.constantFrom("a", "A", "\u00e9", "e\u0301", "b", "dir", "DIR", "x\u0000");
+    const name = fc.array(part, { minLength: 1, maxLength: 3 }).map((p) => p.join("/"));
+    const folding = fc.constantFrom(FOLDS_NOTHING, FOLDS_EVERYTHING, { foldsCase: true, foldsNormalization: false });
+    fc.assert(
+      fc.property(
+        fc.array(name, { maxLength: 14 }),
+        fc.array(fc.nat(14), { maxLength: 5 }),
+        folding,
+        (names, cuts, f) => {
+          const whole = referenceCheck(names, f);
+          const checker = new OfferedNames(f);
+          const bounds = [...new Set([0, ...cuts.filter((c) => c < names.length), names.length])].sort((a, b) => a - b);
+          const collisions = new Map<number, string>();
+          let fatal: { name: string; reason: string } | null = null;
+          for (let p = 0; p + 1 < bounds.length && !fatal; p++) {
+            const got = checker.check(names.slice(bounds[p], bounds[p + 1]), bounds[p]!);
+            for (const [i, why] of got.collisions) collisions.set(i, why);
+            fatal = got.fatal;
+          }
+          expect(fatal).toEqual(whole.fatal);
+          // Collisions after a fatal name do not matter: the offer is refused there.
+          if (!fatal) expect(collisions).toEqual(whole.collisions);
+        },
+      ),
+      { numRuns: 2000, seed: 14 },
     );
   });
 
@@ -184,3 +213,40 @@ describe("the whole-name check", () => {
       expect(unsafeNameReason(name)).toBe(componentReason(name));
   });
 });
+
+/** The check as it was before pages, one Map of every name: the oracle the paged check is held to. */
+function referenceCheck(names: readonly string[], folding: NameFolding) {
+  const byKey = new Map<string, string>();
+  const collisions = new Map<number, string>();
+  const refused = new Set<string>();
+  for (const [index, name] of names.entries()) {
+    const reason = unsafeNameReason(name);
+    if (reason) return { fatal: { name, reason }, collisions };
+    const inside = name
+      .split("/")
+      .slice(0, -1)
+      .map((_, i, parts) => parts.slice(0, i + 1).join("/"))
+      .find((p) => refused.has(p));
+    if (inside !== undefined) {
+      collisions.set(index, `it is inside '${inside}', which was refused`);
+      refused.add(name);
+      continue;
+    }
+    const key = foldName(name, folding);
+    const earlier = byKey.get(key);
+    if (earlier === name) return { fatal: { name, reason: "duplicate name" }, collisions };
+    if (earlier !== undefined) {
+      const what =
+        folding.foldsCase && folding.foldsNormalization
+          ? "it ignores case and Unicode normalisation"
+          : folding.foldsCase
+            ? "it ignores case"
+            : "it ignores Unicode normalisation";
+      collisions.set(index, `this receiver's filesystem cannot hold it beside '${earlier}' (${what})`);
+      refused.add(name);
+      continue;
+    }
+    byKey.set(key, name);
+  }
+  return { fatal: null, collisions };
+}

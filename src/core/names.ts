@@ -3,6 +3,7 @@
  * '/'-separated path whose every component is a plain file name on every OS we ship to.
  */
 
+import { NameTable } from "./name-table.ts";
 import { foldName, type NameFolding } from "./receive/name-folding.ts";
 
 const MAX_COMPONENT_BYTES = 255;
@@ -93,31 +94,55 @@ export interface OfferedNamesCheck {
 
 /** Checks a whole list: each name safe, no path twice, and which ones `folding` makes collide. */
 export function checkOfferedNames(names: readonly string[], folding: NameFolding): OfferedNamesCheck {
-  /** Folded key → the name that holds it (one map for duplicates and collisions: 10^6 names). */
-  const byKey = new Map<string, string>();
-  const collisions = new Map<number, string>();
+  return new OfferedNames(folding).check(names, 0);
+}
+
+/**
+ * The names of one offer, checked page by page: for any split of the list into pages, the pages
+ * together get what checkOfferedNames says of the whole (names.test.ts). What it keeps of the names
+ * seen is compact (NameTable), so a 10^6-entry offer costs tens of MB here, not hundreds.
+ */
+export class OfferedNames {
+  /** Folded keys, by number. */
+  private readonly keys = new NameTable();
+  /** The spelling that holds each key (the same table where nothing folds). */
+  private readonly spellings: NameTable;
   /** Refused paths: whatever lies inside a refused folder is refused too. */
-  const refused = new Set<string>();
-  for (const [index, name] of names.entries()) {
-    const reason = unsafeNameReason(name);
-    if (reason) return { fatal: { name, reason }, collisions };
-    const inside = refused.size > 0 ? refusedAncestor(name, refused) : null;
-    if (inside !== null) {
-      collisions.set(index, `it is inside '${inside}', which was refused`);
-      refused.add(name);
-      continue;
-    }
-    const key = foldName(name, folding);
-    const earlier = byKey.get(key);
-    if (earlier === name) return { fatal: { name, reason: "duplicate name" }, collisions };
-    if (earlier !== undefined) {
-      collisions.set(index, `this receiver's filesystem cannot hold it beside '${earlier}' (${foldedWhat(folding)})`);
-      refused.add(name);
-      continue;
-    }
-    byKey.set(key, name);
+  private readonly refused = new Set<string>();
+
+  constructor(private readonly folding: NameFolding) {
+    this.spellings = folding.foldsCase || folding.foldsNormalization ? new NameTable() : this.keys;
   }
-  return { fatal: null, collisions };
+
+  /** The next page's names, the first of them at offer index `first`; collisions by offer index. */
+  check(names: readonly string[], first: number): OfferedNamesCheck {
+    const collisions = new Map<number, string>();
+    const { folding, keys, spellings, refused } = this;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const index = first + i;
+      const reason = unsafeNameReason(name);
+      if (reason) return { fatal: { name, reason }, collisions };
+      const inside = refused.size > 0 ? refusedAncestor(name, refused) : null;
+      if (inside !== null) {
+        collisions.set(index, `it is inside '${inside}', which was refused`);
+        refused.add(name);
+        continue;
+      }
+      const key = foldName(name, folding);
+      const id = keys.find(key);
+      if (id >= 0) {
+        const earlier = spellings === keys ? key : spellings.name(id);
+        if (earlier === name) return { fatal: { name, reason: "duplicate name" }, collisions };
+        collisions.set(index, `this receiver's filesystem cannot hold it beside '${earlier}' (${foldedWhat(folding)})`);
+        refused.add(name);
+        continue;
+      }
+      keys.add(key);
+      if (spellings !== keys) spellings.add(name);
+    }
+    return { fatal: null, collisions };
+  }
 }
 
 function refusedAncestor(name: string, refused: ReadonlySet<string>): string | null {

@@ -30,7 +30,7 @@ export class Progress {
 
   constructor(
     private readonly emit: EventSink,
-    private readonly totalBytes: number | null,
+    private totalBytes: number | null,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.startedAt = now();
@@ -57,6 +57,11 @@ export class Progress {
     this.already += n;
     // Not a rate: the smoothing restarts from here rather than reading a jump as speed.
     this.lastReportShown += n;
+  }
+
+  /** Bytes counted in the total that will not come (a file refused by a later page of the offer). */
+  notComing(n: number): void {
+    if (this.totalBytes !== null) this.totalBytes -= n;
   }
 
   /** From now on the bar follows `acknowledge()`, not `add()`. */

@@ -29,7 +29,14 @@ async function allFiles(dir: string): Promise<string[]> {
 /** A session message as a hostile peer might mutate it: right type, fields of any value. */
 const message = fc.oneof(
   fc.record({
-    type: fc.constant("offer"),
+    type: fc.constant("offer-head"),
+    entries: fc.integer({ min: -1, max: 5 }),
+    files: fc.integer({ min: -1, max: 5 }),
+    bytes: fc.oneof(fc.nat(10), fc.constant(null)),
+  }),
+  fc.record({
+    type: fc.constant("offer-page"),
+    first: fc.integer({ min: -1, max: 3 }),
     entries: fc.array(
       fc.oneof(
         fc.record({
@@ -56,8 +63,8 @@ const message = fc.oneof(
     size: fc.nat(10),
     hash: fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 64, maxLength: 64 }),
   }),
-  fc.record({ type: fc.constantFrom("done", "ping", "summary", "accept", "hello", "nonsense") }),
-  fc.jsonValue({ maxDepth: 2 }).map((v) => ({ type: "offer", entries: v })),
+  fc.record({ type: fc.constantFrom("done", "ping", "summary", "accept", "hello", "offer-end", "nonsense") }),
+  fc.jsonValue({ maxDepth: 2 }).map((v) => ({ type: "offer-page", first: 0, entries: v })),
 );
 
 describe("garbage at a live receiver", () => {

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
+import { SESSION_PROTOCOL_VERSION } from "../../src/core/protocol/messages.ts";
 import { sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
 import { startLossyProxy } from "../helpers/lossy-udp-proxy.ts";
 
@@ -250,7 +251,7 @@ describe("codes and authentication", () => {
       sock.on("error", () => res(got));
     });
     sock.write(frame);
-    expect(await reply).toMatch(/"code":"version".*v1.*v2/);
+    expect(await reply).toMatch(new RegExp(`"code":"version".*v1.*v${SESSION_PROTOCOL_VERSION}`));
     expect(await recv.exited).toBe(4);
   }, 30_000);
 

@@ -3,7 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { mkdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { SESSION_PROTOCOL_VERSION } from "../../src/core/protocol/messages.ts";
 import { sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
+import { offerMessages } from "../helpers/offer.ts";
 import { sealedTalk } from "../helpers/sealed-client.ts";
 
 describe("symbolic links", () => {
@@ -56,19 +58,16 @@ describe("symbolic links", () => {
       {
         type: "hello",
         protocol: "xfer",
-        version: 2,
+        version: SESSION_PROTOCOL_VERSION,
         role: "sender",
         software: "hostile-test",
         features: ["refuse-entries"],
       },
-      {
-        type: "offer",
-        entries: [
-          { path: "d", kind: "dir", size: 0, mode: 0o755, mtimeMs: 0 },
-          ...bad.map((target, i) => ({ path: `d/l${i}`, kind: "symlink", size: 0, mode: 0o777, mtimeMs: 0, target })),
-          { path: "d/ok", kind: "symlink", size: 0, mode: 0o777, mtimeMs: 0, target: "../d" },
-        ],
-      },
+      ...offerMessages([
+        { path: "d", kind: "dir", size: 0, mode: 0o755, mtimeMs: 0 },
+        ...bad.map((target, i) => ({ path: `d/l${i}`, kind: "symlink", size: 0, mode: 0o777, mtimeMs: 0, target })),
+        { path: "d/ok", kind: "symlink", size: 0, mode: 0o777, mtimeMs: 0, target: "../d" },
+      ]),
       { type: "done" },
     ]);
     const accept = replies.find((r) => r.type === "accept") as { refused: { index: number; code: string }[] };
@@ -84,11 +83,14 @@ describe("symbolic links", () => {
     await using dst = await tempDir();
     const recv = await startReceiver(dst.path, ["--once"]);
     const replies = await sealedTalk(recv.port, [
-      { type: "hello", protocol: "xfer", version: 2, role: "sender", software: "old-or-hostile" },
       {
-        type: "offer",
-        entries: [{ path: "l", kind: "symlink", size: 0, mode: 0o777, mtimeMs: 0, target: "../outside" }],
+        type: "hello",
+        protocol: "xfer",
+        version: SESSION_PROTOCOL_VERSION,
+        role: "sender",
+        software: "old-or-hostile",
       },
+      ...offerMessages([{ path: "l", kind: "symlink", size: 0, mode: 0o777, mtimeMs: 0, target: "../outside" }]),
     ]);
     expect(replies.map((r) => r.type)).toEqual(["hello", "reject"]);
     expect(replies[1]).toMatchObject({ code: "unsafe-name" });

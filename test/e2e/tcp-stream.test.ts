@@ -5,7 +5,9 @@ import { chmod, mkdir, readFile, stat, utimes, writeFile } from "node:fs/promise
 import { connect } from "node:net";
 import { join } from "node:path";
 import { encodeControlFrame } from "../../src/core/protocol/frames.ts";
+import { SESSION_PROTOCOL_VERSION } from "../../src/core/protocol/messages.ts";
 import { run, sendAndWait, startReceiver, tempDir } from "../helpers/cli.ts";
+import { offerMessages } from "../helpers/offer.ts";
 import { sealedConnect, sealedTalk } from "../helpers/sealed-client.ts";
 import { ourPart } from "../helpers/tools.ts";
 
@@ -217,8 +219,14 @@ describe("bad input", () => {
     for (const path of ["../escape", "/abs/path", "a/../../b", "C:/win", "x\u0001y", "ok/../../.."]) {
       const recv = await startReceiver(dst.path, ["--once"]);
       const replies = await sealedTalk(recv.port, [
-        { type: "hello", protocol: "xfer", version: 2, role: "sender", software: "hostile-test" },
-        { type: "offer", entries: [{ path, kind: "file", size: 4, mode: 0o644, mtimeMs: 0 }] },
+        {
+          type: "hello",
+          protocol: "xfer",
+          version: SESSION_PROTOCOL_VERSION,
+          role: "sender",
+          software: "hostile-test",
+        },
+        ...offerMessages([{ path, kind: "file", size: 4, mode: 0o644, mtimeMs: 0 }]),
       ]);
       expect(replies.map((r) => r.type)).toEqual(["hello", "reject"]);
       expect(replies[1]).toMatchObject({ code: "unsafe-name" });
@@ -274,7 +282,13 @@ describe("silent peers", () => {
     const conn = await sealedConnect(recv.port);
     await conn.write(
       encodeControlFrame(
-        JSON.stringify({ type: "hello", protocol: "xfer", version: 2, role: "sender", software: "t" }),
+        JSON.stringify({
+          type: "hello",
+          protocol: "xfer",
+          version: SESSION_PROTOCOL_VERSION,
+          role: "sender",
+          software: "t",
+        }),
       ),
     );
     expect(await recv.exited).toBe(3);

@@ -53,7 +53,9 @@ const jsonish: fc.Arbitrary<unknown> = fc.oneof(
       {
         type: fc.constantFrom(
           "hello",
-          "offer",
+          "offer-head",
+          "offer-page",
+          "offer-end",
           "accept",
           "file",
           "file-end",
@@ -130,7 +132,7 @@ describe("fuzzing what a peer controls", () => {
         const r = ControlMessage.safeParse(value);
         if (!r.success) return;
         const msg = r.data;
-        if (msg.type === "offer") for (const e of msg.entries) expect(e.path.length).toBeGreaterThan(0);
+        if (msg.type === "offer-page") for (const e of msg.entries) expect(e.path.length).toBeGreaterThan(0);
         if (msg.type === "file" || msg.type === "file-end") expect(Number.isSafeInteger(msg.index)).toBe(true);
       }),
       params(),

@@ -10,6 +10,7 @@ import { CodeAttempts } from "../../src/core/secure/attempts.ts";
 import { secureStream } from "../../src/core/secure/stream-handshake.ts";
 import type { Listener, StreamConnection, TransportContext } from "../../src/plugin/api.ts";
 import { TEST_CODE } from "../helpers/cli.ts";
+import { offerMessages } from "../helpers/offer.ts";
 import { sealedConnect } from "../helpers/sealed-client.ts";
 
 export type Msg = Record<string, unknown> & { type: string };
@@ -62,6 +63,11 @@ export class HostilePeer {
     await this.conn.write(encodeControlFrame(JSON.stringify(msg)));
   }
 
+  /** The whole offer, paged as an honest sender pages it. */
+  async offer(entries: readonly OfferedEntry[], perPage?: number): Promise<void> {
+    for (const m of offerMessages(entries, perPage)) await this.send(m);
+  }
+
   async sendData(bytes: Uint8Array): Promise<void> {
     const { frame, payload } = allocDataFrame(bytes.byteLength);
     payload.set(bytes);
@@ -101,6 +107,9 @@ export class HostilePeer {
   }
 }
 
+/** An entry as a peer offers it: the fields a test sets, any of them hostile. */
+export type OfferedEntry = { path: string; kind: string; size: number | null } & Record<string, unknown>;
+
 export function hello(role: "sender" | "receiver"): Msg {
   return {
     type: "hello",
@@ -112,11 +121,11 @@ export function hello(role: "sender" | "receiver"): Msg {
   };
 }
 
-export function fileEntry(path: string, size: number | null, mode = 0o644): Msg["entries"] {
+export function fileEntry(path: string, size: number | null, mode = 0o644): OfferedEntry {
   return { path, kind: "file", size, mode, mtimeMs: 1e12 };
 }
 
-export function dirEntry(path: string, mode = 0o755): Msg["entries"] {
+export function dirEntry(path: string, mode = 0o755): OfferedEntry {
   return { path, kind: "dir", size: 0, mode, mtimeMs: 1e12 };
 }
 

@@ -28,7 +28,7 @@ describe("a hostile sender", () => {
     const recv = await startReceiver(dst.path);
     const peer = await HostilePeer.afterHello(recv.port);
     const first = bytes(100, 1);
-    await peer.send({ type: "offer", entries: [fileEntry("a.bin", 100)] });
+    await peer.offer([fileEntry("a.bin", 100)]);
     await peer.expect("accept");
     await peer.send({ type: "file", index: 0, offset: 0 });
     await peer.sendData(first);
@@ -51,7 +51,7 @@ describe("a hostile sender", () => {
     await using dst = await tempDir();
     const recv = await startReceiver(dst.path);
     const peer = await HostilePeer.afterHello(recv.port);
-    await peer.send({ type: "offer", entries: [fileEntry("a.bin", 10)] });
+    await peer.offer([fileEntry("a.bin", 10)]);
     await peer.expect("accept");
     await peer.send({ type: "file", index: 0, offset: 0 });
     await peer.sendData(bytes(11, 3));
@@ -68,7 +68,7 @@ describe("a hostile sender", () => {
     const before = await stat(join(dst.path, "old"));
     const recv = await startReceiver(dst.path);
     const peer = await HostilePeer.afterHello(recv.port);
-    await peer.send({ type: "offer", entries: [dirEntry("old", 0o777), dirEntry("new", 0o750)] });
+    await peer.offer([dirEntry("old", 0o777), dirEntry("new", 0o750)]);
     await peer.expect("accept");
     await peer.send({ type: "done" });
     expect((await peer.expect("summary")).files).toBe(0);
@@ -86,7 +86,7 @@ describe("a hostile sender", () => {
     await writeFile(join(dst.path, "secret.txt"), secret);
     const recv = await startReceiver(dst.path);
     const peer = await HostilePeer.afterHello(recv.port);
-    await peer.send({ type: "offer", entries: [fileEntry("secret.txt", secret.byteLength)] });
+    await peer.offer([fileEntry("secret.txt", secret.byteLength)]);
     const accept = await peer.expect("accept");
     const answer = (accept.files as Record<string, unknown>[])[0]!;
     expect(answer).toMatchObject({ offset: secret.byteLength, existing: true });
@@ -109,7 +109,7 @@ describe("a hostile sender", () => {
     await using dst = await tempDir();
     const recv = await startReceiver(dst.path);
     const peer = await HostilePeer.afterHello(recv.port);
-    await peer.send({ type: "offer", entries: [fileEntry(name, 1)] });
+    await peer.offer([fileEntry(name, 1)]);
     const reject = await peer.expect("reject");
     expect(reject.code).toBe("unsafe-name");
     expect(await readdir(dst.path)).toEqual([]);
@@ -126,7 +126,7 @@ describe("a hostile sender", () => {
     const refusing = await HostilePeer.dial(recv.port);
     await refusing.send({ ...hello("sender"), features: [FEATURE_REFUSE] });
     await refusing.expect("hello");
-    await refusing.send({ type: "offer", entries: [fileEntry("notes.txt", 9000), fileEntry("b.txt", 1)] });
+    await refusing.offer([fileEntry("notes.txt", 9000), fileEntry("b.txt", 1)]);
     const accept = await refusing.expect("accept");
     expect(accept.files).toEqual([{ index: 1, offset: 0, existing: false }]);
     expect(accept.refused).toMatchObject([{ index: 0, code: "exists" }]);
@@ -134,7 +134,7 @@ describe("a hostile sender", () => {
     refusing.destroy();
     // ... one that cannot is refused whole; neither learns a hash or a size of the user's file.
     const plain = await HostilePeer.afterHello(recv.port);
-    await plain.send({ type: "offer", entries: [fileEntry("notes.txt", 5000)] });
+    await plain.offer([fileEntry("notes.txt", 5000)]);
     const reject = await plain.expect("reject");
     expect(reject.code).toBe("exists");
     for (const answer of [accept, reject]) {
@@ -152,7 +152,7 @@ describe("a hostile sender", () => {
     await mkdir(join(dst.path, "a.bin.xfer-part")); // a folder where the part must go: the open fails
     const recv = await startReceiver(dst.path);
     const peer = await HostilePeer.afterHello(recv.port);
-    await peer.send({ type: "offer", entries: [fileEntry("a.bin", 10)] });
+    await peer.offer([fileEntry("a.bin", 10)]);
     const answer = await peer.next();
     expect(answer?.type).toBe("reject");
     expect(JSON.stringify(answer)).not.toContain(dst.path);
@@ -164,7 +164,7 @@ describe("a hostile sender", () => {
     await using dst = await tempDir();
     const recv = await startReceiver(dst.path, ["--idle-timeout", "1"]);
     const peer = await HostilePeer.afterHello(recv.port);
-    await peer.send({ type: "offer", entries: [fileEntry("a.bin", 10)] });
+    await peer.offer([fileEntry("a.bin", 10)]);
     await peer.expect("accept");
     const pinging = setInterval(() => void peer.send({ type: "ping" }).catch(() => {}), 300);
     const started = Date.now();

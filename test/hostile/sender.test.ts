@@ -21,18 +21,45 @@ async function withHostileReceiver(script: (peer: HostilePeer) => Promise<void>,
   }
 }
 
-/** The receiving side up to the offer: hello answered, offer read. */
+/** The receiving side up to the offer: hello answered, offer read (one file: head, page, end). */
 async function greet(peer: HostilePeer): Promise<void> {
   await peer.expect("hello");
   await peer.send(hello("receiver"));
-  await peer.expect("offer");
+  for (const part of ["offer-head", "offer-page", "offer-end"]) await peer.expect(part);
 }
 
 describe("a hostile receiver", () => {
+  test("an answered page's files go out while later pages wait for their answer, before the offer's end", async () => {
+    await using src = await tempDir();
+    for (let i = 0; i < 10; i++) await writeFile(join(src.path, `f${i}`), "x");
+    const seen: string[] = [];
+    const hostile = await hostileReceiver(async (peer) => {
+      await peer.expect("hello");
+      await peer.send(hello("receiver"));
+      await peer.expect("offer-head");
+      for (let m = await peer.next(); m && m.type !== "file"; m = await peer.next()) {
+        seen.push(m.type === "offer-page" ? `page ${m.first}` : m.type);
+        // Pages of one entry: 0 is the folder, 1 its first file. Answered once four are in flight.
+        if (m.type === "offer-page" && m.first === 3) {
+          await peer.send({ type: "accept", first: 0, files: [], refused: [] });
+          await peer.send({ type: "accept", first: 1, files: [{ index: 1, offset: 0 }], refused: [] });
+        }
+      }
+      seen.push("file");
+      peer.destroy();
+    });
+    try {
+      await sendAndWait([src.path, `127.0.0.1:${hostile.port}`], { env: { XFER_PAGE_ENTRIES: "1" } });
+    } finally {
+      await hostile.listener.close();
+    }
+    expect(seen).toEqual(["page 0", "page 1", "page 2", "page 3", "page 4", "page 5", "file"]);
+  });
+
   test("a summary claiming files it never confirmed is a protocol error, not a success", async () => {
     const sent = await withHostileReceiver(async (peer) => {
       await greet(peer);
-      await peer.send({ type: "accept", files: [{ index: 0, offset: 0 }] });
+      await peer.send({ type: "accept", first: 0, files: [{ index: 0, offset: 0 }] });
       await peer.send({ type: "summary", files: 999, bytes: 0, failed: 0 });
       await peer.waitClosed(5000);
     });
@@ -44,7 +71,7 @@ describe("a hostile receiver", () => {
   test("a resume offset beyond the file is a clean protocol error that names no local path", async () => {
     const sent = await withHostileReceiver(async (peer) => {
       await greet(peer);
-      await peer.send({ type: "accept", files: [{ index: 0, offset: 5000, prefixHash: "0".repeat(64) }] });
+      await peer.send({ type: "accept", first: 0, files: [{ index: 0, offset: 5000, prefixHash: "0".repeat(64) }] });
       await peer.waitClosed(5000);
     });
     expect(sent.code).toBe(3);
@@ -105,7 +132,7 @@ describe("--stdout against a hostile sender", () => {
       stdout += d.byteLength;
     });
     const peer = await HostilePeer.afterHello(port);
-    await peer.send({ type: "offer", entries: [fileEntry("x", 100)] });
+    await peer.offer([fileEntry("x", 100)]);
     await peer.expect("accept");
     await peer.send({ type: "file", index: 0, offset: 0 });
     await peer.sendData(new Uint8Array(60).fill(1));

@@ -18,31 +18,37 @@ describe("the accept frame, written as bytes", () => {
       message: fc.string(),
     });
     fc.assert(
-      fc.property(fc.array(slot, { maxLength: 40 }), fc.array(refusal, { maxLength: 3 }), (slots, refused) => {
-        const prepared = new PreparedFiles(slots.length);
-        const files: object[] = [];
-        slots.forEach((s, index) => {
-          if (s === "none") return;
-          if (s === "fresh") {
-            prepared.setFresh(index);
-            files.push({ index, offset: 0, existing: false });
-            return;
-          }
-          const accepted = {
-            index,
-            offset: s.offset,
-            ...(s.hash ? { prefixHash: "a".repeat(64) } : {}),
-            existing: s.existing,
-          };
-          prepared.set(index, { accepted, prefix: null });
-          files.push(accepted);
-        });
-        const frame = encodeAcceptFrame(prepared, refused);
-        const json = new TextDecoder().decode(frame.subarray(FRAME_HEADER_BYTES));
-        expect(json).toBe(JSON.stringify({ type: "accept", files, refused }));
-        const [piece] = new FrameDecoder().push(frame);
-        expect(piece?.kind === "control" && ControlMessage.safeParse(JSON.parse(piece.json)).success).toBe(true);
-      }),
+      fc.property(
+        fc.array(slot, { maxLength: 40 }),
+        fc.array(refusal, { maxLength: 3 }),
+        fc.nat(),
+        (slots, refused, first) => {
+          const prepared = new PreparedFiles(slots.length, first);
+          const files: object[] = [];
+          slots.forEach((s, at) => {
+            const index = first + at;
+            if (s === "none") return;
+            if (s === "fresh") {
+              prepared.setFresh(index);
+              files.push({ index, offset: 0, existing: false });
+              return;
+            }
+            const accepted = {
+              index,
+              offset: s.offset,
+              ...(s.hash ? { prefixHash: "a".repeat(64) } : {}),
+              existing: s.existing,
+            };
+            prepared.set(index, { accepted, prefix: null });
+            files.push(accepted);
+          });
+          const frame = encodeAcceptFrame(prepared, refused);
+          const json = new TextDecoder().decode(frame.subarray(FRAME_HEADER_BYTES));
+          expect(json).toBe(JSON.stringify({ type: "accept", first, files, refused }));
+          const [piece] = new FrameDecoder().push(frame);
+          expect(piece?.kind === "control" && ControlMessage.safeParse(JSON.parse(piece.json)).success).toBe(true);
+        },
+      ),
       { numRuns: 3000, seed: 14 },
     );
   });

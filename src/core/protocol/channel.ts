@@ -6,8 +6,8 @@ import type { StreamConnection } from "../../plugin/api.ts";
 import { release } from "../../plugin/owned-chunks.ts";
 import { toXferError, XferError } from "../errors.ts";
 import { type DecodedPiece, encodeControlFrame, FRAME_HEADER_BYTES, FrameDecoder, type FrameError } from "./frames.ts";
-import { ControlMessage } from "./messages.ts";
-import { checkAccept, checkOfferEntries } from "./offer.ts";
+import { ControlMessage, MAX_PAGE_BYTES } from "./messages.ts";
+import { checkAccept, checkOfferEntries, checkPageFirst } from "./offer.ts";
 
 export type Incoming = { kind: "control"; msg: ControlMessage } | { kind: "data"; bytes: Uint8Array };
 
@@ -226,10 +226,17 @@ function parseControl(json: string): Incoming | null {
   const type = (raw as { type?: unknown } | null)?.type;
   // A message type from a newer peer that we do not know is skipped, not fatal.
   if (typeof type === "string" && !KNOWN_TYPES.has(type as ControlMessage["type"])) return null;
-  if (type === "offer") {
-    const checked = checkOfferEntries((raw as { entries?: unknown }).entries);
-    if ("problem" in checked) throw new XferError("protocol", `invalid 'offer' message from peer: ${checked.problem}`);
-    return { kind: "control", msg: { type: "offer", entries: checked.entries } };
+  if (type === "offer-page") {
+    // Measured on the text first: a page is small whatever the tree, so the receiver's memory is too.
+    if (json.length > MAX_PAGE_BYTES || Buffer.byteLength(json) > MAX_PAGE_BYTES)
+      throw new XferError("protocol", `invalid 'offer-page' message from peer: more than ${MAX_PAGE_BYTES} bytes`);
+    const page = raw as { first?: unknown; entries?: unknown };
+    const first = checkPageFirst(page.first);
+    if (first === null) throw new XferError("protocol", "invalid 'offer-page' message from peer: first invalid");
+    const checked = checkOfferEntries(page.entries);
+    if ("problem" in checked)
+      throw new XferError("protocol", `invalid 'offer-page' message from peer: ${checked.problem}`);
+    return { kind: "control", msg: { type: "offer-page", first, entries: checked.entries } };
   }
   if (type === "accept") {
     const checked = checkAccept(raw as Record<string, unknown>);

@@ -5,7 +5,7 @@
 import { z } from "zod";
 
 /** Bumped on any change an older peer would misread. Peers must speak the same major version. */
-export const SESSION_PROTOCOL_VERSION = 2;
+export const SESSION_PROTOCOL_VERSION = 3;
 export const PROTOCOL_NAME = "xfer";
 
 const u53 = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -36,14 +36,36 @@ export const ManifestEntry = z.object({
   mtimeMs: z.number().finite(),
 });
 
-/** Entries in one offer (stream sessions): what 64 MiB of the shortest names hold. */
-export const MAX_OFFER_ENTRIES = 1_000_000;
+/** Entries in one offer (every page together): the receiver keeps ~30 bytes of tables per entry. */
+export const MAX_OFFER_ENTRIES = 10_000_000;
+/** Entries in one page of an offer (stream sessions). */
+export const MAX_PAGE_ENTRIES = 4096;
+/** A page's control message, in bytes of JSON: pages stay small on both sides whatever the tree. */
+export const MAX_PAGE_BYTES = 1 << 20;
 
-/** The schema; the channel checks an offer's entries with checkOfferEntries (offer.ts), which accepts the same. */
-export const Offer = z.object({
-  type: z.literal("offer"),
-  entries: z.array(ManifestEntry).max(MAX_OFFER_ENTRIES),
+/**
+ * The offer's first message: what the sender knows of the whole tree before any page (it walked it
+ * first), for the receiver's question and its checks. Every page must fit inside these totals and
+ * the end must meet them exactly.
+ */
+export const OfferHead = z.object({
+  type: z.literal("offer-head"),
+  entries: z.number().int().nonnegative().max(MAX_OFFER_ENTRIES),
+  files: z.number().int().nonnegative().max(MAX_OFFER_ENTRIES),
+  /** Bytes of every file together; null when one has an unknown size (stdin). */
+  bytes: u53.nullable(),
 });
+
+/** The schema; the channel checks a page's entries with checkOfferEntries (offer.ts), which accepts the same. */
+export const OfferPage = z.object({
+  type: z.literal("offer-page"),
+  /** Index of the page's first entry: the entries offered before it. */
+  first: u53,
+  entries: z.array(ManifestEntry).min(1).max(MAX_PAGE_ENTRIES),
+});
+
+/** No more pages: the entries must number what the head said. */
+export const OfferEnd = z.object({ type: z.literal("offer-end") });
 
 export const AcceptedFile = z.object({
   index: u53,
@@ -58,8 +80,11 @@ export const AcceptedFile = z.object({
 /** An offered entry the receiver will not take, while it takes the others (only to a sender with FEATURE_REFUSE). */
 export const RefusedEntry = z.object({ index: u53, code: errorCode, message: text });
 
+/** The answer to one page (pages are answered in order, each once). */
 export const Accept = z.object({
   type: z.literal("accept"),
+  /** The page's `first`. */
+  first: u53,
   files: z.array(AcceptedFile),
   refused: z.array(RefusedEntry).default([]),
 });
@@ -94,7 +119,9 @@ export const Ping = z.object({ type: z.literal("ping") });
 
 export const ControlMessage = z.discriminatedUnion("type", [
   Hello,
-  Offer,
+  OfferHead,
+  OfferPage,
+  OfferEnd,
   Accept,
   Reject,
   FileStart,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { Accept, ManifestEntry, Offer } from "./messages.ts";
+import { Accept, MAX_PAGE_ENTRIES, ManifestEntry, OfferPage } from "./messages.ts";
 import { checkAccept, checkOfferEntries } from "./offer.ts";
 
 /** Values around each field's bounds, and of the wrong types. */
@@ -40,7 +40,7 @@ describe("offer entries, checked in place", () => {
   test("accepted exactly when the schema accepts them, and the same fields come out", () => {
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 6 }), (entries) => {
-        const schema = Offer.safeParse({ type: "offer", entries });
+        const schema = OfferPage.safeParse({ type: "offer-page", first: 0, entries });
         const ours = checkOfferEntries(entries);
         expect("entries" in ours).toBe(schema.success);
         if (!schema.success || !("entries" in ours)) return;
@@ -50,12 +50,15 @@ describe("offer entries, checked in place", () => {
     );
   }, 60_000);
 
-  test("the problem names the entry and field, and more than a million entries are refused", () => {
+  test("the problem names the entry and field; an empty page and one over the limit are refused", () => {
     expect(checkOfferEntries([{ path: "a", kind: "file", size: -1, mode: 0, mtimeMs: 0 }])).toEqual({
       problem: "entries.0.size invalid",
     });
     expect(checkOfferEntries("x")).toEqual({ problem: "entries: expected array" });
-    expect("problem" in checkOfferEntries(new Array(1_000_001).fill(0))).toBe(true);
+    expect(checkOfferEntries([])).toEqual({ problem: "entries: a page holds at least one entry" });
+    const e = { path: "a", kind: "file", size: 1, mode: 0, mtimeMs: 0 };
+    expect("entries" in checkOfferEntries(new Array(MAX_PAGE_ENTRIES).fill(e))).toBe(true);
+    expect("problem" in checkOfferEntries(new Array(MAX_PAGE_ENTRIES + 1).fill(e))).toBe(true);
   });
 });
 
@@ -89,16 +92,22 @@ describe("accept files, checked in place", () => {
   );
   test("accepted exactly when the schema accepts it, with the same files and refusals", () => {
     fc.assert(
-      fc.property(fc.array(file, { maxLength: 6 }), refused, (files, refusedValue) => {
-        const raw: Record<string, unknown> = { type: "accept", files: structuredClone(files) };
-        if (refusedValue !== undefined) raw.refused = refusedValue;
-        const schema = Accept.safeParse(structuredClone(raw));
-        const ours = checkAccept(raw);
-        expect("files" in ours).toBe(schema.success);
-        if (!schema.success || !("files" in ours)) return;
-        expect(ours.files.map((f) => Accept.shape.files.element.parse(f))).toEqual(schema.data.files);
-        expect(ours.refused).toEqual(schema.data.refused);
-      }),
+      fc.property(
+        fc.array(file, { maxLength: 6 }),
+        refused,
+        fc.oneof(fc.nat(), anyValue),
+        (files, refusedValue, first) => {
+          const raw: Record<string, unknown> = { type: "accept", first, files: structuredClone(files) };
+          if (refusedValue !== undefined) raw.refused = refusedValue;
+          const schema = Accept.safeParse(structuredClone(raw));
+          const ours = checkAccept(raw);
+          expect("files" in ours).toBe(schema.success);
+          if (!schema.success || !("files" in ours)) return;
+          expect(ours.files.map((f) => Accept.shape.files.element.parse(f))).toEqual(schema.data.files);
+          expect(ours.refused).toEqual(schema.data.refused);
+          expect(ours.first).toBe(schema.data.first);
+        },
+      ),
       { numRuns: 20_000, seed: 14 },
     );
   }, 60_000);

@@ -1,19 +1,23 @@
 /**
- * The two messages that grow with the manifest, the offer and its accept, checked in place. zod's parse of a 10^6-entry offer built a second copy of
- * every entry (and its issue bookkeeping): +400 MB of peak memory and 0.6 s, measured
- * (docs/BENCHMARKS.md, "Huge offers"). This accepts exactly what the ManifestEntry schema accepts
+ * The two messages that grow with the manifest, an offer's page and its accept, checked in place.
+ * zod's parse of a 10^6-entry offer built a second copy of every entry (and its issue bookkeeping):
+ * +400 MB of peak memory and 0.6 s when the offer was one message (docs/BENCHMARKS.md, "Huge
+ * offers"); in pages the copies are small, but the time is the same. This accepts exactly what the ManifestEntry schema accepts
  * (offer.test.ts holds the two side by side) and keeps the parsed objects; fields it does not know
  * stay on them unread, as the schema would drop them.
  */
-import { type AcceptedFile, MAX_OFFER_ENTRIES, type ManifestEntry, RefusedEntry } from "./messages.ts";
+import { type AcceptedFile, MAX_PAGE_ENTRIES, type ManifestEntry, RefusedEntry } from "./messages.ts";
 
 const KINDS = new Set(["file", "dir", "symlink"]);
 const MAX_PATH_CHARS = 4096;
 
-/** The entries, or where and why they are not valid (as zod words its first issue). */
+const isIndex = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/** A page's entries, or where and why they are not valid (as zod words its first issue). */
 export function checkOfferEntries(raw: unknown): { entries: ManifestEntry[] } | { problem: string } {
   if (!Array.isArray(raw)) return { problem: "entries: expected array" };
-  if (raw.length > MAX_OFFER_ENTRIES) return { problem: `entries: at most ${MAX_OFFER_ENTRIES} entries` };
+  if (raw.length === 0) return { problem: "entries: a page holds at least one entry" };
+  if (raw.length > MAX_PAGE_ENTRIES) return { problem: `entries: at most ${MAX_PAGE_ENTRIES} entries in a page` };
   for (let i = 0; i < raw.length; i++) {
     const why = entryProblem(raw[i]);
     if (why) return { problem: `entries.${i}.${why}` };
@@ -43,14 +47,15 @@ const Refused = RefusedEntry.array();
  */
 export function checkAccept(
   raw: Record<string, unknown>,
-): { files: AcceptedFile[]; refused: RefusedEntry[] } | { problem: string } {
-  const { files } = raw;
+): { first: number; files: AcceptedFile[]; refused: RefusedEntry[] } | { problem: string } {
+  const { first, files } = raw;
+  if (!isIndex(first)) return { problem: "first invalid" };
   if (!Array.isArray(files)) return { problem: "files: expected array" };
   for (let i = 0; i < files.length; i++) {
     const f = files[i] as Record<string, unknown> | null;
     if (typeof f !== "object" || f === null || Array.isArray(f)) return { problem: `files.${i} expected object` };
-    if (!(Number.isSafeInteger(f.index) && (f.index as number) >= 0)) return { problem: `files.${i}.index invalid` };
-    if (!(Number.isSafeInteger(f.offset) && (f.offset as number) >= 0)) return { problem: `files.${i}.offset invalid` };
+    if (!isIndex(f.index)) return { problem: `files.${i}.index invalid` };
+    if (!isIndex(f.offset)) return { problem: `files.${i}.offset invalid` };
     if (f.prefixHash !== undefined && !(typeof f.prefixHash === "string" && HASH_HEX.test(f.prefixHash)))
       return { problem: `files.${i}.prefixHash invalid` };
     if (f.existing === undefined) f.existing = false;
@@ -58,5 +63,10 @@ export function checkAccept(
   }
   const refused = Refused.safeParse(raw.refused === undefined ? [] : raw.refused);
   if (!refused.success) return { problem: `refused: ${refused.error.issues[0]?.message}` };
-  return { files: files as AcceptedFile[], refused: refused.data };
+  return { first: first as number, files: files as AcceptedFile[], refused: refused.data };
+}
+
+/** A page's index, checked as the schema would. */
+export function checkPageFirst(first: unknown): number | null {
+  return isIndex(first) ? (first as number) : null;
 }

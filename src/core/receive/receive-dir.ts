@@ -33,7 +33,7 @@ import { z } from "zod";
 import { toXferError, XferError } from "../errors.ts";
 import { hashFilePrefix } from "../hash-file.ts";
 import { newHasher, type StreamingHasher } from "../hashing.ts";
-import { checkOfferedNames, type OfferedNamesCheck, PART_SUFFIX, printable, unsafeLinkReason } from "../names.ts";
+import { OfferedNames, type OfferedNamesCheck, PART_SUFFIX, printable, unsafeLinkReason } from "../names.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
@@ -41,6 +41,7 @@ import { openInsideSync } from "./open-inside.ts";
 import { identityOf, PartRecord, RECORD_DIR } from "./part-record.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import {
+  type PageOptions,
   type Prepared,
   PreparedFiles,
   type PrepareOptions,
@@ -81,22 +82,32 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     this.parts = new PartRecord(root);
   }
 
+  /** The names of one offer, page after page: what checks them against each other and this folder's filesystem. */
+  offerNames(): OfferedNames {
+    return new OfferedNames(probeFolding(this.root));
+  }
+
   /**
-   * Validate an offer against this directory. Throws an XferError (sent to the peer as a reject)
-   * when any name is unsafe, a file would be replaced without --overwrite, or the disk cannot hold
-   * it; writes nothing.
+   * Validate an offer (or one page of it: `options.first`, `options.names`) against this directory.
+   * Throws an XferError (sent to the peer as a reject) when any name is unsafe, a file would be
+   * replaced without --overwrite, or the disk cannot hold it; writes nothing.
    */
   async prepare(entries: readonly ManifestEntry[], options: PrepareOptions): Promise<PreparedFiles> {
     const refused = options.refused ?? new Set<number>();
-    const { fatal, collisions } = this.checkNames(entries);
+    const first = options.first ?? 0;
+    const { fatal, collisions } = this.checkNames(entries, first, options.names);
     if (fatal) throw new XferError("unsafe-name", `refusing offered name '${printable(fatal.name)}': ${fatal.reason}`);
     for (const [index, reason] of collisions)
       if (!refused.has(index))
-        throw new XferError("unsafe-name", `refusing offered name '${printable(entries[index]!.path)}': ${reason}`);
-    const prepared = new PreparedFiles(entries.length);
-    const known = new Map<string, boolean>();
-    for (let index = 0; index < entries.length; index++) {
-      const entry = entries[index]!;
+        throw new XferError(
+          "unsafe-name",
+          `refusing offered name '${printable(entries[index - first]!.path)}': ${reason}`,
+        );
+    const prepared = new PreparedFiles(entries.length, first);
+    const known = this.knownFolders(options.names);
+    for (let at = 0; at < entries.length; at++) {
+      const entry = entries[at]!;
+      const index = first + at;
       if (refused.has(index)) continue;
       if (entry.kind === "symlink") {
         const why = unsafeLinkReason(entry.path, entry.target);
@@ -118,21 +129,44 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       if (p) prepared.set(index, p);
       else prepared.setFresh(index);
     }
-    await this.checkSpace(entries, prepared);
+    await this.checkSpace(entries, prepared, options.pendingBytes ?? 0);
     return prepared;
+  }
+
+  /**
+   * Which folders under the root exist, by path, for one offer's check: kept across its pages (a
+   * page's folders were made before the next page is checked, so a folder looked up as missing is
+   * looked up again: only those found are kept).
+   */
+  private readonly folderCache = new WeakMap<OfferedNames, Map<string, boolean>>();
+
+  private knownFolders(names: OfferedNames | undefined): Map<string, boolean> {
+    if (!names) return new Map();
+    let known = this.folderCache.get(names);
+    if (!known) {
+      known = new Map();
+      this.folderCache.set(names, known);
+    }
+    for (const [path, there] of known) if (!there) known.delete(path);
+    return known;
   }
 
   /**
    * Entries refused one by one, by index: names this folder's filesystem cannot hold beside earlier
    * ones (names.ts), and links that could lead outside this folder.
    */
-  async refusals(entries: readonly ManifestEntry[]): Promise<Map<number, Refusal>> {
+  async refusals(entries: readonly ManifestEntry[], options: PageOptions = {}): Promise<Map<number, Refusal>> {
     const out = new Map<number, Refusal>();
-    for (const [index, reason] of this.checkNames(entries).collisions)
-      out.set(index, { code: "name-collision", message: `refusing '${printable(entries[index]!.path)}': ${reason}` });
+    const first = options.first ?? 0;
+    for (const [index, reason] of this.checkNames(entries, first, options.names).collisions)
+      out.set(index, {
+        code: "name-collision",
+        message: `refusing '${printable(entries[index - first]!.path)}': ${reason}`,
+      });
     const folders = new Map<string, boolean>();
-    for (let index = 0; index < entries.length; index++) {
-      const entry = entries[index]!;
+    for (let at = 0; at < entries.length; at++) {
+      const entry = entries[at]!;
+      const index = first + at;
       if (out.has(index)) continue;
       if (entry.kind === "file") {
         const foreign = this.foreignPart(entry.path, folders);
@@ -167,13 +201,13 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     lutimesSync(at, t, t);
   }
 
-  /** The last offer's check, kept: refusals() and prepare() ask about the same offer. */
+  /** The last page's check, kept: refusals() and prepare() ask about the same page, which is checked once. */
   private lastCheck: { entries: readonly ManifestEntry[]; result: OfferedNamesCheck } | null = null;
 
-  private checkNames(entries: readonly ManifestEntry[]): OfferedNamesCheck {
+  private checkNames(entries: readonly ManifestEntry[], first: number, names?: OfferedNames): OfferedNamesCheck {
     if (this.lastCheck?.entries !== entries) {
       const paths = entries.map((e) => e.path);
-      const result = checkOfferedNames(paths, probeFolding(this.root));
+      const result = (names ?? this.offerNames()).check(paths, first);
       const ours = paths.find((p) => p === RECORD_DIR || p.startsWith(`${RECORD_DIR}/`));
       if (!result.fatal && ours !== undefined)
         result.fatal = { name: ours, reason: `'${RECORD_DIR}' is where this receiver keeps its records` };
@@ -240,10 +274,10 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   }
 
   /** Refuse, before anything is created, an offer the disk cannot hold. */
-  private async checkSpace(entries: readonly ManifestEntry[], prepared: PreparedFiles): Promise<void> {
+  private async checkSpace(entries: readonly ManifestEntry[], prepared: PreparedFiles, pending: number): Promise<void> {
     let need = 0;
-    for (let index = 0; index < prepared.end; index++) {
-      const size = entries[index]?.size ?? 0;
+    for (let index = prepared.first; index < prepared.end; index++) {
+      const size = entries[index - prepared.first]?.size ?? 0;
       if (prepared.isFresh(index)) need += size;
       else {
         const p = prepared.get(index);
@@ -251,6 +285,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       }
     }
     if (need === 0) return;
+    need += pending;
     let free: number;
     let headroom: number;
     try {

@@ -1,5 +1,6 @@
 /** Where a receiving session puts what it accepts: a directory (ReceiveDir) or standard output. */
 import type { StreamingHasher } from "../hashing.ts";
+import type { OfferedNames } from "../names.ts";
 import type { AcceptedFile, ManifestEntry } from "../protocol/messages.ts";
 import type { Commit } from "./publish-batch.ts";
 
@@ -13,52 +14,55 @@ export interface Prepared {
 }
 
 /**
- * What prepare() found, by offered index, in index order. Most files of a big tree are simply new
- * here: those cost one byte each instead of two objects and a map entry (measured with the rest of the
- * huge-offer changes: docs/BENCHMARKS.md).
+ * What prepare() found for the entries from `first` to `end` (an offer's page), by offered index, in
+ * index order. Most files of a big tree are simply new here: those cost one byte each instead of two
+ * objects and a map entry (measured with the rest of the huge-offer changes: docs/BENCHMARKS.md).
  */
 export class PreparedFiles {
   /** 1: accepted as a new file; 2: see `other`. */
   private readonly state: Uint8Array;
   private readonly other = new Map<number, Prepared>();
 
-  constructor(entries: number) {
+  constructor(
+    entries: number,
+    readonly first = 0,
+  ) {
     this.state = new Uint8Array(entries);
   }
 
   /** Accepted from offset 0, nothing here yet. */
   setFresh(index: number): void {
-    this.state[index] = 1;
+    this.state[index - this.first] = 1;
     this.other.delete(index);
   }
 
   set(index: number, prepared: Prepared): void {
-    this.state[index] = 2;
+    this.state[index - this.first] = 2;
     this.other.set(index, prepared);
   }
 
   has(index: number): boolean {
-    return (this.state[index] ?? 0) !== 0;
+    return (this.state[index - this.first] ?? 0) !== 0;
   }
 
   /** Accepted as a new file, nothing of it here: offset 0, no prefix. */
   isFresh(index: number): boolean {
-    return this.state[index] === 1;
+    return this.state[index - this.first] === 1;
   }
 
   /** One past the highest index (loops over has() allocate nothing, unlike keys()). */
   get end(): number {
-    return this.state.length;
+    return this.first + this.state.length;
   }
 
   get(index: number): Prepared | undefined {
-    const state = this.state[index];
+    const state = this.state[index - this.first];
     if (state === 1) return { accepted: { index, offset: 0, existing: false }, prefix: null };
     return state === 2 ? this.other.get(index) : undefined;
   }
 
   *keys(): IterableIterator<number> {
-    for (let i = 0; i < this.state.length; i++) if (this.state[i] !== 0) yield i;
+    for (let i = 0; i < this.state.length; i++) if (this.state[i] !== 0) yield this.first + i;
   }
 
   *values(): IterableIterator<Prepared> {
@@ -66,11 +70,21 @@ export class PreparedFiles {
   }
 }
 
-export interface PrepareOptions {
+/** Which page of an offer is checked (absent: the whole offer, in one). */
+export interface PageOptions {
+  /** Offer index of the page's first entry. */
+  first?: number;
+  /** The names of the pages before, to check this page's against (ReceiveDir.offerNames()). */
+  names?: OfferedNames;
+}
+
+export interface PrepareOptions extends PageOptions {
   /** Look at part files to resume them (stream sessions); datagram sessions always start afresh. */
   resume: boolean;
   /** Indices refused one by one (see refusals()): left out of the check. */
   refused?: ReadonlySet<number>;
+  /** Bytes earlier pages still need on this disk (accepted, not yet written). */
+  pendingBytes?: number;
 }
 
 /** Why one entry is refused while the others are taken. */
@@ -99,7 +113,9 @@ export interface ReceiveTarget {
    * Entries that can be refused one by one while the rest arrives (names the filesystem cannot hold
    * side by side, unsafe links), by index: why. Absent: nothing is refused singly.
    */
-  refusals?(entries: readonly ManifestEntry[]): Promise<Map<number, Refusal>>;
+  refusals?(entries: readonly ManifestEntry[], options?: PageOptions): Promise<Map<number, Refusal>>;
+  /** A fresh check of one offer's names, for its pages (absent: each page is checked alone). */
+  offerNames?(): OfferedNames;
   /** Make an offered symbolic link, after every file; absent: links are not made here. */
   makeLink?(entry: ManifestEntry): Promise<void>;
   /** True when this call created the folder. */

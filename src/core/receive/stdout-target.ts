@@ -4,7 +4,7 @@ import { XferError } from "../errors.ts";
 import { newHasher, type StreamingHasher } from "../hashing.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
 import type { Commit } from "./publish-batch.ts";
-import { type FileSink, PreparedFiles, type ReceiveTarget } from "./receive-target.ts";
+import { type FileSink, PreparedFiles, type PrepareOptions, type ReceiveTarget } from "./receive-target.ts";
 
 export class StdoutTarget implements ReceiveTarget {
   /** Standard output takes one session's bytes, ever: a second peer must not mix its own in. */
@@ -12,11 +12,12 @@ export class StdoutTarget implements ReceiveTarget {
 
   constructor(private readonly out: Writable) {}
 
-  async prepare(entries: readonly ManifestEntry[]): Promise<PreparedFiles> {
-    if (entries.length !== 1 || entries[0]?.kind !== "file")
+  async prepare(entries: readonly ManifestEntry[], options?: PrepareOptions): Promise<PreparedFiles> {
+    const first = options?.first ?? 0;
+    if (first !== 0 || entries.length !== 1 || entries[0]?.kind !== "file")
       throw new XferError(
         "rejected",
-        `receiver writes to standard output and takes one file; offer has ${entries.length} entries`,
+        `receiver writes to standard output and takes one file; offer has ${first + entries.length} entries`,
       );
     if (this.taken) throw new XferError("busy", "standard output is taken by another session");
     this.taken = true;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { type LockHolder, PathLocks, TAKEOVER_SILENCE_MS, TAKEOVER_WAIT_MS } from "./path-locks.ts";
+import { type LockHolder, PathLocks, pathKey, TAKEOVER_SILENCE_MS, TAKEOVER_WAIT_MS } from "./path-locks.ts";
 
 function holder(silentMs: () => number, locks: PathLocks, paths: string[]): LockHolder & { aborted: boolean } {
   const h = {
@@ -24,6 +24,25 @@ describe("path locks", () => {
     expect(locks.tryLock(["x"], a)).toEqual([]);
     locks.unlock(["x", "y"], a);
     expect(locks.tryLock(["y"], b)).toEqual([]);
+  });
+
+  test("unlockAll frees what a holder locked page after page, and only that", () => {
+    const locks = new PathLocks();
+    const a = holder(() => 0, locks, []);
+    const b = holder(() => 0, locks, []);
+    expect(locks.tryLock(["p/1", "p/2"], a)).toEqual([]);
+    expect(locks.tryLock(["p/3"], a)).toEqual([]);
+    expect(locks.tryLock(["q"], b)).toEqual([]);
+    locks.unlockAll(a);
+    expect(locks.tryLock(["p/1", "p/3"], b)).toEqual([]);
+    expect(locks.tryLock(["q"], a)).toEqual([b]);
+  });
+
+  test("path keys: 10^5 paths of one tree, no two alike", () => {
+    const keys = new Set<number>();
+    for (let d = 0; d < 100; d++) for (let f = 0; f < 1000; f++) keys.add(pathKey(`t/${d}/${f}`));
+    expect(keys.size).toBe(100_000);
+    expect(Number.isSafeInteger(pathKey("x".repeat(5000)))).toBe(true);
   });
 
   test("a silent holder is taken over at once", async () => {

@@ -21,18 +21,24 @@ const POLL_MS = 50;
 
 export const TAKEN_OVER_MESSAGE = "a new session for the same files took over from this silent one";
 
+/**
+ * Paths are held by a 52-bit hash, not as strings: a 10^6-entry offer's paths cost ~76 MB as map
+ * keys (docs/BENCHMARKS.md, "A huge offer"). Two paths with one hash only make each other's
+ * sessions wait (or be refused as busy), never write one file together.
+ */
 export class PathLocks {
-  private readonly held = new Map<string, LockHolder>();
+  private readonly held = new Map<number, LockHolder>();
 
   /** Take every path, or none: returns the holders in the way (empty when locked). */
   tryLock(paths: readonly string[], holder: LockHolder): LockHolder[] {
     const blocking = new Set<LockHolder>();
-    for (const p of paths) {
-      const h = this.held.get(p);
+    const keys = paths.map(pathKey);
+    for (const k of keys) {
+      const h = this.held.get(k);
       if (h && h !== holder) blocking.add(h);
     }
     if (blocking.size > 0) return [...blocking];
-    for (const p of paths) this.held.set(p, holder);
+    for (const k of keys) this.held.set(k, holder);
     return [];
   }
 
@@ -59,6 +65,27 @@ export class PathLocks {
   }
 
   unlock(paths: readonly string[], holder: LockHolder): void {
-    for (const p of paths) if (this.held.get(p) === holder) this.held.delete(p);
+    for (const p of paths) {
+      const k = pathKey(p);
+      if (this.held.get(k) === holder) this.held.delete(k);
+    }
   }
+
+  /** Everything `holder` locked, page after page. */
+  unlockAll(holder: LockHolder): void {
+    for (const [k, h] of this.held) if (h === holder) this.held.delete(k);
+  }
+}
+
+/** Two 32-bit FNV-1a passes over the UTF-16 units with different seeds, 52 bits of them kept. */
+export function pathKey(path: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x2c9277b5;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  b ^= b >>> 15;
+  return (a >>> 0) * 2 ** 20 + ((b >>> 0) & 0xfffff);
 }

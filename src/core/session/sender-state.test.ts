@@ -1,7 +1,14 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import type { LocalEntry } from "../manifest.ts";
-import { FEATURE_RECEIVED, FEATURE_SYMLINKS } from "../protocol/messages.ts";
-import { SenderSession } from "./sender-state.ts";
+import {
+  type ControlMessage,
+  FEATURE_RECEIVED,
+  FEATURE_SYMLINKS,
+  MAX_PAGE_BYTES,
+  MAX_PAGE_ENTRIES,
+} from "../protocol/messages.ts";
+import { type OutgoingPage, SenderSession } from "./sender-state.ts";
 
 const file = (path: string, size: number | null): LocalEntry => ({
   entry: { path, kind: "file", size, mode: 0o644, mtimeMs: 0 },
@@ -20,33 +27,86 @@ const SENT = { bytes: 10, hash: "ab".repeat(32), resumedFrom: 0 };
 /** d/, d/a (10 B), d/b (20 B), d/l -> a */
 const TREE = [dir("d"), file("d/a", 10), file("d/b", 20), link("d/l", "a")];
 
+/** Every page out (with the end), in order. */
+function allPages(s: SenderSession): OutgoingPage[] {
+  const pages: OutgoingPage[] = [];
+  for (let p = s.nextPage(); p !== null; p = s.nextPage()) if ("json" in p) pages.push(p);
+  return pages;
+}
+
+/** The whole offer paged out (one page for these trees), then the receiver's answer to it. */
+function answer(s: SenderSession, msg: ControlMessage) {
+  allPages(s);
+  const [action] = s.onMessage(msg);
+  if (action?.do !== "page") throw new Error(`expected a page plan, got ${JSON.stringify(action)}`);
+  return action.plan;
+}
+
 function accepted(s: SenderSession, files = [1, 2].map((index) => ({ index, offset: 0, existing: false }))) {
-  return s.onOfferReply({ type: "accept", files, refused: [] });
+  return answer(s, { type: "accept", first: 0, files, refused: [] });
 }
 
 describe("SenderSession: the offer", () => {
   test("links go only to a receiver that can make them; otherwise each is named as skipped", () => {
     const old = new SenderSession(TREE, []);
     expect(old.skipped).toEqual(["d/l"]);
-    expect(old.offer()).toMatchObject({ type: "offer", entries: TREE.slice(0, 3).map((e) => e.entry) });
+    expect(allPages(old).map((p) => JSON.parse(p.json))).toEqual([
+      { type: "offer-page", first: 0, entries: TREE.slice(0, 3).map((e) => e.entry) },
+    ]);
     const modern = new SenderSession(TREE, [FEATURE_SYMLINKS]);
     expect(modern.skipped).toEqual([]);
-    expect(modern.offer()).toMatchObject({ entries: TREE.map((e) => e.entry) });
+    expect(JSON.parse(allPages(modern)[0]!.json)).toMatchObject({ entries: TREE.map((e) => e.entry) });
+  });
+
+  test("the head holds the whole tree's totals; after the pages comes the end, once", () => {
+    const s = new SenderSession(TREE, [FEATURE_SYMLINKS]);
+    expect(s.head()).toEqual({ type: "offer-head", entries: 4, files: 2, bytes: 30 });
+    expect(s.nextPage()).toMatchObject({ first: 0, count: 4 });
+    expect(s.nextPage()).toEqual({ type: "offer-end" });
+    expect(s.nextPage()).toBeNull();
+    expect(new SenderSession([file("-", null)], []).head()).toMatchObject({ bytes: null });
+  });
+
+  test("property: pages cut at the entry and byte limits, and together they are the offer in order", () => {
+    const entry = fc.oneof(
+      fc.nat(9999).map((n) => file(`f/${n}`, n)),
+      fc.string({ minLength: 1, maxLength: 4000 }).map((name) => file(name, 1)),
+    );
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 3 * MAX_PAGE_ENTRIES }), (tree) => {
+        const pages = allPages(new SenderSession(tree, []));
+        const entries = pages.flatMap((p) => {
+          const msg = JSON.parse(p.json);
+          expect(Buffer.byteLength(p.json)).toBeLessThanOrEqual(MAX_PAGE_BYTES);
+          expect(msg.entries.length).toBe(p.count);
+          expect(p.count).toBeGreaterThan(0);
+          expect(p.count).toBeLessThanOrEqual(MAX_PAGE_ENTRIES);
+          return msg.entries;
+        });
+        expect(pages.map((p) => p.first)).toEqual(
+          pages.map((_, i) => pages.slice(0, i).reduce((n, q) => n + q.count, 0)),
+        );
+        expect(entries).toEqual(tree.map((e) => e.entry));
+      }),
+      { numRuns: 25, seed: 14 },
+    );
   });
 });
 
 describe("SenderSession: the accept", () => {
   test("plans the accepted files in offer order with their total; refused ones become failures", () => {
     const s = new SenderSession(TREE, [FEATURE_RECEIVED]);
-    const { plan, events } = s.onOfferReply({
+    const plan = answer(s, {
       type: "accept",
+      first: 0,
       files: [{ index: 1, offset: 4, existing: false }],
       refused: [{ index: 2, code: "exists", message: "'d/b' collides with 'd/B'" }],
     });
     expect(plan.files.map((f) => [f.index, f.accepted.offset])).toEqual([[1, 4]]);
-    expect(plan.total).toBe(10);
-    expect(plan.acknowledged).toBe(true);
-    expect(events).toEqual([
+    expect(s.totalBytes).toBe(30);
+    expect(plan.notComing).toBe(20);
+    expect(s.acknowledged).toBe(true);
+    expect(plan.events).toEqual([
       {
         event: "file-failed",
         index: 2,
@@ -60,23 +120,24 @@ describe("SenderSession: the accept", () => {
 
   test("standard input makes the total unknown", () => {
     const s = new SenderSession([file("-", null)], []);
-    expect(accepted(s, [{ index: 0, offset: 0, existing: false }]).plan.total).toBeNull();
+    expect(accepted(s, [{ index: 0, offset: 0, existing: false }]).files).toHaveLength(1);
+    expect(s.totalBytes).toBeNull();
   });
 
   test("a rejection keeps the receiver's code where the user can act on it", () => {
     const s = new SenderSession(TREE, []);
-    expect(() => s.onOfferReply({ type: "reject", code: "busy", message: "another session" })).toThrow(
+    expect(() => answer(s, { type: "reject", code: "busy", message: "another session" })).toThrow(
       expect.objectContaining({ code: "busy", message: "receiver refused: another session" }),
     );
-    expect(() => s.onOfferReply({ type: "reject", code: "no-space", message: "full" })).toThrow(
+    expect(() => answer(s, { type: "reject", code: "no-space", message: "full" })).toThrow(
       expect.objectContaining({ code: "rejected" }),
     );
-    expect(() => s.onOfferReply({ type: "done" })).toThrow(expect.objectContaining({ code: "protocol" }));
+    expect(() => s.onMessage({ type: "done" })).toThrow(expect.objectContaining({ code: "protocol" }));
   });
 
   test.each([
-    ["a folder", [{ index: 0, offset: 0, existing: false }], "not a file offered"],
-    ["an index never offered", [{ index: 9, offset: 0, existing: false }], "not a file offered"],
+    ["a folder", [{ index: 0, offset: 0, existing: false }], "not a file of its page"],
+    ["an index never offered", [{ index: 9, offset: 0, existing: false }], "not a file of its page"],
     ["a file twice", [1, 1, 2].map((index) => ({ index, offset: 0, existing: false })), "answered twice"],
     [
       "an offset past the end",
@@ -104,12 +165,68 @@ describe("SenderSession: the accept", () => {
   test("a file both refused and accepted is a protocol error", () => {
     const s = new SenderSession(TREE, []);
     expect(() =>
-      s.onOfferReply({
+      answer(s, {
         type: "accept",
+        first: 0,
         files: [1, 2].map((index) => ({ index, offset: 0, existing: false })),
         refused: [{ index: 2, code: "exists", message: "x" }],
       }),
     ).toThrow("or one it refused");
+  });
+});
+
+describe("SenderSession: pages answered one by one", () => {
+  /** 2 pages: folder t and files t/0 … t/(MAX_PAGE_ENTRIES - 1) in the first, the last file in the second. */
+  const BIG = [dir("t"), ...Array.from({ length: MAX_PAGE_ENTRIES }, (_, i) => file(`t/${i}`, 1))];
+  const all = (first: number, end: number) =>
+    Array.from({ length: end - first }, (_, i) => ({ index: first + i, offset: 0, existing: false })).filter(
+      (f) => f.index > 0,
+    );
+
+  test("each answer plans its own page's files, in order; the offer is answered after the last", () => {
+    const s = new SenderSession(BIG, []);
+    const pages = allPages(s);
+    expect(pages.map((p) => [p.first, p.count])).toEqual([
+      [0, MAX_PAGE_ENTRIES],
+      [MAX_PAGE_ENTRIES, 1],
+    ]);
+    const [one] = s.onMessage({ type: "accept", first: 0, files: all(0, MAX_PAGE_ENTRIES), refused: [] });
+    expect(one?.do === "page" && one.plan.files.length).toBe(MAX_PAGE_ENTRIES - 1);
+    expect(s.offerAnswered).toBe(false);
+    const [two] = s.onMessage({
+      type: "accept",
+      first: MAX_PAGE_ENTRIES,
+      files: [],
+      refused: [{ index: MAX_PAGE_ENTRIES, code: "exists", message: "x" }],
+    });
+    expect(two?.do === "page" && two.plan.notComing).toBe(1);
+    expect(s.offerAnswered).toBe(true);
+  });
+
+  test.each([
+    ["the second page first", { first: MAX_PAGE_ENTRIES, files: [], refused: [] }, "expected the one at #0"],
+    [
+      "a file of the next page",
+      { first: 0, files: all(0, MAX_PAGE_ENTRIES + 1), refused: [] },
+      "not a file of its page",
+    ],
+    [
+      "a refusal outside the page",
+      { first: 0, files: all(0, MAX_PAGE_ENTRIES), refused: [{ index: MAX_PAGE_ENTRIES, code: "x", message: "" }] },
+      "not one of its page",
+    ],
+  ])("an answer naming %s is a protocol error", (_, reply, message) => {
+    const s = new SenderSession(BIG, []);
+    allPages(s);
+    expect(() => s.onMessage({ type: "accept", ...reply })).toThrow(message);
+  });
+
+  test("an answer to a page not sent, or a summary before the offer is answered, is a protocol error", () => {
+    const s = new SenderSession(BIG, []);
+    s.nextPage();
+    s.onMessage({ type: "accept", first: 0, files: all(0, MAX_PAGE_ENTRIES), refused: [] });
+    expect(() => s.onMessage({ type: "accept", first: MAX_PAGE_ENTRIES, files: [], refused: [] })).toThrow("not sent");
+    expect(() => s.onMessage({ type: "summary", files: 0, bytes: 0, failed: 0 })).toThrow("before answering the offer");
   });
 });
 
@@ -167,6 +284,6 @@ describe("SenderSession: verdicts while streaming", () => {
     expect(() => s.onMessage({ type: "error", code: "integrity", message: "bad" })).toThrow(
       expect.objectContaining({ code: "integrity" }),
     );
-    expect(() => s.onMessage({ type: "offer", entries: [] })).toThrow("unexpected 'offer' from receiver");
+    expect(() => s.onMessage({ type: "offer-end" })).toThrow("unexpected 'offer-end' from receiver");
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The sender's session logic without I/O: what to offer, what the receiver's accept allows, and
- * what each later message from the receiver means. It takes messages and returns what to do, so
+ * The sender's session logic without I/O: what to offer and in which pages, what the receiver's
+ * answer to each page allows, and what each later message from the receiver means. It takes messages and returns what to do, so
  * every rule a hostile or buggy receiver can test is checked here, testable without sockets;
  * sender.ts does the reading, hashing and writing.
  */
@@ -12,6 +12,8 @@ import {
   type ControlMessage,
   FEATURE_RECEIVED,
   FEATURE_SYMLINKS,
+  MAX_PAGE_BYTES,
+  MAX_PAGE_ENTRIES,
   type ManifestEntry,
   type MessageOf,
 } from "../protocol/messages.ts";
@@ -31,49 +33,114 @@ export interface PlannedFile {
   accepted: AcceptedFile;
 }
 
-export interface SendPlan {
+/** A page of the offer as it goes out: its JSON, at most MAX_PAGE_BYTES. */
+export interface OutgoingPage {
+  first: number;
+  count: number;
+  json: string;
+}
+
+/** The receiver's answer to one page: the files to send now, and what it refused. */
+export interface PagePlan {
   files: PlannedFile[];
-  /** Bytes of the files to send (null when one has an unknown size, e.g. standard input). */
-  total: number | null;
-  /** The receiver reports what it wrote: progress follows its counts instead of ours. */
-  acknowledged: boolean;
+  events: XferEvent[];
+  /** Bytes of refused files: counted in the head's total, they will not come. */
+  notComing: number;
 }
 
 /** What the sender does with one message from the receiver while it streams. */
 export type SenderAction =
   | { do: "emit"; event: XferEvent }
   | { do: "acknowledge"; bytes: number }
+  | { do: "page"; plan: PagePlan }
   | { do: "finished"; confirmed: number };
+
+/** Room in a page for its message's own text around the entries. */
+const PAGE_OVERHEAD = 64;
 
 export class SenderSession {
   readonly entries: readonly LocalEntry[];
   /** Links the receiver cannot make: skipped, each with a warning. */
   readonly skipped: readonly string[];
   readonly failures: { code: string; message: string }[] = [];
+  /** Bytes of every file offered (null: one has an unknown size, e.g. standard input). */
+  readonly totalBytes: number | null;
+  /** The receiver reports what it wrote: progress follows its counts instead of ours. */
+  readonly acknowledged: boolean;
+  /** Sent files waiting for their verdict. */
   private readonly sent = new Map<number, SentFile>();
-  /** Files whose verdict came: each gets exactly one. */
-  private readonly answered = new Set<number>();
+  /** Entries whose verdict came (one byte each: 10^6 of them): each gets exactly one. */
+  private readonly answered: Uint8Array;
   private confirmed = 0;
+  /** Entries put in pages so far, and whether the end went out. */
+  private paged = 0;
+  private endSent = false;
+  /** Pages sent and not yet answered, oldest first. */
+  private readonly unanswered: { first: number; count: number }[] = [];
 
+  /** `pageEntries`: at most this many entries a page (tests use small pages to span several). */
   constructor(
     offered: readonly LocalEntry[],
-    private readonly peerFeatures: readonly string[],
+    peerFeatures: readonly string[],
+    private readonly pageEntries = MAX_PAGE_ENTRIES,
   ) {
     const links = peerFeatures.includes(FEATURE_SYMLINKS);
     this.entries = links ? offered : offered.filter((e) => e.entry.kind !== "symlink");
     this.skipped = links ? [] : offered.filter((e) => e.entry.kind === "symlink").map((e) => e.entry.path);
+    this.answered = new Uint8Array(this.entries.length);
+    let total: number | null = 0;
+    for (const { entry } of this.entries)
+      if (entry.kind === "file") total = entry.size === null || total === null ? null : total + entry.size;
+    this.totalBytes = total;
+    this.acknowledged = peerFeatures.includes(FEATURE_RECEIVED);
   }
 
-  offer(): MessageOf<"offer"> {
-    return { type: "offer", entries: this.entries.map((e) => e.entry) };
+  /** The offer's first message: the totals of the whole tree. */
+  head(): MessageOf<"offer-head"> {
+    const files = this.entries.reduce((n, e) => n + (e.entry.kind === "file" ? 1 : 0), 0);
+    return { type: "offer-head", entries: this.entries.length, files, bytes: this.totalBytes };
   }
 
   /**
-   * The receiver's answer to the offer: the files to send and, as events, the ones it refused.
-   * A rejection or an accept that does not fit the offer throws.
+   * The next page, as many entries as fit MAX_PAGE_ENTRIES and MAX_PAGE_BYTES; then the end
+   * (offer-end), once; then null.
    */
-  onOfferReply(msg: ControlMessage): { plan: SendPlan; events: XferEvent[] } {
-    if (msg.type === "reject" || msg.type === "error") {
+  nextPage(): OutgoingPage | MessageOf<"offer-end"> | null {
+    if (this.paged === this.entries.length) {
+      if (this.endSent) return null;
+      this.endSent = true;
+      return { type: "offer-end" };
+    }
+    const first = this.paged;
+    const parts: string[] = [];
+    let bytes = PAGE_OVERHEAD + String(first).length;
+    while (this.paged < this.entries.length && parts.length < this.pageEntries) {
+      const json = JSON.stringify(this.entries[this.paged]!.entry);
+      const size = Buffer.byteLength(json) + 1;
+      if (parts.length > 0 && bytes + size > MAX_PAGE_BYTES) break;
+      parts.push(json);
+      bytes += size;
+      this.paged++;
+    }
+    this.unanswered.push({ first, count: parts.length });
+    return {
+      first,
+      count: parts.length,
+      json: `{"type":"offer-page","first":${first},"entries":[${parts.join(",")}]}`,
+    };
+  }
+
+  /** Every page sent and answered: no more plans will come. */
+  get offerAnswered(): boolean {
+    return this.endSent && this.unanswered.length === 0;
+  }
+
+  /**
+   * The receiver's answer to the oldest page not yet answered: the files to send and, as events, the
+   * ones it refused. A rejection or an accept that does not fit the page throws.
+   */
+  private onPageReply(msg: ControlMessage): PagePlan {
+    if (msg.type === "reject") {
       const code = msg.code;
       throw new XferError(
         code === "unsafe-name" || code === "exists" || code === "busy" ? code : "rejected",
@@ -81,24 +148,39 @@ export class SenderSession {
       );
     }
     if (msg.type !== "accept") throw new XferError("protocol", `expected accept, peer sent '${msg.type}'`);
-    const refused = new Set(msg.refused.map((r) => r.index));
-    const accepted = checkAccept(this.entries, msg.files, refused);
+    const page = this.unanswered.shift();
+    if (!page || page.first !== msg.first)
+      throw new XferError(
+        "protocol",
+        page
+          ? `receiver answered the offer page at #${msg.first}, expected the one at #${page.first}`
+          : "receiver answered an offer page that was not sent",
+      );
+    const end = page.first + page.count;
+    const refused = new Set<number>();
+    for (const r of msg.refused) {
+      if (r.index < page.first || r.index >= end || refused.has(r.index))
+        throw new XferError("protocol", `receiver refused entry #${r.index}, not one of its page (or twice)`);
+      refused.add(r.index);
+    }
+    const accepted = checkAccept(this.entries, page.first, end, msg.files, refused);
     const events: XferEvent[] = [];
+    let notComing = 0;
     for (const r of msg.refused) {
       const message = `receiver refused it: ${r.message}`;
       this.failures.push({ code: r.code, message });
+      notComing += this.entries[r.index]!.entry.kind === "file" ? (this.entries[r.index]!.entry.size ?? 0) : 0;
       events.push({ event: "file-failed", index: r.index, path: this.pathOf(r.index), code: r.code, message });
     }
     const files: PlannedFile[] = [];
-    for (const [index, local] of this.entries.entries()) {
+    for (let index = page.first; index < end; index++) {
+      const local = this.entries[index]!;
       if (local.entry.kind !== "file" || refused.has(index)) continue;
       const acc = accepted.get(index);
       if (!acc) throw new XferError("protocol", `receiver did not answer for '${local.entry.path}'`);
       files.push({ index, local, accepted: acc });
     }
-    const sizes = files.map((f) => f.local.entry.size);
-    const total = sizes.includes(null) ? null : sizes.reduce<number>((a, b) => a + (b ?? 0), 0);
-    return { plan: { files, total, acknowledged: this.peerFeatures.includes(FEATURE_RECEIVED) }, events };
+    return { files, events, notComing };
   }
 
   /** Known before the file's end goes out: its verdict may arrive before the send returns. */
@@ -109,6 +191,9 @@ export class SenderSession {
   /** A message from the receiver while files stream. Protocol violations throw. */
   onMessage(msg: ControlMessage): SenderAction[] {
     switch (msg.type) {
+      case "accept":
+      case "reject":
+        return [{ do: "page", plan: this.onPageReply(msg) }];
       case "file-ok": {
         const info = this.takeVerdict(msg.index, "file-ok");
         this.confirmed++;
@@ -127,7 +212,9 @@ export class SenderSession {
         return [{ do: "acknowledge", bytes: msg.bytes }];
       case "summary": {
         // Success is what the receiver confirmed file by file, never what its summary claims.
-        const unanswered = [...this.sent.keys()].filter((i) => !this.answered.has(i));
+        if (!this.offerAnswered)
+          throw new XferError("protocol", "receiver ended the session before answering the offer");
+        const unanswered = [...this.sent.keys()];
         if (unanswered.length > 0)
           throw new XferError(
             "protocol",
@@ -151,31 +238,38 @@ export class SenderSession {
   /** A verdict must be for a file whose end was sent, and the first for it. */
   private takeVerdict(index: number, kind: string): SentFile {
     // A link travels in the offer, so it may get a verdict (a failure to make it) without data.
+    if (this.answered[index] === 1)
+      throw new XferError("protocol", `receiver answered twice for '${this.pathOf(index)}'`);
     const info =
       this.sent.get(index) ??
       (this.entries[index]?.entry.kind === "symlink" ? { bytes: 0, hash: "", resumedFrom: 0 } : undefined);
     if (!info) throw new XferError("protocol", `receiver sent ${kind} for entry #${index}, which was not sent`);
-    if (this.answered.has(index))
-      throw new XferError("protocol", `receiver answered twice for '${this.pathOf(index)}'`);
-    this.answered.add(index);
+    this.sent.delete(index);
+    this.answered[index] = 1;
     return info;
   }
 }
 
 /**
- * The receiver's accept, checked: one answer for every file offered and nothing else, offsets
- * within the file. A receiver that lies here gets a protocol error, not a read past the end.
+ * The receiver's accept of the page [first, end), checked: one answer for every file offered there
+ * and nothing else, offsets within the file. A receiver that lies here gets a protocol error, not a
+ * read past the end.
  */
 function checkAccept(
   entries: readonly LocalEntry[],
+  first: number,
+  end: number,
   files: readonly AcceptedFile[],
   refused: ReadonlySet<number>,
 ): Map<number, AcceptedFile> {
   const accepted = new Map<number, AcceptedFile>();
   for (const f of files) {
-    const entry: ManifestEntry | undefined = entries[f.index]?.entry;
+    const entry: ManifestEntry | undefined = f.index >= first && f.index < end ? entries[f.index]?.entry : undefined;
     if (entry?.kind !== "file" || refused.has(f.index))
-      throw new XferError("protocol", `receiver accepted entry #${f.index}, not a file offered (or one it refused)`);
+      throw new XferError(
+        "protocol",
+        `receiver accepted entry #${f.index}, not a file of its page (or one it refused)`,
+      );
     if (accepted.has(f.index)) throw new XferError("protocol", `receiver answered twice for '${entry.path}'`);
     const beyond = entry.size === null ? f.offset > 0 : f.offset > entry.size;
     if (beyond || (f.existing && f.offset !== entry.size))

@@ -1,4 +1,7 @@
-/** The sending side of a session over a reliable stream: offer, stream each file, collect verdicts. */
+/**
+ * The sending side of a session over a reliable stream: offer in pages, stream the files of each page
+ * as soon as it is answered (the receiver checks the next pages meanwhile), collect verdicts.
+ */
 import { type FileHandle, open } from "node:fs/promises";
 import { waitAtMost } from "../bounded.ts";
 import { toXferError, XferError } from "../errors.ts";
@@ -8,18 +11,32 @@ import { newHasher, type StreamingHasher } from "../hashing.ts";
 import { assertUnchanged, type LocalEntry } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
-import { allocDataFrame, encodeControlFrame, MAX_CONTROL_PAYLOAD, truncateDataFrame } from "../protocol/frames.ts";
-import { type AcceptedFile, MAX_OFFER_ENTRIES, type MessageOf } from "../protocol/messages.ts";
+import { allocDataFrame, encodeControlFrame, truncateDataFrame } from "../protocol/frames.ts";
+import { type AcceptedFile, MAX_OFFER_ENTRIES, MAX_PAGE_ENTRIES } from "../protocol/messages.ts";
 import { exchangeHello } from "./hello.ts";
 import { forPeer } from "./peer-message.ts";
 import { type SessionResult, summaryHash } from "./result.ts";
-import { SenderSession, type SentFile } from "./sender-state.ts";
+import { type PagePlan, SenderSession, type SentFile } from "./sender-state.ts";
 import { SmallFiles } from "./small-files.ts";
 
 /** Bytes per data frame: large enough that per-frame work vanishes, small enough to pace and resume well. */
 const CHUNK_BYTES = 512 * 1024;
 /** How long a failed write waits for the receiver's own account of why (see Verdicts.reasonFor). */
 const REASON_WAIT_MS = 500;
+/**
+ * Entries a page, MAX_PAGE_ENTRIES unless XFER_PAGE_ENTRIES asks for fewer: the e2e tests send
+ * trees of a few hundred files in several pages that way (the wire allows any page size up to the limit).
+ */
+function pageEntries(): number {
+  const asked = Number(process.env.XFER_PAGE_ENTRIES);
+  return Number.isInteger(asked) && asked >= 1 ? Math.min(asked, MAX_PAGE_ENTRIES) : MAX_PAGE_ENTRIES;
+}
+
+/**
+ * Offer pages in flight ahead of the one whose files are streaming: the receiver checks them while
+ * the files go, and holds at most MAX_PAGES_HELD (offer-pages.ts).
+ */
+const PAGES_AHEAD = 4;
 
 export interface SenderOptions {
   stdin: AsyncIterable<Uint8Array>;
@@ -31,36 +48,49 @@ export async function runSender(
   emit: EventSink,
   opts: SenderOptions,
 ): Promise<SessionResult> {
-  const session = new SenderSession(offered, await exchangeHello(channel, "sender"));
+  if (offered.length > MAX_OFFER_ENTRIES)
+    throw new XferError(
+      "usage",
+      `${offered.length} entries to send, more than one offer holds (${MAX_OFFER_ENTRIES}): send fewer files at a time (sub-folders one by one)`,
+    );
+  const session = new SenderSession(offered, await exchangeHello(channel, "sender"), pageEntries());
   for (const path of session.skipped)
     emit({ event: "warning", message: `skipping ${path}: the receiver cannot make symbolic links` });
-  await sendOffer(channel, session.offer());
-  const reply = await channel.expect();
-  if (reply.kind !== "control") throw new XferError("protocol", "peer sent data instead of answering the offer");
-  const { plan, events } = session.onOfferReply(reply.msg);
-  const progress = new Progress(emit, plan.total);
+  const sendPage = async () => {
+    const page = session.nextPage();
+    if (page === null) return;
+    await channel.sendFrame(encodeControlFrame("json" in page ? page.json : JSON.stringify(page)));
+  };
+  await channel.send(session.head());
+  for (let i = 0; i < PAGES_AHEAD; i++) await sendPage();
+  const progress = new Progress(emit, session.totalBytes);
   // A receiver that reports what it wrote drives the bar; an older one leaves it to what was sent.
-  if (plan.acknowledged) progress.useAcknowledgements();
+  if (session.acknowledged) progress.useAcknowledgements();
   const verdicts = new Verdicts(channel, session, emit, progress);
   const hashes = new Map<string, string>();
-  for (const e of events) emit(e);
 
   const group = new SmallFiles((items) => channel.sendAll(items), progress, emit, verdicts);
   try {
-    for (const { index, local, accepted } of plan.files) {
-      verdicts.throwIfAborted();
-      const { entry, source } = local;
-      if (source.kind === "file" && accepted.offset === 0 && entry.size !== null && entry.size <= CHUNK_BYTES) {
+    for (let plan = await verdicts.nextPage(); plan; plan = await verdicts.nextPage()) {
+      progress.notComing(plan.notComing);
+      for (const e of plan.events) emit(e);
+      // The next page goes before this one's files: the receiver checks it while they stream.
+      await sendPage();
+      for (const { index, local, accepted } of plan.files) {
+        verdicts.throwIfAborted();
+        const { entry, source } = local;
         progress.file = entry.path;
-        hashes.set(entry.path, await group.add(index, local, source.path, entry.size));
-        continue;
+        if (source.kind === "file" && accepted.offset === 0 && entry.size !== null && entry.size <= CHUNK_BYTES) {
+          hashes.set(entry.path, await group.add(index, local, source.path, entry.size));
+          continue;
+        }
+        await group.flush();
+        const hash = await sendFile(channel, index, local, accepted, progress, emit, verdicts, opts);
+        if (hash) hashes.set(entry.path, hash);
       }
+      // The page's last small files go now, not after the wait for the next page's answer.
       await group.flush();
-      progress.file = entry.path;
-      const hash = await sendFile(channel, index, local, accepted, progress, emit, verdicts, opts);
-      if (hash) hashes.set(entry.path, hash);
     }
-    await group.flush();
     await channel.send({ type: "done" });
   } catch (err) {
     const e = await verdicts.reasonFor(err);
@@ -214,6 +244,9 @@ class Verdicts {
   private abortError: XferError | null = null;
   /** Resolves with the number of files the receiver confirmed, once every file sent has its verdict. */
   readonly finished: Promise<number>;
+  /** Answered pages not yet taken by the sending loop, and its wake-up when it waits for one. */
+  private readonly plans: PagePlan[] = [];
+  private wake: (() => void) | null = null;
 
   constructor(
     private readonly channel: SessionChannel,
@@ -225,7 +258,22 @@ class Verdicts {
     // The sender may be busy when an abort arrives; the error surfaces on its next check.
     this.finished.catch((err: unknown) => {
       this.abortError = toXferError(err);
+      this.wake?.();
     });
+  }
+
+  /** The next answered page, in offer order; null once every page is answered and taken. */
+  async nextPage(): Promise<PagePlan | null> {
+    for (;;) {
+      this.throwIfAborted();
+      const plan = this.plans.shift();
+      if (plan) return plan;
+      if (this.session.offerAnswered) return null;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = null;
+    }
   }
 
   get aborted(): boolean {
@@ -258,30 +306,11 @@ class Verdicts {
       for (const action of this.session.onMessage(item.msg)) {
         if (action.do === "emit") this.emit(action.event);
         else if (action.do === "acknowledge") this.progress.acknowledge(action.bytes);
-        else return action.confirmed;
+        else if (action.do === "page") {
+          this.plans.push(action.plan);
+          this.wake?.();
+        } else return action.confirmed;
       }
     }
   }
-}
-
-/**
- * The offer is one control message: a tree whose manifest passes MAX_CONTROL_PAYLOAD (about 10^6
- * short names) is a usage error that says so, not an internal one (measured: 999,999 files named
- * like `t/123/456` make 66 MB). Sending the manifest in pages would lift this (docs/BENCHMARKS.md).
- */
-async function sendOffer(channel: SessionChannel, offer: MessageOf<"offer">): Promise<void> {
-  const { entries } = offer;
-  if (entries.length > MAX_OFFER_ENTRIES)
-    throw new XferError(
-      "usage",
-      `${entries.length} entries to send, more than one offer holds (${MAX_OFFER_ENTRIES}): send fewer files at a time (sub-folders one by one)`,
-    );
-  const json = JSON.stringify(offer);
-  const bytes = Buffer.byteLength(json, "utf8");
-  if (bytes > MAX_CONTROL_PAYLOAD)
-    throw new XferError(
-      "usage",
-      `the list of ${entries.length} entries to send takes ${bytes} bytes, more than one offer holds (${MAX_CONTROL_PAYLOAD}): send fewer files at a time (sub-folders one by one)`,
-    );
-  await channel.sendFrame(encodeControlFrame(json));
 }
