@@ -6,6 +6,7 @@
  * in docs/PROTOCOL.md §2.7. Nothing here is tuned to one link: windows follow bw × min RTT.
  */
 import type { AckEvent, CongestionController, ControllerConfig, LossEvent } from "./controller.ts";
+import { LowQuantile } from "./low-quantile.ts";
 import { WindowedMax } from "./windowed-max.ts";
 
 const HIGH_GAIN = 2.885;
@@ -22,6 +23,8 @@ const MIN_WINDOW_PACKETS = 4;
 const HEAVY_LOSS = 0.15;
 /** A cut multiplies the rate bound by this (BBRv2's beta 0.3). */
 const LOSS_CUT = 0.7;
+/** The round's queue is read at this quantile of its RTT samples, not their minimum (low-quantile.ts). */
+const ROUND_RTT_QUANTILE = 0.1;
 
 type Mode = "startup" | "drain" | "probe-bw" | "probe-rtt";
 
@@ -57,11 +60,15 @@ export class BbrController implements CongestionController {
   // Per-round loss and delay accounting for the loss gate and the delay guard.
   private roundLost = 0;
   private roundDelivered = 0;
-  private roundMinRtt = Number.POSITIVE_INFINITY;
+  /** The round's low RTT quantile: its queue, robust to reordered samples (low-quantile.ts). */
+  private readonly roundRtt = new LowQuantile(ROUND_RTT_QUANTILE);
   private lastRoundQueue = 0;
   private queueHighRounds = 0;
   private guarded = false;
   private congestiveCuts = 0;
+  private lastCutAt = Number.NEGATIVE_INFINITY;
+  private roundLostSinceCut = 0;
+  private recoveryStep = 1;
   /** The last cut, until spurious losses show its round's loss was reordering (then it is undone). */
   private lastCut: { priorLimit: number; lostBytes: number; spuriousBytes: number } | null = null;
   private undoneCuts = 0;
@@ -135,7 +142,7 @@ export class BbrController implements CongestionController {
     if (ev.minRttSample !== undefined) this.onRtt(ev.minRttSample, ev.now);
     // Any other sample may refresh the minimum and time the round's queue, but never lower them.
     if (ev.rttSample !== undefined && ev.rttSample >= this.minRtt) {
-      this.roundMinRtt = Math.min(this.roundMinRtt, ev.rttSample);
+      this.roundRtt.add(ev.rttSample, ev.acked.length);
       if (ev.rttSample <= this.minRtt + 1) this.minRttStamp = ev.now;
     } else if (!Number.isFinite(this.minRtt) && Number.isFinite(ev.minRtt)) {
       // Until a sample is confirmed (jitter can keep them rare) the estimator's minimum (perhaps
@@ -156,6 +163,7 @@ export class BbrController implements CongestionController {
 
   onLoss(ev: LossEvent): void {
     this.roundLost += ev.lostBytes;
+    if (ev.largestLostSentAt > this.lastCutAt) this.roundLostSinceCut += ev.lostBytes;
   }
 
   onSpuriousLoss(ev: { now: number; bytes: number }): void {
@@ -195,6 +203,7 @@ export class BbrController implements CongestionController {
       minRttMs: Number.isFinite(this.minRtt) ? Math.round(this.minRtt * 10) / 10 : 0,
       cwndBytes: Math.round(this.congestionWindow()),
       pacingBytesPerSec: Math.round(this.pacingRate()),
+      baseRttMs: Number.isFinite(this.baseRtt) ? Math.round(this.baseRtt * 10) / 10 : 0,
       queueDelayMs: Math.round(this.lastRoundQueue * 10) / 10,
       extraAckedBytes: Math.round(this.extraAcked.value),
       congestiveCuts: this.congestiveCuts,
@@ -217,7 +226,7 @@ export class BbrController implements CongestionController {
       this.minRttStandIn = false;
       this.minRtt = Number.POSITIVE_INFINITY;
     }
-    this.roundMinRtt = Math.min(this.roundMinRtt, rtt);
+    this.roundRtt.add(rtt);
     // The base expires too, if no confirmed sample came near it for BASE_RTT_WINDOW_MS (a PROBE_RTT
     // drains our own queue in that time): one reordered sample the filter let through (33 ms on a
     // 50 ms netlab path) otherwise stood as the base for good, every round showed a 17 ms "queue",
@@ -286,8 +295,8 @@ export class BbrController implements CongestionController {
 
   /** Once per round: classify the round's loss, run the delay guard. */
   private endRound(now: number): void {
-    const queue =
-      Number.isFinite(this.roundMinRtt) && Number.isFinite(this.baseRtt) ? this.roundMinRtt - this.baseRtt : 0;
+    const roundRtt = this.roundRtt.value;
+    const queue = Number.isFinite(roundRtt) && Number.isFinite(this.baseRtt) ? Math.max(0, roundRtt - this.baseRtt) : 0;
     this.lastRoundQueue = queue;
     const total = this.roundDelivered + this.roundLost;
     const lossRate = total > 0 ? this.roundLost / total : 0;
@@ -298,8 +307,14 @@ export class BbrController implements CongestionController {
     // rate whatever we do, so on a lossy path almost every round has some, and counting that as
     // congestion would cut every flow at random (multiplicative cuts and recoveries keep whatever
     // shares the flows happen to have: measured, 5 flows never converged).
+    const lostPackets = this.roundLost / this.mss;
+    const packets = total / this.mss;
+    const p0 = this.randomLoss;
+    const significant = lostPackets - packets * p0 > 3 * Math.sqrt(packets * p0 * (1 - p0)) + 1;
     const excess = lossRate > 2 * this.randomLoss + 0.002;
-    const congestive = !probing && (lossRate > HEAVY_LOSS || (excess && queue > queueThreshold));
+    const freshLoss = this.roundLostSinceCut > 0;
+    const congestive =
+      !probing && freshLoss && significant && (lossRate > HEAVY_LOSS || (excess && queue > queueThreshold));
     // The random-loss baseline learns only from rounds without a standing queue.
     if (total > 0 && queue < queueThreshold / 2)
       this.randomLoss += (Math.min(lossRate, HEAVY_LOSS) - this.randomLoss) / 8;
@@ -310,11 +325,16 @@ export class BbrController implements CongestionController {
       const floor = this.floorRate();
       this.lastCut = { priorLimit: this.bwLimit, lostBytes: this.roundLost, spuriousBytes: 0 };
       this.bwLimit = Math.max(Math.min(this.bwLimit, measured) * LOSS_CUT, floor);
+      this.lastCutAt = now;
+      this.recoveryStep = 1;
     } else {
       // Any round that was not congestive lets the limit recover. Waiting for the queue to be gone
       // as well kept flows sharing a bottleneck (whose delay guard holds a small standing queue)
       // at whatever limit their last cut left, so the first flow out of STARTUP kept the most.
-      this.bwLimit = Number.isFinite(this.bwLimit) ? this.bwLimit * 1.05 : this.bwLimit;
+      if (Number.isFinite(this.bwLimit)) {
+        this.bwLimit += (this.recoveryStep * this.mss * 1000) / Math.max(this.minRtt, 1);
+        this.recoveryStep *= 2;
+      }
       if (this.bwLimit > this.bwFilter.value * 2) this.bwLimit = Number.POSITIVE_INFINITY;
     }
     const queueMax = Math.min(25, 0.5 * this.baseRtt);
@@ -323,9 +343,9 @@ export class BbrController implements CongestionController {
     if (this.queueHighRounds >= 2) this.guarded = true;
     else if (queue < queueMax / 2) this.guarded = false;
     this.roundLost = 0;
+    this.roundLostSinceCut = 0;
     this.roundDelivered = 0;
-    this.roundMinRtt = Number.POSITIVE_INFINITY;
-    void now;
+    this.roundRtt.reset();
   }
 
   private updateMode(ev: AckEvent): void {
