@@ -163,4 +163,19 @@ describe("BBR among flows sharing a bottleneck", () => {
     expect(small).toBeGreaterThan(0);
     expect(Math.abs(large - small)).toBeLessThan(0.1 * small);
   });
+
+  test("a standing queue alone cuts the bound too, at most once every three rounds", () => {
+    // Without this, the delay guard scaled every flow alike and 5 flows kept their STARTUP shares.
+    const bbr = new BbrController(config);
+    let t = drive(bbr, 0, 3000);
+    const before = Number(bbr.stats().bwBytesPerSec);
+    t = drive(bbr, t, 1000, { rtt: 85, confirmed: () => undefined });
+    const cuts = Number(bbr.stats().congestiveCuts);
+    expect(cuts).toBeGreaterThan(0);
+    expect(cuts).toBeLessThanOrEqual(1000 / 50 / 3 + 1);
+    expect(Number(bbr.stats().bwBytesPerSec)).toBeLessThan(before);
+    // The queue gone, no more cuts (but for the round in flight when it went).
+    drive(bbr, t, 1000);
+    expect(Number(bbr.stats().congestiveCuts)).toBeLessThanOrEqual(cuts + 1);
+  });
 });
