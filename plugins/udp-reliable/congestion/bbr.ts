@@ -71,7 +71,9 @@ export class BbrController implements CongestionController {
   private congestiveCuts = 0;
   private lastCutAt = Number.NEGATIVE_INFINITY;
   private lastCutRound = Number.NEGATIVE_INFINITY;
+  /** This round's loss of packets sent after the last cut. */
   private roundLostSinceCut = 0;
+  /** Datagrams per min RTT the bound grows by next round (doubles each round, 1 after a cut). */
   private recoveryStep = 1;
   /** The last cut, until spurious losses show its round's loss was reordering (then it is undone). */
   private lastCut: { priorLimit: number; lostBytes: number; spuriousBytes: number } | null = null;
@@ -311,11 +313,14 @@ export class BbrController implements CongestionController {
     // rate whatever we do, so on a lossy path almost every round has some, and counting that as
     // congestion would cut every flow at random (multiplicative cuts and recoveries keep whatever
     // shares the flows happen to have: measured, 5 flows never converged).
+    // And only when the count means something against that rate (a binomial test, 3 sigma): one
+    // random loss in a round of 5 packets is 20 %, and small flows were cut again and again for it.
     const lostPackets = this.roundLost / this.mss;
     const packets = total / this.mss;
     const p0 = this.randomLoss;
     const significant = lostPackets - packets * p0 > 3 * Math.sqrt(packets * p0 * (1 - p0)) + 1;
     const excess = lossRate > 2 * this.randomLoss + 0.002;
+    // Packets in flight when the last cut came could not have obeyed it (TCP's once per window).
     const freshLoss = this.roundLostSinceCut > 0;
     const congestive =
       !probing && freshLoss && significant && (lossRate > HEAVY_LOSS || (excess && queue > queueThreshold));
@@ -346,6 +351,8 @@ export class BbrController implements CongestionController {
       // Any round that was not congestive lets the limit recover. Waiting for the queue to be gone
       // as well kept flows sharing a bottleneck (whose delay guard holds a small standing queue)
       // at whatever limit their last cut left, so the first flow out of STARTUP kept the most.
+      // Steps of 1, 2, 4, … datagrams per min RTT, not a factor: flows cut together win back the
+      // same absolute rate, so the larger one's share shrinks (×1.05 a round kept every share).
       if (Number.isFinite(this.bwLimit)) {
         this.bwLimit += (this.recoveryStep * this.mss * 1000) / Math.max(this.minRtt, 1);
         this.recoveryStep *= 2;
