@@ -11,8 +11,11 @@
  * Messy paths: `--reorder` (% of packets that skip the delay, netem's sense), `--jitter` (ms of
  * extra delay, uniform) and `--dup` (% duplicated) apply each way on top of the loss.
  *
+ * `--trace` prints, for each case, every flow's controller state once a virtual second (JSON lines on
+ * stderr: goodput that second and the sender's stats), which is how the issue 16 fairness causes were found.
+ *
  * Usage: bun bench/sim.ts [--capacity 1,10] [--rtt 150,300] [--loss 0.1,1,2] [--flows 1,2,5]
- *        [--reorder 0,1,2] [--jitter 0,5] [--dup 0,1] [--seconds 30] [--datagram 1472] [--markdown]
+ *        [--reorder 0,1,2] [--jitter 0,5] [--dup 0,1] [--seconds 30] [--datagram 1472] [--markdown] [--trace]
  */
 import { parseArgs } from "node:util";
 import { simulate } from "../sim/network.ts";
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "30" },
     datagram: { type: "string", default: "1472" },
     markdown: { type: "boolean", default: false },
+    trace: { type: "boolean", default: false },
   },
 });
 const list = (s: string) => s.split(",").map(Number);
@@ -94,7 +98,16 @@ function run(gbit: number, rttMs: number, lossPct: number, flowCount: number, me
     verify: false,
     limitMs: durationMs,
     sampleEveryMs: 250,
+    sampleStats: values.trace,
   });
+  if (values.trace)
+    for (const [flow, f] of res.flows.entries())
+      for (const [k, s] of f.samples.entries()) {
+        const prev = f.samples[k - 4];
+        if (k % 4 !== 3 || !prev) continue;
+        const goodput = ((s.received - prev.received) * 1000) / (s.t - prev.t);
+        console.error(JSON.stringify({ case: `${gbit}G ${rttMs}ms ${lossPct}%`, t: s.t, flow, goodput, ...s.stats }));
+      }
   // A flow that failed would only show as low goodput: say so.
   for (const [i, f] of res.flows.entries())
     if (f.clientError || f.serverError)

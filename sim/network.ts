@@ -33,6 +33,8 @@ export interface SimSpec {
   inject?: { at: number; bytes: Uint8Array; from: Peer }[];
   /** Record every flow's progress this often (ms of virtual time), for benchmarks. */
   sampleEveryMs?: number;
+  /** With sampleEveryMs: keep the sender's whole `stats()` in each sample too (for tracing). */
+  sampleStats?: boolean;
   /** Forged datagrams delivered straight to a client: (time, flow, bytes). */
   toClient?: { at: number; flow: number; bytes: Uint8Array }[];
   /**
@@ -60,7 +62,7 @@ export interface FlowResult {
   /** Highest bytes held by the receiver out of order (memory bound check). */
   maxReceiverHeld: number;
   /** With sampleEveryMs: bytes read by the receiver and the sender's smoothed RTT over time. */
-  samples: { t: number; received: number; srttMs: number }[];
+  samples: { t: number; received: number; srttMs: number; stats?: Record<string, number | string> }[];
 }
 
 export interface SimResult {
@@ -265,8 +267,9 @@ export function simulate(spec: SimSpec): SimResult {
       }
       case "sample": {
         for (const f of flows) {
-          const srtt = Number(f.client?.stats().rttMs ?? 0);
-          f.samples.push({ t: now, received: f.received, srttMs: srtt });
+          const stats = f.client?.stats() ?? {};
+          const sample = { t: now, received: f.received, srttMs: Number(stats.rttMs ?? 0) };
+          f.samples.push(spec.sampleStats ? { ...sample, stats } : sample);
         }
         queue.push({ time: now + (spec.sampleEveryMs as number), kind: "sample" });
         break;

@@ -12,7 +12,8 @@ export function randomScenario(seed: number): SimSpec {
   const r = seededRandom(seed * 7919 + 13);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const rate = pick([1e5, 1e6, 12.5e6, 125e6]);
-  const delayMs = pick([0.1, 5, 25, 80]);
+  // Up to 300 ms round trips (150 ms each way): where reordering's skipped delay is longest.
+  const delayMs = pick([0.1, 5, 25, 80, 150]);
   const lossy = r() < 0.7;
   const link = (): LinkSpec => ({
     rateBytesPerSec: rate,
