@@ -345,7 +345,7 @@ export class BbrController implements CongestionController {
     // only with fresh loss in its round: on loopback (0.1 ms base RTT, so 0.05 ms "stood") host
     // timing alone cut the bound 177 times in a 256 MiB transfer without one loss, at 0.61x the
     // speed; with loss it is a buffer that filled (a 5 %-loss proxy: 13 % retransmitted with
-    // such cuts, 20-26 % without).
+    // such cuts, 16-26 % without).
     const standing = this.queueHighRounds >= 2 && (queue > HOST_DELAY_MS || freshLoss);
     const delayCut = !probing && standing && this.round - this.lastCutRound >= DELAY_CUT_ROUNDS;
     if (congestive || delayCut) {
