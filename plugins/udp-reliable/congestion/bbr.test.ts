@@ -179,4 +179,21 @@ describe("BBR among flows sharing a bottleneck", () => {
     drive(bbr, t, 1000);
     expect(Number(bbr.stats().congestiveCuts)).toBeLessThanOrEqual(cuts + 1);
   });
+
+  test("on a sub-millisecond path, delay the hosts' own timing explains is no standing queue", () => {
+    // Loopback: 0.1 ms base RTT, samples late by ACK delay and scheduling. Against half the base
+    // RTT as the bound, such rounds cut the rate 177 times in one transfer with no loss at all.
+    const rate = 100e6;
+    const late = (opts: { rtt: number; lossEvery?: number }) => {
+      const bbr = new BbrController(config);
+      const t = drive(bbr, 0, 300, { rate, rtt: 0.1 });
+      drive(bbr, t, 300, { rate, confirmed: () => undefined, ...opts });
+      expect(bbr.stats().baseRttMs).toBe(0.1);
+      return Number(bbr.stats().congestiveCuts);
+    };
+    expect(late({ rtt: 6 })).toBe(0);
+    // A longer queue cuts, and so does a short one with loss (a buffer that filled).
+    expect(late({ rtt: 15 })).toBeGreaterThan(0);
+    expect(late({ rtt: 6, lossEvery: 20 })).toBeGreaterThan(0);
+  });
 });
