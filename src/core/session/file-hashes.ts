@@ -3,6 +3,7 @@ import { newHasher } from "../hashing.ts";
 const encoder = new TextEncoder();
 const HASH_BYTES = 32;
 const HEX_HASH = /^[0-9a-f]{64}$/;
+const HEX_DIGITS = encoder.encode("0123456789abcdef");
 
 /**
  * Every verified file's name and hash, for the session's summary hash: a hash over the (name, hash)
@@ -12,11 +13,11 @@ const HEX_HASH = /^[0-9a-f]{64}$/;
  * equal ones are a bug, and digest() says so rather than hash a list the peer's differs from.
  */
 export class FileHashes {
-  private names = new Uint8Array(1 << 16);
+  private names = Buffer.alloc(1 << 16);
   private namesUsed = 0;
   /** Where each name starts in `names`; entry `count` is where the next one will. */
   private starts = new Uint32Array(1 << 10);
-  private hashes = new Uint8Array(HASH_BYTES << 10);
+  private hashes = Buffer.alloc(HASH_BYTES << 10);
   private count = 0;
   /** The only file's hash as given (a one-file session's summary is that file's own hash). */
   private first = "";
@@ -25,14 +26,14 @@ export class FileHashes {
   add(name: string, hash: string): void {
     if (!HEX_HASH.test(hash)) throw new Error(`not a file hash: '${hash}'`);
     if (this.count === 0) this.first = hash;
-    const bytes = encoder.encode(name);
-    if (this.namesUsed + bytes.length > this.names.length)
-      this.names = grow(this.names, Math.max(this.names.length * 2, this.namesUsed + bytes.length));
+    // Written in place (no array a file: at 10^6 files the garbage cost more than the table).
+    const length = Buffer.byteLength(name);
+    if (this.namesUsed + length > this.names.length)
+      this.names = grow(this.names, Math.max(this.names.length * 2, this.namesUsed + length));
     if (this.count + 2 > this.starts.length) this.starts = grow(this.starts, this.starts.length * 2);
     if ((this.count + 1) * HASH_BYTES > this.hashes.length) this.hashes = grow(this.hashes, this.hashes.length * 2);
-    this.names.set(bytes, this.namesUsed);
-    this.namesUsed += bytes.length;
-    Buffer.from(this.hashes.buffer, this.hashes.byteOffset).write(hash, this.count * HASH_BYTES, "hex");
+    this.namesUsed += this.names.write(name, this.namesUsed, "utf8");
+    this.hashes.write(hash, this.count * HASH_BYTES, "hex");
     this.count++;
     this.starts[this.count] = this.namesUsed;
   }
@@ -49,37 +50,36 @@ export class FileHashes {
     for (let i = 0; i < this.count; i++) order[i] = i;
     order.sort((a, b) => this.compare(a, b));
     const h = await newHasher();
-    const hex = Buffer.from(this.hashes.buffer, this.hashes.byteOffset, this.count * HASH_BYTES);
     // The lines go to the hasher in 64 KiB batches: a call per line cost more than the hashing.
     const batch = Buffer.alloc(1 << 16);
     let used = 0;
     for (let k = 0; k < order.length; k++) {
       const i = order[k]!;
       if (k + 1 < order.length && this.compare(i, order[k + 1]!) === 0)
-        throw new Error(`'${new TextDecoder().decode(this.name(i))}' was added twice`);
-      const name = this.name(i);
-      const line = name.length + 2 + 2 * HASH_BYTES;
+        throw new Error(`'${this.names.toString("utf8", this.starts[i]!, this.starts[i + 1]!)}' was added twice`);
+      const start = this.starts[i]!;
+      const end = this.starts[i + 1]!;
+      const line = end - start + 2 + 2 * HASH_BYTES;
       if (used + line > batch.length) {
         h.update(batch.subarray(0, used));
         used = 0;
       }
       if (line > batch.length) {
-        h.update(name);
-        h.update(encoder.encode(`\0${hex.toString("hex", i * HASH_BYTES, (i + 1) * HASH_BYTES)}\n`));
+        h.update(this.names.subarray(start, end));
+        h.update(encoder.encode(`\0${this.hashes.toString("hex", i * HASH_BYTES, (i + 1) * HASH_BYTES)}\n`));
         continue;
       }
-      batch.set(name, used);
-      used += name.length;
+      used += this.names.copy(batch, used, start, end);
       batch[used++] = 0;
-      used += batch.write(hex.toString("hex", i * HASH_BYTES, (i + 1) * HASH_BYTES), used, "latin1");
+      for (let b = i * HASH_BYTES; b < (i + 1) * HASH_BYTES; b++) {
+        const byte = this.hashes[b]!;
+        batch[used++] = HEX_DIGITS[byte >> 4]!;
+        batch[used++] = HEX_DIGITS[byte & 15]!;
+      }
       batch[used++] = 0x0a;
     }
     h.update(batch.subarray(0, used));
     return h.digest();
-  }
-
-  private name(i: number): Uint8Array {
-    return this.names.subarray(this.starts[i]!, this.starts[i + 1]!);
   }
 
   /**
@@ -107,8 +107,8 @@ export class FileHashes {
   }
 }
 
-function grow<T extends Uint8Array | Uint32Array>(a: T, length: number): T {
-  const b = new (a.constructor as new (n: number) => T)(length);
+function grow<T extends Buffer | Uint32Array>(a: T, length: number): T {
+  const b = (a instanceof Buffer ? Buffer.alloc(length) : new Uint32Array(length)) as T;
   b.set(a);
   return b;
 }
