@@ -1,7 +1,7 @@
 /**
  * Path keys (52-bit numbers, path-locks.ts) to the id of the session holding each: open addressing
- * in two typed arrays, 12 B a slot. A Map of 10^6 keys held ~200 MB of the receiver's heap for a
- * whole 10^6-file session (measured); this holds 24 MB at most.
+ * in two typed arrays, 12 B a slot, at most half full. A session holds a key for every path it was
+ * offered until it ends: 10^6 of them for a 10^6-file tree, which a Map kept as heap cells.
  */
 export class KeyTable {
   private keys: Float64Array;
