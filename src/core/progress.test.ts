@@ -114,3 +114,25 @@ test("thousands of files: the bar still names the file at the acknowledged posit
     expect(progressOf(events).at(-1)).toMatchObject({ file: `f${at}`, fileNumber: at + 1 });
   }
 });
+
+test("a run of empty files keeps one entry, and the bar names the last of them with its number", () => {
+  const events: XferEvent[] = [];
+  let now = 0;
+  const p = new Progress(
+    (e) => events.push(e),
+    10,
+    () => now,
+  );
+  p.useAcknowledgements();
+  p.file = "big";
+  p.add(10);
+  for (let i = 0; i < 100_000; i++) p.file = `empty${i}`;
+  // The list itself: one entry for "big", one for the whole run (it held 100,001 before).
+  expect((p as unknown as { files: unknown[] }).files.length).toBe(2);
+  now += 300;
+  p.acknowledge(5);
+  expect(progressOf(events).at(-1)).toMatchObject({ file: "big", fileNumber: 1 });
+  now += 300;
+  p.acknowledge(10);
+  expect(progressOf(events).at(-1)).toMatchObject({ file: "empty99999", fileNumber: 100_001 });
+});

@@ -39,7 +39,11 @@ export class Progress {
 
   /** The next file begins here (after what was added so far). */
   set file(name: string) {
-    this.files.push({ at: this.bytes, name, number: ++this.started });
+    const next = { at: this.bytes, name, number: ++this.started };
+    // A file that ended where it began (empty, already there) can never be the one shown: one list
+    // entry for a run of them, or a tree of 10^6 empty files kept 10^6 entries until the end.
+    if (this.files.length > this.first && this.files.at(-1)!.at === next.at) this.files[this.files.length - 1] = next;
+    else this.files.push(next);
   }
 
   /** Payload bytes moved by this session (not counting what was already there). */

@@ -92,3 +92,18 @@ describe("path locks", () => {
     expect(fading.aborted).toBe(true);
   });
 });
+
+test("a holder is forgotten once it holds nothing, and its paths are free for the next", () => {
+  const locks = new PathLocks();
+  const a = { silentForMs: () => 0, abort: () => {} };
+  const b = { silentForMs: () => 0, abort: () => {} };
+  expect(locks.tryLock(["x", "y", "x"], a)).toEqual([]);
+  expect(locks.tryLock(["y"], b)).toEqual([a]);
+  locks.unlock(["x"], a);
+  expect(locks.tryLock(["x"], b)).toEqual([]);
+  locks.unlock(["y"], a);
+  expect((locks as unknown as { ids: Map<unknown, number> }).ids.has(a)).toBe(false);
+  expect(locks.tryLock(["y"], b)).toEqual([]);
+  locks.unlockAll(b);
+  expect(locks.tryLock(["x", "y"], a)).toEqual([]);
+});

@@ -5,6 +5,8 @@
  * work at once, not after the dead session's idle timeout.
  */
 
+import { KeyTable } from "./key-table.ts";
+
 /** A session as the lock table sees it. */
 export interface LockHolder {
   /** Milliseconds since the holder last heard anything from its peer. */
@@ -27,18 +29,30 @@ export const TAKEN_OVER_MESSAGE = "a new session for the same files took over fr
  * sessions wait (or be refused as busy), never write one file together.
  */
 export class PathLocks {
-  private readonly held = new Map<number, LockHolder>();
+  private readonly held = new KeyTable();
+  /** Holders by id (KeyTable keeps ids, 0 meaning none), and their ids while they hold anything. */
+  private readonly holders: (LockHolder | undefined)[] = [undefined];
+  private readonly ids = new Map<LockHolder, number>();
+  /** Keys each id holds: at none it is forgotten, holder and all (a finished session is not kept). */
+  private readonly counts: number[] = [0];
 
   /** Take every path, or none: returns the holders in the way (empty when locked). */
   tryLock(paths: readonly string[], holder: LockHolder): LockHolder[] {
     const blocking = new Set<LockHolder>();
     const keys = paths.map(pathKey);
+    const mine = this.ids.get(holder);
     for (const k of keys) {
-      const h = this.held.get(k);
-      if (h && h !== holder) blocking.add(h);
+      const id = this.held.get(k);
+      if (id !== 0 && id !== mine) blocking.add(this.holders[id]!);
     }
     if (blocking.size > 0) return [...blocking];
-    for (const k of keys) this.held.set(k, holder);
+    const id = mine ?? this.idFor(holder);
+    for (const k of keys)
+      if (this.held.get(k) !== id) {
+        this.held.set(k, id);
+        this.counts[id]!++;
+      }
+    if (this.counts[id] === 0) this.forget(holder, id);
     return [];
   }
 
@@ -65,15 +79,39 @@ export class PathLocks {
   }
 
   unlock(paths: readonly string[], holder: LockHolder): void {
+    const id = this.ids.get(holder);
+    if (id === undefined) return;
     for (const p of paths) {
       const k = pathKey(p);
-      if (this.held.get(k) === holder) this.held.delete(k);
+      if (this.held.get(k) === id) {
+        this.held.delete(k);
+        this.counts[id]!--;
+      }
     }
+    if (this.counts[id] === 0) this.forget(holder, id);
   }
 
-  /** Everything `holder` locked, page after page. */
+  /** Everything `holder` locked, page after page; its id is free again. */
   unlockAll(holder: LockHolder): void {
-    for (const [k, h] of this.held) if (h === holder) this.held.delete(k);
+    const id = this.ids.get(holder);
+    if (id === undefined) return;
+    this.held.deleteAll(id);
+    this.forget(holder, id);
+  }
+
+  private forget(holder: LockHolder, id: number): void {
+    this.ids.delete(holder);
+    this.holders[id] = undefined;
+    this.counts[id] = 0;
+  }
+
+  private idFor(holder: LockHolder): number {
+    let id = this.holders.indexOf(undefined, 1);
+    if (id === -1) id = this.holders.push(undefined) - 1;
+    this.holders[id] = holder;
+    this.counts[id] = 0;
+    this.ids.set(holder, id);
+    return id;
   }
 }
 

@@ -14,11 +14,12 @@ import {
 } from "../protocol/messages.ts";
 import { type Commit, PublishBatch } from "../receive/publish-batch.ts";
 import type { FileSink, PreparedFiles, ReceiveTarget } from "../receive/receive-target.ts";
+import { FileHashes } from "./file-hashes.ts";
 import { exchangeHello, peerAbort } from "./hello.ts";
 import { type HeldPage, OfferPages } from "./offer-pages.ts";
 import { type LockHolder, type PathLocks, TAKEN_OVER_MESSAGE } from "./path-locks.ts";
 import { forPeer } from "./peer-message.ts";
-import { type SessionResult, summaryHash } from "./result.ts";
+import type { SessionResult } from "./result.ts";
 
 interface OpenFile {
   index: number;
@@ -143,7 +144,7 @@ class PagedReceive {
   private readonly created: ManifestEntry[] = [];
   /** Links offered and not refused: made after every file, like tar. */
   private readonly links: { index: number; entry: ManifestEntry }[] = [];
-  private readonly hashes = new Map<string, string>();
+  private readonly hashes = new FileHashes();
   /** Per-file failures after the offer (integrity, exists), and the entries refused in it. */
   private readonly failures: { code: string; message: string }[] = [];
   private readonly refusedFailures: { code: string; message: string }[] = [];
@@ -328,7 +329,7 @@ class PagedReceive {
             await channel.send({ type: "file-failed", index: done.index, code: e.code, message: forPeer(e.message) });
             break;
           }
-          hashes.set(done.entry.path, msg.hash);
+          hashes.add(done.entry.path, msg.hash);
           // Reported only once it is durable and under its final name.
           const published = () => {
             emit({
@@ -394,7 +395,7 @@ class PagedReceive {
       failures: [...this.refusedFailures, ...failures],
       bytes: progress.transferred,
       seconds: progress.elapsedSeconds(),
-      hash: await summaryHash(hashes),
+      hash: await hashes.digest(),
     };
   }
 }

@@ -13,9 +13,10 @@ import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, encodeControlFrame, truncateDataFrame } from "../protocol/frames.ts";
 import { type AcceptedFile, MAX_OFFER_ENTRIES, MAX_PAGE_ENTRIES } from "../protocol/messages.ts";
+import { FileHashes } from "./file-hashes.ts";
 import { exchangeHello } from "./hello.ts";
 import { forPeer } from "./peer-message.ts";
-import { type SessionResult, summaryHash } from "./result.ts";
+import type { SessionResult } from "./result.ts";
 import { type PagePlan, SenderSession, type SentFile } from "./sender-state.ts";
 import { SmallFiles } from "./small-files.ts";
 
@@ -67,7 +68,7 @@ export async function runSender(
   // A receiver that reports what it wrote drives the bar; an older one leaves it to what was sent.
   if (session.acknowledged) progress.useAcknowledgements();
   const verdicts = new Verdicts(channel, session, emit, progress);
-  const hashes = new Map<string, string>();
+  const hashes = new FileHashes();
 
   const group = new SmallFiles((items) => channel.sendAll(items), progress, emit, verdicts);
   try {
@@ -81,12 +82,12 @@ export async function runSender(
         const { entry, source } = local;
         progress.file = entry.path;
         if (source.kind === "file" && accepted.offset === 0 && entry.size !== null && entry.size <= CHUNK_BYTES) {
-          hashes.set(entry.path, await group.add(index, local, source.path, entry.size));
+          hashes.add(entry.path, await group.add(index, local, source.path, entry.size));
           continue;
         }
         await group.flush();
         const hash = await sendFile(channel, index, local, accepted, progress, emit, verdicts, opts);
-        if (hash) hashes.set(entry.path, hash);
+        if (hash) hashes.add(entry.path, hash);
       }
       // The page's last small files go now, not after the wait for the next page's answer.
       await group.flush();
@@ -107,7 +108,7 @@ export async function runSender(
     failures: session.failures,
     bytes: progress.transferred,
     seconds: progress.elapsedSeconds(),
-    hash: await summaryHash(hashes),
+    hash: await hashes.digest(),
   };
 }
 
