@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { buildNetLab } from "../test/helpers/netns.ts";
+import { buildNetLab, shapeLink } from "../test/helpers/netns.ts";
 import { BENCH_CODE, CLI, exitOf, median, randomFile } from "./lib.ts";
 
 const { values } = parseArgs({
@@ -47,21 +47,7 @@ if (values.rate !== "none")
     [routerOf(home2.host), "wan"],
     [lab.internet, "to-r2"],
   ] as const)
-    sh(ns, [
-      "tc",
-      "qdisc",
-      "add",
-      "dev",
-      dev,
-      "root",
-      "tbf",
-      "rate",
-      values.rate!,
-      "burst",
-      "256kb",
-      "latency",
-      "20ms",
-    ]);
+    shapeLink(ns, dev, values.rate!);
 // The explicit arm's port forward: UDP 7878 on home 1's router goes to its host.
 sh(
   routerOf(home1.host),

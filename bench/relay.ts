@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { buildNetLab, type NetLab } from "../test/helpers/netns.ts";
+import { buildNetLab, type NetLab, shapeLink } from "../test/helpers/netns.ts";
 import { BENCH_CODE, CLI, exitOf, median, randomFile } from "./lib.ts";
 
 const { values } = parseArgs({
@@ -45,27 +45,8 @@ if (netns) {
     for (const [ns, dev] of [
       [router, "wan"],
       [lab.internet, "to-r1"],
-    ] as const) {
-      const r = spawnSync("ip", [
-        "netns",
-        "exec",
-        ns,
-        "tc",
-        "qdisc",
-        "add",
-        "dev",
-        dev,
-        "root",
-        "tbf",
-        "rate",
-        values.rate!,
-        "burst",
-        "256kb",
-        "latency",
-        "20ms",
-      ]);
-      if (r.status !== 0) throw new Error(`tc on ${ns}/${dev}: ${r.stderr}`);
-    }
+    ] as const)
+      shapeLink(ns, dev, values.rate!);
   }
 }
 const cleanup = () => lab?.destroy();

@@ -30,6 +30,29 @@ function sh(args: string[], input?: string): void {
 }
 
 /** Why namespaces cannot be built here, or null when they can. */
+/** Shape `dev` in namespace `ns` to `rate` (tc's words, e.g. "100mbit") with a token bucket: a bench's slow uplink. */
+export function shapeLink(ns: string, dev: string, rate: string): void {
+  sh([
+    "ip",
+    "netns",
+    "exec",
+    ns,
+    "tc",
+    "qdisc",
+    "add",
+    "dev",
+    dev,
+    "root",
+    "tbf",
+    "rate",
+    rate,
+    "burst",
+    "256kb",
+    "latency",
+    "20ms",
+  ]);
+}
+
 export function netnsUnavailable(): string | null {
   if (process.platform !== "linux") return "network namespaces are Linux only";
   if (process.getuid?.() !== 0) return "building network namespaces needs root";
