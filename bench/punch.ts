@@ -4,11 +4,14 @@
  * receiver's first file over the punched path.
  *
  *   sudo bun bench/punch.ts [--size 100] [--rounds 3] [--rate 100mbit|none]
+ *   sudo bun bench/punch.ts --netlab [--loss 1%] [--delay 25ms] [--rate 100mbit] [--size 50] [--rounds 3]
  *
  * Two homes behind nftables masquerade (test/helpers/netns.ts), each uplink shaped with tbf at --rate
  * both ways. explicit: the receiver's router forwards UDP 7878 to it (a port forward), the sender
  * dials the router's public address. punched: both meet at the relay in the internet namespace and the
  * session moves to the hole punched through both NATs. Both cross the same four shaped links.
+ * --netlab: instead of tbf, the homes meet across bench/netlab's emulated link (--delay, --loss and
+ * --rate each way, bench/lossy-netlab.ts), which both arms cross.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
@@ -18,12 +21,16 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { buildNetLab, shapeLink } from "../test/helpers/netns.ts";
 import { BENCH_CODE, CLI, exitOf, median, randomFile } from "./lib.ts";
+import { buildLossyNetLab } from "./lossy-netlab.ts";
 
 const { values } = parseArgs({
   options: {
     size: { type: "string", default: "100" },
     rounds: { type: "string", default: "3" },
     rate: { type: "string", default: "100mbit" },
+    netlab: { type: "boolean", default: false },
+    loss: { type: "string", default: "1%" },
+    delay: { type: "string", default: "25ms" },
   },
 });
 const bytes = Number(values.size) * 1e6;
@@ -32,7 +39,10 @@ const work = await mkdtemp(join(tmpdir(), "xfer-bench-punch-"));
 const src = join(work, "src.bin");
 await randomFile(src, bytes);
 
-const lab = buildNetLab(`xp${process.pid % 10000}`, 2);
+const prefix = `xp${process.pid % 10000}`;
+const lab = values.netlab
+  ? buildLossyNetLab(prefix, { delay: values.delay!, loss: values.loss!, rate: values.rate! }, join(work, "netem-lab"))
+  : buildNetLab(prefix, 2);
 process.on("exit", () => lab.destroy());
 const [home1, home2] = lab.homes as [(typeof lab.homes)[0], (typeof lab.homes)[0]];
 const routerOf = (host: string) => host.replace(/-h(\d)$/, "-r$1");
@@ -40,7 +50,7 @@ const sh = (ns: string, args: string[], input?: string) => {
   const r = spawnSync("ip", ["netns", "exec", ns, ...args], { input, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${args.join(" ")} in ${ns}: ${r.stderr}`);
 };
-if (values.rate !== "none")
+if (!values.netlab && values.rate !== "none")
   for (const [ns, dev] of [
     [routerOf(home1.host), "wan"],
     [lab.internet, "to-r1"],
@@ -103,6 +113,8 @@ async function once(kind: "explicit" | "punched"): Promise<Run> {
   const seconds = (performance.now() - t0) / 1000;
   if (s !== 0 || r !== 0 || (await stat(join(dest, "src.bin"))).size !== bytes)
     throw new Error(`${kind} failed ${s}/${r}`);
+  // A punched run that fell back to the relay would measure the relay, not the hole.
+  if (kind === "punched" && !path.startsWith("direct-udp")) throw new Error(`punched run took path ${path}`);
   const end = t0 + seconds * 1000;
   return {
     mbps: bytes / seconds / 1e6,
@@ -125,6 +137,7 @@ const range = (xs: number[], digits = 1) => `${Math.min(...xs).toFixed(digits)}â
 console.log(
   JSON.stringify({
     rate: values.rate,
+    ...(values.netlab ? { netlab: { delay: values.delay, loss: values.loss } } : {}),
     sizeMB: bytes / 1e6,
     rounds,
     explicitMBps: range(
@@ -160,5 +173,6 @@ console.log(
 );
 relay.kill("SIGINT");
 await exitOf(relay);
+lab.destroy();
 await rm(work, { recursive: true, force: true });
 process.exit(0);
