@@ -10,15 +10,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
-import type { NetLab } from "../test/helpers/netns.ts";
+import { type NetLab, namespaceBuilder, sh } from "../test/helpers/netns.ts";
 
 const LAB = resolve(import.meta.dir, "netlab/netem-lab");
 const DEV = "xf0";
-
-function sh(args: string[], input?: string, env?: NodeJS.ProcessEnv): void {
-  const r = spawnSync(args[0]!, args.slice(1), { input, encoding: "utf8", env });
-  if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
-}
 
 export interface LinkParams {
   delay: string;
@@ -31,39 +26,13 @@ export function buildLossyNetLab(prefix: string, link: LinkParams, state: string
   const internet = `${prefix}-inet`;
   const [r1, h1, r2, h2] = [`${prefix}-r1`, `${prefix}-h1`, `${prefix}-r2`, `${prefix}-h2`];
   const labEnv = { ...process.env, XF_NS_A: internet, XF_NS_B: r2, XF_DEV: DEV, XF_STATE: state };
-  const made: string[] = [];
+  const { ns, link: veth, masquerade, destroy: removeNamespaces } = namespaceBuilder(prefix);
   let labUp = false;
   const destroy = () => {
-    for (const n of made.reverse()) spawnSync("ip", ["netns", "del", n]);
-    made.length = 0;
+    removeNamespaces();
     // netem-lab also ends whatever still runs inside its two namespaces (the relay).
     if (labUp) spawnSync(LAB, ["down"], { env: labEnv, stdio: "inherit" });
     labUp = false;
-  };
-  const ns = (full: string) => {
-    sh(["ip", "netns", "add", full]);
-    made.push(full);
-    sh(["ip", "-n", full, "link", "set", "lo", "up"]);
-  };
-  const veth = (a: string, aName: string, aAddr: string, b: string, bName: string, bAddr: string) => {
-    const [ta, tb] = [`${prefix}a${made.length}`.slice(-15), `${prefix}b${made.length}`.slice(-15)];
-    sh(["ip", "link", "add", ta, "type", "veth", "peer", "name", tb]);
-    sh(["ip", "link", "set", ta, "netns", a, "name", aName]);
-    sh(["ip", "link", "set", tb, "netns", b, "name", bName]);
-    for (const [n, dev, addr] of [
-      [a, aName, aAddr],
-      [b, bName, bAddr],
-    ] as const) {
-      sh(["ip", "-n", n, "addr", "add", addr, "dev", dev]);
-      sh(["ip", "-n", n, "link", "set", dev, "up"]);
-    }
-  };
-  const masquerade = (router: string, out: string) => {
-    sh(["ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-    sh(
-      ["ip", "netns", "exec", router, "nft", "-f", "-"],
-      `table ip nat {\n chain postrouting {\n  type nat hook postrouting priority srcnat;\n  oifname "${out}" masquerade\n }\n}\n`,
-    );
   };
   try {
     labUp = true;

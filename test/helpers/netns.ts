@@ -24,12 +24,11 @@ export interface NetLab {
   destroy(): void;
 }
 
-function sh(args: string[], input?: string): void {
-  const r = spawnSync(args[0]!, args.slice(1), { input, encoding: "utf8" });
+export function sh(args: string[], input?: string, env?: NodeJS.ProcessEnv): void {
+  const r = spawnSync(args[0]!, args.slice(1), { input, encoding: "utf8", env });
   if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
 }
 
-/** Why namespaces cannot be built here, or null when they can. */
 /** Shape `dev` in namespace `ns` to `rate` (tc's words, e.g. "100mbit") with a token bucket: a bench's slow uplink. */
 export function shapeLink(ns: string, dev: string, rate: string): void {
   sh([
@@ -53,6 +52,7 @@ export function shapeLink(ns: string, dev: string, rate: string): void {
   ]);
 }
 
+/** Why namespaces cannot be built here, or null when they can. */
 export function netnsUnavailable(): string | null {
   if (process.platform !== "linux") return "network namespaces are Linux only";
   if (process.getuid?.() !== 0) return "building network namespaces needs root";
@@ -73,32 +73,51 @@ export function netnsUnavailable(): string | null {
   }
 }
 
+/**
+ * What a lab is built from: namespaces (each named in full by the caller, removed by destroy() in reverse),
+ * veth links with an address on each end, and routers that masquerade out of one device.
+ */
+export function namespaceBuilder(prefix: string) {
+  const made: string[] = [];
+  return {
+    ns(full: string): string {
+      sh(["ip", "netns", "add", full]);
+      made.push(full);
+      sh(["ip", "-n", full, "link", "set", "lo", "up"]);
+      return full;
+    },
+    link(a: string, aName: string, aAddr: string, b: string, bName: string, bAddr: string): void {
+      const [ta, tb] = [`${prefix}a${made.length}`.slice(-15), `${prefix}b${made.length}`.slice(-15)];
+      sh(["ip", "link", "add", ta, "type", "veth", "peer", "name", tb]);
+      sh(["ip", "link", "set", ta, "netns", a, "name", aName]);
+      sh(["ip", "link", "set", tb, "netns", b, "name", bName]);
+      for (const [n, dev, addr] of [
+        [a, aName, aAddr],
+        [b, bName, bAddr],
+      ] as const) {
+        sh(["ip", "-n", n, "addr", "add", addr, "dev", dev]);
+        sh(["ip", "-n", n, "link", "set", dev, "up"]);
+      }
+    },
+    masquerade(router: string, out: string): void {
+      sh(["ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+      sh(
+        ["ip", "netns", "exec", router, "nft", "-f", "-"],
+        `table ip nat {\n chain postrouting {\n  type nat hook postrouting priority srcnat;\n  oifname "${out}" masquerade\n }\n}\n`,
+      );
+    },
+    destroy(): void {
+      for (const n of made.reverse()) spawnSync("ip", ["netns", "del", n]);
+      made.length = 0;
+    },
+  };
+}
+
 /** The internet plus `homes` NATed home networks (10.<i>.0.0/24 behind 100.64.<i>.2). */
 export function buildNetLab(prefix: string, homes: number): NetLab {
-  const made: string[] = [];
-  const ns = (name: string) => {
-    const full = `${prefix}-${name}`;
-    sh(["ip", "netns", "add", full]);
-    made.push(full);
-    sh(["ip", "-n", full, "link", "set", "lo", "up"]);
-    return full;
-  };
-  const link = (a: string, aName: string, aAddr: string, b: string, bName: string, bAddr: string) => {
-    const [ta, tb] = [`${prefix}a${made.length}`.slice(-15), `${prefix}b${made.length}`.slice(-15)];
-    sh(["ip", "link", "add", ta, "type", "veth", "peer", "name", tb]);
-    sh(["ip", "link", "set", ta, "netns", a, "name", aName]);
-    sh(["ip", "link", "set", tb, "netns", b, "name", bName]);
-    for (const [n, dev, addr] of [
-      [a, aName, aAddr],
-      [b, bName, bAddr],
-    ] as const) {
-      sh(["ip", "-n", n, "addr", "add", addr, "dev", dev]);
-      sh(["ip", "-n", n, "link", "set", dev, "up"]);
-    }
-  };
-  const destroy = () => {
-    for (const n of made.reverse()) spawnSync("ip", ["netns", "del", n]);
-  };
+  const lab = namespaceBuilder(prefix);
+  const ns = (name: string) => lab.ns(`${prefix}-${name}`);
+  const { link, destroy } = lab;
   try {
     const internet = ns("inet");
     const relayAddress = "198.51.100.1";
@@ -113,11 +132,7 @@ export function buildNetLab(prefix: string, homes: number): NetLab {
       link(router, "lan", `10.${i}.0.1/24`, host, "eth0", `10.${i}.0.2/24`);
       sh(["ip", "-n", router, "route", "add", "default", "via", `100.64.${i}.1`]);
       sh(["ip", "-n", host, "route", "add", "default", "via", `10.${i}.0.1`]);
-      sh(["ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-      sh(
-        ["ip", "netns", "exec", router, "nft", "-f", "-"],
-        'table ip nat {\n chain postrouting {\n  type nat hook postrouting priority srcnat;\n  oifname "wan" masquerade\n }\n}\n',
-      );
+      lab.masquerade(router, "wan");
       out.push({ host, address: `10.${i}.0.2`, publicAddress: `100.64.${i}.2` });
     }
     return { internet, relayAddress, homes: out, exec: (n) => ["ip", "netns", "exec", n], destroy };
