@@ -8,11 +8,10 @@
  * reported as skipped, with why.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Running, run, tempDir } from "../helpers/cli.ts";
-import { buildLan, buildNetLab, type NetLab, netnsUnavailable } from "../helpers/netns.ts";
+import { buildLan, buildNetLab, type NetLab, netnsUnavailable, sh } from "../helpers/netns.ts";
 import { randomBytes } from "../helpers/tools.ts";
 
 const unavailable = netnsUnavailable();
@@ -38,8 +37,17 @@ function inside(ns: string, args: string[], env: Record<string, string> = {}) {
 
 /** nftables rules into namespace `ns` (a firewall a test adds and takes away again). */
 function nft(ns: string, rules: string): void {
-  const r = spawnSync("ip", ["netns", "exec", ns, "nft", "-f", "-"], { input: rules, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`nft in ${ns}: ${r.stderr}`);
+  sh(["ip", "netns", "exec", ns, "nft", "-f", "-"], rules);
+}
+
+/** A relay in the internet on `port`, and a receiver in `host` waiting there with a code it made up. */
+async function relayAndWaitingReceiver(port: number, host: string, dir: string) {
+  const relay = inside(lab!.internet, ["relay", "--listen", `0.0.0.0:${port}`, "--json"]);
+  await relay.waitFor((e) => e.event === "relay-listening");
+  const relayAt = `${lab!.relayAddress}:${port}`;
+  const recv = inside(host, ["recv", dir, "--relay", relayAt, "--json"]);
+  const shown = await recv.waitFor((e) => e.event === "rendezvous" && e.waiting === true);
+  return { relay, relayAt, recv, shown };
 }
 
 describe("relay between two NATed homes", () => {
@@ -53,12 +61,7 @@ describe("relay between two NATed homes", () => {
       const data = randomBytes(4_000_000, 1919);
       await writeFile(join(src.path, "across.bin"), data);
 
-      const relay = inside(lab.internet, ["relay", "--listen", "0.0.0.0:7879", "--json"]);
-      await relay.waitFor((e) => e.event === "relay-listening");
-      const relayAt = `${lab.relayAddress}:7879`;
-
-      const recv = inside(home1.host, ["recv", dst.path, "--relay", relayAt, "--json"]);
-      const shown = await recv.waitFor((e) => e.event === "rendezvous" && e.waiting === true);
+      const { relay, relayAt, recv, shown } = await relayAndWaitingReceiver(7879, home1.host, dst.path);
       // The relay saw the router's public address: the receiver is behind a NAT.
       expect(shown.seenAs as string).toStartWith(`${home1.publicAddress}:`);
 
@@ -118,11 +121,7 @@ describe("relay between two NATed homes", () => {
         await using dst = await tempDir();
         const data = randomBytes(2_000_000, 4242);
         await writeFile(join(src.path, "blocked.bin"), data);
-        const relay = inside(lab.internet, ["relay", "--listen", "0.0.0.0:7881", "--json"]);
-        await relay.waitFor((e) => e.event === "relay-listening");
-        const relayAt = `${lab.relayAddress}:7881`;
-        const recv = inside(home1.host, ["recv", dst.path, "--relay", relayAt, "--json"]);
-        const shown = await recv.waitFor((e) => e.event === "rendezvous" && e.waiting === true);
+        const { relay, relayAt, recv, shown } = await relayAndWaitingReceiver(7881, home1.host, dst.path);
         const send = inside(home2.host, [
           "send",
           "--json",
@@ -159,11 +158,7 @@ describe("relay between two NATed homes", () => {
       await using dst = await tempDir();
       const data = randomBytes(12_000_000, 777);
       await writeFile(join(src.path, "long.bin"), data);
-      const relay = inside(lab.internet, ["relay", "--listen", "0.0.0.0:7882", "--json"]);
-      await relay.waitFor((e) => e.event === "relay-listening");
-      const relayAt = `${lab.relayAddress}:7882`;
-      const recv = inside(home1.host, ["recv", dst.path, "--relay", relayAt, "--json"]);
-      const shown = await recv.waitFor((e) => e.event === "rendezvous" && e.waiting === true);
+      const { relay, relayAt, recv, shown } = await relayAndWaitingReceiver(7882, home1.host, dst.path);
       // A rate of 32 Mbit/s makes the 12 MB take about 3 s: the relay dies well before the end.
       const send = inside(home2.host, [
         "send",
@@ -200,11 +195,7 @@ describe("relay between two NATed homes", () => {
       await using dst = await tempDir();
       const data = randomBytes(3_000_000, 2020);
       await writeFile(join(src.path, "out.bin"), data);
-      const relay = inside(lab.internet, ["relay", "--listen", "0.0.0.0:7880", "--json"]);
-      await relay.waitFor((e) => e.event === "relay-listening");
-      const relayAt = `${lab.relayAddress}:7880`;
-      const recv = inside(home1.host, ["recv", dst.path, "--relay", relayAt, "--json"]);
-      const shown = await recv.waitFor((e) => e.event === "rendezvous" && e.waiting === true);
+      const { relay, relayAt, recv, shown } = await relayAndWaitingReceiver(7880, home1.host, dst.path);
       const send = inside(lab.internet, [
         "send",
         "--json",
