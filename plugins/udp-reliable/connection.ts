@@ -542,6 +542,14 @@ export class Connection {
     return out;
   }
 
+  /**
+   * The caller is done with every datagram poll() returned so far (the socket copied them): the
+   * next ones reuse their memory (slab.ts).
+   */
+  recycleDatagrams(): void {
+    this.packer.arena.recycle();
+  }
+
   /** Handshake packets are repeated with backoff until answered (or the handshake times out). */
   private scheduleHandshakeRetry(now: number): void {
     const base = this.rtt.hasSample ? Math.max(250, 2 * this.rtt.smoothed) : 250;

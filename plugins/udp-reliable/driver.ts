@@ -74,6 +74,7 @@ export class Driver {
       if (out.length) {
         const sent = this.port.send(out, this.peer());
         if (sent < out.length) this.outbox = out.slice(sent);
+        else this.recycle();
       }
     }
     this.afterStep();
@@ -98,7 +99,14 @@ export class Driver {
     if (this.outbox.length === 0) return true;
     const sent = this.port.send(this.outbox, this.peer());
     this.outbox = this.outbox.slice(sent);
-    return this.outbox.length === 0;
+    if (this.outbox.length) return false;
+    this.recycle();
+    return true;
+  }
+
+  /** Every datagram polled so far left: where the socket copied them, their memory serves the next ones. */
+  private recycle(): void {
+    if (this.port.copiesOnSend) this.conn.recycleDatagrams();
   }
 
   private arm(now: number): void {

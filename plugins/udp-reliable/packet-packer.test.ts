@@ -99,4 +99,13 @@ describe("PacketPacker", () => {
     expect(recovery.sent.bytesInFlight).toBe(0);
     expect(frames(p.bytes).frames[0]?.type).toBe("ping");
   });
+
+  test("an MTU probe in recycled datagram memory is still padding after its PING", () => {
+    const { packer } = setup();
+    packer.arena.recycle();
+    packer.arena.allocate(1472).fill(0xff); // what an earlier datagram left there
+    packer.arena.recycle();
+    const p = packer.mtuProbe(0, 1472);
+    expect(frames(p.bytes).frames.map((x) => x.type)).toEqual(["ping"]);
+  });
 });

@@ -9,7 +9,7 @@ import type { LossRecovery } from "./loss-recovery.ts";
 import { MAX_ACK_FRAME_RANGES, type ReceivedPackets } from "./received-packets.ts";
 import type { SendStream } from "./send-stream.ts";
 import type { SentPacket } from "./sent-packets.ts";
-import { allocate, shrinkLast } from "./slab.ts";
+import { DatagramArena } from "./slab.ts";
 import {
   FRAME,
   streamFrameOverhead,
@@ -51,6 +51,8 @@ export class PacketPacker {
   nextPn = 0;
   packetsSent = 0;
   bytesSent = 0;
+  /** Where every datagram's bytes live until the socket takes them (see slab.ts). */
+  readonly arena = new DatagramArena();
 
   constructor(
     private readonly s: PackerSources,
@@ -58,7 +60,7 @@ export class PacketPacker {
   ) {}
 
   data(now: number, size: number, plan: DataPacketPlan): Packed {
-    const w = startData(allocate(size), this.remoteCid, this.nextPn);
+    const w = startData(this.arena.allocate(size), this.remoteCid, this.nextPn);
     const record = this.newRecord(now, plan.appLimited);
     if (plan.ack) {
       // Ranges are repeated in every ACK (ACK loss is harmless); they take at most half the room.
@@ -73,22 +75,23 @@ export class PacketPacker {
       w.u8(FRAME.ping);
       record.ackEliciting = true;
     }
-    return this.finish(shrinkLast(w.bytes, w.at), record, now);
+    return this.finish(this.arena.shrinkLast(w.bytes, w.at), record, now);
   }
 
   echo(now: number, size: number, localCid: Uint8Array, cookie: Uint8Array, params: TransportParams): Packed {
-    const w = startEcho(allocate(size), this.remoteCid, localCid, this.nextPn, cookie, params);
+    const w = startEcho(this.arena.allocate(size), this.remoteCid, localCid, this.nextPn, cookie, params);
     w.u8(FRAME.ping);
     const record = this.newRecord(now, false);
     record.ackEliciting = true;
-    return this.finish(shrinkLast(w.bytes, w.at), record, now);
+    return this.finish(this.arena.shrinkLast(w.bytes, w.at), record, now);
   }
 
   /** A PING padded to `size`: not in flight, since a lost probe says nothing about congestion. */
   mtuProbe(now: number, size: number): Packed {
-    const w = startData(allocate(size), this.remoteCid, this.nextPn);
+    const w = startData(this.arena.allocate(size), this.remoteCid, this.nextPn);
     w.u8(FRAME.ping);
-    w.at = size; // the rest stays zero: PADDING frames
+    w.bytes.fill(FRAME.padding, w.at, size); // a reused slab is not zeroed
+    w.at = size;
     const record = this.newRecord(now, false);
     record.ackEliciting = true;
     return this.finish(w.done(), record, now, false);
@@ -96,10 +99,10 @@ export class PacketPacker {
 
   /** A CLOSE (abort, or "finished" from LINGER): recorded like any packet, never resent. */
   close(now: number, size: number, frame: { code: number; reason: string }): Packed {
-    const w = startData(allocate(size), this.remoteCid, this.nextPn);
+    const w = startData(this.arena.allocate(size), this.remoteCid, this.nextPn);
     const record = this.newRecord(now, false);
     w.at = writeCloseFrame(w.view, w.at, frame.code, frame.reason);
-    return this.finish(shrinkLast(w.bytes, w.at), record, now);
+    return this.finish(this.arena.shrinkLast(w.bytes, w.at), record, now);
   }
 
   private fillStream(w: PacketWriter, record: SentPacket, flowLimit: number): void {

@@ -1,6 +1,7 @@
 /**
  * Bun.udpSocket adapter: batched sends (sendMany) are the fastest way to move datagrams on Bun.
  * It cannot set SO_RCVBUF (the kernel default stays), so ports that mostly receive use node:dgram.
+ * Its sends are synchronous (sendmmsg, or nothing at a full socket buffer): what it took is copied.
  */
 import type { RawUdpHandlers, RawUdpOpener, RawUdpSocket, UdpPeer } from "./socket.ts";
 
@@ -26,6 +27,7 @@ export const openBunUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, opt
     return {
       local: { host: socket.address.address, port: socket.port },
       impl: "bun",
+      copiesOnSend: true,
       send: (datagrams) =>
         datagrams.length === 1 ? (socket.send(datagrams[0] as Uint8Array) ? 1 : 0) : socket.sendMany(datagrams),
       close: () => socket.close(),
@@ -36,6 +38,7 @@ export const openBunUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, opt
   return {
     local: { host: socket.address.address, port: socket.port },
     impl: "bun",
+    copiesOnSend: true,
     send(datagrams: readonly Uint8Array[], to: UdpPeer): number {
       if (datagrams.length === 1) return socket.send(datagrams[0] as Uint8Array, to.port, to.address) ? 1 : 0;
       flat.length = 0;

@@ -49,6 +49,39 @@ for (const impl of ["bun", "node"]) {
   });
 }
 
+test("a port that says it copies on send delivers what was sent though the buffers are overwritten at once", async () => {
+  process.env.XFER_UDP_IMPL = "bun";
+  try {
+    const server = await bind("127.0.0.1", 0);
+    const got = collect(server, 7);
+    const client = await bind("127.0.0.1", 0);
+    expect(client.copiesOnSend).toBe(true);
+    const to = { address: "127.0.0.1", port: server.local.port };
+    const slab = new Uint8Array(32 * 1000);
+    const batch = Array.from({ length: 32 }, (_, i) => slab.subarray(i * 1000, (i + 1) * 1000).fill(7));
+    const sent = client.send(batch, to); // sendMany
+    expect(sent).toBeGreaterThan(1);
+    slab.fill(0xee); // what the next batch does to recycled memory
+    const one = slab.subarray(0, 1000).fill(7);
+    expect(client.send([one], to)).toBe(1); // send
+    one.fill(0xee);
+    await until(() => got.length === sent + 1);
+    expect(got.length).toBe(sent + 1);
+    for (const g of got) expect(g.data.every((b) => b === 7)).toBe(true);
+  } finally {
+    delete process.env.XFER_UDP_IMPL;
+  }
+});
+
+test("node:dgram keeps references until its sends complete: it does not claim to copy", async () => {
+  process.env.XFER_UDP_IMPL = "node";
+  try {
+    expect((await bind("127.0.0.1", 0)).copiesOnSend).toBe(false);
+  } finally {
+    delete process.env.XFER_UDP_IMPL;
+  }
+});
+
 test("transports sharing a port each get only the datagrams they claim", async () => {
   const probe = await bind("127.0.0.1", 0);
   const port = probe.local.port;

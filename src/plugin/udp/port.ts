@@ -26,6 +26,8 @@ export interface UdpPort {
   readonly impl: string;
   /** See RawUdpSocket.send: returns how many datagrams the kernel took now. */
   send(datagrams: readonly Uint8Array[], to: UdpPeer): number;
+  /** See RawUdpSocket.copiesOnSend. */
+  readonly copiesOnSend?: boolean;
   /** See RawUdpSocket.setTtl; false where the runtime's socket cannot. */
   setTtl(ttl: number): boolean;
   /** Start receiving; returns a function that detaches the consumer. */
@@ -81,6 +83,7 @@ export async function bindUdp(at: Endpoint, options: BindOptions = {}): Promise<
   return {
     local: shared.raw.local,
     impl: shared.raw.impl,
+    copiesOnSend: shared.raw.copiesOnSend === true,
     send: (datagrams, to) => (closed ? 0 : shared.raw.send(datagrams, to)),
     setTtl(ttl) {
       if (closed || !shared.raw.setTtl) return false;

@@ -28,6 +28,11 @@ export interface RawUdpSocket {
    * may keep references until they leave: callers must not modify a datagram after passing it.
    */
   send(datagrams: readonly Uint8Array[], to: UdpPeer): number;
+  /**
+   * True where send() has copied the datagrams it took before it returns (a synchronous sendmmsg):
+   * the caller may then reuse their memory at once. Absent: the references are kept (see send).
+   */
+  readonly copiesOnSend?: boolean;
   /** The IP TTL of unicast sends from now on, where the runtime lets us set it (node:dgram does). */
   setTtl?(ttl: number): void;
   close(): void;
