@@ -15,6 +15,7 @@ import { secureStream } from "../secure/stream-handshake.ts";
 import { candidatesFor, encodePathMessage, type LocalAddress, udpCandidatesFor } from "./paths.ts";
 import { PreludeReader } from "./prelude-reader.ts";
 import { PUNCH_TAG_BYTES, type Punching, punch } from "./punch.ts";
+import type { MeetingTrace } from "./trace.ts";
 
 /** How long the sender waits for a direct connection before it keeps the relay. */
 export const DIRECT_WINDOW_MS = 800;
@@ -60,6 +61,7 @@ export interface DirectOptions {
   punchWindowMs?: number;
   /** How long the low-TTL probes go first (punch.ts). */
   primeMs?: number;
+  trace?: MeetingTrace;
 }
 
 export interface ChosenPath {
@@ -85,6 +87,7 @@ interface Candidate {
 const CHOSEN_WAIT_MS = 5000;
 
 export async function chooseDirectOrRelay(relayed: StreamConnection, opts: DirectOptions): Promise<ChosenPath> {
+  const trace = opts.trace ?? (() => {});
   const windowMs = opts.windowMs ?? DIRECT_WINDOW_MS;
   const punchWindowMs = opts.punchWindowMs ?? PUNCH_WINDOW_MS;
   const offersTcp = opts.direct && opts.tcp !== false;
@@ -126,7 +129,9 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
     const started = performance.now();
     const transport = kind === "direct" ? DIRECT_TRANSPORT_NAME : DIRECT_UDP_TRANSPORT_NAME;
     try {
+      trace(`${kind}-connected`);
       const sealed = await secureStream(raw, { role: opts.role, code: opts.code, ctx: { kind: "stream", transport } });
+      trace(`${kind}-authenticated`);
       const c: Candidate = {
         kind,
         raw,
@@ -201,6 +206,7 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
       encodePathMessage({ type: "paths", candidates: mine, direct: opts.direct, ...(myUdp ? { udp: myUdp } : {}) }),
     );
     const theirs = await relay.message(10_000);
+    trace("paths");
     if (theirs.type !== "paths") throw new XferError("protocol", `expected paths, the peer sent '${theirs.type}'`);
     // Either side's candidates will do: a side with none (no listener) still dials the other's.
     const tryingTcp = offersTcp && theirs.direct && mine.length + theirs.candidates.length > 0;
@@ -232,6 +238,7 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
           primeMs: opts.primeMs,
         },
         (from) => {
+          trace("probe-heard");
           if (opts.role !== "sender" || dialed || !accepting) return;
           dialed = true;
           udpHandedOver = true;

@@ -46,6 +46,7 @@ export interface Meeting {
 }
 
 export function meeting(opts: MeetingOptions): Meeting {
+  const trace = opts.trace ?? (() => {});
   const where = describeRelay(opts.relay);
   let code = opts.code;
   let joined: Joined | null = null;
@@ -59,6 +60,7 @@ export function meeting(opts: MeetingOptions): Meeting {
     },
     onPaired: (r) => {
       relayed = r;
+      trace("paired");
     },
     onFailed: opts.onFailed,
   });
@@ -81,6 +83,7 @@ export function meeting(opts: MeetingOptions): Meeting {
       for (let fresh = 0; ; fresh++) {
         try {
           joined = await joinRelay({ ...opts, ctx: c, room: roomOf(code), udp }, signal);
+          trace("joined");
           break;
         } catch (err) {
           // A relay from before reflection (§4.2) refuses the join's `udp`: meet there without punching.
@@ -107,8 +110,10 @@ export function meeting(opts: MeetingOptions): Meeting {
     },
     async afterAuth(sealed) {
       // Both sides run this step whenever they met at a relay: it is where they agree on the path.
+      trace("authenticated");
       if (!joined || !relayed || !ctx) return relayedPath(sealed);
       const udp = opts.direct && opts.udp && relayed.token ? await udpOffer(opts.udp, relayed.token) : undefined;
+      trace("reflected");
       const chosen = await chooseDirectOrRelay(sealed, {
         role: opts.side === "send" ? "sender" : "receiver",
         code,
@@ -125,7 +130,9 @@ export function meeting(opts: MeetingOptions): Meeting {
         // probes cross once each way, and the handshakes follow.
         primeMs: PRIME_MS + joined.rttMs,
         punchWindowMs: PUNCH_WINDOW_MS + PRIME_MS + 5 * joined.rttMs,
+        trace,
       });
+      trace("chosen");
       if (chosen.path === "relayed") return relayedPath(chosen.conn, chosen.udpFailed);
       opts.emit({
         event: "path",

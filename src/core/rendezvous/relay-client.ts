@@ -6,6 +6,7 @@
 import type { Endpoint, StreamConnection, TransportContext, TransportDefinition } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
 import { continueStream } from "../protocol/stream-prefix.ts";
+import type { MeetingTrace } from "./trace.ts";
 import {
   encodeRelayMessage,
   parseReply,
@@ -41,6 +42,8 @@ export interface MeetOptions {
   bytes?: number;
   /** Ask for a reflection token (docs/PROTOCOL.md §4.2): this side will punch UDP. */
   udp?: boolean;
+  /** Marks each step of the meeting as it happens (a benchmark's timeline). */
+  trace?: MeetingTrace;
 }
 
 export interface Joined {
@@ -70,6 +73,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
   let raw: StreamConnection;
   try {
     raw = await opts.base.dial(opts.relay, opts.ctx, signal);
+    opts.trace?.("relay-connected");
   } catch (err) {
     throw new XferError("unreachable", `cannot reach the ${where}: ${(err as Error).message}`, { cause: err });
   }
