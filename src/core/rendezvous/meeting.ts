@@ -52,6 +52,8 @@ export function meeting(opts: MeetingOptions): Meeting {
   let joined: Joined | null = null;
   let relayed: Relayed | null = null;
   let ctx: TransportContext | null = null;
+  /** The punching socket and its reflection, from the pairing until afterAuth takes them. */
+  let udpPending: Promise<UdpOffer | undefined> | undefined;
   const transport = relayTransport({
     relay: opts.relay,
     joined: () => {
@@ -61,6 +63,24 @@ export function meeting(opts: MeetingOptions): Meeting {
     onPaired: (r) => {
       relayed = r;
       trace("paired");
+      if (!opts.direct || !opts.udp || !r.token) return undefined;
+      // The reflection needs only the token, not the handshake: it crosses to the relay while the
+      // handshake does, so its round trip (and any lost request's retry) is not added after it.
+      const pending = udpOffer(opts.udp, r.token);
+      udpPending = pending;
+      const conn = r.conn;
+      return {
+        remote: conn.remote,
+        readable: conn.readable,
+        write: (chunk) => conn.write(chunk),
+        end: () => conn.end(),
+        destroy(reason) {
+          // A handshake that failed never reaches afterAuth, which takes the socket from here on.
+          if (udpPending) void pending.then((offer) => offer?.port.close());
+          udpPending = undefined;
+          conn.destroy(reason);
+        },
+      };
     },
     onFailed: opts.onFailed,
   });
@@ -112,7 +132,9 @@ export function meeting(opts: MeetingOptions): Meeting {
       // Both sides run this step whenever they met at a relay: it is where they agree on the path.
       trace("authenticated");
       if (!joined || !relayed || !ctx) return relayedPath(sealed);
-      const udp = opts.direct && opts.udp && relayed.token ? await udpOffer(opts.udp, relayed.token) : undefined;
+      const pending = udpPending;
+      udpPending = undefined;
+      const udp = await pending;
       trace("reflected");
       const chosen = await chooseDirectOrRelay(sealed, {
         role: opts.side === "send" ? "sender" : "receiver",

@@ -25,7 +25,7 @@ const PROBE_BYTES = 2 + PUNCH_TAG_BYTES;
 /** Probes go to every candidate this often while punching. */
 const PROBE_EVERY_MS = 100;
 /** Reflection requests are repeated this often, for at most REFLECT_TIMEOUT_MS (UDP may be blocked). */
-const REFLECT_EVERY_MS = 200;
+const REFLECT_EVERY_MS = 125;
 const REFLECT_TIMEOUT_MS = 1000;
 /** Probes answered straight back to their source (a NAT that changed our port), at most. */
 const MAX_ECHOES = 16;
@@ -131,6 +131,10 @@ export function punch(
       const key = formatPeer(from);
       if (!heard.has(key)) {
         heard.add(key);
+        // Their probe got in, so their NAT already sends out to us: the priming has done its job.
+        // Ending it here matters: what this socket sends next (the answer below, the transport's
+        // first handshake packet) must not leave with the low TTL and die on the way.
+        goFull();
         // Straight back, so a side whose NAT gave it another port than the one it offered is heard too.
         if (echoes++ < MAX_ECHOES) port.send([probe], from);
         onHeard(from);
@@ -142,18 +146,22 @@ export function punch(
     for (const t of targets) port.send([probe], t);
   };
   // Where the runtime cannot set the TTL (Deno's datagrams), the full probes go at once.
-  const priming = port.setTtl(PRIME_TTL);
-  send();
+  let priming = port.setTtl(PRIME_TTL);
   let timer: ReturnType<typeof setInterval> | undefined;
-  const full = setTimeout(
-    () => {
-      if (priming) port.setTtl(FULL_TTL);
-      send();
-      timer = setInterval(send, PROBE_EVERY_MS);
-    },
-    priming ? Math.max(PRIME_MS, opts.primeMs ?? PRIME_MS) : PROBE_EVERY_MS,
-  );
   let stopped = false;
+  const endPriming = () => {
+    if (priming) port.setTtl(FULL_TTL);
+    priming = false;
+  };
+  function goFull() {
+    if (timer !== undefined || stopped) return;
+    clearTimeout(full);
+    endPriming();
+    send();
+    timer = setInterval(send, PROBE_EVERY_MS);
+  }
+  send();
+  const full = setTimeout(goFull, priming ? Math.max(PRIME_MS, opts.primeMs ?? PRIME_MS) : PROBE_EVERY_MS);
   return {
     stop() {
       if (stopped) return;
@@ -161,7 +169,7 @@ export function punch(
       clearTimeout(full);
       clearInterval(timer);
       detach();
-      if (priming) port.setTtl(FULL_TTL);
+      endPriming();
     },
   };
 }
