@@ -135,13 +135,19 @@ async function once(kind: "explicit" | "punched"): Promise<Run> {
   const t0 = performance.now();
   const to = kind === "explicit" ? [`${home1.publicAddress}:7878`] : ["--relay", relayAt];
   const send = xferIn(home2.host, ["send", "--json", "--via", "udp-reliable", src, ...to]);
-  send.stdout!.resume();
+  let senderPath = "";
+  events(send, (e) => {
+    if (e.event === "path") senderPath = `${e.path}${e.udpFailed ? ` (${e.udpFailed})` : ""}`;
+  });
   const [s, r] = await Promise.all([exitOf(send), exitOf(recv)]);
   const seconds = (performance.now() - t0) / 1000;
   if (s !== 0 || r !== 0 || (await stat(join(dest, "src.bin"))).size !== bytes)
     throw new Error(`${kind} failed ${s}/${r}`);
   // A punched run that fell back to the relay would measure the relay, not the hole.
-  if (kind === "punched" && !path.startsWith("direct-udp")) throw new Error(`punched run took path ${path}`);
+  if (kind === "punched" && !path.startsWith("direct-udp"))
+    throw new Error(
+      `punched run took path ${path}; the sender's: ${senderPath}; steps ${JSON.stringify(Object.fromEntries([...steps].map(([k, at]) => [k, at - wall0])))}`,
+    );
   const end = t0 + seconds * 1000;
   const after = { send: retransmits(home2.host), relay: retransmits(lab.internet) };
   const diff = (a: ReturnType<typeof retransmits>, b: ReturnType<typeof retransmits>) => ({

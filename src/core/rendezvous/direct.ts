@@ -25,8 +25,8 @@ export const MAX_DIRECT_ACCEPTS = 8;
 export const DIRECT_TRANSPORT_NAME = "direct-tcp";
 /** The same for a session over a punched UDP path. */
 export const DIRECT_UDP_TRANSPORT_NAME = "direct-udp";
-/** How long the sender waits for a punched path to authenticate (the meeting adds the priming and relay RTTs). */
-export const PUNCH_WINDOW_MS = 1200;
+/** How long the sender waits for a punched path to authenticate (the meeting adds 5 relay RTTs). */
+export const PUNCH_WINDOW_MS = 1300;
 
 export type DirectKind = "direct" | "direct-udp";
 
@@ -59,7 +59,7 @@ export interface DirectOptions {
   prefer?: DirectKind;
   windowMs?: number;
   punchWindowMs?: number;
-  /** How long the low-TTL probes go first (punch.ts). */
+  /** Receiver: how long its low-TTL probes go at most, unless the sender's come first (punch.ts). */
   primeMs?: number;
   trace?: MeetingTrace;
 }
@@ -202,9 +202,14 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
           tag: myTag.toString("hex"),
         }
       : undefined;
-    await relayed.write(
-      encodePathMessage({ type: "paths", candidates: mine, direct: opts.direct, ...(myUdp ? { udp: myUdp } : {}) }),
-    );
+    const sendPaths = () =>
+      relayed.write(
+        encodePathMessage({ type: "paths", candidates: mine, direct: opts.direct, ...(myUdp ? { udp: myUdp } : {}) }),
+      );
+    // The receiver answers the sender's paths only once its own first probe has left (below): so when
+    // they reach the sender, the receiver's NAT already sends out to it, and the sender probes at
+    // full TTL at once, with no timer to guess how late the receiver starts.
+    if (opts.role === "sender") await sendPaths();
     const theirs = await relay.message(10_000);
     trace("paths");
     if (theirs.type !== "paths") throw new XferError("protocol", `expected paths, the peer sent '${theirs.type}'`);
@@ -235,7 +240,7 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
           theirs: theirs.udp.candidates,
           theirTag: Uint8Array.from(Buffer.from(theirs.udp.tag, "hex")),
           myTag,
-          primeMs: opts.primeMs,
+          primeMs: opts.role === "sender" ? 0 : opts.primeMs,
         },
         (from) => {
           trace("probe-heard");
@@ -251,6 +256,8 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
         },
       );
     }
+
+    if (opts.role === "receiver") await sendPaths();
 
     if (opts.role === "sender") {
       const winner = await pickWinner(opts.prefer ?? "direct", { tcp: tryingTcp, udp: tryingUdp });

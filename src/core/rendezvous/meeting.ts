@@ -148,10 +148,10 @@ export function meeting(opts: MeetingOptions): Meeting {
         tcp: opts.tcp,
         udp,
         prefer: opts.prefer,
-        // Both sides start punching within about one trip through the relay of each other; then the
-        // probes cross once each way, and the handshakes follow.
+        // The receiver primes until the sender's probes come, which is one trip through the relay and
+        // one across after its own first probe; then the handshakes follow.
         primeMs: PRIME_MS + joined.rttMs,
-        punchWindowMs: PUNCH_WINDOW_MS + PRIME_MS + 5 * joined.rttMs,
+        punchWindowMs: PUNCH_WINDOW_MS + 5 * joined.rttMs,
         trace,
       });
       trace("chosen");

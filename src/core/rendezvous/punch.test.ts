@@ -70,6 +70,13 @@ describe("punch", () => {
     expect(f.consumers).toEqual([]);
   });
 
+  test("primeMs 0 (the sender, which punches only after the receiver's paths) probes at the full TTL at once", () => {
+    const f = fakePort(true);
+    const p = punch(f.port, { theirs: ["203.0.113.5:4000"], theirTag: tag(1), myTag: tag(2), primeMs: 0 }, () => {});
+    expect(f.sent.map((s) => s.ttl)).toEqual([64]);
+    p.stop();
+  });
+
   test("hearing the peer ends the priming at once: the answer and what follows leave at the full TTL", () => {
     const f = fakePort(true);
     const peer = { address: "203.0.113.5", port: 4000 };

@@ -36,8 +36,12 @@ const MAX_ECHOES = 16;
  * (Linux conntrack: the tuple is taken), so the hole would never line up.
  */
 export const PRIME_TTL = 2;
-/** How long the low-TTL probes go before the full ones, at least (the meeting adds the relay's RTT). */
-export const PRIME_MS = 100;
+/**
+ * The receiver primes until the sender's first probe is heard, and at most this long (the meeting
+ * adds the relay's RTT); the sender does not prime at all (direct.ts: it punches only once the
+ * receiver's paths came, and the receiver sends them only after its first probe left).
+ */
+export const PRIME_MS = 500;
 const FULL_TTL = 64;
 
 export function encodeProbe(tag: Uint8Array): Uint8Array {
@@ -117,6 +121,7 @@ export interface Punching {
  */
 export function punch(
   port: UdpPort,
+  /** primeMs: how long the low-TTL probes go unless a probe is heard first (0: none, full at once). */
   opts: { theirs: readonly string[]; theirTag: Uint8Array; myTag: Uint8Array; primeMs?: number },
   onHeard: (from: UdpPeer) => void,
 ): Punching {
@@ -145,8 +150,8 @@ export function punch(
   const send = () => {
     for (const t of targets) port.send([probe], t);
   };
-  // Where the runtime cannot set the TTL (Deno's datagrams), the full probes go at once.
-  let priming = port.setTtl(PRIME_TTL);
+  // primeMs 0: no priming. Where the runtime cannot set the TTL, the full probes go at once too.
+  let priming = opts.primeMs !== 0 && port.setTtl(PRIME_TTL);
   let timer: ReturnType<typeof setInterval> | undefined;
   let stopped = false;
   const endPriming = () => {
@@ -160,8 +165,11 @@ export function punch(
     send();
     timer = setInterval(send, PROBE_EVERY_MS);
   }
-  send();
-  const full = setTimeout(goFull, priming ? Math.max(PRIME_MS, opts.primeMs ?? PRIME_MS) : PROBE_EVERY_MS);
+  let full: ReturnType<typeof setTimeout> | undefined;
+  if (priming) {
+    send();
+    full = setTimeout(goFull, opts.primeMs ?? PRIME_MS);
+  } else goFull();
   return {
     stop() {
       if (stopped) return;
