@@ -67,9 +67,12 @@ export function peerOf(address: string): UdpPeer | null {
   return port > 0 && port < 65536 ? { address: m[1]!, port } : null;
 }
 
-/** Bind the punching socket (IPv4, any port), sized as the UDP transports size theirs. */
+/**
+ * Bind the punching socket (IPv4, any port), sized as the UDP transports size theirs, on an adapter
+ * that can set the TTL for the priming (under Deno that is node:dgram, not Deno.listenDatagram).
+ */
 export function openPunchSocket(): Promise<UdpPort> {
-  return bindUdp({ host: "0.0.0.0", port: 0 }, { recvBufferBytes: UDP_RECV_BUFFER_BYTES });
+  return bindUdp({ host: "0.0.0.0", port: 0 }, { recvBufferBytes: UDP_RECV_BUFFER_BYTES, ttl: true });
 }
 
 /**

@@ -129,11 +129,12 @@ async function openShared(at: Endpoint, options: RawUdpOptions): Promise<SharedS
  * Under Deno, Deno.listenDatagram (when `--unstable-net` made it available) loses less and sends
  * faster than Deno's node:dgram, for listeners and dialers alike: it cannot connect(), but Deno's
  * node:dgram only emulates connect() and reports no ICMP errors either (docs/RUNTIMES.md).
- * XFER_UDP_IMPL=node|bun overrides the choice (benchmarks compare them); "bun" only on Bun.
+ * XFER_UDP_IMPL=node|bun overrides the choice (benchmarks compare them); "bun" only on Bun. A socket
+ * that must set its TTL (`ttl`: the punching socket) is always node:dgram, whose setTTL works on Deno too.
  */
 function pickOpener(options: RawUdpOptions): RawUdpOpener {
   const forced = process.env.XFER_UDP_IMPL;
-  if (forced === "node") return openNodeUdp;
+  if (forced === "node" || options.ttl) return openNodeUdp;
   if (hasDenoDatagrams()) return openDenoUdp;
   const onBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
   if (!onBun) return openNodeUdp;

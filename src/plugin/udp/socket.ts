@@ -48,6 +48,11 @@ export interface RawUdpOptions {
    * for it, so a dial to a port nobody listens on fails at once instead of timing out.
    */
   connect?: UdpPeer;
+  /**
+   * The socket must be able to set its IP TTL (setTtl: hole punching's low-TTL probes). Only the
+   * node:dgram adapter can, on every runtime (Deno.listenDatagram and Bun's native socket cannot).
+   */
+  ttl?: boolean;
 }
 
 export type RawUdpOpener = (at: Endpoint, handlers: RawUdpHandlers, options: RawUdpOptions) => Promise<RawUdpSocket>;
