@@ -6,6 +6,10 @@
  *   sudo bun bench/punch.ts [--size 100] [--rounds 3] [--rate 100mbit|none]
  *   sudo bun bench/punch.ts --netlab [--loss 1%] [--delay 25ms] [--rate 100mbit] [--size 50] [--rounds 3]
  *
+ * Each punched round also prints its meeting's timeline (XFER_MEETING_TRACE: each step's time after the
+ * send started, on both sides) and the TCP retransmissions (nstat) in the sender's and the relay's
+ * namespaces during it. A punched round that fell back to the relay is counted (punchedFellBackToRelay).
+ *
  * Two homes behind nftables masquerade (test/helpers/netns.ts), each uplink shaped with tbf at --rate
  * both ways. explicit: the receiver's router forwards UDP 7878 to it (a port forward), the sender
  * dials the router's public address. punched: both meet at the relay in the internet namespace and the
@@ -143,11 +147,8 @@ async function once(kind: "explicit" | "punched"): Promise<Run> {
   const seconds = (performance.now() - t0) / 1000;
   if (s !== 0 || r !== 0 || (await stat(join(dest, "src.bin"))).size !== bytes)
     throw new Error(`${kind} failed ${s}/${r}`);
-  // A punched run that fell back to the relay would measure the relay, not the hole.
-  if (kind === "punched" && !path.startsWith("direct-udp"))
-    throw new Error(
-      `punched run took path ${path}; the sender's: ${senderPath}; steps ${JSON.stringify(Object.fromEntries([...steps].map(([k, at]) => [k, at - wall0])))}`,
-    );
+  // A punched run that fell back to the relay measures the relay, not the hole: counted apart, and said why.
+  if (kind === "punched" && !path.startsWith("direct-udp")) console.error(`punched run fell back: ${senderPath}`);
   const end = t0 + seconds * 1000;
   const after = { send: retransmits(home2.host), relay: retransmits(lab.internet) };
   const diff = (a: ReturnType<typeof retransmits>, b: ReturnType<typeof retransmits>) => ({
@@ -211,6 +212,9 @@ console.log(
       0,
     ),
     punchedPaths: [...new Set(punched.map((r) => r.path.split(" ")[0]))].join(","),
+    punchedFellBackToRelay: punched.filter((r) => !r.path.startsWith("direct-udp")).length,
+    punchedSendStartToFirstFileMedianMs: Math.round(median(punched.map((r) => r.firstFileMs))),
+    explicitSendStartToFirstFileMedianMs: Math.round(median(explicit.map((r) => r.firstFileMs))),
   }),
 );
 relay.kill("SIGINT");
