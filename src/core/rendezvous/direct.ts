@@ -83,6 +83,8 @@ interface Candidate {
   handshakeMs: number;
 }
 
+/** How long the receiver waits at most for its first probe to leave before it sends its paths. */
+const FIRST_PROBE_WAIT_MS = 200;
 /** How long the receiver waits for the direct connection the sender said it chose. */
 const CHOSEN_WAIT_MS = 5000;
 
@@ -257,7 +259,12 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
       );
     }
 
-    if (opts.role === "receiver") await sendPaths();
+    // node:dgram only queues a send: the first probe must be out (through our NAT) before the sender,
+    // told by these paths, probes at full TTL; on a fast path the paths can arrive first otherwise.
+    if (opts.role === "receiver") {
+      if (punching) await waitAtMost(punching.firstSent, FIRST_PROBE_WAIT_MS);
+      await sendPaths();
+    }
 
     if (opts.role === "sender") {
       const winner = await pickWinner(opts.prefer ?? "direct", { tcp: tryingTcp, udp: tryingUdp });

@@ -38,6 +38,7 @@ function fakePort(canSetTtl: boolean) {
       for (const _ of datagrams) sent.push({ ttl, to });
       return datagrams.length;
     },
+    sent: async () => {},
     setTtl(t) {
       if (!canSetTtl) return false;
       ttl = t;

@@ -114,6 +114,8 @@ export async function reflect(
 }
 
 export interface Punching {
+  /** Resolves once the first probes have gone to the kernel (so the NAT in front has seen them). */
+  firstSent: Promise<void>;
   /** Stop sending probes and stop claiming them. Idempotent. */
   stop(): void;
 }
@@ -174,6 +176,7 @@ export function punch(
     full = setTimeout(goFull, opts.primeMs ?? PRIME_MS);
   } else goFull();
   return {
+    firstSent: port.sent(),
     stop() {
       if (stopped) return;
       stopped = true;

@@ -28,6 +28,8 @@ export interface UdpPort {
   send(datagrams: readonly Uint8Array[], to: UdpPeer): number;
   /** See RawUdpSocket.setTtl; false where the runtime's socket cannot. */
   setTtl(ttl: number): boolean;
+  /** See RawUdpSocket.sent: resolves once what was sent so far has gone to the kernel. */
+  sent(): Promise<void>;
   /** Start receiving; returns a function that detaches the consumer. */
   attach(consumer: UdpConsumer): () => void;
   /** Release this handle; the socket closes with its last handle. Idempotent. */
@@ -82,6 +84,7 @@ export async function bindUdp(at: Endpoint, options: BindOptions = {}): Promise<
     local: shared.raw.local,
     impl: shared.raw.impl,
     send: (datagrams, to) => (closed ? 0 : shared.raw.send(datagrams, to)),
+    sent: () => (closed ? Promise.resolve() : (shared.raw.sent?.() ?? Promise.resolve())),
     setTtl(ttl) {
       if (closed || !shared.raw.setTtl) return false;
       shared.raw.setTtl(ttl);

@@ -30,6 +30,11 @@ export interface RawUdpSocket {
   send(datagrams: readonly Uint8Array[], to: UdpPeer): number;
   /** The IP TTL of unicast sends from now on, where the runtime lets us set it (node:dgram does). */
   setTtl?(ttl: number): void;
+  /**
+   * Resolves once every datagram handed to send() so far has gone to the kernel: for an adapter whose
+   * send() only queues (node:dgram). Absent where send() is synchronous.
+   */
+  sent?(): Promise<void>;
   close(): void;
 }
 
