@@ -6,6 +6,7 @@ import type { DirectKind } from "../core/rendezvous/direct.ts";
 import { broadcastAddresses } from "../core/rendezvous/discovery.ts";
 import { type Meeting, meeting } from "../core/rendezvous/meeting.ts";
 import { describeRelay } from "../core/rendezvous/relay-client.ts";
+import type { MeetingStep } from "../core/rendezvous/trace.ts";
 import type { Side } from "../core/rendezvous/wire.ts";
 import type { AnyTransport, Endpoint, TransportDefinition } from "../plugin/api.ts";
 import { parseEndpoint } from "./parse.ts";
@@ -110,5 +111,12 @@ export function relayMeeting(s: RelayedSide): Meeting {
         : `xfer send${withCode(code)} --relay ${where} <files>`,
     direct: !s.relayOnly,
     interfaces: () => Object.values(networkInterfaces()).flatMap((list) => list ?? []),
+    // XFER_MEETING_TRACE=1: each step's wall-clock time on stderr, for bench/punch.ts's timeline.
+    ...(process.env.XFER_MEETING_TRACE
+      ? {
+          trace: (step: MeetingStep) =>
+            process.stderr.write(`${JSON.stringify({ meeting: step, side: s.side, at: Date.now() })}\n`),
+        }
+      : {}),
   });
 }

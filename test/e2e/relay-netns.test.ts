@@ -8,9 +8,10 @@
  * reported as skipped, with why.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Running, run, tempDir } from "../helpers/cli.ts";
+import { DENO, type Running, run, tempDir } from "../helpers/cli.ts";
 import { buildLan, buildNetLab, type NetLab, netnsUnavailable, sh } from "../helpers/netns.ts";
 import { randomBytes } from "../helpers/tools.ts";
 
@@ -26,9 +27,10 @@ afterAll(() => {
   lan?.destroy();
 });
 
-function inside(ns: string, args: string[], env: Record<string, string> = {}) {
+/** `runtime`: the command that runs a .ts file (this Bun, or DENO). */
+function inside(ns: string, args: string[], env: Record<string, string> = {}, runtime = [process.execPath]) {
   const r = run(args, {
-    runtime: ["ip", "netns", "exec", ns, process.execPath],
+    runtime: ["ip", "netns", "exec", ns, ...runtime],
     env: { XFER_CODE: "", XFER_DISCOVERY: "", ...env },
   });
   started.push(r);
@@ -41,11 +43,11 @@ function nft(ns: string, rules: string): void {
 }
 
 /** A relay in the internet on `port`, and a receiver in `host` waiting there with a code it made up. */
-async function relayAndWaitingReceiver(port: number, host: string, dir: string) {
+async function relayAndWaitingReceiver(port: number, host: string, dir: string, runtime?: string[]) {
   const relay = inside(lab!.internet, ["relay", "--listen", `0.0.0.0:${port}`, "--json"]);
   await relay.waitFor((e) => e.event === "relay-listening");
   const relayAt = `${lab!.relayAddress}:${port}`;
-  const recv = inside(host, ["recv", dir, "--relay", relayAt, "--json"]);
+  const recv = inside(host, ["recv", dir, "--relay", relayAt, "--json"], {}, runtime);
   const shown = await recv.waitFor((e) => e.event === "rendezvous" && e.waiting === true);
   return { relay, relayAt, recv, shown };
 }
@@ -145,6 +147,42 @@ describe("relay between two NATed homes", () => {
       } finally {
         nft(router2, "delete table inet block\n");
       }
+    },
+    60_000,
+  );
+
+  const noDeno = unavailable ?? (existsSync(DENO[0] as string) ? null : "no deno in node_modules/.bin");
+  test.skipIf(noDeno !== null)(
+    `both sides on Deno (--unstable-net), both NATed: they punch the hole too, udp-reliable carries the file directly${noDeno ? ` (skipped: ${noDeno})` : ""}`,
+    async () => {
+      lab ??= buildNetLab(`xr${process.pid % 100000}`, 2);
+      const [home1, home2] = lab.homes as [NetLab["homes"][0], NetLab["homes"][0]];
+      await using src = await tempDir();
+      await using dst = await tempDir();
+      const data = randomBytes(2_000_000, 1962);
+      await writeFile(join(src.path, "deno.bin"), data);
+      const { relayAt, recv, shown } = await relayAndWaitingReceiver(7883, home1.host, dst.path, DENO);
+      const deno = inside(
+        home2.host,
+        [
+          "send",
+          "--json",
+          "--via",
+          "udp-reliable",
+          "--code",
+          shown.code as string,
+          "--relay",
+          relayAt,
+          join(src.path, "deno.bin"),
+        ],
+        {},
+        DENO,
+      );
+      expect(await deno.exited, deno.stderr()).toBe(0);
+      expect(await recv.exited, recv.stderr()).toBe(0);
+      expect(Buffer.compare(await readFile(join(dst.path, "deno.bin")), data)).toBe(0);
+      for (const events of [recv.events, deno.events])
+        expect(events.find((e) => e.event === "path")).toMatchObject({ path: "direct-udp" });
     },
     60_000,
   );

@@ -121,6 +121,45 @@ describe("chooseDirectOrRelay", () => {
     r.conn.destroy();
   });
 
+  test("the receiver answers the sender's paths only after its first probe left, and the sender probes only after that answer", async () => {
+    const order: string[] = [];
+    const watched = (o: UdpOffer, who: string): UdpOffer => ({
+      ...o,
+      port: {
+        ...o.port,
+        send(d, to) {
+          order.push(`${who} probes`);
+          return o.port.send(d, to);
+        },
+      },
+    });
+    const wrote = (conn: StreamConnection, who: string): StreamConnection => ({
+      remote: conn.remote,
+      readable: conn.readable,
+      write(chunk) {
+        order.push(`${who} writes`);
+        return conn.write(chunk);
+      },
+      end: () => conn.end(),
+      destroy: (e) => conn.destroy(e),
+    });
+    const [a, b] = await relayedPair();
+    const udp = { tcp: false, prefer: "direct-udp" as const };
+    const [s, r] = await both(
+      [wrote(a, "sender"), wrote(b, "receiver")],
+      { ...udp, udp: watched(await offer(), "sender") },
+      { ...udp, udp: watched(await offer(), "receiver") },
+    );
+    expect([s.path, r.path]).toEqual(["direct-udp", "direct-udp"]);
+    const first = (what: string) => order.indexOf(what);
+    expect(first("sender writes")).toBeGreaterThanOrEqual(0);
+    expect(first("sender writes")).toBeLessThan(first("receiver probes"));
+    expect(first("receiver probes")).toBeLessThan(first("receiver writes"));
+    expect(first("receiver writes")).toBeLessThan(first("sender probes"));
+    s.conn.destroy();
+    r.conn.destroy();
+  });
+
   test("both TCP and UDP work: the default prefers direct TCP, and the punching sockets are let go", async () => {
     const [mine, theirs] = [await offer(), await offer()];
     const [s, r] = await both(await relayedPair(), { udp: mine }, { udp: theirs });

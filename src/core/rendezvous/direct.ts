@@ -15,6 +15,7 @@ import { secureStream } from "../secure/stream-handshake.ts";
 import { candidatesFor, encodePathMessage, type LocalAddress, udpCandidatesFor } from "./paths.ts";
 import { PreludeReader } from "./prelude-reader.ts";
 import { PUNCH_TAG_BYTES, type Punching, punch } from "./punch.ts";
+import type { MeetingTrace } from "./trace.ts";
 
 /** How long the sender waits for a direct connection before it keeps the relay. */
 export const DIRECT_WINDOW_MS = 800;
@@ -24,8 +25,8 @@ export const MAX_DIRECT_ACCEPTS = 8;
 export const DIRECT_TRANSPORT_NAME = "direct-tcp";
 /** The same for a session over a punched UDP path. */
 export const DIRECT_UDP_TRANSPORT_NAME = "direct-udp";
-/** How long the sender waits for a punched path to authenticate (the meeting adds the priming and relay RTTs). */
-export const PUNCH_WINDOW_MS = 1200;
+/** How long the sender waits for a punched path to authenticate (the meeting adds 5 relay RTTs). */
+export const PUNCH_WINDOW_MS = 1300;
 
 export type DirectKind = "direct" | "direct-udp";
 
@@ -58,8 +59,9 @@ export interface DirectOptions {
   prefer?: DirectKind;
   windowMs?: number;
   punchWindowMs?: number;
-  /** How long the low-TTL probes go first (punch.ts). */
+  /** Receiver: how long its low-TTL probes go at most, unless the sender's come first (punch.ts). */
   primeMs?: number;
+  trace?: MeetingTrace;
 }
 
 export interface ChosenPath {
@@ -81,10 +83,13 @@ interface Candidate {
   handshakeMs: number;
 }
 
+/** How long the receiver waits at most for its first probe to leave before it sends its paths. */
+const FIRST_PROBE_WAIT_MS = 200;
 /** How long the receiver waits for the direct connection the sender said it chose. */
 const CHOSEN_WAIT_MS = 5000;
 
 export async function chooseDirectOrRelay(relayed: StreamConnection, opts: DirectOptions): Promise<ChosenPath> {
+  const trace = opts.trace ?? (() => {});
   const windowMs = opts.windowMs ?? DIRECT_WINDOW_MS;
   const punchWindowMs = opts.punchWindowMs ?? PUNCH_WINDOW_MS;
   const offersTcp = opts.direct && opts.tcp !== false;
@@ -126,7 +131,9 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
     const started = performance.now();
     const transport = kind === "direct" ? DIRECT_TRANSPORT_NAME : DIRECT_UDP_TRANSPORT_NAME;
     try {
+      trace(`${kind}-connected`);
       const sealed = await secureStream(raw, { role: opts.role, code: opts.code, ctx: { kind: "stream", transport } });
+      trace(`${kind}-authenticated`);
       const c: Candidate = {
         kind,
         raw,
@@ -197,10 +204,16 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
           tag: myTag.toString("hex"),
         }
       : undefined;
-    await relayed.write(
-      encodePathMessage({ type: "paths", candidates: mine, direct: opts.direct, ...(myUdp ? { udp: myUdp } : {}) }),
-    );
+    const sendPaths = () =>
+      relayed.write(
+        encodePathMessage({ type: "paths", candidates: mine, direct: opts.direct, ...(myUdp ? { udp: myUdp } : {}) }),
+      );
+    // The receiver answers the sender's paths only once its own first probe has left (below): so when
+    // they reach the sender, the receiver's NAT already sends out to it, and the sender probes at
+    // full TTL at once, with no timer to guess how late the receiver starts.
+    if (opts.role === "sender") await sendPaths();
     const theirs = await relay.message(10_000);
+    trace("paths");
     if (theirs.type !== "paths") throw new XferError("protocol", `expected paths, the peer sent '${theirs.type}'`);
     // Either side's candidates will do: a side with none (no listener) still dials the other's.
     const tryingTcp = offersTcp && theirs.direct && mine.length + theirs.candidates.length > 0;
@@ -229,9 +242,10 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
           theirs: theirs.udp.candidates,
           theirTag: Uint8Array.from(Buffer.from(theirs.udp.tag, "hex")),
           myTag,
-          primeMs: opts.primeMs,
+          primeMs: opts.role === "sender" ? 0 : opts.primeMs,
         },
         (from) => {
+          trace("probe-heard");
           if (opts.role !== "sender" || dialed || !accepting) return;
           dialed = true;
           udpHandedOver = true;
@@ -243,6 +257,13 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
           );
         },
       );
+    }
+
+    // node:dgram only queues a send: the first probe must be out (through our NAT) before the sender,
+    // told by these paths, probes at full TTL; on a fast path the paths can arrive first otherwise.
+    if (opts.role === "receiver") {
+      if (punching) await waitAtMost(punching.firstSent, FIRST_PROBE_WAIT_MS);
+      await sendPaths();
     }
 
     if (opts.role === "sender") {

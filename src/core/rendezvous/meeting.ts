@@ -46,11 +46,14 @@ export interface Meeting {
 }
 
 export function meeting(opts: MeetingOptions): Meeting {
+  const trace = opts.trace ?? (() => {});
   const where = describeRelay(opts.relay);
   let code = opts.code;
   let joined: Joined | null = null;
   let relayed: Relayed | null = null;
   let ctx: TransportContext | null = null;
+  /** The punching socket and its reflection, from the pairing until afterAuth takes them. */
+  let udpPending: Promise<UdpOffer | undefined> | undefined;
   const transport = relayTransport({
     relay: opts.relay,
     joined: () => {
@@ -59,6 +62,25 @@ export function meeting(opts: MeetingOptions): Meeting {
     },
     onPaired: (r) => {
       relayed = r;
+      trace("paired");
+      if (!opts.direct || !opts.udp || !r.token) return undefined;
+      // The reflection needs only the token, not the handshake: it crosses to the relay while the
+      // handshake does, so its round trip (and any lost request's retry) is not added after it.
+      const pending = udpOffer(opts.udp, r.token);
+      udpPending = pending;
+      const conn = r.conn;
+      return {
+        remote: conn.remote,
+        readable: conn.readable,
+        write: (chunk) => conn.write(chunk),
+        end: () => conn.end(),
+        destroy(reason) {
+          // A handshake that failed never reaches afterAuth, which takes the socket from here on.
+          if (udpPending) void pending.then((offer) => offer?.port.close());
+          udpPending = undefined;
+          conn.destroy(reason);
+        },
+      };
     },
     onFailed: opts.onFailed,
   });
@@ -81,6 +103,7 @@ export function meeting(opts: MeetingOptions): Meeting {
       for (let fresh = 0; ; fresh++) {
         try {
           joined = await joinRelay({ ...opts, ctx: c, room: roomOf(code), udp }, signal);
+          trace("joined");
           break;
         } catch (err) {
           // A relay from before reflection (§4.2) refuses the join's `udp`: meet there without punching.
@@ -107,8 +130,12 @@ export function meeting(opts: MeetingOptions): Meeting {
     },
     async afterAuth(sealed) {
       // Both sides run this step whenever they met at a relay: it is where they agree on the path.
+      trace("authenticated");
       if (!joined || !relayed || !ctx) return relayedPath(sealed);
-      const udp = opts.direct && opts.udp && relayed.token ? await udpOffer(opts.udp, relayed.token) : undefined;
+      const pending = udpPending;
+      udpPending = undefined;
+      const udp = await pending;
+      trace("reflected");
       const chosen = await chooseDirectOrRelay(sealed, {
         role: opts.side === "send" ? "sender" : "receiver",
         code,
@@ -121,11 +148,13 @@ export function meeting(opts: MeetingOptions): Meeting {
         tcp: opts.tcp,
         udp,
         prefer: opts.prefer,
-        // Both sides start punching within about one trip through the relay of each other; then the
-        // probes cross once each way, and the handshakes follow.
+        // The receiver primes until the sender's probes come, which is one trip through the relay and
+        // one across after its own first probe; then the handshakes follow.
         primeMs: PRIME_MS + joined.rttMs,
-        punchWindowMs: PUNCH_WINDOW_MS + PRIME_MS + 5 * joined.rttMs,
+        punchWindowMs: PUNCH_WINDOW_MS + 5 * joined.rttMs,
+        trace,
       });
+      trace("chosen");
       if (chosen.path === "relayed") return relayedPath(chosen.conn, chosen.udpFailed);
       opts.emit({
         event: "path",

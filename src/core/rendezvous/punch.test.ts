@@ -1,7 +1,7 @@
 /** Punch probes: the codec a stranger can feed, the low-TTL priming, and two sockets finding each other. */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import type { UdpConsumer, UdpPeer, UdpPort } from "../../plugin/udp/index.ts";
+import { formatPeer, type UdpConsumer, type UdpPeer, type UdpPort } from "../../plugin/udp/index.ts";
 import { encodeProbe, isProbeFor, openPunchSocket, PRIME_TTL, PUNCH_TAG_BYTES, peerOf, punch } from "./punch.ts";
 
 const tag = (n: number) => new Uint8Array(PUNCH_TAG_BYTES).fill(n);
@@ -38,6 +38,7 @@ function fakePort(canSetTtl: boolean) {
       for (const _ of datagrams) sent.push({ ttl, to });
       return datagrams.length;
     },
+    sent: async () => {},
     setTtl(t) {
       if (!canSetTtl) return false;
       ttl = t;
@@ -68,6 +69,29 @@ describe("punch", () => {
     await Bun.sleep(150);
     expect(f.sent.length).toBe(count);
     expect(f.consumers).toEqual([]);
+  });
+
+  test("primeMs 0 (the sender, which punches only after the receiver's paths) probes at the full TTL at once", () => {
+    const f = fakePort(true);
+    const p = punch(f.port, { theirs: ["203.0.113.5:4000"], theirTag: tag(1), myTag: tag(2), primeMs: 0 }, () => {});
+    expect(f.sent.map((s) => s.ttl)).toEqual([64]);
+    p.stop();
+  });
+
+  test("hearing the peer ends the priming at once: the answer and what follows leave at the full TTL", () => {
+    const f = fakePort(true);
+    const peer = { address: "203.0.113.5", port: 4000 };
+    const ttlWhenHeard: number[] = [];
+    const p = punch(f.port, { theirs: [formatPeer(peer)], theirTag: tag(1), myTag: tag(2), primeMs: 10_000 }, () =>
+      ttlWhenHeard.push(f.ttl()),
+    );
+    expect(f.sent.map((s) => s.ttl)).toEqual([PRIME_TTL]);
+    f.consumers[0]!.claim(encodeProbe(tag(2)), peer, false);
+    expect(ttlWhenHeard).toEqual([64]);
+    // One full probe to the candidate, then the answer straight back: none of them primed.
+    expect(f.sent.slice(1).map((s) => s.ttl)).toEqual([64, 64]);
+    p.stop();
+    expect(f.ttl()).toBe(64);
   });
 
   test("a stranger's probe (wrong tag) is swallowed and not heard; the peer's is heard once and answered once", () => {

@@ -25,7 +25,7 @@ const PROBE_BYTES = 2 + PUNCH_TAG_BYTES;
 /** Probes go to every candidate this often while punching. */
 const PROBE_EVERY_MS = 100;
 /** Reflection requests are repeated this often, for at most REFLECT_TIMEOUT_MS (UDP may be blocked). */
-const REFLECT_EVERY_MS = 200;
+const REFLECT_EVERY_MS = 125;
 const REFLECT_TIMEOUT_MS = 1000;
 /** Probes answered straight back to their source (a NAT that changed our port), at most. */
 const MAX_ECHOES = 16;
@@ -36,8 +36,12 @@ const MAX_ECHOES = 16;
  * (Linux conntrack: the tuple is taken), so the hole would never line up.
  */
 export const PRIME_TTL = 2;
-/** How long the low-TTL probes go before the full ones, at least (the meeting adds the relay's RTT). */
-export const PRIME_MS = 100;
+/**
+ * The receiver primes until the sender's first probe is heard, and at most this long (the meeting
+ * adds the relay's RTT); the sender does not prime at all (direct.ts: it punches only once the
+ * receiver's paths came, and the receiver sends them only after its first probe left).
+ */
+export const PRIME_MS = 500;
 const FULL_TTL = 64;
 
 export function encodeProbe(tag: Uint8Array): Uint8Array {
@@ -63,9 +67,12 @@ export function peerOf(address: string): UdpPeer | null {
   return port > 0 && port < 65536 ? { address: m[1]!, port } : null;
 }
 
-/** Bind the punching socket (IPv4, any port), sized as the UDP transports size theirs. */
+/**
+ * Bind the punching socket (IPv4, any port), sized as the UDP transports size theirs, on an adapter
+ * that can set the TTL for the priming (under Deno that is node:dgram, not Deno.listenDatagram).
+ */
 export function openPunchSocket(): Promise<UdpPort> {
-  return bindUdp({ host: "0.0.0.0", port: 0 }, { recvBufferBytes: UDP_RECV_BUFFER_BYTES });
+  return bindUdp({ host: "0.0.0.0", port: 0 }, { recvBufferBytes: UDP_RECV_BUFFER_BYTES, ttl: true });
 }
 
 /**
@@ -107,6 +114,8 @@ export async function reflect(
 }
 
 export interface Punching {
+  /** Resolves once the first probes have gone to the kernel (so the NAT in front has seen them). */
+  firstSent: Promise<void>;
   /** Stop sending probes and stop claiming them. Idempotent. */
   stop(): void;
 }
@@ -117,6 +126,7 @@ export interface Punching {
  */
 export function punch(
   port: UdpPort,
+  /** primeMs: how long the low-TTL probes go unless a probe is heard first (0: none, full at once). */
   opts: { theirs: readonly string[]; theirTag: Uint8Array; myTag: Uint8Array; primeMs?: number },
   onHeard: (from: UdpPeer) => void,
 ): Punching {
@@ -131,6 +141,10 @@ export function punch(
       const key = formatPeer(from);
       if (!heard.has(key)) {
         heard.add(key);
+        // Their probe got in, so their NAT already sends out to us: the priming has done its job.
+        // Ending it here matters: what this socket sends next (the answer below, the transport's
+        // first handshake packet) must not leave with the low TTL and die on the way.
+        goFull();
         // Straight back, so a side whose NAT gave it another port than the one it offered is heard too.
         if (echoes++ < MAX_ECHOES) port.send([probe], from);
         onHeard(from);
@@ -141,27 +155,35 @@ export function punch(
   const send = () => {
     for (const t of targets) port.send([probe], t);
   };
-  // Where the runtime cannot set the TTL (Deno's datagrams), the full probes go at once.
-  const priming = port.setTtl(PRIME_TTL);
-  send();
+  // primeMs 0: no priming. Where the runtime cannot set the TTL, the full probes go at once too.
+  let priming = opts.primeMs !== 0 && port.setTtl(PRIME_TTL);
   let timer: ReturnType<typeof setInterval> | undefined;
-  const full = setTimeout(
-    () => {
-      if (priming) port.setTtl(FULL_TTL);
-      send();
-      timer = setInterval(send, PROBE_EVERY_MS);
-    },
-    priming ? Math.max(PRIME_MS, opts.primeMs ?? PRIME_MS) : PROBE_EVERY_MS,
-  );
   let stopped = false;
+  const endPriming = () => {
+    if (priming) port.setTtl(FULL_TTL);
+    priming = false;
+  };
+  function goFull() {
+    if (timer !== undefined || stopped) return;
+    clearTimeout(full);
+    endPriming();
+    send();
+    timer = setInterval(send, PROBE_EVERY_MS);
+  }
+  let full: ReturnType<typeof setTimeout> | undefined;
+  if (priming) {
+    send();
+    full = setTimeout(goFull, opts.primeMs ?? PRIME_MS);
+  } else goFull();
   return {
+    firstSent: port.sent(),
     stop() {
       if (stopped) return;
       stopped = true;
       clearTimeout(full);
       clearInterval(timer);
       detach();
-      if (priming) port.setTtl(FULL_TTL);
+      endPriming();
     },
   };
 }

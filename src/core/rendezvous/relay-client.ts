@@ -6,6 +6,7 @@
 import type { Endpoint, StreamConnection, TransportContext, TransportDefinition } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
 import { continueStream } from "../protocol/stream-prefix.ts";
+import type { MeetingTrace } from "./trace.ts";
 import {
   encodeRelayMessage,
   parseReply,
@@ -41,6 +42,8 @@ export interface MeetOptions {
   bytes?: number;
   /** Ask for a reflection token (docs/PROTOCOL.md §4.2): this side will punch UDP. */
   udp?: boolean;
+  /** Marks each step of the meeting as it happens (a benchmark's timeline). */
+  trace?: MeetingTrace;
 }
 
 export interface Joined {
@@ -64,12 +67,19 @@ export interface Relayed {
   token?: string;
 }
 
+/**
+ * A connection to the relay not up after this long gets a second dial beside it, and the first to
+ * connect is used: a lost SYN or SYN-ACK otherwise waits out TCP's initial retransmission timeout, 1 s.
+ */
+export const RELAY_REDIAL_MS = 250;
+
 /** Connect to the relay and join the room; resolves on its first answer (refusals reject, with its reason). */
 export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise<Joined> {
   const where = `relay ${describeRelay(opts.relay)}`;
   let raw: StreamConnection;
   try {
-    raw = await opts.base.dial(opts.relay, opts.ctx, signal);
+    raw = await dialTwice((s) => opts.base.dial(opts.relay, opts.ctx, s), signal);
+    opts.trace?.("relay-connected");
   } catch (err) {
     throw new XferError("unreachable", `cannot reach the ${where}: ${(err as Error).message}`, { cause: err });
   }
@@ -147,6 +157,58 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
     },
     leave: () => raw.destroy(),
   };
+}
+
+/**
+ * `dial` once, and once more if the first has not connected within `redialMs`; the first connection
+ * wins and the other attempt is aborted (or closed, if it connected too). A first attempt that fails
+ * before the second starts (refused, unreachable) fails at once: that is no lost packet.
+ */
+export function dialTwice(
+  dial: (signal: AbortSignal) => Promise<StreamConnection>,
+  signal: AbortSignal,
+  redialMs = RELAY_REDIAL_MS,
+): Promise<StreamConnection> {
+  return new Promise((resolve, reject) => {
+    const attempts: AbortController[] = [];
+    let failed = 0;
+    let settled = false;
+    const onAbort = () => {
+      for (const a of attempts) a.abort();
+    };
+    const settle = () => {
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    };
+    const attempt = () => {
+      const mine = new AbortController();
+      attempts.push(mine);
+      if (signal.aborted) mine.abort();
+      dial(mine.signal).then(
+        (conn) => {
+          if (settled) return conn.destroy();
+          settle();
+          for (const a of attempts) if (a !== mine) a.abort();
+          resolve(conn);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          failed++;
+          // Before the second dial (a refusal, not a loss), or after both: the last reason is the answer.
+          if (attempts.length === 1 || failed === 2) {
+            settle();
+            reject(err);
+          }
+        },
+      );
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    const timer = setTimeout(() => {
+      if (!settled && !signal.aborted) attempt();
+    }, redialMs);
+    attempt();
+  });
 }
 
 export function describeRelay({ host, port }: Endpoint): string {

@@ -3,7 +3,12 @@
  * there; listen() hands over the one relayed connection when it comes. The session code (run.ts)
  * then runs over it as over any stream, handshake first, so nothing changes there.
  */
-import { type Endpoint, TRANSPORT_API_VERSION, type TransportDefinition } from "../../plugin/api.ts";
+import {
+  type Endpoint,
+  type StreamConnection,
+  TRANSPORT_API_VERSION,
+  type TransportDefinition,
+} from "../../plugin/api.ts";
 import type { Joined, Relayed } from "./relay-client.ts";
 
 /** Both sides' handshakes bind this name: keys made for a relayed session are useless on a direct one. */
@@ -13,7 +18,8 @@ export interface RelayTransportOptions {
   relay: Endpoint;
   /** The room this side joined (the transport is used only after the join). */
   joined(): Joined;
-  onPaired(relayed: Relayed, joined: Joined): void;
+  /** The pairing came; may return the connection to use instead of `relayed.conn` (one that wraps it). */
+  onPaired(relayed: Relayed, joined: Joined): StreamConnection | undefined;
   /** listen() only: the room failed while waiting (expired, relay gone). dial() rejects instead. */
   onFailed?(err: unknown): void;
 }
@@ -28,8 +34,7 @@ export function relayTransport(opts: RelayTransportOptions): TransportDefinition
       const joined = opts.joined();
       try {
         const relayed = await joined.paired(signal);
-        opts.onPaired(relayed, joined);
-        return relayed.conn;
+        return opts.onPaired(relayed, joined) ?? relayed.conn;
       } finally {
         if (signal.aborted) joined.leave();
       }
@@ -41,8 +46,7 @@ export function relayTransport(opts: RelayTransportOptions): TransportDefinition
       joined.paired(stop.signal).then(
         (relayed) => {
           pairedYet = true;
-          opts.onPaired(relayed, joined);
-          onConnection(relayed.conn);
+          onConnection(opts.onPaired(relayed, joined) ?? relayed.conn);
         },
         (err: unknown) => {
           if (!stop.signal.aborted) opts.onFailed?.(err);

@@ -48,9 +48,14 @@ export const openNodeUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, op
   let queued = 0;
   let blocked = false;
   let closing: { settled(): void } | null = null;
+  let whenSent: (() => void)[] = [];
   const onSent = () => {
     queued--;
     closing?.settled();
+    if (queued === 0 && whenSent.length > 0) {
+      for (const resolve of whenSent) resolve();
+      whenSent = [];
+    }
     if (blocked && queued <= MAX_QUEUED / 2) {
       blocked = false;
       handlers.onWritable();
@@ -75,6 +80,7 @@ export const openNodeUdp: RawUdpOpener = async (at, handlers: RawUdpHandlers, op
       return sent;
     },
     setTtl: (ttl) => socket.setTTL(ttl),
+    sent: () => (queued === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenSent.push(resolve))),
     close() {
       if (closing) return;
       closing = closeAfterSends(

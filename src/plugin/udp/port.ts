@@ -30,6 +30,8 @@ export interface UdpPort {
   readonly copiesOnSend?: boolean;
   /** See RawUdpSocket.setTtl; false where the runtime's socket cannot. */
   setTtl(ttl: number): boolean;
+  /** See RawUdpSocket.sent: resolves once what was sent so far has gone to the kernel. */
+  sent(): Promise<void>;
   /** Start receiving; returns a function that detaches the consumer. */
   attach(consumer: UdpConsumer): () => void;
   /** Release this handle; the socket closes with its last handle. Idempotent. */
@@ -85,6 +87,7 @@ export async function bindUdp(at: Endpoint, options: BindOptions = {}): Promise<
     impl: shared.raw.impl,
     copiesOnSend: shared.raw.copiesOnSend === true,
     send: (datagrams, to) => (closed ? 0 : shared.raw.send(datagrams, to)),
+    sent: () => (closed ? Promise.resolve() : (shared.raw.sent?.() ?? Promise.resolve())),
     setTtl(ttl) {
       if (closed || !shared.raw.setTtl) return false;
       shared.raw.setTtl(ttl);
@@ -132,11 +135,12 @@ async function openShared(at: Endpoint, options: RawUdpOptions): Promise<SharedS
  * Under Deno, Deno.listenDatagram (when `--unstable-net` made it available) loses less and sends
  * faster than Deno's node:dgram, for listeners and dialers alike: it cannot connect(), but Deno's
  * node:dgram only emulates connect() and reports no ICMP errors either (docs/RUNTIMES.md).
- * XFER_UDP_IMPL=node|bun overrides the choice (benchmarks compare them); "bun" only on Bun.
+ * XFER_UDP_IMPL=node|bun overrides the choice (benchmarks compare them); "bun" only on Bun. A socket
+ * that must set its TTL (`ttl`: the punching socket) is always node:dgram, whose setTTL works on Deno too.
  */
 function pickOpener(options: RawUdpOptions): RawUdpOpener {
   const forced = process.env.XFER_UDP_IMPL;
-  if (forced === "node") return openNodeUdp;
+  if (forced === "node" || options.ttl) return openNodeUdp;
   if (hasDenoDatagrams()) return openDenoUdp;
   const onBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
   if (!onBun) return openNodeUdp;

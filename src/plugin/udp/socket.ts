@@ -35,6 +35,11 @@ export interface RawUdpSocket {
   readonly copiesOnSend?: boolean;
   /** The IP TTL of unicast sends from now on, where the runtime lets us set it (node:dgram does). */
   setTtl?(ttl: number): void;
+  /**
+   * Resolves once every datagram handed to send() so far has gone to the kernel: for an adapter whose
+   * send() only queues (node:dgram). Absent where send() is synchronous.
+   */
+  sent?(): Promise<void>;
   close(): void;
 }
 
@@ -53,6 +58,11 @@ export interface RawUdpOptions {
    * for it, so a dial to a port nobody listens on fails at once instead of timing out.
    */
   connect?: UdpPeer;
+  /**
+   * The socket must be able to set its IP TTL (setTtl: hole punching's low-TTL probes). Only the
+   * node:dgram adapter can, on every runtime (Deno.listenDatagram and Bun's native socket cannot).
+   */
+  ttl?: boolean;
 }
 
 export type RawUdpOpener = (at: Endpoint, handlers: RawUdpHandlers, options: RawUdpOptions) => Promise<RawUdpSocket>;

@@ -101,7 +101,9 @@ export async function dialUdpPort(
           return true;
         },
         onWritable: () => spec.onWritable(),
-        onError: spec.onError ? (err) => spec.onError?.(err) : undefined,
+        // A path's socket (hole punching) is unconnected and also probes other candidates: an error on
+        // it (an ICMP for one of those) says nothing about this peer, so only a connected socket's counts.
+        onError: spec.onError && !path ? (err) => spec.onError?.(err) : undefined,
       }),
   };
 }
