@@ -8,7 +8,7 @@ import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
 import { hashFilePrefix } from "../hash-file.ts";
 import { newHasher, type StreamingHasher } from "../hashing.ts";
-import { assertUnchanged, type LocalEntry } from "../manifest.ts";
+import { assertUnchanged, type LocalEntry, type Offered } from "../manifest.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, encodeControlFrame, truncateDataFrame } from "../protocol/frames.ts";
@@ -45,7 +45,7 @@ export interface SenderOptions {
 
 export async function runSender(
   channel: SessionChannel,
-  offered: readonly LocalEntry[],
+  offered: Offered,
   emit: EventSink,
   opts: SenderOptions,
 ): Promise<SessionResult> {
