@@ -65,6 +65,9 @@ export function offerEvent(remote: string, entries: readonly ManifestEntry[]): O
   };
 }
 
+/** Verdicts of skipped files held at most before they go (see receiveFiles: they wait for a read that would block). */
+const VERDICTS_QUEUED = 1024;
+
 /** How often the receiver tells an acknowledging sender what it wrote (the sender's bar refresh). */
 const ACK_EVERY_MS = 250;
 
@@ -259,6 +262,9 @@ class PagedReceive {
     const acknowledge = this.peerFeatures.includes(FEATURE_RECEIVED);
     let lastAck = performance.now();
     for (;;) {
+      // Verdicts of files that needed no writing go when the next read would wait: one record for
+      // the run of them that came in one read, not one a file (10^6 records for a re-sent tree).
+      if (this.verdicts.length > 0 && !channel.hasPending) await this.sendVerdicts();
       const { current } = this;
       const item = await channel.expect();
       if (item.kind === "data") {
@@ -346,7 +352,7 @@ class PagedReceive {
           if (commit) await batch.add(commit, published);
           else {
             published();
-            await this.sendVerdicts();
+            if (this.verdicts.length >= VERDICTS_QUEUED) await this.sendVerdicts();
           }
           break;
         }
@@ -366,6 +372,7 @@ class PagedReceive {
   private async finish(): Promise<SessionResult> {
     const { channel, target, emit, progress, hashes, failures } = this;
     progress.flush();
+    await this.sendVerdicts();
     const missing = this.acceptedFiles - hashes.size - failures.length;
     if (missing > 0) failures.push({ code: "incomplete", message: `${missing} offered file(s) were not sent` });
     // Links after every file, like tar: no file is ever written through one. Before the folders'
