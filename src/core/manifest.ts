@@ -16,6 +16,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { XferError } from "./errors.ts";
+import { GarbageReclaimer } from "./memory.ts";
 import { unsafeLinkReason } from "./names.ts";
 import { OfferedEntries } from "./offered.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
@@ -39,6 +40,8 @@ const TOP = -1;
 
 export async function buildManifest(paths: readonly string[], opts: ManifestOptions): Promise<OfferedEntries> {
   const out = new OfferedEntries();
+  // The walk is one synchronous loop: its garbage (a Stats and a path or two an entry) is collected here or not at all until it ends.
+  const reclaimer = new GarbageReclaimer();
   // Only top names can collide: below them every path starts with its own top's name.
   const tops = new Set<string>();
   const top = (name: string) => {
@@ -57,7 +60,7 @@ export async function buildManifest(paths: readonly string[], opts: ManifestOpti
     if (!name || name === "/") throw new XferError("usage", `cannot send '${path}': give a file or folder, not a root`);
     if (info.isDirectory()) {
       top(name);
-      walkDir(abs, TOP, name, name, opts, out, new Set([realpathSync(abs)]), dirname(abs));
+      walkDir(abs, TOP, name, name, opts, out, new Set([realpathSync(abs)]), dirname(abs), reclaimer);
     } else if (info.isFile()) {
       top(name);
       fileEntry(out, TOP, abs, name, info, { kind: "file", path: abs });
@@ -77,6 +80,7 @@ function walkDir(
   ancestors: Set<string>,
   /** The folder holding the sent one: a file's local path is this joined with its offered path. */
   root: string,
+  reclaimer: GarbageReclaimer,
 ): void {
   const info = statSync(abs);
   const dir = out.add(
@@ -93,6 +97,7 @@ function walkDir(
     throw new XferError("source-unreadable", `cannot list '${abs}': ${(err as Error).message}`, { cause: err });
   }
   for (const child of names) {
+    reclaimer.fileDone();
     const childAbs = join(abs, child);
     const childRel = `${rel}/${child}`;
     const link = lstatSync(childAbs);
@@ -124,7 +129,7 @@ function walkDir(
         opts.onSkip(childAbs, "symbolic link loop");
         continue;
       }
-      walkDir(childAbs, dir, child, childRel, opts, out, new Set([...ancestors, real]), root);
+      walkDir(childAbs, dir, child, childRel, opts, out, new Set([...ancestors, real]), root, reclaimer);
     } else if (info.isFile()) {
       fileEntry(out, dir, childAbs, child, info);
     } else {

@@ -1,6 +1,7 @@
 /** The receiving side of a session: check the offer, write what arrives, verify every file. */
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink, XferEvent } from "../events.ts";
+import { GarbageReclaimer } from "../memory.ts";
 import type { OfferedNames } from "../names.ts";
 import { Progress } from "../progress.ts";
 import { encodeAcceptFrame } from "../protocol/accept-frame.ts";
@@ -148,6 +149,7 @@ class PagedReceive {
   /** Links offered and not refused: made after every file, like tar. */
   private readonly links: { index: number; entry: ManifestEntry }[] = [];
   private readonly hashes = new FileHashes();
+  private readonly reclaimer = new GarbageReclaimer();
   /** Per-file failures after the offer (integrity, exists), and the entries refused in it. */
   private readonly failures: { code: string; message: string }[] = [];
   private readonly refusedFailures: { code: string; message: string }[] = [];
@@ -336,6 +338,7 @@ class PagedReceive {
             break;
           }
           hashes.add(done.entry.path, msg.hash);
+          this.reclaimer.fileDone();
           // Reported only once it is durable and under its final name.
           const published = () => {
             emit({
