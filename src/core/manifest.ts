@@ -40,7 +40,8 @@ const TOP = -1;
 
 export async function buildManifest(paths: readonly string[], opts: ManifestOptions): Promise<OfferedEntries> {
   const out = new OfferedEntries();
-  // The walk is one synchronous loop: its garbage (a Stats and a path or two an entry) is collected here or not at all until it ends.
+  // The walk is one synchronous loop: its garbage (a Stats and a path or two an entry) is
+  // collected here or, with 10^6 entries, only well after it ends.
   const reclaimer = new GarbageReclaimer();
   // Only top names can collide: below them every path starts with its own top's name.
   const tops = new Set<string>();
