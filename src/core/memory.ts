@@ -13,7 +13,7 @@ const fullCollection = (globalThis as { Bun?: { gc(force: boolean): void } }).Bu
  * (messages, events, frames, promises) that the collector let pile up to 0.3–0.5 GB of RSS before
  * collecting in a 10^6-file session whose live heap was 10–40 MB (docs/BENCHMARKS.md, issue 14).
  */
-const RECLAIM_EVERY_FILES = 8_192;
+const RECLAIM_EVERY_FILES = 4_096;
 
 export class GarbageReclaimer {
   private since = 0;
