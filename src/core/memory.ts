@@ -9,7 +9,7 @@ const RECLAIM_EVERY_BYTES = 128 << 20;
 const fullCollection = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun?.gc;
 
 /**
- * Files a session handles between full collections. Each leaves ~1–2 KB of short-lived objects
+ * Files a session handles between full collections. Each leaves ~1–3 KB of short-lived objects
  * (messages, events, frames, promises) that the collector let pile up to 0.3–0.5 GB of RSS before
  * collecting in a 10^6-file session whose live heap was 10–40 MB (docs/BENCHMARKS.md, issue 14).
  */
