@@ -11,19 +11,17 @@ import {
   readdirSync,
   readlinkSync,
   realpathSync,
+  type Stats,
   statSync,
 } from "node:fs";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { XferError } from "./errors.ts";
+import { GarbageReclaimer } from "./memory.ts";
 import { unsafeLinkReason } from "./names.ts";
+import { OfferedEntries } from "./offered.ts";
 import type { ManifestEntry } from "./protocol/messages.ts";
 
-export type EntrySource = { kind: "file"; path: string } | { kind: "stdin" } | { kind: "dir" } | { kind: "link" };
-
-export interface LocalEntry {
-  entry: ManifestEntry;
-  source: EntrySource;
-}
+export type { EntrySource, LocalEntry, Offered } from "./offered.ts";
 
 export interface ManifestOptions {
   followSymlinks: boolean;
@@ -38,61 +36,78 @@ export interface ManifestOptions {
   onSkip: (path: string, reason: string) => void;
 }
 
-export async function buildManifest(paths: readonly string[], opts: ManifestOptions): Promise<LocalEntry[]> {
-  const out: LocalEntry[] = [];
+const TOP = -1;
+
+export async function buildManifest(paths: readonly string[], opts: ManifestOptions): Promise<OfferedEntries> {
+  const out = new OfferedEntries();
+  // The walk is one synchronous loop: its garbage (a Stats and a path or two an entry) is
+  // collected here or, with 10^6 entries, only well after it ends.
+  const reclaimer = new GarbageReclaimer();
+  // Only top names can collide: below them every path starts with its own top's name.
+  const tops = new Set<string>();
+  const top = (name: string) => {
+    if (tops.has(name)) throw new XferError("usage", `two sources would both be named '${name}'`);
+    tops.add(name);
+  };
   for (const path of paths) {
     if (path === "-") {
-      out.push({
-        entry: { path: opts.stdinName, kind: "file", size: null, mode: 0o644, mtimeMs: Date.now() },
-        source: { kind: "stdin" },
-      });
+      top(opts.stdinName);
+      out.add(TOP, opts.stdinName, { kind: "file", size: null, mode: 0o644, mtimeMs: Date.now() }, { kind: "stdin" });
       continue;
     }
     const abs = resolve(path);
-    const info = await statSource(abs, true);
+    const info = statSource(abs);
     const name = basename(abs);
     if (!name || name === "/") throw new XferError("usage", `cannot send '${path}': give a file or folder, not a root`);
-    if (info.isDirectory()) await walkDir(abs, name, opts, out, new Set([realpathSync(abs)]), dirname(abs));
-    else if (info.isFile()) out.push(await fileEntry(abs, name));
-    else throw new XferError("source-unreadable", `'${path}' is neither a file nor a folder`);
-  }
-  const seen = new Set<string>();
-  for (const { entry } of out) {
-    if (seen.has(entry.path)) throw new XferError("usage", `two sources would both be named '${entry.path}'`);
-    seen.add(entry.path);
+    if (info.isDirectory()) {
+      top(name);
+      walkDir(abs, TOP, name, name, opts, out, new Set([realpathSync(abs)]), dirname(abs), reclaimer);
+    } else if (info.isFile()) {
+      top(name);
+      fileEntry(out, TOP, abs, name, info, { kind: "file", path: abs });
+    } else throw new XferError("source-unreadable", `'${path}' is neither a file nor a folder`);
   }
   return out;
 }
 
-async function walkDir(
+/** `name`: the folder's name in `parent` (its whole path at the top); `rel`: its offered path. */
+function walkDir(
   abs: string,
+  parent: number,
+  name: string,
   rel: string,
   opts: ManifestOptions,
-  out: LocalEntry[],
+  out: OfferedEntries,
   ancestors: Set<string>,
   /** The folder holding the sent one: a file's local path is this joined with its offered path. */
-  parent: string,
-): Promise<void> {
+  root: string,
+  reclaimer: GarbageReclaimer,
+): void {
   const info = statSync(abs);
-  out.push({
-    entry: { path: rel, kind: "dir", size: 0, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs },
-    source: { kind: "dir" },
-  });
+  const dir = out.add(
+    parent,
+    name,
+    { kind: "dir", size: 0, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs },
+    undefined,
+    parent === TOP ? root : undefined,
+  );
   let names: string[];
   try {
     names = readdirSync(abs).sort();
   } catch (err) {
     throw new XferError("source-unreadable", `cannot list '${abs}': ${(err as Error).message}`, { cause: err });
   }
-  for (const name of names) {
-    const childAbs = join(abs, name);
-    const childRel = `${rel}/${name}`;
+  for (const child of names) {
+    reclaimer.fileDone();
+    const childAbs = join(abs, child);
+    const childRel = `${rel}/${child}`;
     const link = lstatSync(childAbs);
-    let child = link;
+    let info = link;
     if (link.isSymbolicLink()) {
       if (!opts.followSymlinks) {
-        const entry = opts.symlinks ? linkEntry(childAbs, childRel, link.mtimeMs) : null;
-        if (entry) out.push(entry);
+        const target = opts.symlinks ? linkTarget(childAbs, childRel) : null;
+        if (target !== null)
+          out.add(dir, child, { kind: "symlink", size: 0, mode: 0o777, mtimeMs: link.mtimeMs, target });
         else
           opts.onSkip(
             childAbs,
@@ -103,29 +118,29 @@ async function walkDir(
         continue;
       }
       try {
-        child = statSync(childAbs);
+        info = statSync(childAbs);
       } catch {
         opts.onSkip(childAbs, "dangling symbolic link");
         continue;
       }
     }
-    if (child.isDirectory()) {
+    if (info.isDirectory()) {
       const real = realpathSync(childAbs);
       if (ancestors.has(real)) {
         opts.onSkip(childAbs, "symbolic link loop");
         continue;
       }
-      await walkDir(childAbs, childRel, opts, out, new Set([...ancestors, real]), parent);
-    } else if (child.isFile()) {
-      out.push(await fileEntry(childAbs, childRel, parent));
+      walkDir(childAbs, dir, child, childRel, opts, out, new Set([...ancestors, real]), root, reclaimer);
+    } else if (info.isFile()) {
+      fileEntry(out, dir, childAbs, child, info);
     } else {
       opts.onSkip(childAbs, "not a regular file or folder");
     }
   }
 }
 
-/** A link whose target, read as written, stays inside the sent tree (as tar and rsync -a keep it). */
-function linkEntry(abs: string, rel: string, mtimeMs: number): LocalEntry | null {
+/** A link's target if, read as written, it stays inside the sent tree (as tar and rsync -a keep it). */
+function linkTarget(abs: string, rel: string): string | null {
   let target: string;
   try {
     target = posix.normalize(readlinkSync(abs));
@@ -135,44 +150,33 @@ function linkEntry(abs: string, rel: string, mtimeMs: number): LocalEntry | null
   const top = rel.split("/")[0]!;
   const lands = posix.join(posix.dirname(rel), target);
   if (unsafeLinkReason(rel, target) !== null || (lands !== top && !lands.startsWith(`${top}/`))) return null;
-  return { entry: { path: rel, kind: "symlink", size: 0, mode: 0o777, mtimeMs, target }, source: { kind: "link" } };
+  return target;
 }
 
 /**
- * A walked file's local path, joined when it is read (once or twice a file) instead of kept: a
- * string a file was ~100 B of the sender's heap to the end of the session, 100 MB for 10^6 files.
- * `rel` is the entry's own path string, already kept.
+ * `info`: the file's stat, already read by the walk (a followed link's is its target's, which is what
+ * is read and checked unchanged). `source`: a top file's own; a walked one's local path is found from
+ * its folder's when read.
  */
-class TreeFile {
-  constructor(
-    private readonly parent: string,
-    private readonly rel: string,
-  ) {}
-  get kind(): "file" {
-    return "file";
-  }
-  get path(): string {
-    return join(this.parent, this.rel);
-  }
-}
-
-/** `parent`: where the file was found by walking a folder (its local path is parent + rel), else none. */
-async function fileEntry(abs: string, rel: string, parent?: string): Promise<LocalEntry> {
-  const info = await statSource(abs, false);
+function fileEntry(
+  out: OfferedEntries,
+  parent: number,
+  abs: string,
+  name: string,
+  info: Stats,
+  source?: { kind: "file"; path: string },
+): void {
   try {
     accessSync(abs, constants.R_OK);
   } catch (err) {
     throw new XferError("source-unreadable", `cannot read '${abs}': permission denied`, { cause: err });
   }
-  return {
-    entry: { path: rel, kind: "file", size: info.size, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs },
-    source: parent === undefined ? { kind: "file", path: abs } : new TreeFile(parent, rel),
-  };
+  out.add(parent, name, { kind: "file", size: info.size, mode: info.mode & 0o7777, mtimeMs: info.mtimeMs }, source);
 }
 
-async function statSource(abs: string, followLink: boolean) {
+function statSource(abs: string): Stats {
   try {
-    return followLink ? statSync(abs) : lstatSync(abs);
+    return statSync(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file or folder" : (err as Error).message;

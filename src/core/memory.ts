@@ -8,8 +8,23 @@
 const RECLAIM_EVERY_BYTES = 128 << 20;
 const fullCollection = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun?.gc;
 
+/**
+ * Files a session handles between full collections. Each leaves ~1–3 KB of short-lived objects
+ * (messages, events, frames, promises) that the collector let pile up to 0.3–0.5 GB of RSS before
+ * collecting in a 10^6-file session whose live heap was 10–40 MB (docs/BENCHMARKS.md, issue 14).
+ */
+const RECLAIM_EVERY_FILES = 4_096;
+
 export class GarbageReclaimer {
   private since = 0;
+  private files = 0;
+
+  /** One more file (or walked entry) handled; collect every RECLAIM_EVERY_FILES. */
+  fileDone(): void {
+    if (++this.files < RECLAIM_EVERY_FILES || !fullCollection) return;
+    this.files = 0;
+    fullCollection(true);
+  }
 
   /** Count bytes that became garbage; collect when enough accumulated. */
   moved(bytes: number): void {

@@ -73,12 +73,17 @@ export async function sendCommand(
     stdinName: String(flags.name ?? "stdin"),
     onSkip: (path, reason) => emit({ event: "warning", message: `skipping ${path}: ${reason}` }),
   });
-  if (!entries.some((e) => e.entry.kind === "file" || e.entry.kind === "dir"))
-    throw new XferError("usage", "nothing to send");
-  const files = entries.filter((e) => e.entry.kind === "file");
-  const totalBytes = files.some((e) => e.entry.size === null)
-    ? null
-    : files.reduce((sum, e) => sum + (e.entry.size ?? 0), 0);
+  let files = 0;
+  let dirs = 0;
+  let totalBytes: number | null = 0;
+  for (let i = 0; i < entries.length; i++) {
+    if (entries.kind(i) === "dir") dirs++;
+    if (entries.kind(i) !== "file") continue;
+    files++;
+    const size = entries.size(i);
+    totalBytes = size === null || totalBytes === null ? null : totalBytes + size;
+  }
+  if (files + dirs === 0) throw new XferError("usage", "nothing to send");
   // Through a relay, whichever side comes first makes the code; to a direct address the receiver did.
   const givenCode = codeOf(flags);
   let code = givenCode ?? (destination === null && !onLan ? generateCode() : await askCode(paths));
@@ -100,8 +105,8 @@ export async function sendCommand(
   const transport = met?.transport ?? found.transport;
   emit({
     event: "sending",
-    files: files.length,
-    dirs: entries.length - files.length,
+    files,
+    dirs: entries.length - files,
     totalBytes,
     to: met ? `relay ${formatEndpoint(to)}` : formatEndpoint(to),
     transport: transport.name,

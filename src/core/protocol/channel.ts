@@ -182,6 +182,11 @@ export class SessionChannel {
     return true;
   }
 
+  /** Items already read and decoded: next() returns one without waiting for the network. */
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
   /** Like next(), but a clean close is an error: used where the protocol expects more. */
   async expect(): Promise<Incoming> {
     const item = await this.next();

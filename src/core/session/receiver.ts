@@ -1,6 +1,7 @@
 /** The receiving side of a session: check the offer, write what arrives, verify every file. */
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink, XferEvent } from "../events.ts";
+import { GarbageReclaimer } from "../memory.ts";
 import type { OfferedNames } from "../names.ts";
 import { Progress } from "../progress.ts";
 import { encodeAcceptFrame } from "../protocol/accept-frame.ts";
@@ -64,6 +65,9 @@ export function offerEvent(remote: string, entries: readonly ManifestEntry[]): O
     names: entries.slice(0, 20).map((e) => e.path),
   };
 }
+
+/** Verdicts of skipped files held at most before they go (see receiveFiles: they wait for a read that would block). */
+const VERDICTS_QUEUED = 1024;
 
 /** How often the receiver tells an acknowledging sender what it wrote (the sender's bar refresh). */
 const ACK_EVERY_MS = 250;
@@ -145,6 +149,7 @@ class PagedReceive {
   /** Links offered and not refused: made after every file, like tar. */
   private readonly links: { index: number; entry: ManifestEntry }[] = [];
   private readonly hashes = new FileHashes();
+  private readonly reclaimer = new GarbageReclaimer();
   /** Per-file failures after the offer (integrity, exists), and the entries refused in it. */
   private readonly failures: { code: string; message: string }[] = [];
   private readonly refusedFailures: { code: string; message: string }[] = [];
@@ -259,6 +264,9 @@ class PagedReceive {
     const acknowledge = this.peerFeatures.includes(FEATURE_RECEIVED);
     let lastAck = performance.now();
     for (;;) {
+      // Verdicts of files that needed no writing go when the next read would wait: one record for
+      // the run of them that came in one read, not one a file (10^6 records for a re-sent tree).
+      if (this.verdicts.length > 0 && !channel.hasPending) await this.sendVerdicts();
       const { current } = this;
       const item = await channel.expect();
       if (item.kind === "data") {
@@ -330,6 +338,7 @@ class PagedReceive {
             break;
           }
           hashes.add(done.entry.path, msg.hash);
+          this.reclaimer.fileDone();
           // Reported only once it is durable and under its final name.
           const published = () => {
             emit({
@@ -346,7 +355,7 @@ class PagedReceive {
           if (commit) await batch.add(commit, published);
           else {
             published();
-            await this.sendVerdicts();
+            if (this.verdicts.length >= VERDICTS_QUEUED) await this.sendVerdicts();
           }
           break;
         }
@@ -366,6 +375,7 @@ class PagedReceive {
   private async finish(): Promise<SessionResult> {
     const { channel, target, emit, progress, hashes, failures } = this;
     progress.flush();
+    await this.sendVerdicts();
     const missing = this.acceptedFiles - hashes.size - failures.length;
     if (missing > 0) failures.push({ code: "incomplete", message: `${missing} offered file(s) were not sent` });
     // Links after every file, like tar: no file is ever written through one. Before the folders'

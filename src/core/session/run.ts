@@ -16,7 +16,8 @@ import { receiveDatagramSession } from "../datagram/receiver.ts";
 import { sendDatagramSession } from "../datagram/sender.ts";
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
-import type { LocalEntry } from "../manifest.ts";
+import type { Offered } from "../manifest.ts";
+import { allEntries } from "../offered.ts";
 import { SessionChannel } from "../protocol/channel.ts";
 import type { ReceiveTarget } from "../receive/receive-target.ts";
 import type { CodeAttempts } from "../secure/attempts.ts";
@@ -40,7 +41,7 @@ export const MAX_SESSIONS_PER_HOST = 32;
 export interface SendRequest {
   transport: AnyTransport;
   to: Endpoint;
-  entries: readonly LocalEntry[];
+  entries: Offered;
   ctx: TransportContext;
   emit: EventSink;
   stdin: AsyncIterable<Uint8Array>;
@@ -64,7 +65,7 @@ export type AfterAuth = (sealed: StreamConnection) => Promise<StreamConnection>;
 
 export async function sendSession(req: SendRequest): Promise<SessionResult> {
   const { transport, to } = req;
-  if (transport.kind === "datagram" && req.entries.some((e) => e.source.kind === "stdin"))
+  if (transport.kind === "datagram" && hasStdin(req.entries))
     throw new XferError("usage", "datagram transports need sizes up front: standard input cannot be sent over them");
   let conn: StreamConnection | DatagramConnection;
   // A plugin's dial() might never settle: bound it, and tell the plugin through its signal.
@@ -96,7 +97,7 @@ export async function sendSession(req: SendRequest): Promise<SessionResult> {
     try {
       const dconn = await secureDatagrams(raw, secure);
       req.emit({ event: "authenticated", remote: raw.remote });
-      return await sendDatagramSession(dconn, req.entries, req.emit, {
+      return await sendDatagramSession(dconn, allEntries(req.entries), req.emit, {
         allowLoss: req.allowLoss ?? false,
         fec: req.fec,
       });
@@ -324,4 +325,10 @@ async function closeGracefully(channel: SessionChannel): Promise<void> {
 export async function settleTransports(transports: readonly AnyTransport[], boundMs = 3000): Promise<void> {
   const pending = transports.flatMap((t) => (t.settle ? [t.settle().catch(() => {})] : []));
   if (pending.length > 0) await waitAtMost(Promise.all(pending), boundMs);
+}
+
+/** Standard input is the only source of unknown size. */
+function hasStdin(entries: Offered): boolean {
+  for (let i = 0; i < entries.length; i++) if (entries.kind(i) === "file" && entries.size(i) === null) return true;
+  return false;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { LocalEntry } from "../manifest.ts";
+import { OfferedEntries } from "../offered.ts";
 import {
   type ControlMessage,
   FEATURE_RECEIVED,
@@ -48,23 +49,23 @@ function accepted(s: SenderSession, files = [1, 2].map((index) => ({ index, offs
 
 describe("SenderSession: the offer", () => {
   test("links go only to a receiver that can make them; otherwise each is named as skipped", () => {
-    const old = new SenderSession(TREE, []);
+    const old = new SenderSession(OfferedEntries.of(TREE), []);
     expect(old.skipped).toEqual(["d/l"]);
     expect(allPages(old).map((p) => JSON.parse(p.json))).toEqual([
       { type: "offer-page", first: 0, entries: TREE.slice(0, 3).map((e) => e.entry) },
     ]);
-    const modern = new SenderSession(TREE, [FEATURE_SYMLINKS]);
+    const modern = new SenderSession(OfferedEntries.of(TREE), [FEATURE_SYMLINKS]);
     expect(modern.skipped).toEqual([]);
     expect(JSON.parse(allPages(modern)[0]!.json)).toMatchObject({ entries: TREE.map((e) => e.entry) });
   });
 
   test("the head holds the whole tree's totals; after the pages comes the end, once", () => {
-    const s = new SenderSession(TREE, [FEATURE_SYMLINKS]);
+    const s = new SenderSession(OfferedEntries.of(TREE), [FEATURE_SYMLINKS]);
     expect(s.head()).toEqual({ type: "offer-head", entries: 4, files: 2, bytes: 30 });
     expect(s.nextPage()).toMatchObject({ first: 0, count: 4 });
     expect(s.nextPage()).toEqual({ type: "offer-end" });
     expect(s.nextPage()).toBeNull();
-    expect(new SenderSession([file("-", null)], []).head()).toMatchObject({ bytes: null });
+    expect(new SenderSession(OfferedEntries.of([file("-", null)]), []).head()).toMatchObject({ bytes: null });
   });
 
   test("property: pages cut at the entry and byte limits, and together they are the offer in order", () => {
@@ -74,7 +75,7 @@ describe("SenderSession: the offer", () => {
     );
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 3 * MAX_PAGE_ENTRIES }), (tree) => {
-        const pages = allPages(new SenderSession(tree, []));
+        const pages = allPages(new SenderSession(OfferedEntries.of(tree), []));
         const entries = pages.flatMap((p) => {
           const msg = JSON.parse(p.json);
           expect(Buffer.byteLength(p.json)).toBeLessThanOrEqual(MAX_PAGE_BYTES);
@@ -95,7 +96,7 @@ describe("SenderSession: the offer", () => {
 
 describe("SenderSession: the accept", () => {
   test("plans the accepted files in offer order with their total; refused ones become failures", () => {
-    const s = new SenderSession(TREE, [FEATURE_RECEIVED]);
+    const s = new SenderSession(OfferedEntries.of(TREE), [FEATURE_RECEIVED]);
     const plan = answer(s, {
       type: "accept",
       first: 0,
@@ -119,13 +120,13 @@ describe("SenderSession: the accept", () => {
   });
 
   test("standard input makes the total unknown", () => {
-    const s = new SenderSession([file("-", null)], []);
+    const s = new SenderSession(OfferedEntries.of([file("-", null)]), []);
     expect(accepted(s, [{ index: 0, offset: 0, existing: false }]).files).toHaveLength(1);
     expect(s.totalBytes).toBeNull();
   });
 
   test("a rejection keeps the receiver's code where the user can act on it", () => {
-    const s = new SenderSession(TREE, []);
+    const s = new SenderSession(OfferedEntries.of(TREE), []);
     expect(() => answer(s, { type: "reject", code: "busy", message: "another session" })).toThrow(
       expect.objectContaining({ code: "busy", message: "receiver refused: another session" }),
     );
@@ -157,13 +158,13 @@ describe("SenderSession: the accept", () => {
     ],
     ["one file left unanswered", [{ index: 1, offset: 0, existing: false }], "did not answer for 'd/b'"],
   ])("an accept that names %s is a protocol error", (_, files, message) => {
-    const s = new SenderSession(TREE, []);
+    const s = new SenderSession(OfferedEntries.of(TREE), []);
     expect(() => accepted(s, files)).toThrow(expect.objectContaining({ code: "protocol" }));
-    expect(() => accepted(new SenderSession(TREE, []), files)).toThrow(message);
+    expect(() => accepted(new SenderSession(OfferedEntries.of(TREE), []), files)).toThrow(message);
   });
 
   test("a file both refused and accepted is a protocol error", () => {
-    const s = new SenderSession(TREE, []);
+    const s = new SenderSession(OfferedEntries.of(TREE), []);
     expect(() =>
       answer(s, {
         type: "accept",
@@ -184,7 +185,7 @@ describe("SenderSession: pages answered one by one", () => {
     );
 
   test("each answer plans its own page's files, in order; the offer is answered after the last", () => {
-    const s = new SenderSession(BIG, []);
+    const s = new SenderSession(OfferedEntries.of(BIG), []);
     const pages = allPages(s);
     expect(pages.map((p) => [p.first, p.count])).toEqual([
       [0, MAX_PAGE_ENTRIES],
@@ -216,13 +217,13 @@ describe("SenderSession: pages answered one by one", () => {
       "not one of its page",
     ],
   ])("an answer naming %s is a protocol error", (_, reply, message) => {
-    const s = new SenderSession(BIG, []);
+    const s = new SenderSession(OfferedEntries.of(BIG), []);
     allPages(s);
     expect(() => s.onMessage({ type: "accept", ...reply })).toThrow(message);
   });
 
   test("an answer to a page not sent, or a summary before the offer is answered, is a protocol error", () => {
-    const s = new SenderSession(BIG, []);
+    const s = new SenderSession(OfferedEntries.of(BIG), []);
     s.nextPage();
     s.onMessage({ type: "accept", first: 0, files: all(0, MAX_PAGE_ENTRIES), refused: [] });
     expect(() => s.onMessage({ type: "accept", first: MAX_PAGE_ENTRIES, files: [], refused: [] })).toThrow("not sent");
@@ -232,7 +233,7 @@ describe("SenderSession: pages answered one by one", () => {
 
 describe("SenderSession: verdicts while streaming", () => {
   test("success is what was confirmed file by file; the summary must agree", () => {
-    const s = new SenderSession(TREE, []);
+    const s = new SenderSession(OfferedEntries.of(TREE), []);
     accepted(s);
     s.sentFile(1, SENT);
     s.sentFile(2, SENT);
@@ -250,13 +251,13 @@ describe("SenderSession: verdicts while streaming", () => {
   });
 
   test("a summary before every verdict, or claiming more than confirmed, is refused", () => {
-    const early = new SenderSession(TREE, []);
+    const early = new SenderSession(OfferedEntries.of(TREE), []);
     accepted(early);
     early.sentFile(1, SENT);
     expect(() => early.onMessage({ type: "summary", files: 999, bytes: 0, failed: 0 })).toThrow(
       "without a verdict for 1 file(s), e.g. 'd/a'",
     );
-    const liar = new SenderSession(TREE, []);
+    const liar = new SenderSession(OfferedEntries.of(TREE), []);
     accepted(liar);
     liar.sentFile(1, SENT);
     liar.onMessage({ type: "file-ok", index: 1, skipped: false });
@@ -266,7 +267,7 @@ describe("SenderSession: verdicts while streaming", () => {
   });
 
   test("a verdict for a file not sent, or a second one, is a protocol error; a link may fail without data", () => {
-    const s = new SenderSession(TREE, [FEATURE_SYMLINKS]);
+    const s = new SenderSession(OfferedEntries.of(TREE), [FEATURE_SYMLINKS]);
     accepted(s);
     expect(() => s.onMessage({ type: "file-ok", index: 1, skipped: false })).toThrow("which was not sent");
     s.sentFile(1, SENT);
@@ -276,7 +277,7 @@ describe("SenderSession: verdicts while streaming", () => {
   });
 
   test("the receiver's error ends the session (its local failures as a failed peer); anything else is unexpected", () => {
-    const s = new SenderSession(TREE, []);
+    const s = new SenderSession(OfferedEntries.of(TREE), []);
     accepted(s);
     expect(() => s.onMessage({ type: "error", code: "no-space", message: "disk full" })).toThrow(
       expect.objectContaining({ code: "peer-gone", message: "peer: disk full" }),

@@ -6,7 +6,8 @@
  */
 import { XferError } from "../errors.ts";
 import type { XferEvent } from "../events.ts";
-import type { LocalEntry } from "../manifest.ts";
+import type { LocalEntry, Offered } from "../manifest.ts";
+import { subset } from "../offered.ts";
 import {
   type AcceptedFile,
   type ControlMessage,
@@ -14,7 +15,6 @@ import {
   FEATURE_SYMLINKS,
   MAX_PAGE_BYTES,
   MAX_PAGE_ENTRIES,
-  type ManifestEntry,
   type MessageOf,
 } from "../protocol/messages.ts";
 import { peerAbort } from "./hello.ts";
@@ -59,12 +59,13 @@ export type SenderAction =
 const PAGE_OVERHEAD = 64;
 
 export class SenderSession {
-  readonly entries: readonly LocalEntry[];
+  readonly entries: Offered;
   /** Links the receiver cannot make: skipped, each with a warning. */
   readonly skipped: readonly string[];
   readonly failures: { code: string; message: string }[] = [];
   /** Bytes of every file offered (null: one has an unknown size, e.g. standard input). */
   readonly totalBytes: number | null;
+  private readonly files: number;
   /** The receiver reports what it wrote: progress follows its counts instead of ours. */
   readonly acknowledged: boolean;
   /** Sent files waiting for their verdict. */
@@ -80,25 +81,33 @@ export class SenderSession {
 
   /** `pageEntries`: at most this many entries a page (tests use small pages to span several). */
   constructor(
-    offered: readonly LocalEntry[],
+    offered: Offered,
     peerFeatures: readonly string[],
     private readonly pageEntries = MAX_PAGE_ENTRIES,
   ) {
     const links = peerFeatures.includes(FEATURE_SYMLINKS);
-    this.entries = links ? offered : offered.filter((e) => e.entry.kind !== "symlink");
-    this.skipped = links ? [] : offered.filter((e) => e.entry.kind === "symlink").map((e) => e.entry.path);
+    this.entries = links ? offered : subset(offered, (i) => offered.kind(i) !== "symlink");
+    const skipped: string[] = [];
+    if (!links)
+      for (let i = 0; i < offered.length; i++) if (offered.kind(i) === "symlink") skipped.push(offered.path(i));
+    this.skipped = skipped;
     this.answered = new Uint8Array(this.entries.length);
     let total: number | null = 0;
-    for (const { entry } of this.entries)
-      if (entry.kind === "file") total = entry.size === null || total === null ? null : total + entry.size;
+    let files = 0;
+    for (let i = 0; i < this.entries.length; i++) {
+      if (this.entries.kind(i) !== "file") continue;
+      files++;
+      const size = this.entries.size(i);
+      total = size === null || total === null ? null : total + size;
+    }
     this.totalBytes = total;
+    this.files = files;
     this.acknowledged = peerFeatures.includes(FEATURE_RECEIVED);
   }
 
   /** The offer's first message: the totals of the whole tree. */
   head(): MessageOf<"offer-head"> {
-    const files = this.entries.reduce((n, e) => n + (e.entry.kind === "file" ? 1 : 0), 0);
-    return { type: "offer-head", entries: this.entries.length, files, bytes: this.totalBytes };
+    return { type: "offer-head", entries: this.entries.length, files: this.files, bytes: this.totalBytes };
   }
 
   /**
@@ -115,7 +124,7 @@ export class SenderSession {
     const parts: string[] = [];
     let bytes = PAGE_OVERHEAD + String(first).length;
     while (this.paged < this.entries.length && parts.length < this.pageEntries) {
-      const json = JSON.stringify(this.entries[this.paged]!.entry);
+      const json = JSON.stringify(this.entries.entry(this.paged));
       const size = Buffer.byteLength(json) + 1;
       if (parts.length > 0 && bytes + size > MAX_PAGE_BYTES) break;
       parts.push(json);
@@ -169,16 +178,15 @@ export class SenderSession {
     for (const r of msg.refused) {
       const message = `receiver refused it: ${r.message}`;
       this.failures.push({ code: r.code, message });
-      notComing += this.entries[r.index]!.entry.kind === "file" ? (this.entries[r.index]!.entry.size ?? 0) : 0;
+      notComing += this.entries.kind(r.index) === "file" ? (this.entries.size(r.index) ?? 0) : 0;
       events.push({ event: "file-failed", index: r.index, path: this.pathOf(r.index), code: r.code, message });
     }
     const files: PlannedFile[] = [];
     for (let index = page.first; index < end; index++) {
-      const local = this.entries[index]!;
-      if (local.entry.kind !== "file" || refused.has(index)) continue;
+      if (this.entries.kind(index) !== "file" || refused.has(index)) continue;
       const acc = accepted.get(index);
-      if (!acc) throw new XferError("protocol", `receiver did not answer for '${local.entry.path}'`);
-      files.push({ index, local, accepted: acc });
+      if (!acc) throw new XferError("protocol", `receiver did not answer for '${this.entries.path(index)}'`);
+      files.push({ index, local: this.entries.local(index), accepted: acc });
     }
     return { files, events, notComing };
   }
@@ -232,7 +240,12 @@ export class SenderSession {
   }
 
   private pathOf(index: number): string {
-    return this.entries[index]?.entry.path ?? `#${index}`;
+    return this.has(index) ? this.entries.path(index) : `#${index}`;
+  }
+
+  /** `index` (from the receiver) numbers an entry of the offer. */
+  private has(index: number): boolean {
+    return Number.isInteger(index) && index >= 0 && index < this.entries.length;
   }
 
   /** A verdict must be for a file whose end was sent, and the first for it. */
@@ -242,7 +255,7 @@ export class SenderSession {
       throw new XferError("protocol", `receiver answered twice for '${this.pathOf(index)}'`);
     const info =
       this.sent.get(index) ??
-      (this.entries[index]?.entry.kind === "symlink" ? { bytes: 0, hash: "", resumedFrom: 0 } : undefined);
+      (this.has(index) && this.entries.kind(index) === "symlink" ? { bytes: 0, hash: "", resumedFrom: 0 } : undefined);
     if (!info) throw new XferError("protocol", `receiver sent ${kind} for entry #${index}, which was not sent`);
     this.sent.delete(index);
     this.answered[index] = 1;
@@ -256,7 +269,7 @@ export class SenderSession {
  * read past the end.
  */
 function checkAccept(
-  entries: readonly LocalEntry[],
+  entries: Offered,
   first: number,
   end: number,
   files: readonly AcceptedFile[],
@@ -264,18 +277,20 @@ function checkAccept(
 ): Map<number, AcceptedFile> {
   const accepted = new Map<number, AcceptedFile>();
   for (const f of files) {
-    const entry: ManifestEntry | undefined = f.index >= first && f.index < end ? entries[f.index]?.entry : undefined;
-    if (entry?.kind !== "file" || refused.has(f.index))
+    const ours = Number.isInteger(f.index) && f.index >= first && f.index < end;
+    if (!ours || entries.kind(f.index) !== "file" || refused.has(f.index))
       throw new XferError(
         "protocol",
         `receiver accepted entry #${f.index}, not a file of its page (or one it refused)`,
       );
-    if (accepted.has(f.index)) throw new XferError("protocol", `receiver answered twice for '${entry.path}'`);
-    const beyond = entry.size === null ? f.offset > 0 : f.offset > entry.size;
-    if (beyond || (f.existing && f.offset !== entry.size))
+    if (accepted.has(f.index))
+      throw new XferError("protocol", `receiver answered twice for '${entries.path(f.index)}'`);
+    const size = entries.size(f.index);
+    const beyond = size === null ? f.offset > 0 : f.offset > size;
+    if (beyond || (f.existing && f.offset !== size))
       throw new XferError(
         "protocol",
-        `receiver claims ${f.offset} bytes of '${entry.path}', which has ${entry.size ?? "an unknown size"}`,
+        `receiver claims ${f.offset} bytes of '${entries.path(f.index)}', which has ${size ?? "an unknown size"}`,
       );
     accepted.set(f.index, f);
   }

@@ -8,7 +8,8 @@ import { toXferError, XferError } from "../errors.ts";
 import type { EventSink } from "../events.ts";
 import { hashFilePrefix } from "../hash-file.ts";
 import { newHasher, type StreamingHasher } from "../hashing.ts";
-import { assertUnchanged, type LocalEntry } from "../manifest.ts";
+import { assertUnchanged, type LocalEntry, type Offered } from "../manifest.ts";
+import { GarbageReclaimer } from "../memory.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, encodeControlFrame, truncateDataFrame } from "../protocol/frames.ts";
@@ -45,7 +46,7 @@ export interface SenderOptions {
 
 export async function runSender(
   channel: SessionChannel,
-  offered: readonly LocalEntry[],
+  offered: Offered,
   emit: EventSink,
   opts: SenderOptions,
 ): Promise<SessionResult> {
@@ -69,6 +70,7 @@ export async function runSender(
   if (session.acknowledged) progress.useAcknowledgements();
   const verdicts = new Verdicts(channel, session, emit, progress);
   const hashes = new FileHashes();
+  const reclaimer = new GarbageReclaimer();
 
   const group = new SmallFiles((items) => channel.sendAll(items), progress, emit, verdicts);
   try {
@@ -79,6 +81,7 @@ export async function runSender(
       await sendPage();
       for (const { index, local, accepted } of plan.files) {
         verdicts.throwIfAborted();
+        reclaimer.fileDone();
         const { entry, source } = local;
         progress.file = entry.path;
         if (source.kind === "file" && accepted.offset === 0 && entry.size !== null && entry.size <= CHUNK_BYTES) {
