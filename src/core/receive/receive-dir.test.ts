@@ -183,6 +183,23 @@ describe("safety", () => {
     },
   );
 
+  test.if(process.platform === "linux")(
+    "a folder swapped for a link after a file was opened in it is caught at the next file's open",
+    async () => {
+      const outside = await mkdtemp(join(tmpdir(), "xfer-outside-"));
+      const dir = new ReceiveDir(root, { overwrite: false });
+      await mkdir(join(root, "d"));
+      const first = await dir.openFile(file("d/a", 1), 0, null);
+      await first.write(new Uint8Array(1));
+      await (await first.finish(1, await digest(new Uint8Array(1)))).publish();
+      // The folder was seen and remembered as a real folder; it is a link now.
+      await rm(join(root, "d"), { recursive: true });
+      await symlink(outside, join(root, "d"));
+      expect(await codeOf(dir.openFile(file("d/b", 1), 0, null))).toBe("unsafe-name");
+      expect(await readdir(outside)).toEqual([]);
+      await rm(outside, { recursive: true });
+    },
+  );
   test("a hard link planted as the part file is refused", async () => {
     const victim = join(root, "victim");
     await writeFile(victim, "keep");

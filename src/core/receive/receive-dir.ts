@@ -37,7 +37,7 @@ import { OfferedNames, type OfferedNamesCheck, PART_SUFFIX, printable, unsafeLin
 import type { ManifestEntry } from "../protocol/messages.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
-import { openInsideSync } from "./open-inside.ts";
+import { CAN_READ_BACK, openInsideSync } from "./open-inside.ts";
 import { identityOf, PartRecord, RECORD_DIR } from "./part-record.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import {
@@ -74,6 +74,14 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   private realRoot: Promise<string> | null = null;
   /** Which parts here are ours: only those are resumed into, hashed or cut (part-record.ts). */
   private readonly parts: PartRecord;
+  /**
+   * Folders already seen to be real folders inside root, for opening parts: a tree of small files
+   * looked up every folder above every file again (two lstats a file of ~13 calls). Only where the
+   * opened handle's path is read back (openInsideSync): a folder swapped for a link since it was
+   * seen is caught there, after the open, and the part taken back. Only folders that exist are
+   * remembered: one missing now may be made by a later page.
+   */
+  private readonly seenFolders: FolderMemo | undefined = CAN_READ_BACK ? existingOnly(new Map()) : undefined;
 
   constructor(
     readonly root: string,
@@ -418,7 +426,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   }
 
   private partOf(entry: ManifestEntry) {
-    this.checkParents(entry.path);
+    this.checkParents(entry.path, this.seenFolders);
     const target = this.pathOf(entry.path);
     return { rel: entry.path + PART_SUFFIX, partPath: target + PART_SUFFIX, target };
   }
@@ -488,7 +496,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    * root, for one offer's check (10^6 entries made 4·10^6 lookups otherwise, and the strings of
    * each walk, kept until a collection, half a GB of peak memory). Synchronous: see lstatOrNull.
    */
-  private checkParents(rel: string, known?: Map<string, boolean>): boolean {
+  private checkParents(rel: string, known?: FolderMemo): boolean {
     const slash = rel.lastIndexOf("/");
     const parent = slash > 0 ? rel.slice(0, slash) : null;
     const parentIsDir = parent === null ? true : known?.get(parent);
@@ -501,7 +509,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   }
 
   /** Walk the folders above `rel`: false when one does not exist. */
-  private checkFolders(rel: string, known?: Map<string, boolean>): boolean {
+  private checkFolders(rel: string, known?: FolderMemo): boolean {
     const parts = rel.split("/");
     let sub = "";
     for (const part of parts.slice(0, -1)) {
@@ -524,6 +532,20 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   pathOf(rel: string): string {
     return join(this.root, ...rel.split("/"));
   }
+}
+
+/** Folders looked at, by path under the root: true for a real folder, false for none there. */
+type FolderMemo = Pick<Map<string, boolean>, "get" | "set">;
+
+/** A memo that keeps only the folders found to exist. */
+function existingOnly(map: Map<string, true>): FolderMemo {
+  return {
+    get: (sub) => map.get(sub),
+    set(sub, isDir) {
+      if (isDir) map.set(sub, true);
+      return this as Map<string, boolean>;
+    },
+  };
 }
 
 /**
