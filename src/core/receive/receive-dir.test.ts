@@ -313,3 +313,26 @@ describe("the stream path's descriptor", () => {
     expect(await readFile(join(root, "b"), "utf8")).toBe("second");
   });
 });
+
+describe("modes", () => {
+  test("each file gets exactly the offered permission bits, whatever the umask; a part is never writable by others", async () => {
+    const modes = [0o644, 0o755, 0o600, 0o444, 0o666, 0o700, 0o640, 0o777, 0o000, 0o2755];
+    const was = process.umask();
+    try {
+      for (const umask of [0o022, 0o077, 0o000]) {
+        process.umask(umask);
+        const dir = new ReceiveDir(root, { overwrite: false });
+        for (const mode of modes) {
+          const name = `m${mode.toString(8)}-${umask.toString(8)}`;
+          const sink = await dir.openFile({ ...file(name, 1), mode }, 0, null);
+          expect((await stat(join(root, `${name}.xfer-part`))).mode & 0o022).toBe(0);
+          await sink.write(new Uint8Array(1));
+          await (await sink.finish(1, await digest(new Uint8Array(1)))).publish();
+          expect({ name, mode: (await stat(join(root, name))).mode & 0o7777 }).toEqual({ name, mode: mode & 0o777 });
+        }
+      }
+    } finally {
+      process.umask(was);
+    }
+  });
+});

@@ -35,7 +35,7 @@ import { hashFilePrefix } from "../hash-file.ts";
 import { newHasher, type StreamingHasher } from "../hashing.ts";
 import { OfferedNames, type OfferedNamesCheck, PART_SUFFIX, printable, unsafeLinkReason } from "../names.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
-import { IncomingFile } from "./incoming-file.ts";
+import { IncomingFile, partCreateMode } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
 import { CAN_READ_BACK, openInsideSync } from "./open-inside.ts";
 import { identityOf, PartRecord, RECORD_DIR } from "./part-record.ts";
@@ -404,7 +404,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     let created = true;
     try {
       try {
-        fd = openInsideSync(realRoot, path, rel, PART_NEW, 0o600);
+        fd = openInsideSync(realRoot, path, rel, PART_NEW, partCreateMode(entry));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
         created = false;
@@ -422,7 +422,8 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       throw toXferError(err, `cannot prepare '${rel}'`);
     }
     const id = identityOf(info);
-    return { fd, where: { partPath, finalPath: target, dev: info.dev }, forget: () => this.parts.forget({ rel, id }) };
+    const where = { partPath, finalPath: target, dev: info.dev, mode: info.mode & 0o777 };
+    return { fd, where, forget: () => this.parts.forget({ rel, id }) };
   }
 
   private partOf(entry: ManifestEntry) {
