@@ -26,23 +26,53 @@ declare const XFER_EMBEDDED_BLAKE3: string | undefined;
 
 function loadNative(): Factory | null {
   try {
-    type Addon = typeof import("@napi-rs/blake-hash");
     const addon: Addon =
       typeof XFER_EMBEDDED_BLAKE3 === "string"
         ? require(XFER_EMBEDDED_BLAKE3)
         : createRequire(import.meta.url)("@napi-rs/blake-hash");
-    const { Blake3Hasher } = addon;
-    return async () => {
-      const h = new Blake3Hasher();
-      return {
-        update: (data) => {
-          h.update(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-        },
-        digest: () => h.digest("hex"),
-      };
-    };
+    const { Blake3Hasher, blake3 } = addon;
+    return async () => new OnePieceFirst(Blake3Hasher, blake3);
   } catch {
     return null;
+  }
+}
+
+type Addon = typeof import("@napi-rs/blake-hash");
+/** The most bytes of a first piece held back (copied) for a one-shot hash. */
+const HOLD_MAX_BYTES = 64 << 10;
+
+/**
+ * The addon's streaming hasher is made only when a second piece comes: a small file is hashed as
+ * one piece, and the one-shot hash of 4 KiB took about half the time of making a streaming hasher,
+ * updating and finishing it (each a native call; docs/BENCHMARKS.md, issue 14).
+ */
+class OnePieceFirst implements StreamingHasher {
+  private streaming: InstanceType<Addon["Blake3Hasher"]> | null = null;
+  /** A copy of the only piece so far: the caller may reuse its buffer once update returns. */
+  private first: Buffer | null = null;
+
+  constructor(
+    private readonly Streaming: Addon["Blake3Hasher"],
+    private readonly oneShot: Addon["blake3"],
+  ) {}
+
+  update(data: Uint8Array): void {
+    const piece = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (!this.streaming && this.first === null && piece.byteLength <= HOLD_MAX_BYTES) {
+      this.first = Buffer.from(piece);
+      return;
+    }
+    if (!this.streaming) {
+      this.streaming = new this.Streaming();
+      if (this.first) this.streaming.update(this.first);
+      this.first = null;
+    }
+    this.streaming.update(piece);
+  }
+
+  digest(): string {
+    if (this.streaming) return this.streaming.digest("hex");
+    return this.oneShot(this.first ?? Buffer.alloc(0)).toString("hex");
   }
 }
 
