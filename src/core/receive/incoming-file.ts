@@ -132,6 +132,12 @@ export class IncomingFile implements FileSink {
           throw toXferError(err, `saving '${this.entry.path}'`);
         }),
       publish: () => this.publish(),
+      move: {
+        from: this.where.partPath,
+        to: this.where.finalPath,
+        name: this.entry.path,
+        moved: () => this.onPublished(),
+      },
       discard: async () => this.close(),
     };
   }
