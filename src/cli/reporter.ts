@@ -27,8 +27,10 @@ export function createReporter(opts: ReporterOptions): Reporter {
   return (event) => human(escapeStrings(event));
 }
 
-/** Lines written by no reporter yet, for flushJsonEvents. */
+/** Lines not yet handed to their stream, for flushJsonEvents. */
 const unwritten = new Set<() => void>();
+/** Writes handed to a stream whose callback has not come yet. */
+const writing = new Set<Promise<void>>();
 
 /**
  * Lines go out at the end of the event loop's current turn, together: a tree of small files makes
@@ -42,7 +44,9 @@ function jsonReporter(out: NodeJS.WritableStream): Reporter {
     if (!lines) return;
     const text = lines;
     lines = "";
-    out.write(text);
+    const written = new Promise<void>((resolve) => out.write(text, () => resolve()));
+    writing.add(written);
+    void written.then(() => writing.delete(written));
   };
   return (event) => {
     if (!lines) {
@@ -53,12 +57,18 @@ function jsonReporter(out: NodeJS.WritableStream): Reporter {
   };
 }
 
-/** Write every --json line still waiting (before the process exits). */
-export function flushJsonEvents(): void {
+/**
+ * Hand every --json line still waiting to its stream, and resolve once the streams took them all:
+ * before the process exits (a large last write to a pipe is otherwise cut short by the exit).
+ */
+export async function flushJsonEvents(): Promise<void> {
   for (const flush of [...unwritten]) flush();
+  await Promise.all(writing);
 }
 // Also on the way out of a crash, best effort: what was reported before it should not be lost.
-process.once("exit", flushJsonEvents);
+process.once("exit", () => {
+  for (const flush of [...unwritten]) flush();
+});
 
 /** NDJSON with the characters JSON leaves raw (C1, bidi, invisible) escaped too: same value, safe on a terminal. */
 export function jsonLine(event: XferEvent): string {
