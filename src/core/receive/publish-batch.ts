@@ -12,6 +12,16 @@ import { toXferError } from "../errors.ts";
 import { renameAll } from "./renamer.ts";
 import { type Syncfs, syncFilesystem } from "./syncfs.ts";
 
+/** A released part's rename to its final name. */
+export interface Move {
+  from: string;
+  to: string;
+  /** The offered name, for errors. */
+  name: string;
+  /** After the rename succeeded. */
+  moved(): void;
+}
+
 /** A verified file, ready to be made durable and then visible. */
 export interface Commit {
   /** Bytes of the file: a batch holding many bytes is flushed early. */
@@ -35,7 +45,7 @@ export interface Commit {
    * Once released: the rename publish() would make, for the batch to make with others elsewhere
    * (src/core/receive/renamer.ts), and what to call after it succeeded. Absent: call publish().
    */
-  readonly move?: { from: string; to: string /** The offered name, for errors. */; name: string; moved(): void };
+  readonly move?: Move;
   /** Close without publishing (the session failed first); the part stays for a resume. */
   discard(): Promise<void>;
 }

@@ -79,9 +79,10 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    * looked up every folder above every file again (two lstats a file of ~13 calls). Only where the
    * opened handle's path is read back (openInsideSync): a folder swapped for a link since it was
    * seen is caught there, after the open, and the part taken back. Only folders that exist are
-   * remembered: one missing now may be made by a later page.
+   * remembered: one missing now may be made by a later page. Forgotten after each session.
    */
-  private readonly seenFolders: FolderMemo | undefined = CAN_READ_BACK ? existingOnly(new Map()) : undefined;
+  private readonly seenFolders = new Map<string, true>();
+  private readonly folderMemo = CAN_READ_BACK ? existingOnly(this.seenFolders) : undefined;
 
   constructor(
     readonly root: string,
@@ -427,7 +428,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   }
 
   private partOf(entry: ManifestEntry) {
-    this.checkParents(entry.path, this.seenFolders);
+    this.checkParents(entry.path, this.folderMemo);
     const target = this.pathOf(entry.path);
     return { rel: entry.path + PART_SUFFIX, partPath: target + PART_SUFFIX, target };
   }
@@ -473,6 +474,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   /** A session ended: the record of parts keeps only those still here (none: it is removed). */
   settle(): void {
+    this.seenFolders.clear();
     this.parts.settle();
   }
 
