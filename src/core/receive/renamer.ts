@@ -1,5 +1,5 @@
 /**
- * Renames of a published batch run on a worker thread: a tree of small files spent ~14 % of the
+ * Renames of a published batch run on a worker thread: a tree of small files spent 9–14 % of the
  * receiver's main thread in rename(2) (a journalled directory update each; docs/BENCHMARKS.md,
  * issue 14), time in which it could decrypt, hash and write the next files. The worker gets the
  * batch's paths in one message and answers with each rename's error, if any. The code is inline
@@ -87,7 +87,8 @@ let shared: WorkerRenamer | null | undefined;
 /** Rename every pair (from, to); on a worker thread where one can start. */
 export function renameAll(pairs: readonly (readonly [string, string])[]): Promise<RenameOutcome[]> {
   if (pairs.length === 0) return Promise.resolve([]);
-  if (!shared) {
+  // undefined: none started yet, or the last one ended idle (Deno); null: none can start here.
+  if (shared === undefined) {
     try {
       const renamer: WorkerRenamer = new WorkerRenamer(() => {
         if (shared === renamer) shared = undefined;
