@@ -8,6 +8,7 @@ import { toXferError, XferError } from "../errors.ts";
 import { type DecodedPiece, encodeControlFrame, FRAME_HEADER_BYTES, FrameDecoder, type FrameError } from "./frames.ts";
 import { ControlMessage, MAX_PAGE_BYTES } from "./messages.ts";
 import { checkAccept, checkOfferEntries, checkPageFirst } from "./offer.ts";
+import { checkPerFile } from "./per-file.ts";
 
 export type Incoming = { kind: "control"; msg: ControlMessage } | { kind: "data"; bytes: Uint8Array };
 
@@ -248,6 +249,8 @@ function parseControl(json: string): Incoming | null {
     if ("problem" in checked) throw new XferError("protocol", `invalid 'accept' message from peer: ${checked.problem}`);
     return { kind: "control", msg: { type: "accept", ...checked } };
   }
+  const perFile = raw !== null && typeof raw === "object" ? checkPerFile(raw as Record<string, unknown>) : null;
+  if (perFile) return { kind: "control", msg: perFile };
   const parsed = ControlMessage.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -27,11 +27,28 @@ const FLUSH_EVERY_BYTES = 64 << 20;
 
 const datasync = promisify(fdatasync);
 
-/** Where a part lies: its path, the final name it takes, and its filesystem (st_dev, for syncfs). */
+/**
+ * Where a part lies: its path, the final name it takes, its filesystem (st_dev, for syncfs), and
+ * its permission bits as opened.
+ */
 export interface PartPlace {
   partPath: string;
   finalPath: string;
   dev: number;
+  mode: number;
+}
+
+/**
+ * The mode a part is created with: the offered one where the umask leaves it as it is (then no
+ * fchmod is needed on publish, one call a file fewer), never writable by anyone but us while it
+ * is unverified, always writable by us.
+ */
+export const partCreateMode = (entry: ManifestEntry) => (entry.mode & 0o755) | 0o600;
+
+/** Give the part the offered permission bits through its descriptor, unless it has them already. */
+export function setOfferedMode(fd: number, where: PartPlace, entry: ManifestEntry): void {
+  const want = entry.mode & 0o777;
+  if (where.mode !== want) fchmodSync(fd, want);
 }
 
 export class IncomingFile implements FileSink {
@@ -115,6 +132,12 @@ export class IncomingFile implements FileSink {
           throw toXferError(err, `saving '${this.entry.path}'`);
         }),
       publish: () => this.publish(),
+      move: {
+        from: this.where.partPath,
+        to: this.where.finalPath,
+        name: this.entry.path,
+        moved: () => this.onPublished(),
+      },
       discard: async () => this.close(),
     };
   }
@@ -131,7 +154,7 @@ export class IncomingFile implements FileSink {
     if (this.released) return;
     const { entry } = this;
     try {
-      fchmodSync(this.fd, entry.mode & 0o777);
+      setOfferedMode(this.fd, this.where, entry);
       const t = entry.mtimeMs / 1000;
       futimesSync(this.fd, t, t);
       this.released = true;

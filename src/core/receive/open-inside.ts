@@ -8,12 +8,13 @@
  * each thread-pool round trip of the asynchronous form cost more than the open itself
  * (docs/BENCHMARKS.md, issue 14).
  */
-import { closeSync, constants, openSync, readlinkSync, unlinkSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { XferError } from "../errors.ts";
 import { printable } from "../names.ts";
 
-const CAN_READ_BACK = process.platform === "linux";
+/** Whether every opened handle's path is read back here (callers may lean on that check). */
+export const CAN_READ_BACK = process.platform === "linux" && existsSync("/proc/self/fd");
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
 /** Returns a descriptor the caller must close. */

@@ -13,7 +13,6 @@ import { randomBytes } from "node:crypto";
 import {
   closeSync,
   constants,
-  fchmodSync,
   fdatasync,
   ftruncateSync,
   futimesSync,
@@ -28,7 +27,7 @@ import { toXferError, XferError } from "../errors.ts";
 import { hashFilePrefix } from "../hash-file.ts";
 import { PART_SUFFIX } from "../names.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
-import type { PartPlace } from "./incoming-file.ts";
+import { type PartPlace, setOfferedMode } from "./incoming-file.ts";
 import type { PlacedSink } from "./receive-target.ts";
 
 const datasync = promisify(fdatasync);
@@ -218,7 +217,7 @@ export class PlacedFile implements PlacedSink {
   private closeAndPublish(): void {
     const { entry } = this;
     try {
-      fchmodSync(this.fd, entry.mode & 0o777);
+      setOfferedMode(this.fd, this.where, entry);
       const t = entry.mtimeMs / 1000;
       futimesSync(this.fd, t, t);
       this.close();

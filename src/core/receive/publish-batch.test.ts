@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -93,6 +93,43 @@ describe("publish batch", () => {
       // Every descriptor was closed (released) before the one syncfs.
       expect(log.filter((l) => l.startsWith("release")).length).toBe(3);
       expect(log.filter((l) => l.startsWith("publish")).length).toBe(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("released files are renamed together after the syncfs; one that cannot be renamed fails alone", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "xfer-batch-"));
+    try {
+      const log: string[] = [];
+      const moved: string[] = [];
+      const reported: string[] = [];
+      const commits = ["a", "b", "c"].map((n) => {
+        if (n !== "b") writeFileSync(join(dir, `${n}.part`), n);
+        return {
+          ...fake(n, log),
+          disk: { path: join(dir, `${n}.part`), dev: 1 },
+          move: { from: join(dir, `${n}.part`), to: join(dir, n), name: n, moved: () => moved.push(n) },
+        };
+      });
+      let syncedAt = -1;
+      const batch = new PublishBatch(async () => {}, undefined, {
+        usable: () => true,
+        sync: async () => {
+          syncedAt = log.length;
+          // Nothing has its final name before the batch is durable.
+          expect(readdirSync(dir).sort()).toEqual(["a.part", "c.part"]);
+          return true;
+        },
+      });
+      for (const c of commits) await batch.add(c, () => reported.push(c.move.name));
+      await expect(batch.drain()).rejects.toMatchObject({ message: expect.stringContaining("saving 'b'") });
+      expect(syncedAt).toBe(3);
+      expect(readdirSync(dir).sort()).toEqual(["a", "c"]);
+      expect(moved).toEqual(["a", "c"]);
+      expect(reported).toEqual(["a", "c"]);
+      // The moves replaced publish(): it ran for none of them.
+      expect(log.filter((l) => l.startsWith("publish"))).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -8,7 +8,19 @@
  * The guarantee is unchanged: nothing takes its final name before its bytes are on disk. Until a
  * batch is published its files are complete part files, which a resume finds and verifies.
  */
+import { toXferError } from "../errors.ts";
+import { renameAll } from "./renamer.ts";
 import { type Syncfs, syncFilesystem } from "./syncfs.ts";
+
+/** A released part's rename to its final name. */
+export interface Move {
+  from: string;
+  to: string;
+  /** The offered name, for errors. */
+  name: string;
+  /** After the rename succeeded. */
+  moved(): void;
+}
 
 /** A verified file, ready to be made durable and then visible. */
 export interface Commit {
@@ -29,6 +41,11 @@ export interface Commit {
   sync(): Promise<void>;
   /** Give the synced part its final name (and its mode and time, unless released). */
   publish(): Promise<void>;
+  /**
+   * Once released: the rename publish() would make, for the batch to make with others elsewhere
+   * (src/core/receive/renamer.ts), and what to call after it succeeded. Absent: call publish().
+   */
+  readonly move?: Move;
   /** Close without publishing (the session failed first); the part stays for a resume. */
   discard(): Promise<void>;
 }
@@ -165,11 +182,26 @@ async function flushBatch(batch: readonly Pending[], syncfs: Syncfs | null): Pro
       throw syncFailed.reason;
     }
   }
-  // Every byte is on disk now; the renames are independent of each other.
-  const published = await Promise.allSettled(batch.map((p) => p.commit.publish()));
-  for (const [i, p] of batch.entries()) if (published[i]?.status === "fulfilled") p.published();
-  const publishFailed = published.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (publishFailed) throw publishFailed.reason;
+  // Every byte is on disk now; the renames are independent of each other. Released files (closed,
+  // with their mode and time) need nothing but the rename: those go to the renamer together.
+  const movable = batch.filter((p) => p.released !== null && p.commit.move);
+  const others = batch.filter((p) => !(p.released !== null && p.commit.move));
+  const outcomes = await renameAll(movable.map((p) => [p.commit.move!.from, p.commit.move!.to] as const));
+  const failures: unknown[] = [];
+  for (const [i, p] of movable.entries()) {
+    const outcome = outcomes[i];
+    if (outcome) {
+      const err = Object.assign(new Error(outcome.message), { code: outcome.code });
+      failures.push(toXferError(err, `saving '${p.commit.move!.name}'`));
+      continue;
+    }
+    p.commit.move!.moved();
+    p.published();
+  }
+  const published = await Promise.allSettled(others.map((p) => p.commit.publish()));
+  for (const [i, p] of others.entries()) if (published[i]?.status === "fulfilled") p.published();
+  for (const s of published) if (s.status === "rejected") failures.push(s.reason);
+  if (failures.length) throw failures[0];
 }
 
 /** One syncfs per filesystem the batch touches (a subfolder may be another mount); false if any failed. */

@@ -183,6 +183,23 @@ describe("safety", () => {
     },
   );
 
+  test.if(process.platform === "linux")(
+    "a folder swapped for a link after a file was opened in it is caught at the next file's open",
+    async () => {
+      const outside = await mkdtemp(join(tmpdir(), "xfer-outside-"));
+      const dir = new ReceiveDir(root, { overwrite: false });
+      await mkdir(join(root, "d"));
+      const first = await dir.openFile(file("d/a", 1), 0, null);
+      await first.write(new Uint8Array(1));
+      await (await first.finish(1, await digest(new Uint8Array(1)))).publish();
+      // The folder was seen and remembered as a real folder; it is a link now.
+      await rm(join(root, "d"), { recursive: true });
+      await symlink(outside, join(root, "d"));
+      expect(await codeOf(dir.openFile(file("d/b", 1), 0, null))).toBe("unsafe-name");
+      expect(await readdir(outside)).toEqual([]);
+      await rm(outside, { recursive: true });
+    },
+  );
   test("a hard link planted as the part file is refused", async () => {
     const victim = join(root, "victim");
     await writeFile(victim, "keep");
@@ -294,5 +311,28 @@ describe("the stream path's descriptor", () => {
     await (await second.finish(6, await digest(new TextEncoder().encode("second")))).publish();
     expect(await readFile(join(root, "a"), "utf8")).toBe("first");
     expect(await readFile(join(root, "b"), "utf8")).toBe("second");
+  });
+});
+
+describe("modes", () => {
+  test("each file gets exactly the offered permission bits, whatever the umask; a part is never writable by others", async () => {
+    const modes = [0o644, 0o755, 0o600, 0o444, 0o666, 0o700, 0o640, 0o777, 0o000, 0o2755];
+    const was = process.umask();
+    try {
+      for (const umask of [0o022, 0o077, 0o000]) {
+        process.umask(umask);
+        const dir = new ReceiveDir(root, { overwrite: false });
+        for (const mode of modes) {
+          const name = `m${mode.toString(8)}-${umask.toString(8)}`;
+          const sink = await dir.openFile({ ...file(name, 1), mode }, 0, null);
+          expect((await stat(join(root, `${name}.xfer-part`))).mode & 0o022).toBe(0);
+          await sink.write(new Uint8Array(1));
+          await (await sink.finish(1, await digest(new Uint8Array(1)))).publish();
+          expect({ name, mode: (await stat(join(root, name))).mode & 0o7777 }).toEqual({ name, mode: mode & 0o777 });
+        }
+      }
+    } finally {
+      process.umask(was);
+    }
   });
 });

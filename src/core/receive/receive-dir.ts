@@ -35,9 +35,9 @@ import { hashFilePrefix } from "../hash-file.ts";
 import { newHasher, type StreamingHasher } from "../hashing.ts";
 import { OfferedNames, type OfferedNamesCheck, PART_SUFFIX, printable, unsafeLinkReason } from "../names.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
-import { IncomingFile } from "./incoming-file.ts";
+import { IncomingFile, partCreateMode } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
-import { openInsideSync } from "./open-inside.ts";
+import { CAN_READ_BACK, openInsideSync } from "./open-inside.ts";
 import { identityOf, PartRecord, RECORD_DIR } from "./part-record.ts";
 import { MISSING_SUFFIX, PlacedFile, type RelativeDir } from "./placed-file.ts";
 import {
@@ -74,6 +74,15 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   private realRoot: Promise<string> | null = null;
   /** Which parts here are ours: only those are resumed into, hashed or cut (part-record.ts). */
   private readonly parts: PartRecord;
+  /**
+   * Folders already seen to be real folders inside root, for opening parts: a tree of small files
+   * looked up every folder above every file again (two lstats a file of ~13 calls). Only where the
+   * opened handle's path is read back (openInsideSync): a folder swapped for a link since it was
+   * seen is caught there, after the open, and the part taken back. Only folders that exist are
+   * remembered: one missing now may be made by a later page. Forgotten after each session.
+   */
+  private readonly seenFolders = new Map<string, true>();
+  private readonly folderMemo = CAN_READ_BACK ? existingOnly(this.seenFolders) : undefined;
 
   constructor(
     readonly root: string,
@@ -396,7 +405,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     let created = true;
     try {
       try {
-        fd = openInsideSync(realRoot, path, rel, PART_NEW, 0o600);
+        fd = openInsideSync(realRoot, path, rel, PART_NEW, partCreateMode(entry));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
         created = false;
@@ -414,11 +423,12 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
       throw toXferError(err, `cannot prepare '${rel}'`);
     }
     const id = identityOf(info);
-    return { fd, where: { partPath, finalPath: target, dev: info.dev }, forget: () => this.parts.forget({ rel, id }) };
+    const where = { partPath, finalPath: target, dev: info.dev, mode: info.mode & 0o777 };
+    return { fd, where, forget: () => this.parts.forget({ rel, id }) };
   }
 
   private partOf(entry: ManifestEntry) {
-    this.checkParents(entry.path);
+    this.checkParents(entry.path, this.folderMemo);
     const target = this.pathOf(entry.path);
     return { rel: entry.path + PART_SUFFIX, partPath: target + PART_SUFFIX, target };
   }
@@ -464,6 +474,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
 
   /** A session ended: the record of parts keeps only those still here (none: it is removed). */
   settle(): void {
+    this.seenFolders.clear();
     this.parts.settle();
   }
 
@@ -488,7 +499,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    * root, for one offer's check (10^6 entries made 4·10^6 lookups otherwise, and the strings of
    * each walk, kept until a collection, half a GB of peak memory). Synchronous: see lstatOrNull.
    */
-  private checkParents(rel: string, known?: Map<string, boolean>): boolean {
+  private checkParents(rel: string, known?: FolderMemo): boolean {
     const slash = rel.lastIndexOf("/");
     const parent = slash > 0 ? rel.slice(0, slash) : null;
     const parentIsDir = parent === null ? true : known?.get(parent);
@@ -501,7 +512,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   }
 
   /** Walk the folders above `rel`: false when one does not exist. */
-  private checkFolders(rel: string, known?: Map<string, boolean>): boolean {
+  private checkFolders(rel: string, known?: FolderMemo): boolean {
     const parts = rel.split("/");
     let sub = "";
     for (const part of parts.slice(0, -1)) {
@@ -524,6 +535,20 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   pathOf(rel: string): string {
     return join(this.root, ...rel.split("/"));
   }
+}
+
+/** Folders looked at, by path under the root: true for a real folder, false for none there. */
+type FolderMemo = Pick<Map<string, boolean>, "get" | "set">;
+
+/** A memo that keeps only the folders found to exist. */
+function existingOnly(map: Map<string, true>): FolderMemo {
+  return {
+    get: (sub) => map.get(sub),
+    set(sub, isDir) {
+      if (isDir) map.set(sub, true);
+      return this as Map<string, boolean>;
+    },
+  };
 }
 
 /**
