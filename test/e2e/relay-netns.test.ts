@@ -37,6 +37,11 @@ function inside(ns: string, args: string[], env: Record<string, string> = {}, ru
   return r;
 }
 
+/** `xfer send --json [extra] --code CODE --relay RELAY FILE` from inside namespace `ns`. */
+function sendByCode(ns: string, code: string, relayAt: string, file: string, extra: string[] = [], runtime?: string[]) {
+  return inside(ns, ["send", "--json", ...extra, "--code", code, "--relay", relayAt, file], {}, runtime);
+}
+
 /** nftables rules into namespace `ns` (a firewall a test adds and takes away again). */
 function nft(ns: string, rules: string): void {
   sh(["ip", "netns", "exec", ns, "nft", "-f", "-"], rules);
@@ -80,15 +85,7 @@ describe("relay between two NATed homes", () => {
       ]);
       expect(await direct.exited).toBe(3);
 
-      const send = inside(home2.host, [
-        "send",
-        "--json",
-        "--code",
-        shown.code as string,
-        "--relay",
-        relayAt,
-        join(src.path, "across.bin"),
-      ]);
+      const send = sendByCode(home2.host, shown.code as string, relayAt, join(src.path, "across.bin"));
       expect(await send.exited, send.stderr()).toBe(0);
       expect(await recv.exited, recv.stderr()).toBe(0);
       expect(Buffer.compare(await readFile(join(dst.path, "across.bin")), data)).toBe(0);
@@ -124,16 +121,9 @@ describe("relay between two NATed homes", () => {
         const data = randomBytes(2_000_000, 4242);
         await writeFile(join(src.path, "blocked.bin"), data);
         const { relay, relayAt, recv, shown } = await relayAndWaitingReceiver(7881, home1.host, dst.path);
-        const send = inside(home2.host, [
-          "send",
-          "--json",
+        const send = sendByCode(home2.host, shown.code as string, relayAt, join(src.path, "blocked.bin"), [
           "--via",
           "udp-reliable",
-          "--code",
-          shown.code as string,
-          "--relay",
-          relayAt,
-          join(src.path, "blocked.bin"),
         ]);
         expect(await send.exited, send.stderr()).toBe(0);
         expect(await recv.exited, recv.stderr()).toBe(0);
@@ -162,20 +152,12 @@ describe("relay between two NATed homes", () => {
       const data = randomBytes(2_000_000, 1962);
       await writeFile(join(src.path, "deno.bin"), data);
       const { relayAt, recv, shown } = await relayAndWaitingReceiver(7883, home1.host, dst.path, DENO);
-      const deno = inside(
+      const deno = sendByCode(
         home2.host,
-        [
-          "send",
-          "--json",
-          "--via",
-          "udp-reliable",
-          "--code",
-          shown.code as string,
-          "--relay",
-          relayAt,
-          join(src.path, "deno.bin"),
-        ],
-        {},
+        shown.code as string,
+        relayAt,
+        join(src.path, "deno.bin"),
+        ["--via", "udp-reliable"],
         DENO,
       );
       expect(await deno.exited, deno.stderr()).toBe(0);
@@ -198,18 +180,11 @@ describe("relay between two NATed homes", () => {
       await writeFile(join(src.path, "long.bin"), data);
       const { relay, relayAt, recv, shown } = await relayAndWaitingReceiver(7882, home1.host, dst.path);
       // A rate of 32 Mbit/s makes the 12 MB take about 3 s: the relay dies well before the end.
-      const send = inside(home2.host, [
-        "send",
-        "--json",
+      const send = sendByCode(home2.host, shown.code as string, relayAt, join(src.path, "long.bin"), [
         "--via",
         "udp-reliable",
         "--rate",
         "32mbit",
-        "--code",
-        shown.code as string,
-        "--relay",
-        relayAt,
-        join(src.path, "long.bin"),
       ]);
       await send.waitFor((e) => e.event === "path");
       relay.proc.kill("SIGKILL");
@@ -234,15 +209,7 @@ describe("relay between two NATed homes", () => {
       const data = randomBytes(3_000_000, 2020);
       await writeFile(join(src.path, "out.bin"), data);
       const { relay, relayAt, recv, shown } = await relayAndWaitingReceiver(7880, home1.host, dst.path);
-      const send = inside(lab.internet, [
-        "send",
-        "--json",
-        "--code",
-        shown.code as string,
-        "--relay",
-        relayAt,
-        join(src.path, "out.bin"),
-      ]);
+      const send = sendByCode(lab.internet, shown.code as string, relayAt, join(src.path, "out.bin"));
       expect(await send.exited, send.stderr()).toBe(0);
       expect(await recv.exited, recv.stderr()).toBe(0);
       expect(Buffer.compare(await readFile(join(dst.path, "out.bin")), data)).toBe(0);
