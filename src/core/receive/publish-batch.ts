@@ -8,8 +8,8 @@
  * The guarantee is unchanged: nothing takes its final name before its bytes are on disk. Until a
  * batch is published its files are complete part files, which a resume finds and verifies.
  */
+import { renameSync } from "node:fs";
 import { toXferError } from "../errors.ts";
-import { renameAll } from "./renamer.ts";
 import { type Syncfs, syncFilesystem } from "./syncfs.ts";
 
 /** A released part's rename to its final name. */
@@ -42,8 +42,8 @@ export interface Commit {
   /** Give the synced part its final name (and its mode and time, unless released). */
   publish(): Promise<void>;
   /**
-   * Once released: the rename publish() would make, for the batch to make with others elsewhere
-   * (src/core/receive/renamer.ts), and what to call after it succeeded. Absent: call publish().
+   * Once released: the rename publish() would make, for the batch to make with the others in one
+   * synchronous run (no thread-pool hop a file), and what to call after it succeeded. Absent: call publish().
    */
   readonly move?: Move;
   /** Close without publishing (the session failed first); the part stays for a resume. */
@@ -183,19 +183,20 @@ async function flushBatch(batch: readonly Pending[], syncfs: Syncfs | null): Pro
     }
   }
   // Every byte is on disk now; the renames are independent of each other. Released files (closed,
-  // with their mode and time) need nothing but the rename: those go to the renamer together.
+  // with their mode and time) need nothing but the rename: those are renamed here, one after another.
+  // A worker thread for them was measured slower (docs/BENCHMARKS.md, issue 14).
   const movable = batch.filter((p) => p.released !== null && p.commit.move);
   const others = batch.filter((p) => !(p.released !== null && p.commit.move));
-  const outcomes = await renameAll(movable.map((p) => [p.commit.move!.from, p.commit.move!.to] as const));
   const failures: unknown[] = [];
-  for (const [i, p] of movable.entries()) {
-    const outcome = outcomes[i];
-    if (outcome) {
-      const err = Object.assign(new Error(outcome.message), { code: outcome.code });
-      failures.push(toXferError(err, `saving '${p.commit.move!.name}'`));
+  for (const p of movable) {
+    const move = p.commit.move!;
+    try {
+      renameSync(move.from, move.to);
+    } catch (err) {
+      failures.push(toXferError(err, `saving '${move.name}'`));
       continue;
     }
-    p.commit.move!.moved();
+    move.moved();
     p.published();
   }
   const published = await Promise.allSettled(others.map((p) => p.commit.publish()));
