@@ -45,9 +45,7 @@ export class SmallFiles {
   /** Read and queue one file; returns its hash. A read error leaves what was queued before it unsent. */
   async add(index: number, local: LocalEntry, path: string, size: number): Promise<string> {
     const { frame, payload } = readWhole(local, path, size);
-    const hasher = await newHasher();
-    hasher.update(payload);
-    const hash = hasher.digest();
+    const hash = (await newHasher()).digestWith(payload);
     this.emit({ event: "file-start", index, path: local.entry.path, size, offset: 0 });
     // Known before the end goes out: the verdict may arrive before the group's write returns.
     this.verdicts.sentFile(index, { bytes: size, hash, resumedFrom: 0 });
