@@ -23,8 +23,10 @@ export function createReporter(opts: ReporterOptions): Reporter {
   if (opts.json) return jsonReporter(opts.jsonStream ?? process.stdout);
   const human = humanReporter(opts);
   // Every string in an event may come from the peer (names, messages, addresses): escape them all
-  // here, once, rather than trusting each line below to remember.
-  return (event) => human(escapeStrings(event));
+  // here, once, rather than trusting each line below to remember. Except the two events of every
+  // file, which escape what they print themselves: a copy of each, escaped, for lines printed only
+  // with --verbose, was ~4 % of a sender's CPU on a tree of small files (profiled, issue 14).
+  return (event) => human(event.event === "file-start" || event.event === "file-done" ? event : escapeStrings(event));
 }
 
 /** Lines not yet handed to their stream, for flushJsonEvents. */
@@ -172,7 +174,7 @@ function humanReporter(opts: ReporterOptions): Reporter {
         // A file already complete is counted in "already there, skipped" at the end instead.
         if (e.offset > 0 && (e.size === null || e.offset < e.size))
           log.info(`resuming ${printable(e.path)}: ${formatBytes(e.offset)} already there`);
-        else log.debug(printable(e.path));
+        else if (opts.verbose) log.debug(printable(e.path));
         break;
       case "progress": {
         // No bar before there is something to show: an empty first frame reads as a broken bar.
@@ -202,7 +204,10 @@ function humanReporter(opts: ReporterOptions): Reporter {
       }
       case "file-done":
         if (e.skipped) skipped++;
-        log.debug(`${e.skipped ? "already there" : "verified"} ${e.path} ${HASH_ALGORITHM}:${e.hash.slice(0, 16)}…`);
+        if (opts.verbose)
+          log.debug(
+            `${e.skipped ? "already there" : "verified"} ${printable(e.path)} ${HASH_ALGORITHM}:${printable(e.hash.slice(0, 16))}…`,
+          );
         break;
       case "file-failed":
         stopBar();

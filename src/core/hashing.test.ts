@@ -29,6 +29,33 @@ describe("newHasher", () => {
     );
   });
 
+  test("digestWith after any chunking digests like one native hasher, and keeps no reference to its bytes", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.nat({ max: 300 }), fc.integer({ min: 20_000, max: 140_000 })), { maxLength: 3 }),
+        fc.oneof(fc.nat({ max: 5000 }), fc.integer({ min: 60_000, max: 140_000 })),
+        async (sizes, last) => {
+          const ours = await newHasher();
+          const reference = new Blake3Hasher();
+          for (const [k, size] of sizes.entries()) {
+            const chunk = Buffer.alloc(size, k + 1);
+            ours.update(chunk);
+            reference.update(chunk);
+          }
+          const chunk = Buffer.alloc(last, 0x5a);
+          reference.update(chunk);
+          const want = reference.digest("hex");
+          expect(ours.digestWith(chunk)).toBe(want);
+          chunk.fill(0xee);
+          expect(ours.digest()).toBe(want);
+          ours.update(new Uint8Array(0));
+          expect(ours.digest()).toBe(want);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   test("the empty input's digest is BLAKE3's", async () => {
     expect((await newHasher()).digest()).toBe("af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
   });

@@ -19,6 +19,8 @@ export type DecodedPiece = { kind: "control"; json: string } | { kind: "data"; b
 export class FrameError extends Error {}
 
 const encoder = new TextEncoder();
+/** One for every frame (two a file in a tree of small files): a fatal decoder keeps no state between calls. */
+const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeControlFrame(json: string): Uint8Array {
   const frame = allocControlFrame(Buffer.byteLength(json, "utf8"));
@@ -134,7 +136,7 @@ export class FrameDecoder {
     if (this.type === FrameType.control) {
       let json: string;
       try {
-        json = new TextDecoder("utf-8", { fatal: true }).decode(this.control!);
+        json = decoder.decode(this.control!);
       } catch {
         throw new FrameError("control frame is not valid UTF-8");
       }

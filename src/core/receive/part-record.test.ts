@@ -66,6 +66,26 @@ describe("the record on disk", () => {
     expect(await readdir(root)).toEqual([]);
   });
 
+  test("parts added in one turn are in the journal once it ends, or at a settle before", async () => {
+    const infos = [];
+    for (const name of ["a", "b", "c"]) {
+      await writeFile(join(root, `${name}.xfer-part`), name);
+      infos.push(lstatSync(join(root, `${name}.xfer-part`)));
+    }
+    const record = new PartRecord(root);
+    record.add("a.xfer-part", infos[0]!);
+    record.add("b.xfer-part", infos[1]!);
+    // Another process reads only the journal on disk: nothing yet, within this turn.
+    expect(new PartRecord(root).owns("a.xfer-part", infos[0]!)).toBe(false);
+    await new Promise((r) => setImmediate(r));
+    const other = new PartRecord(root);
+    expect(other.owns("a.xfer-part", infos[0]!)).toBe(true);
+    expect(other.owns("b.xfer-part", infos[1]!)).toBe(true);
+    record.add("c.xfer-part", infos[2]!);
+    record.settle();
+    expect(new PartRecord(root).owns("c.xfer-part", infos[2]!)).toBe(true);
+  });
+
   test("a record folder that is not a folder is a clear error, not followed", async () => {
     await writeFile(join(root, RECORD_DIR), "mine");
     await writeFile(join(root, "a.xfer-part"), "x");

@@ -6,9 +6,9 @@
  * and the peer cannot write here at all: its names are refused inside RECORD_DIR.
  *
  * The record is a journal per receiver process, `RECORD_DIR/parts-<pid>-<random>.log`, one JSON line
- * per part created (an append of ~50 bytes: a sidecar file per part cost ~45 µs, measured, where a
- * tree of small files spends ~0.5 ms per file). It is rewritten with only the parts still present
- * every COMPACT_EVERY parts, and after each session; with none left, it and the folder go. Journals
+ * per part created (~50 bytes, the lines of one event-loop turn in one append: a sidecar file per
+ * part cost ~45 µs, measured). It is rewritten every COMPACT_EVERY parts, and with only the parts
+ * still present after each session; with none left, it and the folder go. Journals
  * of processes no longer running are adopted then. See docs/SECURITY.md ("Parts are ours").
  */
 import {
@@ -33,7 +33,7 @@ import { toXferError, XferError } from "../errors.ts";
 
 /** Under the receiving folder; offered names inside it are refused (ReceiveDir). */
 export const RECORD_DIR = ".xfer";
-/** Parts created between two rewrites of the journal (each rewrite lstats every part it lists). */
+/** Parts created between two rewrites of the journal during a session. */
 const COMPACT_EVERY = 4096;
 /** A journal larger than this is not one of ours. */
 const MAX_JOURNAL_BYTES = 64 << 20;
@@ -53,7 +53,7 @@ export function identityOf(info: Stats): PartIdentity {
 }
 
 export function encodeLine(rel: string, id: PartIdentity): string {
-  return `${JSON.stringify({ p: rel, i: id.ino, b: id.born })}\n`;
+  return `{"p":${JSON.stringify(rel)},"i":${id.ino},"b":${id.born}}\n`;
 }
 
 /** One part we made; the same name may have been ours more than once (journals of several receivers). */
@@ -104,17 +104,47 @@ export class PartRecord {
     return join(this.root, RECORD_DIR);
   }
 
-  /** Remember `rel` (a part path under root), just created by us, as `info` describes it. */
+  /**
+   * Remember `rel` (a part path under root), just created by us, as `info` describes it. The line
+   * is appended at the end of this event-loop turn, with the others of that turn: a group of small
+   * files arrives in one record, and one append a file was ~6 % of the receiver's CPU (profiled,
+   * docs/BENCHMARKS.md). The journal is opened here, so that a record that cannot be kept fails the open.
+   */
   add(rel: string, info: Stats): void {
     const id = identityOf(info);
     this.load().set(keyOf(rel, id), { rel, id });
     try {
+      this.throwIfUnwritten();
       this.fd ??= this.openJournal();
-      writeSync(this.fd, encodeLine(rel, id));
     } catch (err) {
       throw toXferError(err, `cannot record the part '${rel}'`);
     }
-    if (++this.sinceCompact >= COMPACT_EVERY) this.settle();
+    if (!this.unwritten) setImmediate(this.writeLines);
+    this.unwritten += encodeLine(rel, id);
+    if (++this.sinceCompact >= COMPACT_EVERY) this.rewrite([...this.load().values()]);
+  }
+
+  /** Journal lines of parts added in this event-loop turn, not yet appended. */
+  private unwritten = "";
+  /** An append that failed after its add() returned: the next add() or settle() reports it. */
+  private writeFailure: unknown = null;
+
+  private readonly writeLines = (): void => {
+    const text = this.unwritten;
+    this.unwritten = "";
+    if (!text || this.fd === null) return;
+    try {
+      const bytes = Buffer.from(text);
+      for (let done = 0; done < bytes.byteLength; ) done += writeSync(this.fd, bytes, done);
+    } catch (err) {
+      this.writeFailure ??= err;
+    }
+  };
+
+  private throwIfUnwritten(): void {
+    const failure = this.writeFailure;
+    this.writeFailure = null;
+    if (failure) throw failure;
   }
 
   /** The file at `rel`, as lstat saw it, is a part this receiver (or an earlier one here) created. */
@@ -151,8 +181,23 @@ export class PartRecord {
    * none, remove it, the journals adopted, and the folder if nothing else is in it.
    */
   settle(): void {
+    this.writeLines();
+    try {
+      this.throwIfUnwritten();
+    } catch (err) {
+      throw toXferError(err, "saving the part record");
+    }
+    this.rewrite(this.present());
+  }
+
+  /**
+   * The journal rewritten with `live` alone. Between sessions these are the parts still present;
+   * every COMPACT_EVERY parts during one, every part not yet forgotten, unchecked (an lstat of each
+   * was ~3 % of the receiver's CPU on a tree of small files; one that is gone is dropped at the settle).
+   */
+  private rewrite(live: readonly RecordedPart[]): void {
     this.sinceCompact = 0;
-    const live = this.present();
+    this.unwritten = "";
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     const journal = join(this.dir, this.name);

@@ -135,6 +135,35 @@ describe("publish batch", () => {
     }
   });
 
+  test("with none in flight, a batch of eagerFiles released files flushes at once; while one is, they gather", async () => {
+    const log: string[] = [];
+    const syncs: (() => void)[] = [];
+    const batch = new PublishBatch(
+      async () => {},
+      { files: 100, releasedFiles: 100, bytes: 1 << 30, eagerFiles: 2 },
+      { usable: () => true, sync: () => new Promise<boolean>((r) => syncs.push(() => r(true))) },
+    );
+    const onDisk = (n: string) => ({ ...fake(n, log), disk: { path: `/d/${n}`, dev: 1 } });
+    await batch.add(onDisk("a"), () => log.push("ok a"));
+    await Bun.sleep(1);
+    expect(syncs.length).toBe(0);
+    await batch.add(onDisk("b"), () => log.push("ok b"));
+    await Bun.sleep(1);
+    expect(syncs.length).toBe(1);
+    for (const n of ["c", "d", "e"]) await batch.add(onDisk(n), () => log.push(`ok ${n}`));
+    await Bun.sleep(1);
+    // The first flush is still waiting for its syncfs: nothing is published, no second flush yet.
+    expect(syncs.length).toBe(1);
+    expect(log.filter((l) => l.startsWith("ok"))).toEqual([]);
+    syncs[0]!();
+    const drained = batch.drain();
+    while (syncs.length < 2) await Bun.sleep(1);
+    expect(log.filter((l) => l.startsWith("ok"))).toEqual(["ok a", "ok b"]);
+    syncs[1]!();
+    await drained;
+    expect(log.filter((l) => l.startsWith("ok"))).toEqual(["ok a", "ok b", "ok c", "ok d", "ok e"]);
+  });
+
   test("the filesystem check runs once per device and session, not once per file", async () => {
     const asked: string[] = [];
     const batch = new PublishBatch(async () => {}, undefined, {

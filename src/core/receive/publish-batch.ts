@@ -56,14 +56,27 @@ export interface BatchLimits {
   /** Files per batch when syncfs makes it durable (descriptors closed as files are queued). */
   releasedFiles: number;
   bytes: number;
+  /**
+   * With no batch being flushed, one of this many released files starts at once instead of waiting
+   * to be full (absent: it waits). A flush is then nearly always in flight while files arrive, and
+   * the last batch, whose syncfs and renames the session's end waits for, stays small.
+   */
+  eagerFiles?: number;
 }
 
 /**
  * 256 files holding descriptors: well inside the usual limit of 1024. 2048 released files: one syncfs
  * per 2048 small files (measured: 1024 instead of 256 per batch was 15–25 % faster on 10,000 files).
- * 64 MiB: a large file is published soon after it arrives (its own writeback already ran).
+ * 64 MiB: a large file is published soon after it arrives (its own writeback already ran). 512
+ * eager: the last batch of 10,000 × 4 KiB files waited for up to 2048 files' syncfs and renames after
+ * the last byte (~110 ms of a 1.5 s session, measured; docs/BENCHMARKS.md, issue 14).
  */
-export const DEFAULT_BATCH_LIMITS: BatchLimits = { files: 256, releasedFiles: 2048, bytes: 64 << 20 };
+export const DEFAULT_BATCH_LIMITS: BatchLimits = {
+  files: 256,
+  releasedFiles: 2048,
+  bytes: 64 << 20,
+  eagerFiles: 512,
+};
 
 interface Pending {
   commit: Commit;
@@ -101,6 +114,11 @@ export class PublishBatch {
     if (!early) this.holding++;
     this.pending.push({ commit, published, released });
     this.pendingBytes += commit.bytes;
+    const { eagerFiles } = this.limits;
+    if (this.flushing === null && eagerFiles !== undefined && this.pending.length >= eagerFiles && this.holding === 0) {
+      this.startFlush();
+      return;
+    }
     if (
       this.pending.length >= this.limits.releasedFiles ||
       this.holding >= this.limits.files ||

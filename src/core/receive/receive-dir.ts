@@ -428,7 +428,10 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   }
 
   private partOf(entry: ManifestEntry) {
-    this.checkParents(entry.path, this.folderMemo);
+    // The final name itself is not looked up again here (it was at the offer's check): the part is
+    // opened by its own name without following links, and the final name is only ever renamed over,
+    // which replaces a link there and never writes through it. One lstat a file (~3 % of the receiver).
+    this.checkParents(entry.path, this.folderMemo, !this.folderMemo);
     const target = this.pathOf(entry.path);
     return { rel: entry.path + PART_SUFFIX, partPath: target + PART_SUFFIX, target };
   }
@@ -499,12 +502,13 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    * root, for one offer's check (10^6 entries made 4·10^6 lookups otherwise, and the strings of
    * each walk, kept until a collection, half a GB of peak memory). Synchronous: see lstatOrNull.
    */
-  private checkParents(rel: string, known?: FolderMemo): boolean {
+  private checkParents(rel: string, known?: FolderMemo, checkLast = true): boolean {
     const slash = rel.lastIndexOf("/");
     const parent = slash > 0 ? rel.slice(0, slash) : null;
     const parentIsDir = parent === null ? true : known?.get(parent);
     if (parentIsDir === false) return false;
     if (parentIsDir === undefined && !this.checkFolders(rel, known)) return false;
+    if (!checkLast) return true;
     const last = lstatOrNull(join(this.root, rel));
     if (last?.isSymbolicLink())
       throw new XferError("unsafe-name", `refusing '${printable(rel)}': it is a symbolic link here`);

@@ -45,9 +45,7 @@ export class SmallFiles {
   /** Read and queue one file; returns its hash. A read error leaves what was queued before it unsent. */
   async add(index: number, local: LocalEntry, path: string, size: number): Promise<string> {
     const { frame, payload } = readWhole(local, path, size);
-    const hasher = await newHasher();
-    hasher.update(payload);
-    const hash = hasher.digest();
+    const hash = (await newHasher()).digestWith(payload);
     this.emit({ event: "file-start", index, path: local.entry.path, size, offset: 0 });
     // Known before the end goes out: the verdict may arrive before the group's write returns.
     this.verdicts.sentFile(index, { bytes: size, hash, resumedFrom: 0 });
@@ -71,14 +69,15 @@ export class SmallFiles {
   }
 }
 
-/** A small file's bytes, read into a data frame, checked unchanged around the read. */
+/** A small file's bytes, read into a data frame, checked unchanged since the walk once they are read. */
 function readWhole(local: LocalEntry, path: string, size: number): { frame: Uint8Array; payload: Uint8Array } {
   const { frame, payload } = allocDataFrame(size);
   let got = 0;
   try {
     const fd = openSync(path, "r");
     try {
-      assertUnchanged(fd, local.entry, path);
+      // Checked once, after the read: any change since the walk shows in the size or time then, and
+      // a small file's bytes go nowhere before it (a second fstat a file: ~3 % of the sender's CPU).
       while (got < size) {
         const n = readSync(fd, payload, got, size - got, got);
         if (n === 0) break;
