@@ -8,6 +8,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { toXferError } from "../core/errors.ts";
+import { PaddedReader, PaddedWriter } from "../core/rendezvous/padded.ts";
 import {
   encodeRelayMessage,
   MAX_RELAY_MESSAGE_BYTES,
@@ -69,6 +70,8 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
   const reflector = new Reflector(now);
   /** The reflection token of each member that asked for one; it dies with the member's connection. */
   const tokens = new Map<PeerSocket, string>();
+  /** Members whose join asked for the padded start (padded.ts). */
+  const padded = new WeakSet<PeerSocket>();
   const dropToken = (socket: PeerSocket) => {
     const token = tokens.get(socket);
     if (token === undefined) return;
@@ -145,6 +148,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
         if (outcome.kind === "refused") return refuse(socket, outcome.code, outcome.reason, join.room);
         joined = join.room;
         if (join.udp) tokens.set(socket, reflector.issue(socket.host));
+        if (join.padded) padded.add(socket);
         if (outcome.kind === "waiting") {
           socket.write(
             encodeRelayMessage({
@@ -217,13 +221,31 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
     pair.peer.destroy();
   };
 
-  /** `from`'s bytes to `to`, paced by `to`'s drain; `to`'s drain resumes `from`. */
+  /**
+   * `from`'s bytes to `to`, paced by `to`'s drain; `to`'s drain resumes `from`. A side that joined with
+   * `padded` sends its first bytes framed (unwrapped here) and gets the first bytes it is sent framed,
+   * each write followed by a padding frame of its own: the meeting's messages cross its link with a
+   * second segment behind them, whichever the other side asked for.
+   */
   const pipe = (from: PeerSocket, to: PeerSocket, onClose: () => void) => {
     let ended = false;
+    const reader = padded.has(from) ? new PaddedReader() : null;
+    const writer = padded.has(to) ? new PaddedWriter() : null;
     from.handlers = {
       data(chunk) {
         if (!book.charge(from, chunk.byteLength)) return cut(from, "the room went past this relay's byte limit");
-        if (!to.write(chunk)) from.pause();
+        let data = chunk;
+        if (reader)
+          try {
+            data = reader.decode(chunk);
+          } catch (err) {
+            return cut(from, toXferError(err).message);
+          }
+        if (writer && !writer.done) {
+          let kept = true;
+          for (const part of writer.encode(data)) kept = to.write(part) && kept;
+          if (!kept) from.pause();
+        } else if (data.byteLength > 0 && !to.write(data)) from.pause();
       },
       // Half-close travels on: the session ends one direction while verdicts still come back the other.
       end() {

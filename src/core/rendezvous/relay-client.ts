@@ -6,6 +6,7 @@
 import type { Endpoint, StreamConnection, TransportContext, TransportDefinition } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
 import { continueStream } from "../protocol/stream-prefix.ts";
+import { PaddedReader, PaddedWriter } from "./padded.ts";
 import type { MeetingTrace } from "./trace.ts";
 import {
   encodeRelayMessage,
@@ -42,6 +43,8 @@ export interface MeetOptions {
   bytes?: number;
   /** Ask for a reflection token (docs/PROTOCOL.md §4.2): this side will punch UDP. */
   udp?: boolean;
+  /** Ask for the padded start (padded.ts): a lost meeting message is then found in about a round trip. */
+  padded?: boolean;
   /** Marks each step of the meeting as it happens (a benchmark's timeline). */
   trace?: MeetingTrace;
 }
@@ -126,6 +129,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
       ...(opts.password === undefined ? {} : { password: opts.password }),
       ...(opts.bytes === undefined ? {} : { bytes: opts.bytes }),
       ...(opts.udp ? { udp: true as const } : {}),
+      ...(opts.padded ? { padded: true as const } : {}),
     }),
   );
   const first = await read(RELAY_REPLY_TIMEOUT_MS, signal);
@@ -134,12 +138,11 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
     raw.destroy();
     throw refused(first);
   }
-  const relayed = (reply: Extract<RelayReply, { type: "paired" }>): Relayed => ({
-    peer: reply.peer,
-    token: reply.token,
+  const relayed = (reply: Extract<RelayReply, { type: "paired" }>): Relayed => {
     // The relay's connection after the pairing: the bytes read past the last relay message come first.
-    conn: continueStream(raw, decoder.takeRest(), source, `${reply.peer} via ${where}`),
-  });
+    const conn = continueStream(raw, decoder.takeRest(), source, `${reply.peer} via ${where}`);
+    return { peer: reply.peer, token: reply.token, conn: opts.padded ? paddedStream(conn) : conn };
+  };
   return {
     rttMs,
     you: first.you,
@@ -209,6 +212,30 @@ export function dialTwice(
     }, redialMs);
     attempt();
   });
+}
+
+/** `conn` with its start padded both ways (padded.ts): each write's sends go out one by one, in order. */
+export function paddedStream(conn: StreamConnection): StreamConnection {
+  const writer = new PaddedWriter();
+  const reader = new PaddedReader();
+  return {
+    remote: conn.remote,
+    readable: {
+      async *[Symbol.asyncIterator]() {
+        for await (const chunk of conn.readable) {
+          const data = reader.decode(chunk);
+          if (data.byteLength > 0) yield data;
+        }
+      },
+    },
+    async write(chunk) {
+      if (writer.done) return conn.write(chunk);
+      // Started together, so each is its own send (TCP_NODELAY) and a later write cannot come between.
+      await Promise.all(writer.encode(chunk).map((part) => conn.write(part)));
+    },
+    end: () => conn.end(),
+    destroy: (reason) => conn.destroy(reason),
+  };
 }
 
 export function describeRelay({ host, port }: Endpoint): string {
