@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { XferError } from "../errors.ts";
-import { PAD_FRAME, PADDED_BYTES, PaddedReader, PaddedWriter } from "./padded.ts";
+import { PAD_FRAME, PADDED_BYTES, PaddedReader, PaddedWriter, padSender } from "./padded.ts";
 
 const concat = (parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
 
@@ -61,5 +61,33 @@ describe("padded", () => {
       }),
       { seed: 1932, numRuns: 2000 },
     );
+  });
+
+  test("a sender's padding goes a turn later, or before its next send; none once the start is over", () => {
+    const sent: number[][] = [];
+    const turns: (() => void)[] = [];
+    const sender = padSender(
+      (part) => sent.push([...part]),
+      (fn) => turns.push(fn),
+    );
+    sender.pad();
+    sender.write(Uint8Array.of(1));
+    // The padding still due went first, then the frame; the frame's padding waits for the turn.
+    expect(sent).toEqual([
+      [0, 0],
+      [0, 1, 1],
+    ]);
+    for (const turn of turns.splice(0)) turn();
+    expect(sent).toEqual([
+      [0, 0],
+      [0, 1, 1],
+      [0, 0],
+    ]);
+    sender.write(new Uint8Array(PADDED_BYTES));
+    for (const turn of turns.splice(0)) turn();
+    sender.pad();
+    expect(turns).toEqual([]);
+    const wire = Uint8Array.from(sent.flat());
+    expect(new PaddedReader().decode(wire).byteLength).toBe(1 + PADDED_BYTES);
   });
 });

@@ -48,6 +48,45 @@ export class PaddedWriter {
   }
 }
 
+export interface PadSender {
+  /** Send `chunk` (framed while the start lasts), its padding frame to follow a turn later. */
+  write(chunk: Uint8Array): void;
+  /** A padding frame alone, a turn later (after a message of the relay's own); nothing once the start is over. */
+  pad(): void;
+}
+
+/**
+ * A PaddedWriter over `send`, which sends each padding frame one turn of the event loop after its
+ * frames (`later`): a runtime that gathers what one callback writes into one segment (Bun's sockets
+ * do) would otherwise send both together. A padding frame still due goes before any later send, so
+ * the order on the wire is always the writer's.
+ */
+export function padSender(send: (part: Uint8Array) => void, later: (fn: () => void) => void): PadSender {
+  const writer = new PaddedWriter();
+  let padDue = false;
+  const flush = () => {
+    if (!padDue) return;
+    padDue = false;
+    send(PAD_FRAME);
+  };
+  const schedule = () => {
+    if (padDue) return;
+    padDue = true;
+    later(flush);
+  };
+  return {
+    write(chunk) {
+      flush();
+      const [frames, pad] = writer.encode(chunk);
+      if (frames) send(frames);
+      if (pad) schedule();
+    },
+    pad() {
+      if (!writer.done) schedule();
+    },
+  };
+}
+
 /** Takes the frames and padding off what the other side wrote; the session bytes come out. */
 export class PaddedReader {
   private left = PADDED_BYTES;
@@ -55,6 +94,11 @@ export class PaddedReader {
   private inFrame = 0;
   /** The first byte of a header split across chunks, or -1. */
   private headerHigh = -1;
+
+  /** `inPad`: the first byte of a padding frame was already read (the relay: it came before the pairing). */
+  constructor(inPad = false) {
+    if (inPad) this.headerHigh = 0;
+  }
 
   /** The session bytes in `chunk` (possibly none); a frame longer than what is framed is a protocol error. */
   decode(chunk: Uint8Array): Uint8Array {

@@ -6,7 +6,7 @@
 import type { Endpoint, StreamConnection, TransportContext, TransportDefinition } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
 import { continueStream } from "../protocol/stream-prefix.ts";
-import { PaddedReader, PaddedWriter } from "./padded.ts";
+import { PaddedReader, padSender } from "./padded.ts";
 import type { MeetingTrace } from "./trace.ts";
 import {
   encodeRelayMessage,
@@ -119,6 +119,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
   const refused = (reply: Extract<RelayReply, { type: "refused" }>) =>
     new RelayRefused(reply.code, `the ${where} refused: ${reply.reason} (${reply.code})`);
 
+  const padding = opts.padded ? padSenderOver(raw) : null;
   const started = performance.now();
   await raw.write(
     encodeRelayMessage({
@@ -132,6 +133,8 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
       ...(opts.padded ? { padded: true as const } : {}),
     }),
   );
+  // Behind the join, so that a lost join is found by SACK too (the relay takes this one frame before the pairing).
+  padding?.pad();
   const first = await read(RELAY_REPLY_TIMEOUT_MS, signal);
   const rttMs = performance.now() - started;
   if (first.type === "refused") {
@@ -141,7 +144,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
   const relayed = (reply: Extract<RelayReply, { type: "paired" }>): Relayed => {
     // The relay's connection after the pairing: the bytes read past the last relay message come first.
     const conn = continueStream(raw, decoder.takeRest(), source, `${reply.peer} via ${where}`);
-    return { peer: reply.peer, token: reply.token, conn: opts.padded ? paddedStream(conn) : conn };
+    return { peer: reply.peer, token: reply.token, conn: padding ? paddedStream(conn, padding) : conn };
   };
   return {
     rttMs,
@@ -214,9 +217,31 @@ export function dialTwice(
   });
 }
 
-/** `conn` with its start padded both ways (padded.ts): each write's sends go out one by one, in order. */
-export function paddedStream(conn: StreamConnection): StreamConnection {
-  const writer = new PaddedWriter();
+/**
+ * The padded start's sending side over the relay connection `raw` (padded.ts): one per connection,
+ * from the join on, so the join's padding and the session's frames keep their order.
+ */
+function padSenderOver(raw: StreamConnection) {
+  let last: Promise<void> = Promise.resolve();
+  const sender = padSender(
+    (part) => {
+      last = raw.write(part);
+      // A failed send shows on the caller's next write; the padding's own has no caller.
+      last.catch(() => {});
+    },
+    (fn) => setImmediate(fn),
+  );
+  return {
+    pad: () => sender.pad(),
+    write(chunk: Uint8Array): Promise<void> {
+      sender.write(chunk);
+      return last;
+    },
+  };
+}
+
+/** `conn` (the relay connection after the pairing) with its start padded both ways, sent by `sender`. */
+function paddedStream(conn: StreamConnection, sender: ReturnType<typeof padSenderOver>): StreamConnection {
   const reader = new PaddedReader();
   return {
     remote: conn.remote,
@@ -228,11 +253,7 @@ export function paddedStream(conn: StreamConnection): StreamConnection {
         }
       },
     },
-    async write(chunk) {
-      if (writer.done) return conn.write(chunk);
-      // Started together, so each is its own send (TCP_NODELAY) and a later write cannot come between.
-      await Promise.all(writer.encode(chunk).map((part) => conn.write(part)));
-    },
+    write: (chunk) => sender.write(chunk),
     end: () => conn.end(),
     destroy: (reason) => conn.destroy(reason),
   };
