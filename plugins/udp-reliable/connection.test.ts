@@ -50,8 +50,9 @@ describe("handshake repeats", () => {
 
   test("with a hinted round trip, the repeats are timed from it (twice the hint, backing off)", () => {
     expect(repeats(50).sent).toEqual([0, 100, 300, 700]);
-    // A loopback hint does not make the client spin.
+    // A loopback hint does not make the client spin; a long one (lost probes) waits no longer than none.
     expect(repeats(0.3).sent).toEqual([0, 20, 60, 140]);
+    expect(repeats(260).sent).toEqual([0, 250, 750, 1750]);
   });
 
   test("the ECHO's repeats follow the SYN-ACK's own sample once there is one", () => {

@@ -561,7 +561,8 @@ export class Connection {
 
   /**
    * Handshake packets are repeated with backoff until answered (or the handshake times out). With no
-   * known round trip the first repeat waits 250 ms; with one (a hint or a sample), twice it.
+   * known round trip the first repeat waits 250 ms; with one (a hint or a sample), twice it. A hint
+   * only shortens the wait: it is an upper bound (a lost probe lengthens it), so never more than 250 ms.
    */
   private scheduleHandshakeRetry(now: number): void {
     const hint = this.config.rttHintMs;
@@ -569,7 +570,7 @@ export class Connection {
       ? Math.max(hint === undefined ? HANDSHAKE_REPEAT_MS : HINTED_REPEAT_MIN_MS, 2 * this.rtt.smoothed)
       : hint === undefined
         ? HANDSHAKE_REPEAT_MS
-        : Math.max(HINTED_REPEAT_MIN_MS, 2 * hint);
+        : Math.min(HANDSHAKE_REPEAT_MS, Math.max(HINTED_REPEAT_MIN_MS, 2 * hint));
     this.handshakeDue = now + Math.min(base * 2 ** this.handshakeAttempts++, 2000);
   }
 
