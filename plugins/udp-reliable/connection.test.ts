@@ -61,4 +61,24 @@ describe("handshake repeats", () => {
     // Without a hint the ECHO keeps the 250 ms floor.
     expect(repeats(undefined, 40)).toEqual({ sent: [0, 40, 290, 790], state: "echo-sent" });
   });
+
+  test("a SYN-ACK to a repeated SYN gives no sample (Karn); a hint seeds the round trip instead", () => {
+    const rttAfter = (rttHintMs: number | undefined) => {
+      const client = new Connection(
+        "client",
+        clientCid,
+        new Uint8Array(CID_BYTES),
+        { ...DEFAULT_CONFIG, rttHintMs },
+        0,
+      );
+      client.poll(0);
+      const repeat = client.deadline();
+      client.poll(repeat);
+      client.receiveDatagram(encodeSynAck(clientCid, serverCid, new Uint8Array(COOKIE_BYTES), params), repeat + 30);
+      return client.stats().rttMs;
+    };
+    // No sample: the initial 333 ms, from which the first PTO is about 1 s.
+    expect(rttAfter(undefined)).toBe(333);
+    expect(rttAfter(60)).toBe(60);
+  });
 });

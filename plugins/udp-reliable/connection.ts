@@ -222,8 +222,10 @@ export class Connection {
         // CID, and switching to it would leave the listener holding two half-open connections.
         if (this.state !== "syn-sent") return;
         if (!sameBytes(packet.clientCid, this.localCid)) return;
-        // Karn's rule: a repeated SYN makes the round trip ambiguous.
+        // Karn's rule: a repeated SYN makes the round trip ambiguous. Then a hinted round trip (an upper
+        // bound) seeds the estimate: without any, the first PTOs would count from the initial 333 ms.
         if (this.handshakeAttempts === 1) this.recovery.onHandshakeRtt(now - this.handshakeStarted);
+        else if (this.config.rttHintMs !== undefined) this.recovery.onHandshakeRtt(this.config.rttHintMs);
         this.packer.remoteCid = packet.serverCid;
         this.cookie = packet.cookie;
         this.setPeer(packet.params);
