@@ -8,7 +8,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { toXferError } from "../core/errors.ts";
-import { PAD_FRAME, PaddedReader, padSender } from "../core/rendezvous/padded.ts";
+import { PAD_FRAME, PaddedReader, type PadSender, padSender } from "../core/rendezvous/padded.ts";
 import {
   encodeRelayMessage,
   MAX_RELAY_MESSAGE_BYTES,
@@ -78,7 +78,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
    */
   const padBytesDue = new WeakMap<PeerSocket, number>();
   /** What the relay sends a padded member after the pairing goes through its PadSender. */
-  const padSenders = new WeakMap<PeerSocket, { write(data: Uint8Array): void; pad(): void; congested: boolean }>();
+  const padSenders = new WeakMap<PeerSocket, PadSender & { congested: boolean }>();
   const dropToken = (socket: PeerSocket) => {
     const token = tokens.get(socket);
     if (token === undefined) return;
@@ -230,6 +230,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
             sender.write(data);
           },
           pad: () => sender.pad(),
+          flush: () => sender.flush(),
           get congested() {
             return !kept;
           },
@@ -294,12 +295,14 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
       // Half-close travels on: the session ends one direction while verdicts still come back the other.
       end() {
         ended = true;
+        sender?.flush();
         to.end();
       },
       drain: () => to.resume(),
       // An orderly close may come without its own end (Bun, when our side was shut first): pass it on as
       // one; only a failed connection fails the other side.
       close(failed) {
+        if (!ended && !failed) sender?.flush();
         if (!ended) failed ? to.destroy() : to.end();
         dropToken(from);
         onClose();

@@ -83,11 +83,19 @@ describe("padded", () => {
       [0, 1, 1],
       [0, 0],
     ]);
+    // Before an end the padding due goes at once, and its turn then sends nothing more.
+    sender.write(Uint8Array.of(2));
+    sender.flush();
+    for (const turn of turns.splice(0)) turn();
+    expect(sent.slice(3)).toEqual([
+      [0, 1, 2],
+      [0, 0],
+    ]);
     sender.write(new Uint8Array(PADDED_BYTES));
     for (const turn of turns.splice(0)) turn();
     sender.pad();
     expect(turns).toEqual([]);
     const wire = Uint8Array.from(sent.flat());
-    expect(new PaddedReader().decode(wire).byteLength).toBe(1 + PADDED_BYTES);
+    expect(new PaddedReader().decode(wire).byteLength).toBe(2 + PADDED_BYTES);
   });
 });

@@ -53,6 +53,8 @@ export interface PadSender {
   write(chunk: Uint8Array): void;
   /** A padding frame alone, a turn later (after a message of the relay's own); nothing once the start is over. */
   pad(): void;
+  /** The padding frame still due, now: before an end, after which nothing may be sent. */
+  flush(): void;
 }
 
 /**
@@ -84,6 +86,7 @@ export function padSender(send: (part: Uint8Array) => void, later: (fn: () => vo
     pad() {
       if (!writer.done) schedule();
     },
+    flush,
   };
 }
 

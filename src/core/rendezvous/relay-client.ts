@@ -237,6 +237,10 @@ function padSenderOver(raw: StreamConnection) {
       sender.write(chunk);
       return last;
     },
+    end(): Promise<void> {
+      sender.flush();
+      return raw.end();
+    },
   };
 }
 
@@ -254,7 +258,7 @@ function paddedStream(conn: StreamConnection, sender: ReturnType<typeof padSende
       },
     },
     write: (chunk) => sender.write(chunk),
-    end: () => conn.end(),
+    end: () => sender.end(),
     destroy: (reason) => conn.destroy(reason),
   };
 }
