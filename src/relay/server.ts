@@ -7,6 +7,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
+import { setImmediate } from "node:timers";
 import { toXferError } from "../core/errors.ts";
 import { PAD_FRAME, PaddedReader, type PadSender, padSender } from "../core/rendezvous/padded.ts";
 import {

@@ -3,6 +3,7 @@
  * transport, wait for the other side, and hand the core a StreamConnection that carries the session
  * through the relay exactly as a direct one would (the handshake runs over it, then sealed records).
  */
+import { setImmediate } from "node:timers";
 import type { Endpoint, StreamConnection, TransportContext, TransportDefinition } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
 import { continueStream } from "../protocol/stream-prefix.ts";
