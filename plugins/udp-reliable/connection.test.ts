@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { Connection, DEFAULT_CONFIG } from "./connection.ts";
 import { FRAME } from "./wire/frames.ts";
-import { CID_BYTES, startData } from "./wire/packet.ts";
+import { CID_BYTES, COOKIE_BYTES, encodeSynAck, startData } from "./wire/packet.ts";
 
 const serverCid = new Uint8Array(CID_BYTES).fill(1);
 const clientCid = new Uint8Array(CID_BYTES).fill(2);
@@ -23,5 +23,62 @@ describe("CLOSING", () => {
     expect(server.poll(3)).toEqual([]);
     server.tick(server.deadline());
     expect(server.state).toBe("closed");
+  });
+});
+
+describe("handshake repeats", () => {
+  const params = { maxDatagram: 1472, initialMaxData: 1 << 20, idleTimeoutMs: 30_000 };
+  /** When the client sends its SYN (then ECHO), from 0; the SYN-ACK arrives at `answerAt`, if given. */
+  const repeats = (rttHintMs: number | undefined, answerAt?: number) => {
+    const client = new Connection("client", clientCid, new Uint8Array(CID_BYTES), { ...DEFAULT_CONFIG, rttHintMs }, 0);
+    const sent: number[] = [];
+    let now = 0;
+    while (sent.length < 4) {
+      if (client.poll(now).length > 0) sent.push(now);
+      now = client.deadline();
+      if (answerAt !== undefined && answerAt < now && client.state === "syn-sent") {
+        now = answerAt;
+        client.receiveDatagram(encodeSynAck(clientCid, serverCid, new Uint8Array(COOKIE_BYTES), params), now);
+      }
+    }
+    return { sent, state: client.state };
+  };
+
+  test("with no known round trip, the first repeat waits 250 ms, then backs off", () => {
+    expect(repeats(undefined).sent).toEqual([0, 250, 750, 1750]);
+  });
+
+  test("with a hinted round trip, the repeats are timed from it (twice the hint, backing off)", () => {
+    expect(repeats(50).sent).toEqual([0, 100, 300, 700]);
+    // A loopback hint does not make the client spin; a long one (lost probes) waits no longer than none.
+    expect(repeats(0.3).sent).toEqual([0, 20, 60, 140]);
+    expect(repeats(260).sent).toEqual([0, 250, 750, 1750]);
+  });
+
+  test("the ECHO's repeats follow the SYN-ACK's own sample once there is one", () => {
+    // The first SYN answered at 40 ms (so the sample counts): the ECHO at once, again 2 · 40 ms later.
+    expect(repeats(50, 40)).toEqual({ sent: [0, 40, 120, 280], state: "echo-sent" });
+    // Without a hint the ECHO keeps the 250 ms floor.
+    expect(repeats(undefined, 40)).toEqual({ sent: [0, 40, 290, 790], state: "echo-sent" });
+  });
+
+  test("a SYN-ACK to a repeated SYN gives no sample (Karn); a hint seeds the round trip instead", () => {
+    const rttAfter = (rttHintMs: number | undefined) => {
+      const client = new Connection(
+        "client",
+        clientCid,
+        new Uint8Array(CID_BYTES),
+        { ...DEFAULT_CONFIG, rttHintMs },
+        0,
+      );
+      client.poll(0);
+      const repeat = client.deadline();
+      client.poll(repeat);
+      client.receiveDatagram(encodeSynAck(clientCid, serverCid, new Uint8Array(COOKIE_BYTES), params), repeat + 30);
+      return client.stats().rttMs;
+    };
+    // No sample: the initial 333 ms, from which the first PTO is about 1 s.
+    expect(rttAfter(undefined)).toBe(333);
+    expect(rttAfter(60)).toBe(60);
   });
 });

@@ -59,6 +59,11 @@ export interface ConnectionConfig {
   sendBufferBytes: number;
   /** Randomness for the controller (BBR's probing phase); seeded in simulations. */
   random: () => number;
+  /**
+   * Client: a round trip to the peer measured before the dial (UdpPath.rttHintMs), which times the
+   * handshake's repeats until the SYN-ACK gives a sample of our own. Absent: the fixed 250 ms.
+   */
+  rttHintMs?: number;
 }
 
 export const DEFAULT_CONFIG: ConnectionConfig = {
@@ -83,6 +88,10 @@ export class ConnectionError extends Error {
 }
 
 const MIN_LINGER_MS = 1000;
+/** The first handshake repeat when no round trip is known. */
+const HANDSHAKE_REPEAT_MS = 250;
+/** The least a repeat timed from a known round trip waits (a loopback RTT would make it spin). */
+const HINTED_REPEAT_MIN_MS = 20;
 // 32 like quic-go allows: 10 (RFC 9002) costs two extra round trips of STARTUP on long paths.
 const INITIAL_WINDOW_PACKETS = 32;
 /** Every endpoint receives datagrams of any size UDP allows; what is sent depends on the path. */
@@ -213,8 +222,10 @@ export class Connection {
         // CID, and switching to it would leave the listener holding two half-open connections.
         if (this.state !== "syn-sent") return;
         if (!sameBytes(packet.clientCid, this.localCid)) return;
-        // Karn's rule: a repeated SYN makes the round trip ambiguous.
+        // Karn's rule: a repeated SYN makes the round trip ambiguous. Then a hinted round trip (an upper
+        // bound) seeds the estimate: without any, the first PTOs would count from the initial 333 ms.
         if (this.handshakeAttempts === 1) this.recovery.onHandshakeRtt(now - this.handshakeStarted);
+        else if (this.config.rttHintMs !== undefined) this.recovery.onHandshakeRtt(this.config.rttHintMs);
         this.packer.remoteCid = packet.serverCid;
         this.cookie = packet.cookie;
         this.setPeer(packet.params);
@@ -550,9 +561,18 @@ export class Connection {
     this.packer.arena.recycle();
   }
 
-  /** Handshake packets are repeated with backoff until answered (or the handshake times out). */
+  /**
+   * Handshake packets are repeated with backoff until answered (or the handshake times out). With no
+   * known round trip the first repeat waits 250 ms; with one (a hint or a sample), twice it. A hint
+   * only shortens the wait: it is an upper bound (a lost probe lengthens it), so never more than 250 ms.
+   */
   private scheduleHandshakeRetry(now: number): void {
-    const base = this.rtt.hasSample ? Math.max(250, 2 * this.rtt.smoothed) : 250;
+    const hint = this.config.rttHintMs;
+    const base = this.rtt.hasSample
+      ? Math.max(hint === undefined ? HANDSHAKE_REPEAT_MS : HINTED_REPEAT_MIN_MS, 2 * this.rtt.smoothed)
+      : hint === undefined
+        ? HANDSHAKE_REPEAT_MS
+        : Math.min(HANDSHAKE_REPEAT_MS, Math.max(HINTED_REPEAT_MIN_MS, 2 * hint));
     this.handshakeDue = now + Math.min(base * 2 ** this.handshakeAttempts++, 2000);
   }
 

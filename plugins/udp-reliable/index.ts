@@ -99,6 +99,8 @@ export default defineTransport({
       port.close();
       throw err;
     }
+    if (path?.rttHintMs !== undefined && Number.isFinite(path.rttHintMs) && path.rttHintMs >= 0)
+      config = { ...config, rttHintMs: path.rttHintMs };
     const conn = new Connection("client", randomBytes(CID_BYTES), new Uint8Array(CID_BYTES), config, performance.now());
     const stream = new UdpReliableStream(conn, formatPeer(peer), ctx, () => port.close());
     let settle: (() => void) | undefined;

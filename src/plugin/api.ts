@@ -92,6 +92,12 @@ export type TransportKind = "stream" | "datagram";
  */
 export interface UdpPath {
   readonly port: UdpPort;
+  /**
+   * dial() only: the round trip to `to` the core measured while punching (a probe and its answer), in
+   * ms. A transport may time its handshake's repeats from it until it has a sample of its own; it is an
+   * upper bound (a lost probe makes it longer), never shorter than the path's.
+   */
+  readonly rttHintMs?: number;
 }
 
 /** A bound listener, as returned by TransportDefinition.listen(). */

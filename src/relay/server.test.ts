@@ -1,6 +1,7 @@
 /** The relay's socket side, in process over loopback, on both socket implementations. */
 import { describe, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
+import { PAD_FRAME, PaddedReader, PaddedWriter } from "../core/rendezvous/padded.ts";
 import { encodeRelayMessage, RELAY_PROTOCOL_VERSION, RelayFrameDecoder } from "../core/rendezvous/wire.ts";
 import { DEFAULT_LIMITS } from "./rooms.ts";
 import { type RelayEvent, startRelay } from "./server.ts";
@@ -67,6 +68,42 @@ for (const sockets of ["bun", "node"] as const) {
         expect(b.raw().toString()).toBe("and back");
         await until(() => events.some((e) => e.event === "relay-room" && e.outcome === "closed"));
         expect(events.find((e) => e.event === "relay-room" && e.outcome === "closed")).toMatchObject({ bytes: 23 });
+      } finally {
+        await relay.close();
+      }
+    });
+
+    test("a side that joined padded sends and gets its first bytes framed, whatever the other side asked", async () => {
+      const relay = await startRelay({ host: "127.0.0.1", port: 0, limits: DEFAULT_LIMITS, sockets });
+      try {
+        const padded = encodeRelayMessage({
+          type: "join",
+          relay: RELAY_PROTOCOL_VERSION,
+          room: "8",
+          side: "recv",
+          padded: true,
+        });
+        // The padding frame behind the join is taken before the pairing (here in the join's own segment).
+        const a = client(relay.address.port, Buffer.concat([padded, PAD_FRAME]));
+        await until(() => a.messages.length === 1);
+        expect(a.messages[0]).toMatchObject({ type: "waiting" });
+        const b = client(relay.address.port, join("8", "send"));
+        await until(() => b.messages.length === 1 && a.messages.length === 2);
+        expect(b.messages[0]).toMatchObject({ type: "paired" });
+        // The pairing has a padding frame behind it.
+        await until(() => a.raw().byteLength === 2);
+        b.s.write("hello");
+        // Framed for the padded side, with the padding frame behind it.
+        await until(() => a.raw().byteLength === 11);
+        expect([...a.raw()]).toEqual([0, 0, 0, 5, ...Buffer.from("hello"), 0, 0]);
+        expect(new TextDecoder().decode(new PaddedReader().decode(a.raw()))).toBe("hello");
+        // What the padded side frames arrives unframed at the other.
+        const w = new PaddedWriter();
+        for (const part of w.encode(Buffer.from("and back"))) a.s.write(part);
+        await until(() => b.raw().toString() === "and back");
+        // A frame longer than the framed start cuts the room.
+        a.s.write(Uint8Array.of(0xff, 0xff));
+        await b.ended;
       } finally {
         await relay.close();
       }

@@ -7,7 +7,9 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
+import { setImmediate } from "node:timers";
 import { toXferError } from "../core/errors.ts";
+import { PAD_FRAME, PaddedReader, type PadSender, padSender } from "../core/rendezvous/padded.ts";
 import {
   encodeRelayMessage,
   MAX_RELAY_MESSAGE_BYTES,
@@ -69,6 +71,15 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
   const reflector = new Reflector(now);
   /** The reflection token of each member that asked for one; it dies with the member's connection. */
   const tokens = new Map<PeerSocket, string>();
+  /** Members whose join asked for the padded start (padded.ts). */
+  const padded = new WeakSet<PeerSocket>();
+  /**
+   * Bytes of the padding frame behind a padded join not yet seen: what comes of it after the pairing
+   * the pipe's reader takes (one byte of it already seen: it starts inside the frame's header).
+   */
+  const padBytesDue = new WeakMap<PeerSocket, number>();
+  /** What the relay sends a padded member after the pairing goes through its PadSender. */
+  const padSenders = new WeakMap<PeerSocket, PadSender & { congested: boolean }>();
   const dropToken = (socket: PeerSocket) => {
     const token = tokens.get(socket);
     if (token === undefined) return;
@@ -95,6 +106,17 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
     const decoder = new RelayFrameDecoder();
     const joinTimer = setTimeout(() => refuse(socket, "bad-request", "no join message in time"), JOIN_TIMEOUT_MS);
     let joined: string | null = null;
+    /** Takes the padding behind a padded join off the front of `bytes`; what is left the peer had no right to send yet. */
+    const afterPad = (bytes: Uint8Array) => {
+      let allowed = padBytesDue.get(socket) ?? 0;
+      let at = 0;
+      while (at < bytes.byteLength && allowed > 0 && bytes[at] === 0) {
+        at++;
+        allowed--;
+      }
+      padBytesDue.set(socket, allowed);
+      return bytes.subarray(at);
+    };
     // A client dialing through tcp-stream names it in a TCP preamble first (docs/PROTOCOL.md §6); a
     // relay message never starts with its magic (that length would be over 22 kB), so both are read.
     let preamble: PreambleReader | null = new PreambleReader();
@@ -112,6 +134,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
           if (chunk.byteLength === 0) return;
         }
         if (joined !== null) {
+          if (afterPad(chunk).byteLength === 0) return;
           // Nothing may come between a join and the pairing: the peer would be talking to nobody.
           book.leave(socket);
           return refuse(socket, "bad-request", "sent data before the other side arrived", joined);
@@ -137,7 +160,8 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
           return refuse(socket, "bad-request", toXferError(err).message.slice(0, 200));
         }
         clearTimeout(joinTimer);
-        if (decoder.takeRest().byteLength > 0)
+        if (join.padded) padBytesDue.set(socket, PAD_FRAME.byteLength);
+        if (afterPad(decoder.takeRest()).byteLength > 0)
           return refuse(socket, "bad-request", "sent data before the other side arrived", join.room);
         if (expected && !(join.password !== undefined && timingSafeEqual(digest(join.password), expected)))
           return refuse(socket, "password", "this relay needs its password (--relay-password or XFER_RELAY_PASSWORD)");
@@ -145,6 +169,7 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
         if (outcome.kind === "refused") return refuse(socket, outcome.code, outcome.reason, join.room);
         joined = join.room;
         if (join.udp) tokens.set(socket, reflector.issue(socket.host));
+        if (join.padded) padded.add(socket);
         if (outcome.kind === "waiting") {
           socket.write(
             encodeRelayMessage({
@@ -191,12 +216,35 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
       pairs.delete(second);
       emit({ event: "relay-room", room, outcome: "closed", bytes, seconds: (now() - since) / 1000 });
     };
+    for (const me of [first, second])
+      if (padded.has(me)) {
+        let kept = true;
+        const sender = padSender(
+          (part) => {
+            kept = me.write(part) && kept;
+          },
+          (fn) => setImmediate(fn),
+        );
+        padSenders.set(me, {
+          write(data) {
+            kept = true;
+            sender.write(data);
+          },
+          pad: () => sender.pad(),
+          flush: () => sender.flush(),
+          get congested() {
+            return !kept;
+          },
+        });
+      }
     for (const [me, peer] of [
       [first, second],
       [second, first],
     ] as const) {
       pairs.set(me, { room, since, peer });
       me.write(encodeRelayMessage({ type: "paired", you: printable(me), peer: printable(peer), ...tokenOf(me, peer) }));
+      // The pairing is the sender's first answer: a padding frame behind it too (it opens the framed start).
+      padSenders.get(me)?.pad();
       pipe(me, peer, onClose);
     }
     emit({ event: "relay-room", room, outcome: "paired", bytes: 0, seconds: 0 });
@@ -217,23 +265,45 @@ export async function startRelay(opts: RelayOptions): Promise<RelayServer> {
     pair.peer.destroy();
   };
 
-  /** `from`'s bytes to `to`, paced by `to`'s drain; `to`'s drain resumes `from`. */
+  /**
+   * `from`'s bytes to `to`, paced by `to`'s drain; `to`'s drain resumes `from`. A side that joined with
+   * `padded` sends its first bytes framed (unwrapped here) and gets the first bytes it is sent framed,
+   * each write followed by a padding frame of its own: the meeting's messages cross its link with a
+   * second segment behind them, whichever the other side asked for.
+   */
   const pipe = (from: PeerSocket, to: PeerSocket, onClose: () => void) => {
     let ended = false;
+    const reader = padded.has(from) ? new PaddedReader(padBytesDue.get(from) === 1) : null;
+    const sender = padSenders.get(to);
     from.handlers = {
       data(chunk) {
         if (!book.charge(from, chunk.byteLength)) return cut(from, "the room went past this relay's byte limit");
-        if (!to.write(chunk)) from.pause();
+        let data = chunk;
+        if (reader)
+          try {
+            data = reader.decode(chunk);
+          } catch (err) {
+            return cut(from, toXferError(err).message);
+          }
+        if (data.byteLength === 0) return;
+        if (!sender) {
+          if (!to.write(data)) from.pause();
+          return;
+        }
+        sender.write(data);
+        if (sender.congested) from.pause();
       },
       // Half-close travels on: the session ends one direction while verdicts still come back the other.
       end() {
         ended = true;
+        sender?.flush();
         to.end();
       },
       drain: () => to.resume(),
       // An orderly close may come without its own end (Bun, when our side was shut first): pass it on as
       // one; only a failed connection fails the other side.
       close(failed) {
+        if (!ended && !failed) sender?.flush();
         if (!ended) failed ? to.destroy() : to.end();
         dropToken(from);
         onClose();

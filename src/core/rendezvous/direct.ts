@@ -244,12 +244,15 @@ export async function chooseDirectOrRelay(relayed: StreamConnection, opts: Direc
           myTag,
           primeMs: opts.role === "sender" ? 0 : opts.primeMs,
         },
-        (from) => {
+        (from, sinceFullMs) => {
           trace("probe-heard");
           if (opts.role !== "sender" || dialed || !accepting) return;
           dialed = true;
           udpHandedOver = true;
-          udp.transport.dial({ host: from.address, port: from.port }, opts.ctx, dials.signal, path).then(
+          // The sender probed at full TTL from the start and the receiver answers at once: this is the
+          // punched path's round trip, which times the transport's handshake repeats (a lost SYN).
+          const hinted = { ...path, rttHintMs: sinceFullMs };
+          udp.transport.dial({ host: from.address, port: from.port }, opts.ctx, dials.signal, hinted).then(
             (raw) => (accepting ? void authenticate(raw, "direct-udp") : raw.destroy()),
             (err: unknown) => {
               udpFailed = `heard ${formatPeer(from)} but ${udp.transport.name} did not connect: ${toXferError(err).message}`;

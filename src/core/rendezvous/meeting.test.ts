@@ -68,49 +68,55 @@ test("a code given by the user is never replaced: a taken room is the relay's re
   expect(events).toEqual([]);
 });
 
-test("a relay from before UDP reflection refuses the join's `udp`: the side joins again without it", async () => {
-  // Stands in for a relay of protocol 1.0: its strict join schema refuses the unknown field.
-  const { createServer } = await import("node:net");
-  const { RelayFrameDecoder } = await import("./wire.ts");
-  const joins: unknown[] = [];
-  const old = createServer((s) => {
-    const decoder = new RelayFrameDecoder();
-    let preamble = true;
-    s.on("data", (chunk: Buffer) => {
-      // tcp-stream names itself first (PROTOCOL §6): 'X' 'T' version length tag.
-      if (preamble && chunk[0] === 0x58) chunk = chunk.subarray(4 + chunk[3]!);
-      preamble = false;
-      decoder.push(chunk);
-      const join = decoder.next() as { udp?: boolean } | null;
-      if (!join) return;
-      joins.push(join);
-      s.end(
-        encodeRelayMessage(
-          join.udp
-            ? { type: "refused", code: "bad-request", reason: "invalid join: Unrecognized key: udp" }
-            : { type: "waiting", you: "127.0.0.1:1", expiresInSeconds: 600 },
-        ),
-      );
+for (const [revision, unknown] of [
+  ["1.0 (before UDP reflection)", ["udp", "padded"]],
+  ["1.2 (before the padded start)", ["padded"]],
+] as const)
+  test(`a relay of protocol ${revision} refuses the join's new fields: the side joins again without them`, async () => {
+    // Its strict join schema refuses an unknown field.
+    const { createServer } = await import("node:net");
+    const { RelayFrameDecoder } = await import("./wire.ts");
+    const joins: Record<string, unknown>[] = [];
+    const old = createServer((s) => {
+      const decoder = new RelayFrameDecoder();
+      let preamble = true;
+      s.on("data", (chunk: Buffer) => {
+        // tcp-stream names itself first (PROTOCOL §6): 'X' 'T' version length tag.
+        if (preamble && chunk[0] === 0x58) chunk = chunk.subarray(4 + chunk[3]!);
+        preamble = false;
+        decoder.push(chunk);
+        const join = decoder.next() as Record<string, unknown> | null;
+        if (!join) return;
+        joins.push(join);
+        const bad = unknown.find((key) => key in join);
+        s.end(
+          encodeRelayMessage(
+            bad
+              ? { type: "refused", code: "bad-request", reason: `invalid join: Unrecognized key: ${bad}` }
+              : { type: "waiting", you: "127.0.0.1:1", expiresInSeconds: 600 },
+          ),
+        );
+      });
+      s.on("error", () => {});
     });
-    s.on("error", () => {});
+    await new Promise<void>((r) => old.listen(0, "127.0.0.1", () => r()));
+    const port = (old.address() as { port: number }).port;
+    const udpReliable = (await import("../../../plugins/udp-reliable/index.ts")).default;
+    const m = meeting({
+      base: tcp,
+      relay: { host: "127.0.0.1", port },
+      side: "recv",
+      code: "705-e-e-e-e",
+      command: (c) => c,
+      emit: () => {},
+      direct: true,
+      tcp: true,
+      udp: udpReliable,
+      prefer: "direct",
+      interfaces: () => [],
+    });
+    expect(await m.join(ctx, new AbortController().signal)).toBe("705-e-e-e-e");
+    const asked = joins.map((j) => ["udp", "padded"].filter((key) => key in j));
+    expect(asked).toEqual(unknown.length === 2 ? [["udp", "padded"], ["udp"], []] : [["udp", "padded"], ["udp"]]);
+    old.close();
   });
-  await new Promise<void>((r) => old.listen(0, "127.0.0.1", () => r()));
-  const port = (old.address() as { port: number }).port;
-  const udpReliable = (await import("../../../plugins/udp-reliable/index.ts")).default;
-  const m = meeting({
-    base: tcp,
-    relay: { host: "127.0.0.1", port },
-    side: "recv",
-    code: "705-e-e-e-e",
-    command: (c) => c,
-    emit: () => {},
-    direct: true,
-    tcp: true,
-    udp: udpReliable,
-    prefer: "direct",
-    interfaces: () => [],
-  });
-  expect(await m.join(ctx, new AbortController().signal)).toBe("705-e-e-e-e");
-  expect(joins).toEqual([expect.objectContaining({ udp: true }), expect.not.objectContaining({ udp: true })]);
-  old.close();
-});

@@ -100,15 +100,18 @@ export function meeting(opts: MeetingOptions): Meeting {
     async join(c, signal) {
       ctx = c;
       let udp = opts.direct && opts.udp !== undefined;
+      let padded = true;
       for (let fresh = 0; ; fresh++) {
         try {
-          joined = await joinRelay({ ...opts, ctx: c, room: roomOf(code), udp }, signal);
+          joined = await joinRelay({ ...opts, ctx: c, room: roomOf(code), udp, padded }, signal);
           trace("joined");
           break;
         } catch (err) {
-          // A relay from before reflection (§4.2) refuses the join's `udp`: meet there without punching.
-          if (err instanceof RelayRefused && err.refusal === "bad-request" && udp) {
-            udp = false;
+          // A relay from before the padded start (revision 1.3) refuses the join's `padded`, and one from
+          // before reflection (1.1) its `udp`: meet there without them.
+          if (err instanceof RelayRefused && err.refusal === "bad-request" && (padded || udp)) {
+            if (padded) padded = false;
+            else udp = false;
             continue;
           }
           if (!(err instanceof RelayRefused && err.refusal === "room-taken" && opts.regenerate && fresh < FRESH_CODES))

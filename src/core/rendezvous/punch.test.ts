@@ -78,6 +78,22 @@ describe("punch", () => {
     p.stop();
   });
 
+  test("the sender hears how long after its first full probe the answer came: the path's round trip", async () => {
+    const f = fakePort(true);
+    const peer = { address: "203.0.113.5", port: 4000 };
+    const since: number[] = [];
+    const p = punch(f.port, { theirs: [formatPeer(peer)], theirTag: tag(1), myTag: tag(2), primeMs: 0 }, (_, ms) =>
+      since.push(ms),
+    );
+    await Bun.sleep(40);
+    f.consumers[0]!.claim(encodeProbe(tag(2)), peer, false);
+    p.stop();
+    expect(since.length).toBe(1);
+    // Not less than the wait; the upper bound only guards against a time counted from elsewhere.
+    expect(since[0]!).toBeGreaterThanOrEqual(39);
+    expect(since[0]!).toBeLessThan(1000);
+  });
+
   test("hearing the peer ends the priming at once: the answer and what follows leave at the full TTL", () => {
     const f = fakePort(true);
     const peer = { address: "203.0.113.5", port: 4000 };

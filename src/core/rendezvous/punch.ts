@@ -122,13 +122,15 @@ export interface Punching {
 
 /**
  * Probe every one of `theirs` from `port` (tagged with their tag) until stop(); `onHeard` gets each
- * source a probe with our tag came from, first one first (each source once).
+ * source a probe with our tag came from, first one first (each source once), and the time since our
+ * first full-TTL probe left: for a side that probes at full TTL from the start (primeMs 0, the sender),
+ * whose probe the other side answers at once, the path's round trip (longer if that probe was lost).
  */
 export function punch(
   port: UdpPort,
   /** primeMs: how long the low-TTL probes go unless a probe is heard first (0: none, full at once). */
   opts: { theirs: readonly string[]; theirTag: Uint8Array; myTag: Uint8Array; primeMs?: number },
-  onHeard: (from: UdpPeer) => void,
+  onHeard: (from: UdpPeer, sinceFullMs: number) => void,
 ): Punching {
   const probe = encodeProbe(opts.theirTag);
   const targets = opts.theirs.map(peerOf).filter((p): p is UdpPeer => p !== null);
@@ -147,7 +149,7 @@ export function punch(
         goFull();
         // Straight back, so a side whose NAT gave it another port than the one it offered is heard too.
         if (echoes++ < MAX_ECHOES) port.send([probe], from);
-        onHeard(from);
+        onHeard(from, performance.now() - fullSince);
       }
       return true;
     },
@@ -159,6 +161,7 @@ export function punch(
   let priming = opts.primeMs !== 0 && port.setTtl(PRIME_TTL);
   let timer: ReturnType<typeof setInterval> | undefined;
   let stopped = false;
+  let fullSince = 0;
   const endPriming = () => {
     if (priming) port.setTtl(FULL_TTL);
     priming = false;
@@ -167,6 +170,7 @@ export function punch(
     if (timer !== undefined || stopped) return;
     clearTimeout(full);
     endPriming();
+    fullSince = performance.now();
     send();
     timer = setInterval(send, PROBE_EVERY_MS);
   }

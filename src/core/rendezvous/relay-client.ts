@@ -3,9 +3,11 @@
  * transport, wait for the other side, and hand the core a StreamConnection that carries the session
  * through the relay exactly as a direct one would (the handshake runs over it, then sealed records).
  */
+import { setImmediate } from "node:timers";
 import type { Endpoint, StreamConnection, TransportContext, TransportDefinition } from "../../plugin/api.ts";
 import { XferError } from "../errors.ts";
 import { continueStream } from "../protocol/stream-prefix.ts";
+import { PaddedReader, padSender } from "./padded.ts";
 import type { MeetingTrace } from "./trace.ts";
 import {
   encodeRelayMessage,
@@ -42,6 +44,8 @@ export interface MeetOptions {
   bytes?: number;
   /** Ask for a reflection token (docs/PROTOCOL.md §4.2): this side will punch UDP. */
   udp?: boolean;
+  /** Ask for the padded start (padded.ts): a lost meeting message is then found in about a round trip. */
+  padded?: boolean;
   /** Marks each step of the meeting as it happens (a benchmark's timeline). */
   trace?: MeetingTrace;
 }
@@ -116,6 +120,7 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
   const refused = (reply: Extract<RelayReply, { type: "refused" }>) =>
     new RelayRefused(reply.code, `the ${where} refused: ${reply.reason} (${reply.code})`);
 
+  const padding = opts.padded ? padSenderOver(raw) : null;
   const started = performance.now();
   await raw.write(
     encodeRelayMessage({
@@ -126,20 +131,22 @@ export async function joinRelay(opts: MeetOptions, signal: AbortSignal): Promise
       ...(opts.password === undefined ? {} : { password: opts.password }),
       ...(opts.bytes === undefined ? {} : { bytes: opts.bytes }),
       ...(opts.udp ? { udp: true as const } : {}),
+      ...(opts.padded ? { padded: true as const } : {}),
     }),
   );
+  // Behind the join, so that a lost join is found by SACK too (the relay takes this one frame before the pairing).
+  padding?.pad();
   const first = await read(RELAY_REPLY_TIMEOUT_MS, signal);
   const rttMs = performance.now() - started;
   if (first.type === "refused") {
     raw.destroy();
     throw refused(first);
   }
-  const relayed = (reply: Extract<RelayReply, { type: "paired" }>): Relayed => ({
-    peer: reply.peer,
-    token: reply.token,
+  const relayed = (reply: Extract<RelayReply, { type: "paired" }>): Relayed => {
     // The relay's connection after the pairing: the bytes read past the last relay message come first.
-    conn: continueStream(raw, decoder.takeRest(), source, `${reply.peer} via ${where}`),
-  });
+    const conn = continueStream(raw, decoder.takeRest(), source, `${reply.peer} via ${where}`);
+    return { peer: reply.peer, token: reply.token, conn: padding ? paddedStream(conn, padding) : conn };
+  };
   return {
     rttMs,
     you: first.you,
@@ -209,6 +216,52 @@ export function dialTwice(
     }, redialMs);
     attempt();
   });
+}
+
+/**
+ * The padded start's sending side over the relay connection `raw` (padded.ts): one per connection,
+ * from the join on, so the join's padding and the session's frames keep their order.
+ */
+function padSenderOver(raw: StreamConnection) {
+  let last: Promise<void> = Promise.resolve();
+  const sender = padSender(
+    (part) => {
+      last = raw.write(part);
+      // A failed send shows on the caller's next write; the padding's own has no caller.
+      last.catch(() => {});
+    },
+    (fn) => setImmediate(fn),
+  );
+  return {
+    pad: () => sender.pad(),
+    write(chunk: Uint8Array): Promise<void> {
+      sender.write(chunk);
+      return last;
+    },
+    end(): Promise<void> {
+      sender.flush();
+      return raw.end();
+    },
+  };
+}
+
+/** `conn` (the relay connection after the pairing) with its start padded both ways, sent by `sender`. */
+function paddedStream(conn: StreamConnection, sender: ReturnType<typeof padSenderOver>): StreamConnection {
+  const reader = new PaddedReader();
+  return {
+    remote: conn.remote,
+    readable: {
+      async *[Symbol.asyncIterator]() {
+        for await (const chunk of conn.readable) {
+          const data = reader.decode(chunk);
+          if (data.byteLength > 0) yield data;
+        }
+      },
+    },
+    write: (chunk) => sender.write(chunk),
+    end: () => sender.end(),
+    destroy: (reason) => conn.destroy(reason),
+  };
 }
 
 export function describeRelay({ host, port }: Endpoint): string {

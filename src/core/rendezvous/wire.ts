@@ -26,6 +26,11 @@ export const JoinMessage = z.strictObject({
   bytes: z.number().int().nonnegative().optional(),
   /** Asks for a reflection token (§4.2): the client will punch UDP. A relay from before it refuses the field. */
   udp: z.literal(true).optional(),
+  /**
+   * The session bytes on this connection start padded (padded.ts, revision 1.3), both ways. A relay from
+   * before it refuses the field; one that takes it pads what it forwards here, whatever the other side asked.
+   */
+  padded: z.literal(true).optional(),
 });
 export type JoinMessage = z.infer<typeof JoinMessage>;
 
