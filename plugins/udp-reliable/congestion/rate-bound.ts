@@ -1,17 +1,18 @@
 /**
  * BBR's ceiling on its bandwidth estimate after congestion: cut by a factor on a congestive round,
  * won back by equal absolute steps (AIMD: Chiu and Jain's argument for convergence), undone when the
- * loss it answered proves spurious. Rules and figures: docs/PROTOCOL.md §2.7, docs/ARQ.md §2 item 3a.
+ * loss it answered proves spurious. Rules and figures: docs/PROTOCOL.md §2.7, docs/ARQ.md §2 items 3a–3b.
  */
 
 /** The bound recovers by at most this share per recovery round. */
 const RECOVERY_MAX = 0.05;
 /**
  * Recovery runs on a clock of this many ms, not the path's rounds: a round of 300 ms counts as two
- * of 150 ms. Per round, the steps and the cap of a 300 ms path had a quarter of a 150 ms path's
- * growth in bytes/s per second, so cuts, the only thing that moves shares, came half as often, and
- * five flows at 300 ms stayed apart (Jain 0.77 where 150 ms reached 0.97). Shorter rounds keep
- * their per-round rule (a round on loopback is 0.1 ms).
+ * of 150 ms. Counted per round, a 300 ms path grew a quarter (the steps) to a half (the cap) as
+ * fast per second as a 150 ms path, so cuts, the only thing that moves shares, came half as often,
+ * and five flows at 300 ms stayed apart (Jain 0.77 where 150 ms reached 0.97). 150 ms is the round
+ * at which convergence was measured, not a property of any link. Shorter rounds keep the per-round
+ * rule (a round on loopback is 0.1 ms). docs/ARQ.md §2 item 3b.
  */
 const RECOVERY_ROUND_MS = 150;
 /** The step doubles each recovery round; past this many datagrams the 5 % cap always rules anyway. */
