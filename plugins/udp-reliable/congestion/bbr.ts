@@ -6,7 +6,9 @@
  * in docs/PROTOCOL.md §2.7. Nothing here is tuned to one link: windows follow bw × min RTT.
  */
 import type { AckEvent, CongestionController, ControllerConfig, LossEvent } from "./controller.ts";
+import { HEAVY_LOSS, lossIsCongestive } from "./loss-gate.ts";
 import { LowQuantile } from "./low-quantile.ts";
+import { RateBound } from "./rate-bound.ts";
 import { WindowedMax } from "./windowed-max.ts";
 
 const HIGH_GAIN = 2.885;
@@ -19,12 +21,8 @@ const MIN_RTT_WINDOW_MS = 10_000;
 const BASE_RTT_WINDOW_MS = 2 * MIN_RTT_WINDOW_MS;
 const PROBE_RTT_MS = 200;
 const MIN_WINDOW_PACKETS = 4;
-/** Loss above this share of a round is congestion whatever the delay says. */
-const HEAVY_LOSS = 0.15;
 /** A cut multiplies the rate bound by this (BBRv2's beta 0.3). */
 const LOSS_CUT = 0.7;
-/** The rate bound recovers by at most this share a round. */
-const RECOVERY_MAX = 0.05;
 /** A standing queue cuts the rate bound by this, at most once every DELAY_CUT_ROUNDS rounds. */
 const DELAY_CUT = 0.85;
 const DELAY_CUT_ROUNDS = 3;
@@ -42,8 +40,8 @@ export class BbrController implements CongestionController {
   readonly name = "bbr";
   private mode: Mode = "startup";
   private readonly bwFilter = new WindowedMax(BW_WINDOW_ROUNDS);
-  /** Upper bound on bw after congestive loss (Infinity: none). */
-  private bwLimit = Number.POSITIVE_INFINITY;
+  /** Upper bound on bw after congestion. */
+  private readonly bound = new RateBound();
   private minRtt = Number.POSITIVE_INFINITY;
   private minRttStamp = 0;
   /** minRtt is the estimator's stand-in, not a confirmed sample (see onAck). */
@@ -57,6 +55,8 @@ export class BbrController implements CongestionController {
   private roundStart = false;
   private fullBw = 0;
   private fullBwRounds = 0;
+  /** Consecutive STARTUP rounds with a standing queue. */
+  private startupQueueRounds = 0;
   private cycleIndex = 0;
   private cycleStamp = 0;
   private probeRttDoneAt = 0;
@@ -75,16 +75,10 @@ export class BbrController implements CongestionController {
   private lastRoundQueue = 0;
   private queueHighRounds = 0;
   private guarded = false;
-  private congestiveCuts = 0;
   private lastCutAt = Number.NEGATIVE_INFINITY;
   private lastCutRound = Number.NEGATIVE_INFINITY;
   /** This round's loss of packets sent after the last cut. */
   private roundLostSinceCut = 0;
-  /** Datagrams per min RTT the bound grows by next round (doubles each round, 1 after a cut). */
-  private recoveryStep = 1;
-  /** The last cut, until spurious losses show its round's loss was reordering (then it is undone). */
-  private lastCut: { priorLimit: number; lostBytes: number; spuriousBytes: number } | null = null;
-  private undoneCuts = 0;
   /** Loss rate per round on this path without a queue (EWMA): random loss, not congestion. */
   private randomLoss = 0;
   private delivered = 0;
@@ -181,16 +175,9 @@ export class BbrController implements CongestionController {
 
   onSpuriousLoss(ev: { now: number; bytes: number }): void {
     // Lost this round and delivered after all: not loss. The round may have ended already; then
-    // the cut it caused, if any, is undone once half the loss it was made for proves spurious.
+    // the cut it caused, if any, may be undone.
     this.roundLost = Math.max(0, this.roundLost - ev.bytes);
-    const cut = this.lastCut;
-    if (!cut) return;
-    cut.spuriousBytes += ev.bytes;
-    if (cut.spuriousBytes * 2 >= cut.lostBytes) {
-      this.bwLimit = Math.max(this.bwLimit, cut.priorLimit);
-      this.lastCut = null;
-      this.undoneCuts++;
-    }
+    this.bound.onSpurious(ev.bytes);
   }
 
   onRetransmissionTimeout(now: number): void {
@@ -219,13 +206,13 @@ export class BbrController implements CongestionController {
       baseRttMs: Number.isFinite(this.baseRtt) ? Math.round(this.baseRtt * 10) / 10 : 0,
       queueDelayMs: Math.round(this.lastRoundQueue * 10) / 10,
       extraAckedBytes: Math.round(this.extraAcked.value),
-      congestiveCuts: this.congestiveCuts,
-      undoneCuts: this.undoneCuts,
+      congestiveCuts: this.bound.cuts,
+      undoneCuts: this.bound.undone,
     };
   }
 
   private bandwidth(): number {
-    return Math.min(this.bwFilter.value, this.bwLimit);
+    return Math.min(this.bwFilter.value, this.bound.value);
   }
 
   private bdp(): number {
@@ -316,25 +303,27 @@ export class BbrController implements CongestionController {
     const queueThreshold = Math.max(0.25 * this.baseRtt, HOST_DELAY_MS);
     // STARTUP overshoots by design and DRAIN removes that queue: loss then is self-inflicted, not a signal.
     const probing = this.mode === "startup" || this.mode === "drain";
-    // Loss above the path's own random loss, with a standing queue: random loss goes on at its
-    // rate whatever we do, so on a lossy path almost every round has some, and counting that as
-    // congestion would cut every flow at random (multiplicative cuts and recoveries keep whatever
-    // shares the flows happen to have: measured, 5 flows never converged).
-    // And only when the count means something against that rate (a binomial test, 3 sigma): one
-    // random loss in a round of 5 packets is 20 %, and small flows were cut again and again for it.
-    const lostPackets = this.roundLost / this.mss;
-    const packets = total / this.mss;
-    const p0 = this.randomLoss;
-    const significant = lostPackets - packets * p0 > 3 * Math.sqrt(packets * p0 * (1 - p0)) + 1;
-    const excess = lossRate > 2 * this.randomLoss + 0.002;
     // Packets in flight when the last cut came could not have obeyed it (TCP's once per window).
     const freshLoss = this.roundLostSinceCut > 0;
     const congestive =
-      !probing && freshLoss && significant && (lossRate > HEAVY_LOSS || (excess && queue > queueThreshold));
+      !probing &&
+      lossIsCongestive({
+        lostBytes: this.roundLost,
+        deliveredBytes: this.roundDelivered,
+        mss: this.mss,
+        randomLoss: this.randomLoss,
+        freshLoss,
+        queued: queue > queueThreshold,
+      });
     // The random-loss baseline learns only from rounds without a standing queue.
     if (total > 0 && queue < queueThreshold / 2)
       this.randomLoss += (Math.min(lossRate, HEAVY_LOSS) - this.randomLoss) / 8;
     const queueMax = Math.min(25, 0.5 * this.baseRtt);
+    // STARTUP also ends on a standing queue (HyStart's delay exit): a queue means the pipe is full.
+    // Its plateau test alone let a flow starting beside others grow 25 % a round for seconds on
+    // the rate they gave up (they were cut by its queue; it was exempt), so it left STARTUP with
+    // 4-6x their share (1 Gbit/s × 300 ms, 5 flows: 100 MB/s against 15-25) and kept most of it.
+    this.startupQueueRounds = this.mode === "startup" && queue > queueThreshold ? this.startupQueueRounds + 1 : 0;
     if (this.mode !== "startup" && queue > queueMax) this.queueHighRounds++;
     else this.queueHighRounds = 0;
     // The delay guard alone scales every flow by the same factor, so flows sharing a queue kept
@@ -349,32 +338,19 @@ export class BbrController implements CongestionController {
     const standing = this.queueHighRounds >= 2 && (queue > HOST_DELAY_MS || freshLoss);
     const delayCut = !probing && standing && this.round - this.lastCutRound >= DELAY_CUT_ROUNDS;
     if (congestive || delayCut) {
-      this.congestiveCuts++;
-      const measured = this.bwFilter.value;
-      // Never below the window floor's rate (MIN_WINDOW_PACKETS a round trip), as with cwnd.
+      // Never below the window floor's rate (MIN_WINDOW_PACKETS a round trip), as with cwnd; only
+      // a loss cut can prove spurious.
       const floor = this.floorRate();
-      // Only a loss cut can prove spurious.
-      this.lastCut = congestive ? { priorLimit: this.bwLimit, lostBytes: this.roundLost, spuriousBytes: 0 } : null;
-      this.bwLimit = Math.max(Math.min(this.bwLimit, measured) * (congestive ? LOSS_CUT : DELAY_CUT), floor);
+      if (congestive) this.bound.cut(this.bwFilter.value, LOSS_CUT, floor, this.roundLost);
+      else this.bound.cut(this.bwFilter.value, DELAY_CUT, floor, null);
       this.lastCutAt = now;
       this.lastCutRound = this.round;
-      this.recoveryStep = 1;
     } else {
       // Any round that was not congestive lets the limit recover. Waiting for the queue to be gone
       // as well kept flows sharing a bottleneck (whose delay guard holds a small standing queue)
       // at whatever limit their last cut left, so the first flow out of STARTUP kept the most.
-      // Steps of 1, 2, 4, … datagrams per min RTT, not a factor: flows cut together win back the
-      // same absolute rate, so the larger one's share shrinks (×1.05 a round kept every share).
-      // Never more than 5 % a round, though: on a short path a datagram per min RTT is a lot (16 KB
-      // per 0.5 ms on loopback), doubling steps undid each cut within a few rounds, and the
-      // overshoot raised retransmission at 5 % loss from 11 % to 31 %. A cap on the share each
-      // flow grows by still favours the smaller, which grows by at least as large a share.
-      if (Number.isFinite(this.bwLimit)) {
-        const step = (this.recoveryStep * this.mss * 1000) / Math.max(this.minRtt, 1);
-        this.bwLimit += Math.min(step, this.bwLimit * RECOVERY_MAX);
-        this.recoveryStep *= 2;
-      }
-      if (this.bwLimit > this.bwFilter.value * 2) this.bwLimit = Number.POSITIVE_INFINITY;
+      // Steps of 1, 2, 4, … datagrams, not a factor (×1.05 a round kept every share): rate-bound.ts.
+      this.bound.recover(this.mss, this.minRtt, this.bwFilter.value);
     }
     if (this.queueHighRounds >= 2) this.guarded = true;
     else if (queue < queueMax / 2) this.guarded = false;
@@ -388,10 +364,12 @@ export class BbrController implements CongestionController {
     const now = ev.now;
     if (this.mode === "startup" && this.roundStart) {
       const bw = this.bwFilter.value;
+      let full = this.startupQueueRounds >= 2;
       if (bw >= this.fullBw * 1.25) {
         this.fullBw = bw;
         this.fullBwRounds = 0;
-      } else if (++this.fullBwRounds >= 3) {
+      } else if (++this.fullBwRounds >= 3) full = true;
+      if (full) {
         this.mode = "drain";
         this.pacingGain = DRAIN_GAIN;
         this.cwndGain = HIGH_GAIN;
