@@ -9,41 +9,50 @@ const RECLAIM_EVERY_BYTES = 128 << 20;
 const fullCollection = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun?.gc;
 
 /**
- * How often (in files or walked entries) the resident size is looked at: each file leaves ~1–3 KB of
- * short-lived objects (messages, events, frames, promises) that Bun's collector let pile up to
- * 0.3–0.5 GB of RSS before collecting, in a 10^6-file session whose live heap was 10–40 MB.
+ * Entries between full collections, where they come by count (the sender's walk, one synchronous
+ * loop). Each file leaves ~1–3 KB of short-lived objects (messages, events, frames, promises) that
+ * Bun's collector let pile up to 0.3–0.5 GB of RSS before collecting, in a 10^6-file session whose
+ * live heap was 10–40 MB (docs/BENCHMARKS.md, issue 14).
+ */
+const RECLAIM_EVERY_FILES = 4_096;
+/**
+ * Where they come by growth (a session's files): the resident size is read every 1,024 files (~50 µs
+ * a read) and a collection made once it grew this much since the last one. Every 4,096 files, each
+ * freed only 5–10 MB and took 30–140 ms: 40 % of the receiver's CPU for 10^5 empty files. 40 MB
+ * windows reached 365 MB at 10^6 files, 16 MB ones 264 MB on the receiver (what a collection leaves
+ * ratchets up with the tables and the allocator's unreturned pages, which it hands back on a timer:
+ * the faster a side goes, the more it holds). The sender, faster now that its receiver is, grew to
+ * 327–333 MB by 16 MB or by count: it collects every 8 MB (measured; docs/BENCHMARKS.md, issue 14).
  */
 const LOOK_EVERY_FILES = 1_024;
-/**
- * Growth of the resident size since the last full collection that makes the next one. A collection
- * every 4,096 files (before) freed only 5–10 MB each and took 30–140 ms: 40 % of the receiver's CPU
- * for 10^5 empty files (docs/BENCHMARKS.md, issue 14); measuring what piles up collects as rarely as
- * the garbage allows, and reading the size costs ~50 µs.
- */
-const RECLAIM_GROWTH_BYTES = 40 << 20;
-/**
- * Above this resident size, collections come after 8 MB of growth: what a collection leaves behind
- * ratchets up with the live heap (a 10^6-file session's tables) and the allocator's unreturned pages,
- * and 40 MB windows on top of that reached 365 MB at 10^6 files (measured; the aim is < 300 MB).
- */
-const TIGHT_ABOVE_BYTES = 200 << 20;
-const TIGHT_GROWTH_BYTES = 8 << 20;
+export const RECEIVER_GROWTH_BYTES = 16 << 20;
+export const SENDER_GROWTH_BYTES = 8 << 20;
 const residentBytes = () => process.memoryUsage.rss();
 
 export class GarbageReclaimer {
   private since = 0;
   private files = 0;
-  /** The resident size after the last collection (or at the start). */
-  private base = fullCollection ? residentBytes() : 0;
+  /** The resident size after the last collection (or at the start), when collecting by growth. */
+  private base: number;
 
-  /** One more file (or walked entry) handled; collect once the resident size grew enough. */
+  /** `growthBytes`: collect when the resident size grew this much, not every RECLAIM_EVERY_FILES files. */
+  constructor(private readonly growthBytes = 0) {
+    this.base = growthBytes > 0 && fullCollection ? residentBytes() : 0;
+  }
+
+  /** One more file (or walked entry) handled; collect when enough of them (or of the growth) came. */
   fileDone(): void {
-    if (++this.files < LOOK_EVERY_FILES || !fullCollection) return;
+    if (!fullCollection) return;
+    if (this.growthBytes === 0) {
+      if (++this.files >= RECLAIM_EVERY_FILES) this.collect();
+      return;
+    }
+    if (++this.files < LOOK_EVERY_FILES) return;
     this.files = 0;
     const now = residentBytes();
     // A size below the base (pages given back) lowers it: growth is counted from the lowest point.
     if (now < this.base) this.base = now;
-    else if (now - this.base >= (now > TIGHT_ABOVE_BYTES ? TIGHT_GROWTH_BYTES : RECLAIM_GROWTH_BYTES)) this.collect();
+    else if (now - this.base >= this.growthBytes) this.collect();
   }
 
   /** Count bytes that became garbage; collect when enough accumulated. */
@@ -55,7 +64,8 @@ export class GarbageReclaimer {
 
   private collect(): void {
     this.since = 0;
+    this.files = 0;
     fullCollection?.(true);
-    this.base = residentBytes();
+    if (this.growthBytes > 0) this.base = residentBytes();
   }
 }

@@ -113,7 +113,11 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
           "unsafe-name",
           `refusing offered name '${printable(entries[index - first]!.path)}': ${reason}`,
         );
-    const prepared = new PreparedFiles(entries.length, first);
+    // No hash goes to the peer: it sends its own and we compare (an offer must not learn the BLAKE3
+    // of a file it does not have). Hashed only if the sender asks for the comparison.
+    const prepared = new PreparedFiles(entries.length, first, async (index, size) =>
+      (await hashFilePrefix(this.pathOf(entries[index - first]!.path), size, { noFollow: true })).digest(),
+    );
     const known = this.knownFolders(options.names);
     const listing = this.listingOf(entries, options.names);
     for (let at = 0; at < entries.length; at++) {
@@ -136,7 +140,8 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
         continue;
       }
       const p = await this.prepareFile(index, entry, existing, options.resume, listing);
-      if (p) prepared.set(index, p);
+      if (p === "existing") prepared.setExisting(index, entry.size!);
+      else if (p) prepared.set(index, p);
       else prepared.setFresh(index);
     }
     await this.checkSpace(entries, prepared, options.pendingBytes ?? 0);
@@ -289,21 +294,13 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     existing: Stats | null,
     resume: boolean,
     listing: FolderListing | undefined,
-  ): Promise<Prepared | null> {
-    const target = this.pathOf(entry.path);
+  ): Promise<Prepared | "existing" | null> {
     if (existing) {
       if (!existing.isFile()) throw new XferError("exists", `'${entry.path}' exists here and is not a regular file`);
       if (!this.opts.overwrite) {
         if (entry.size === null || existing.size !== entry.size)
           throw new XferError("exists", `'${entry.path}' already exists here (use --overwrite to replace it)`);
-        // No hash goes to the peer: it sends its own and we compare (an offer must not learn the
-        // BLAKE3 of a file it does not have). Hashed only if the sender asks for the comparison.
-        const size = existing.size;
-        return {
-          accepted: { index, offset: size, existing: true },
-          prefix: null,
-          existingHash: async () => (await hashFilePrefix(target, size, { noFollow: true })).digest(),
-        };
+        return "existing";
       }
     }
     // One lookup of the part says both whether it is ours and what of it can be resumed.
@@ -314,7 +311,7 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
     if (!resume || entry.size === null) return null;
     if (!part || part.size === 0) return null;
     const offset = Math.min(part.size, entry.size);
-    const prefix = await hashFilePrefix(target + PART_SUFFIX, offset, { noFollow: true });
+    const prefix = await hashFilePrefix(this.pathOf(entry.path + PART_SUFFIX), offset, { noFollow: true });
     return { accepted: { index, offset, prefixHash: prefix.digest(), existing: false }, prefix };
   }
 
