@@ -62,6 +62,14 @@ export class GarbageReclaimer {
     this.collect();
   }
 
+  /**
+   * Collect now: before a session's summary, whose sort and lines come on top of everything it
+   * holds (the peak of a 10^6-file session on each side was there, 20–90 MB above the rest, measured).
+   */
+  collectNow(): void {
+    this.collect();
+  }
+
   private collect(): void {
     this.since = 0;
     this.files = 0;

@@ -395,6 +395,7 @@ class PagedReceive {
       }
     }
     await target.finishDirs(this.created);
+    this.reclaimer.collectNow();
     await channel.send({
       type: "summary",
       files: hashes.size,

@@ -104,6 +104,7 @@ export async function runSender(
     throw e;
   }
   const confirmed = await verdicts.finished;
+  reclaimer.collectNow();
   progress.flush(true);
   await channel.end();
   return {
