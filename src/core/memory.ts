@@ -20,9 +20,9 @@ const RECLAIM_EVERY_FILES = 4_096;
  * a read) and a collection made once it grew this much since the last one. Every 4,096 files, each
  * freed only 5–10 MB and took 30–140 ms: 40 % of the receiver's CPU for 10^5 empty files. 40 MB
  * windows reached 365 MB at 10^6 files, 16 MB ones 264 MB on the receiver (what a collection leaves
- * ratchets up with the tables and the allocator's unreturned pages, which it hands back on a timer:
- * the faster a side goes, the more it holds). The sender, faster now that its receiver is, grew to
- * 327–333 MB by 16 MB or by count: it collects every 8 MB (measured; docs/BENCHMARKS.md, issue 14).
+ * ratchets up with the tables and the allocator's unreturned pages). The sender peaked at 327–333 MB
+ * with 16 MB windows or by count (runs that also had a since-fixed spike at the summary), 273 MB with
+ * 8 MB ones: it collects every 8 MB (measured; docs/BENCHMARKS.md, issue 14).
  */
 const LOOK_EVERY_FILES = 1_024;
 export const RECEIVER_GROWTH_BYTES = 16 << 20;
