@@ -3,14 +3,18 @@
  * on loopback, so every file is already there and identical (the re-send of a tree: nothing is
  * written, each file costs its "identical, skipped" check). Reads each process's peak RSS (VmHWM)
  * and CPU from /proc until both exit. Events go to /dev/null.
- * Usage: bun bench/huge-tree.ts <tree>   (e.g. the one bench/huge-offer.ts made under $XFER_BENCH_DIR)
+ * `--fresh`: into a new, empty folder beside the tree instead (a first send: every file is created
+ * and written), removed afterwards.
+ * Usage: bun bench/huge-tree.ts <tree> [--fresh]   (e.g. the one bench/huge-offer.ts made under $XFER_BENCH_DIR)
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { CLI_ENTRY, TEST_CODE } from "../test/helpers/cli.ts";
 
 const tree = resolve(process.argv[2] ?? "");
+const fresh = process.argv.includes("--fresh");
+const into = fresh ? mkdtempSync(`${dirname(tree)}/xfer-huge-fresh-`) : dirname(tree);
 const port = 20_000 + (process.pid % 20_000);
 const env = { ...process.env, XFER_CODE: TEST_CODE, XFER_DISCOVERY: "off" };
 const start = (args: string[]) =>
@@ -26,7 +30,7 @@ const usage = (pid: number) => {
   }
 };
 const t0 = performance.now();
-const recv = start(["recv", dirname(tree), "--listen", `127.0.0.1:${port}`, "--once", "--yes"]);
+const recv = start(["recv", into, "--listen", `127.0.0.1:${port}`, "--once", "--yes"]);
 await new Promise((r) => setTimeout(r, 1500));
 const send = start(["send", tree, `127.0.0.1:${port}`]);
 const last = new Map<string, { cpu: number; rssMB: number }>();
@@ -47,8 +51,9 @@ while (!done) {
   await new Promise((r) => setTimeout(r, 200));
 }
 const [recvCode, sendCode] = await exited;
+if (fresh) rmSync(into, { recursive: true, force: true });
 console.log(
-  `${tree}: exit ${sendCode} (sender), ${recvCode} (receiver), ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  `${tree}${fresh ? " into an empty folder" : ""}: exit ${sendCode} (sender), ${recvCode} (receiver), ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );
 for (const [name, u] of last)
   console.log(`${name}: CPU ≥ ${u.cpu.toFixed(1)} s, peak RSS ≥ ${u.rssMB.toFixed(0)} MB (last read before it exited)`);

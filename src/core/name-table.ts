@@ -7,8 +7,18 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Names kept elsewhere as UTF-8 in one buffer, by number (a NameTable, or what holds one). */
+export interface NameSource {
+  /** The number of `name`, or -1. */
+  idOf(name: string): number;
+  /** The buffer now (it may be replaced as names are added). */
+  readonly bytes: Uint8Array;
+  /** Where name `id` starts in `bytes`; it ends where `id + 1` starts. */
+  startOf(id: number): number;
+}
+
 export class NameTable {
-  private bytes = new Uint8Array(1 << 16);
+  private buffer = new Uint8Array(1 << 16);
   private used = 0;
   /** Name number → where its bytes start; its end is the next one's start. */
   private starts = new Uint32Array(1 << 10);
@@ -42,8 +52,8 @@ export class NameTable {
       this.starts = grow(this.starts, this.starts.length * 2);
       this.hashes = grow(this.hashes, this.hashes.length * 2);
     }
-    while (this.used + length > this.bytes.length) this.bytes = grow(this.bytes, this.bytes.length * 2);
-    this.bytes.set(this.scratch.subarray(0, length), this.used);
+    while (this.used + length > this.buffer.length) this.buffer = grow(this.buffer, this.buffer.length * 2);
+    this.buffer.set(this.scratch.subarray(0, length), this.used);
     const id = this.count++;
     this.starts[id] = this.used;
     this.used += length;
@@ -53,8 +63,17 @@ export class NameTable {
     return id;
   }
 
+  /** The names' bytes: name `id` from startOf(id) to startOf(id + 1). Replaced as the table grows. */
+  get bytes(): Uint8Array {
+    return this.buffer;
+  }
+
+  startOf(id: number): number {
+    return this.starts[id]!;
+  }
+
   name(id: number): string {
-    return decoder.decode(this.bytes.subarray(this.starts[id], this.starts[id + 1]));
+    return decoder.decode(this.buffer.subarray(this.starts[id], this.starts[id + 1]));
   }
 
   private encode(name: string): number {
@@ -65,7 +84,7 @@ export class NameTable {
   private equals(id: number, length: number): boolean {
     const start = this.starts[id]!;
     if (this.starts[id + 1]! - start !== length) return false;
-    for (let i = 0; i < length; i++) if (this.bytes[start + i] !== this.scratch[i]) return false;
+    for (let i = 0; i < length; i++) if (this.buffer[start + i] !== this.scratch[i]) return false;
     return true;
   }
 

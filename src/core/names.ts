@@ -3,7 +3,7 @@
  * '/'-separated path whose every component is a plain file name on every OS we ship to.
  */
 
-import { NameTable } from "./name-table.ts";
+import { type NameSource, NameTable } from "./name-table.ts";
 import { foldName, type NameFolding } from "./receive/name-folding.ts";
 
 const MAX_COMPONENT_BYTES = 255;
@@ -102,7 +102,7 @@ export function checkOfferedNames(names: readonly string[], folding: NameFolding
  * together get what checkOfferedNames says of the whole (names.test.ts). What it keeps of the names
  * seen is compact (NameTable), so a 10^6-entry offer costs tens of MB here, not hundreds.
  */
-export class OfferedNames {
+export class OfferedNames implements NameSource {
   /** Folded keys, by number. */
   private readonly keys = new NameTable();
   /** The spelling that holds each key (the same table where nothing folds). */
@@ -112,6 +112,21 @@ export class OfferedNames {
 
   constructor(private readonly folding: NameFolding) {
     this.spellings = folding.foldsCase || folding.foldsNormalization ? new NameTable() : this.keys;
+  }
+
+  /** The number of a name taken (checked and not refused) in this offer, or -1. */
+  idOf(name: string): number {
+    const id = this.keys.find(foldName(name, this.folding));
+    return id >= 0 && (this.spellings === this.keys || this.spellings.name(id) === name) ? id : -1;
+  }
+
+  /** The taken names' bytes, by number (NameSource, for the summary hash). */
+  get bytes(): Uint8Array {
+    return this.spellings.bytes;
+  }
+
+  startOf(id: number): number {
+    return this.spellings.startOf(id);
   }
 
   /** The next page's names, the first of them at offer index `first`; collisions by offer index. */

@@ -35,6 +35,7 @@ import { hashFilePrefix } from "../hash-file.ts";
 import { newHasher, type StreamingHasher } from "../hashing.ts";
 import { OfferedNames, type OfferedNamesCheck, PART_SUFFIX, printable, unsafeLinkReason } from "../names.ts";
 import type { ManifestEntry } from "../protocol/messages.ts";
+import { FolderListing } from "./folder-listing.ts";
 import { IncomingFile, partCreateMode } from "./incoming-file.ts";
 import { probeFolding } from "./name-folding.ts";
 import { CAN_READ_BACK, openInsideSync } from "./open-inside.ts";
@@ -112,8 +113,13 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
           "unsafe-name",
           `refusing offered name '${printable(entries[index - first]!.path)}': ${reason}`,
         );
-    const prepared = new PreparedFiles(entries.length, first);
+    // No hash goes to the peer: it sends its own and we compare (an offer must not learn the BLAKE3
+    // of a file it does not have). Hashed only if the sender asks for the comparison.
+    const prepared = new PreparedFiles(entries.length, first, async (index, size) =>
+      (await hashFilePrefix(this.pathOf(entries[index - first]!.path), size, { noFollow: true })).digest(),
+    );
     const known = this.knownFolders(options.names);
+    const listing = this.listingOf(entries, options.names);
     for (let at = 0; at < entries.length; at++) {
       const entry = entries[at]!;
       const index = first + at;
@@ -123,19 +129,19 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
         if (why) throw new XferError("unsafe-name", `refusing link '${printable(entry.path)}': ${why}`);
         continue;
       }
-      if (!this.checkParents(entry.path, known)) {
+      const existing = this.lookUp(entry.path, known, listing);
+      if (existing === undefined) {
         if (entry.kind === "file") prepared.setFresh(index);
         continue;
       }
-      const target = this.pathOf(entry.path);
-      const existing = lstatOrNull(target);
       if (entry.kind === "dir") {
         if (existing && !existing.isDirectory())
           throw new XferError("exists", `'${entry.path}' exists here and is not a folder`);
         continue;
       }
-      const p = await this.prepareFile(index, entry, target, existing, options.resume);
-      if (p) prepared.set(index, p);
+      const p = await this.prepareFile(index, entry, existing, options.resume, listing);
+      if (p === "existing") prepared.setExisting(index, entry.size!);
+      else if (p) prepared.set(index, p);
       else prepared.setFresh(index);
     }
     await this.checkSpace(entries, prepared, options.pendingBytes ?? 0);
@@ -148,6 +154,29 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    * looked up again: only those found are kept).
    */
   private readonly folderCache = new WeakMap<OfferedNames, Map<string, boolean>>();
+
+  /** Folders of this offer too big to list for a page (folder-listing.ts). */
+  private readonly unlisted = new WeakMap<OfferedNames, Set<string>>();
+  /** The listing for one page's check (refusals() and prepare() ask about the same page). */
+  private lastListing: { entries: readonly ManifestEntry[]; listing: FolderListing | undefined } | null = null;
+
+  /** Names a page's check may skip looking up; none where this filesystem folds names. */
+  private listingOf(entries: readonly ManifestEntry[], names: OfferedNames | undefined): FolderListing | undefined {
+    if (this.lastListing?.entries !== entries) {
+      const folding = probeFolding(this.root);
+      let listing: FolderListing | undefined;
+      if (names && !folding.foldsCase && !folding.foldsNormalization) {
+        let tooBig = this.unlisted.get(names);
+        if (!tooBig) {
+          tooBig = new Set();
+          this.unlisted.set(names, tooBig);
+        }
+        listing = new FolderListing((rel) => this.pathOf(rel), entries.length, tooBig);
+      }
+      this.lastListing = { entries, listing };
+    }
+    return this.lastListing.listing;
+  }
 
   private knownFolders(names: OfferedNames | undefined): Map<string, boolean> {
     if (!names) return new Map();
@@ -173,12 +202,13 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
         message: `refusing '${printable(entries[index - first]!.path)}': ${reason}`,
       });
     const folders = new Map<string, boolean>();
+    const listing = this.listingOf(entries, options.names);
     for (let at = 0; at < entries.length; at++) {
       const entry = entries[at]!;
       const index = first + at;
       if (out.has(index)) continue;
       if (entry.kind === "file") {
-        const foreign = this.foreignPart(entry.path, folders);
+        const foreign = this.foreignPart(entry.path, folders, listing);
         if (foreign) out.set(index, { code: "exists", message: foreign });
         continue;
       }
@@ -230,19 +260,28 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    * user's own file, say). Null when there is no part or it is ours. `folders` caches which parent
    * folders exist, for one offer's check.
    */
-  private foreignPart(rel: string, folders?: Map<string, boolean>): string | null {
+  private foreignPart(rel: string, folders: Map<string, boolean>, listing: FolderListing | undefined): string | null {
     const slash = rel.lastIndexOf("/");
     if (slash > 0) {
       const parent = rel.slice(0, slash);
-      let there = folders?.get(parent);
+      let there = folders.get(parent);
       if (there === undefined) {
         there = lstatSync(this.pathOf(parent), { throwIfNoEntry: false })?.isDirectory() ?? false;
-        folders?.set(parent, there);
+        folders.set(parent, there);
       }
       if (!there) return null;
     }
+    return this.partReason(rel, this.entryAt(rel + PART_SUFFIX, listing));
+  }
+
+  /** What is at `rel` under the root, without following a link (null: nothing, or a name the page's listing lacks). */
+  private entryAt(rel: string, listing: FolderListing | undefined): Stats | null {
+    return listing?.absent(rel) ? null : lstatOrNull(this.pathOf(rel));
+  }
+
+  /** Why a part found as `info` cannot be used for `rel` (see foreignPart). */
+  private partReason(rel: string, info: Stats | null): string | null {
     const part = rel + PART_SUFFIX;
-    const info = lstatSync(this.pathOf(part), { throwIfNoEntry: false });
     if (!info) return null;
     if (!info.isFile()) return `'${printable(part)}' is here and is not a regular file`;
     if (this.parts.owns(part, info)) return null;
@@ -252,33 +291,27 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
   private async prepareFile(
     index: number,
     entry: ManifestEntry,
-    target: string,
     existing: Stats | null,
     resume: boolean,
-  ): Promise<Prepared | null> {
+    listing: FolderListing | undefined,
+  ): Promise<Prepared | "existing" | null> {
     if (existing) {
       if (!existing.isFile()) throw new XferError("exists", `'${entry.path}' exists here and is not a regular file`);
       if (!this.opts.overwrite) {
         if (entry.size === null || existing.size !== entry.size)
           throw new XferError("exists", `'${entry.path}' already exists here (use --overwrite to replace it)`);
-        // No hash goes to the peer: it sends its own and we compare (an offer must not learn the
-        // BLAKE3 of a file it does not have). Hashed only if the sender asks for the comparison.
-        const size = existing.size;
-        return {
-          accepted: { index, offset: size, existing: true },
-          prefix: null,
-          existingHash: async () => (await hashFilePrefix(target, size, { noFollow: true })).digest(),
-        };
+        return "existing";
       }
     }
-    const foreign = this.foreignPart(entry.path);
+    // One lookup of the part says both whether it is ours and what of it can be resumed.
+    const part = this.entryAt(entry.path + PART_SUFFIX, listing);
+    const foreign = this.partReason(entry.path, part);
     if (foreign) throw new XferError("exists", foreign);
     // null: a new file, nothing of it here (PreparedFiles keeps those as one byte).
     if (!resume || entry.size === null) return null;
-    const part = lstatOrNull(target + PART_SUFFIX);
     if (!part || part.size === 0) return null;
     const offset = Math.min(part.size, entry.size);
-    const prefix = await hashFilePrefix(target + PART_SUFFIX, offset, { noFollow: true });
+    const prefix = await hashFilePrefix(this.pathOf(entry.path + PART_SUFFIX), offset, { noFollow: true });
     return { accepted: { index, offset, prefixHash: prefix.digest(), existing: false }, prefix };
   }
 
@@ -503,16 +536,24 @@ export class ReceiveDir implements ReceiveTarget, RelativeDir {
    * each walk, kept until a collection, half a GB of peak memory). Synchronous: see lstatOrNull.
    */
   private checkParents(rel: string, known?: FolderMemo, checkLast = true): boolean {
+    return this.lookUp(rel, known, undefined, checkLast) !== undefined;
+  }
+
+  /**
+   * checkParents, and what is at `rel` itself: undefined when an ancestor does not exist, null when
+   * `rel` does not (or `listing` says so, or `checkLast` is false), its lstat otherwise (a link there throws).
+   */
+  private lookUp(rel: string, known?: FolderMemo, listing?: FolderListing, checkLast = true): Stats | null | undefined {
     const slash = rel.lastIndexOf("/");
     const parent = slash > 0 ? rel.slice(0, slash) : null;
     const parentIsDir = parent === null ? true : known?.get(parent);
-    if (parentIsDir === false) return false;
-    if (parentIsDir === undefined && !this.checkFolders(rel, known)) return false;
-    if (!checkLast) return true;
-    const last = lstatOrNull(join(this.root, rel));
+    if (parentIsDir === false) return undefined;
+    if (parentIsDir === undefined && !this.checkFolders(rel, known)) return undefined;
+    if (!checkLast) return null;
+    const last = this.entryAt(rel, listing);
     if (last?.isSymbolicLink())
       throw new XferError("unsafe-name", `refusing '${printable(rel)}': it is a symbolic link here`);
-    return true;
+    return last;
   }
 
   /** Walk the folders above `rel`: false when one does not exist. */

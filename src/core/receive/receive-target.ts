@@ -19,15 +19,32 @@ export interface Prepared {
  * objects and a map entry (measured with the rest of the huge-offer changes: docs/BENCHMARKS.md).
  */
 export class PreparedFiles {
-  /** 1: accepted as a new file; 2: see `other`. */
+  /** 1: accepted as a new file; 2: see `other`; 3: already here, its size in `sizes`. */
   private readonly state: Uint8Array;
   private readonly other = new Map<number, Prepared>();
+  /** Sizes of the files already here (made for the first one). */
+  private sizes: Float64Array | null = null;
 
+  /**
+   * `hashExisting`: the hash of the final file already here for an index, for setExisting(); a
+   * re-sent tree is all such files, and an object and a closure each, 16 pages of them held, were
+   * most of what each full collection had to look at (docs/BENCHMARKS.md, issue 14).
+   */
   constructor(
     entries: number,
     readonly first = 0,
+    private readonly hashExisting?: (index: number, size: number) => Promise<string>,
   ) {
     this.state = new Uint8Array(entries);
+  }
+
+  /** The final file is here with `size` bytes, the offered size: the sender may prove it identical. */
+  setExisting(index: number, size: number): void {
+    if (!this.hashExisting) throw new Error("setExisting() needs hashExisting");
+    this.sizes ??= new Float64Array(this.state.length);
+    this.sizes[index - this.first] = size;
+    this.state[index - this.first] = 3;
+    this.other.delete(index);
   }
 
   /** Accepted from offset 0, nothing here yet. */
@@ -58,6 +75,11 @@ export class PreparedFiles {
   get(index: number): Prepared | undefined {
     const state = this.state[index - this.first];
     if (state === 1) return { accepted: { index, offset: 0, existing: false }, prefix: null };
+    if (state === 3) {
+      const size = this.sizes![index - this.first]!;
+      const hash = this.hashExisting!;
+      return { accepted: { index, offset: size, existing: true }, prefix: null, existingHash: () => hash(index, size) };
+    }
     return state === 2 ? this.other.get(index) : undefined;
   }
 

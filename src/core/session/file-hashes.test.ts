@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { newHasher } from "../hashing.ts";
+import { OfferedNames } from "../names.ts";
+import { FOLDS_EVERYTHING, FOLDS_NOTHING } from "../receive/name-folding.ts";
 import { FileHashes } from "./file-hashes.ts";
 import { summaryHash } from "./result.ts";
 
@@ -37,6 +39,41 @@ describe("FileHashes", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  test("names kept as numbers in the offer's names give the same summary, folding or not (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.tuple(name, hash, fc.boolean()), { maxLength: 40, selector: ([n]) => n.toLowerCase() }),
+        fc.boolean(),
+        async (files, folds) => {
+          const names = new OfferedNames(folds ? FOLDS_EVERYTHING : FOLDS_NOTHING);
+          const check = names.check(
+            files.map(([n]) => n),
+            0,
+          );
+          fc.pre(check.fatal === null && check.collisions.size === 0);
+          const map = new Map<string, string>();
+          const numbered = new FileHashes(names);
+          // Only some of the offered files verify: those are what the summary covers.
+          for (const [n, h, verified] of files)
+            if (verified) {
+              map.set(n, h);
+              numbered.add(n, h);
+            }
+          expect(await numbered.digest()).toBe(await summaryHash(map));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test("a name the offer's names do not hold is refused", () => {
+    const names = new OfferedNames(FOLDS_EVERYTHING);
+    names.check(["README"], 0);
+    expect(() => new FileHashes(names).add("other", "00".repeat(32))).toThrow(/not among the offered names/);
+    // Same key, another spelling: not the name that was taken.
+    expect(() => new FileHashes(names).add("readme", "00".repeat(32))).toThrow(/not among the offered names/);
   });
 
   test("one file: its own hash; none: the hash of nothing", async () => {

@@ -1,7 +1,7 @@
 /** The receiving side of a session: check the offer, write what arrives, verify every file. */
 import { toXferError, XferError } from "../errors.ts";
 import type { EventSink, XferEvent } from "../events.ts";
-import { GarbageReclaimer } from "../memory.ts";
+import { GarbageReclaimer, RECEIVER_GROWTH_BYTES } from "../memory.ts";
 import type { OfferedNames } from "../names.ts";
 import { Progress } from "../progress.ts";
 import { encodeAcceptFrame } from "../protocol/accept-frame.ts";
@@ -148,8 +148,9 @@ class PagedReceive {
   private readonly created: ManifestEntry[] = [];
   /** Links offered and not refused: made after every file, like tar. */
   private readonly links: { index: number; entry: ManifestEntry }[] = [];
-  private readonly hashes = new FileHashes();
-  private readonly reclaimer = new GarbageReclaimer();
+  /** The verified files' names and hashes: the names as numbers in `names` where there is one. */
+  private readonly hashes: FileHashes;
+  private readonly reclaimer = new GarbageReclaimer(RECEIVER_GROWTH_BYTES);
   /** Per-file failures after the offer (integrity, exists), and the entries refused in it. */
   private readonly failures: { code: string; message: string }[] = [];
   private readonly refusedFailures: { code: string; message: string }[] = [];
@@ -169,6 +170,7 @@ class PagedReceive {
     private readonly peerFeatures: readonly string[],
   ) {
     this.names = target.offerNames?.();
+    this.hashes = new FileHashes(this.names);
     this.progress = new Progress(emit, pages.head.bytes);
   }
 
@@ -393,6 +395,7 @@ class PagedReceive {
       }
     }
     await target.finishDirs(this.created);
+    this.reclaimer.collectNow();
     await channel.send({
       type: "summary",
       files: hashes.size,

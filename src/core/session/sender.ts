@@ -9,7 +9,7 @@ import type { EventSink } from "../events.ts";
 import { hashFilePrefix } from "../hash-file.ts";
 import { newHasher, type StreamingHasher } from "../hashing.ts";
 import { assertUnchanged, type LocalEntry, type Offered } from "../manifest.ts";
-import { GarbageReclaimer } from "../memory.ts";
+import { GarbageReclaimer, SENDER_GROWTH_BYTES } from "../memory.ts";
 import { Progress } from "../progress.ts";
 import type { SessionChannel } from "../protocol/channel.ts";
 import { allocDataFrame, encodeControlFrame, truncateDataFrame } from "../protocol/frames.ts";
@@ -70,7 +70,7 @@ export async function runSender(
   if (session.acknowledged) progress.useAcknowledgements();
   const verdicts = new Verdicts(channel, session, emit, progress);
   const hashes = new FileHashes();
-  const reclaimer = new GarbageReclaimer();
+  const reclaimer = new GarbageReclaimer(SENDER_GROWTH_BYTES);
 
   const group = new SmallFiles((items) => channel.sendAll(items), progress, emit, verdicts);
   try {
@@ -104,6 +104,7 @@ export async function runSender(
     throw e;
   }
   const confirmed = await verdicts.finished;
+  reclaimer.collectNow();
   progress.flush(true);
   await channel.end();
   return {
