@@ -194,3 +194,15 @@ describe("ranges", () => {
     );
   });
 });
+
+describe("the ACK stamp (this side's clock)", () => {
+  test("names the packet that arrived last, fill-ins too, not duplicates, timed from the connection's start", () => {
+    const r = new ReceivedPackets(1000);
+    r.record(5, 1010);
+    r.record(9, 1012);
+    r.record(7, 1015.5); // a fill-in below the largest
+    expect(r.ackStamp(1020)).toEqual({ timeUs: 20_000, latestPn: 7, latestAgeUs: 4_500 });
+    expect(r.record(9, 1030)).toBe(false); // a duplicate changes nothing
+    expect(r.ackStamp(1040)).toEqual({ timeUs: 40_000, latestPn: 7, latestAgeUs: 24_500 });
+  });
+});

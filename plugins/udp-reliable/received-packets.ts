@@ -7,7 +7,7 @@
  * and capped: the oldest holes were long declared lost by the sender, so forgetting them costs at
  * most a spurious retransmission.
  */
-import type { PnRange } from "./wire/frames.ts";
+import type { AckStamp, PnRange } from "./wire/frames.ts";
 
 export const MAX_TRACKED_RANGES = 256;
 /** How long an ACK may be held back (ms). Advertised implicitly: the sender adds it to its PTO. */
@@ -34,6 +34,12 @@ export class ReceivedPackets {
   ackDeadline = Number.POSITIVE_INFINITY;
   /** Set when an ack-eliciting packet arrived since the last ACK. */
   private pending = false;
+  /** The ack-eliciting packet that arrived last, and when: the sender times the forward leg by it. */
+  private latestPn = 0;
+  private latestAt = 0;
+
+  /** `epoch`: the connection's start on this side's clock; ACK stamps count from it. */
+  constructor(private readonly epoch = 0) {}
 
   /** Records an ack-eliciting packet; returns false if it is a duplicate (the caller drops it). */
   record(pn: number, now: number): boolean {
@@ -51,6 +57,8 @@ export class ReceivedPackets {
       if (!this.insertOld(pn)) return false;
       outOfOrder = true;
     }
+    this.latestPn = pn;
+    this.latestAt = now;
     this.pending = true;
     this.unacked++;
     this.elicitingSeen++;
@@ -76,6 +84,15 @@ export class ReceivedPackets {
   /** µs the largest packet has waited for this ACK. */
   ackDelayUs(now: number): number {
     return Math.max(0, (now - this.largestAt) * 1000);
+  }
+
+  /** This side's clock for an ACK written now (docs/PROTOCOL.md §2.3). */
+  ackStamp(now: number): AckStamp {
+    return {
+      timeUs: Math.max(0, (now - this.epoch) * 1000),
+      latestPn: this.latestPn,
+      latestAgeUs: Math.max(0, (now - this.latestAt) * 1000),
+    };
   }
 
   get hasRanges(): boolean {
