@@ -10,9 +10,12 @@
  * clock: `forward = received − sent` and `return = arrived − written` each carry the unknown offset
  * between the clocks, with opposite signs, so their sum is a round trip whatever the offset.
  *
- * Each leg is read as a low quantile of SLOT_SAMPLES consecutive samples (the SLOT_RANK-th lowest),
- * never their minimum: a skipped delay shortens one leg of one sample, so a slot reads low only if
- * SLOT_RANK of its samples skipped one (2 % reordering: about 3·10⁻⁷ per slot). One sample per
+ * Each leg is read in slots of SLOT_SAMPLES consecutive samples, as the lowest sample within a
+ * tolerance (an eighth of the loss delay, ~srtt/7) below the slot's median, never their minimum: a
+ * skipped delay shortens one leg of one sample, so a slot reads low only if half its samples skipped
+ * one, or by less than the tolerance. (Its 8th lowest sample, robust too, read the queue a quarter of
+ * the way up: five flows sharing 1 Gbit/s × 150 ms reached Jain 0.84 with it, 0.97 without, on
+ * one seed.) One sample per
  * packet forward (the peer's latest arrival, a fill-in or not; one per reordered packet, however
  * early) and one per ACK frame back, so reordered ones are counted at their own rate. Counting the
  * largest acknowledged packet instead, every sample for the 150 ms after a reordered packet would
@@ -21,8 +24,8 @@
 
 /** Consecutive samples of one leg read together. */
 export const SLOT_SAMPLES = 32;
-/** Which of a slot's samples stands for it (8th lowest of 32: a quarter). */
-export const SLOT_RANK = 8;
+/** A slot reads the lowest sample within the loss delay over this below its median. */
+export const TOLERANCE_OF_HOLD = 1 / 8;
 /** Samples waiting for their neighbours, per leg, at most (then the oldest are read at once). */
 const MAX_PENDING = 1 << 16;
 
@@ -37,6 +40,7 @@ class Leg {
   private readonly pending: { key: number; value: number }[] = [];
   private head = 0;
   private readonly slot: number[] = [];
+  private tolerance = 0;
   /** The last full slot's reading (undefined: none yet). */
   value: number | undefined;
 
@@ -49,8 +53,12 @@ class Leg {
     q.splice(i, 0, { key, value });
   }
 
-  /** Reads the samples keyed at or before `horizon`, in key order; true when a slot completed. */
-  flush(horizon: number): boolean {
+  /**
+   * Reads the samples keyed at or before `horizon`, in key order, slots with `tolerance`; true when
+   * a slot completed.
+   */
+  flush(horizon: number, tolerance: number): boolean {
+    this.tolerance = tolerance;
     const q = this.pending;
     let completed = false;
     while (this.head < q.length) {
@@ -70,7 +78,8 @@ class Leg {
     this.slot.push(sample);
     if (this.slot.length < SLOT_SAMPLES) return false;
     this.slot.sort((a, b) => a - b);
-    this.value = this.slot[SLOT_RANK - 1] as number;
+    const floor = (this.slot[SLOT_SAMPLES >> 1] as number) - this.tolerance;
+    this.value = this.slot.find((v) => v >= floor) as number;
     this.slot.length = 0;
     return true;
   }
@@ -86,7 +95,8 @@ export class LegDelays {
    * One ACK frame: written at `peerWrittenAt` (ms, peer's clock), arrived at `now`; the peer's
    * latest arrival was packet `latestPn`, received at `peerReceivedAt`, which we sent at `sentAt`
    * (undefined: unknown). `hold`: how long a sample waits for those sent before it, from its
-   * send time (the loss delay, ~9/8 srtt: what was sent before it has arrived by then, or is lost).
+   * send time (the loss delay, ~9/8 srtt: what was sent before it has arrived by then, or is lost);
+   * an eighth of it is the slots' tolerance.
    * Returns a round trip (ms) when a slot completed.
    */
   onFrame(
@@ -105,8 +115,9 @@ export class LegDelays {
       this.lastForwardPn = latestPn;
       this.forward.add(sentAt, peerReceivedAt - sentAt);
     }
-    const forwardRead = this.forward.flush(now - hold);
-    const fresh = this.back.flush(this.latestWritten - hold) || forwardRead;
+    const tolerance = hold * TOLERANCE_OF_HOLD;
+    const forwardRead = this.forward.flush(now - hold, tolerance);
+    const fresh = this.back.flush(this.latestWritten - hold, tolerance) || forwardRead;
     const f = this.forward.value;
     const b = this.back.value;
     return fresh && f !== undefined && b !== undefined ? Math.max(0, f + b) : undefined;
