@@ -5,7 +5,7 @@
  * last wide run); the default keeps `bun test` quick.
  */
 import { describe, expect, test } from "bun:test";
-import { CID_BYTES, MAGIC, VERSION_NEGOTIATION } from "../plugins/udp-reliable/wire/packet.ts";
+import { CID_BYTES, MAGIC, VERSION_NEGOTIATION, WIRE_VERSION } from "../plugins/udp-reliable/wire/packet.ts";
 import { type FlowResult, type SimResult, type SimSpec, simulate } from "./network.ts";
 import { randomScenario } from "./scenarios.ts";
 
@@ -167,7 +167,7 @@ describe("udp-reliable in the seeded simulator", () => {
       const bytes = new Uint8Array(1 + ((k * 131) % 1_500));
       for (let b = 0; b < bytes.length; b++) bytes[b] = (k * 31 + b * 17) & 0xff;
       bytes[0] = MAGIC;
-      bytes[1] = 0x10 | (k % 6);
+      bytes[1] = (WIRE_VERSION << 4) | (k % 6);
       junk.push({ at: k, bytes, from: { address: `198.51.100.${k % 200}`, port: 1000 + k } });
     }
     const res = simulate({
@@ -182,7 +182,7 @@ describe("udp-reliable in the seeded simulator", () => {
     const f = res.flows[0] as FlowResult;
     expect(f.completed).toBe(true);
     expect(f.intact).toBe(true);
-    // Version 1 with types 0–5: unknown types and short SYNs do not parse; ECHOs fail the cookie.
+    // Our version with types 0–5: unknown types and short SYNs do not parse; ECHOs fail the cookie.
     expect(res.listener.malformed).toBeGreaterThan(500);
     expect(res.listener.badCookies).toBeGreaterThan(100);
     // Junk SYN-sized datagrams earn at most a cookie reply: no connection exists but the real one.

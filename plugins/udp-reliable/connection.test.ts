@@ -4,7 +4,14 @@
 import { describe, expect, test } from "bun:test";
 import { Connection, DEFAULT_CONFIG } from "./connection.ts";
 import { FRAME } from "./wire/frames.ts";
-import { CID_BYTES, COOKIE_BYTES, encodeSynAck, startData } from "./wire/packet.ts";
+import {
+  CID_BYTES,
+  COOKIE_BYTES,
+  encodeSynAck,
+  encodeVersionNegotiation,
+  startData,
+  WIRE_VERSION,
+} from "./wire/packet.ts";
 
 const serverCid = new Uint8Array(CID_BYTES).fill(1);
 const clientCid = new Uint8Array(CID_BYTES).fill(2);
@@ -80,5 +87,19 @@ describe("handshake repeats", () => {
     // No sample: the initial 333 ms, from which the first PTO is about 1 s.
     expect(rttAfter(undefined)).toBe(333);
     expect(rttAfter(60)).toBe(60);
+  });
+});
+
+describe("a peer of the previous wire version", () => {
+  test("a dialer answered by a version-1 listener fails at once, naming both versions", () => {
+    const client = new Connection("client", clientCid, new Uint8Array(CID_BYTES), DEFAULT_CONFIG, 0);
+    const syn = client.poll(0)[0] as Uint8Array;
+    // What a version-1 listener answers: VERSION echoing our CID, listing only 1.
+    const reply = encodeVersionNegotiation(syn);
+    reply[reply.byteLength - 1] = 1;
+    client.receiveDatagram(reply, 150);
+    expect(client.state).toBe("closed");
+    expect(client.error?.kind).toBe("refused");
+    expect(client.error?.message).toContain(`wire version 1; this xfer speaks ${WIRE_VERSION}`);
   });
 });

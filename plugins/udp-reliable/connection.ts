@@ -105,7 +105,7 @@ export class Connection {
   private peerParams: TransportParams | null = null;
   private readonly config: ConnectionConfig;
 
-  private readonly received = new ReceivedPackets();
+  private readonly received: ReceivedPackets;
   private readonly sendStream = new SendStream();
   private readonly recvStream: RecvStream;
   private readonly window: ReceiveWindow;
@@ -150,6 +150,7 @@ export class Connection {
     this.role = role;
     this.localCid = localCid;
     this.config = config;
+    this.received = new ReceivedPackets(now);
     this.window = new ReceiveWindow(config.window);
     this.recvStream = RecvStream.forWindow(config.window.max);
     this.peerMaxData = 0;
@@ -317,7 +318,7 @@ export class Connection {
           this.abortWith(CLOSE_CODE.protocol, "ACK of a packet never sent", "protocol", now);
           return;
         }
-        this.recovery.onAck(f.ranges, f.delayUs, now);
+        this.recovery.onAck(f.ranges, f.delayUs, now, f.stamp);
         return;
       case "max-data":
         this.peerMaxData = Math.max(this.peerMaxData, f.limit);

@@ -9,7 +9,7 @@ import type { CongestionController } from "./congestion/controller.ts";
 import { MAX_ACK_DELAY_MS } from "./received-packets.ts";
 import { RttEstimator } from "./rtt.ts";
 import { type SentPacket, SentPackets } from "./sent-packets.ts";
-import type { PnRange } from "./wire/frames.ts";
+import type { AckStamp, PnRange } from "./wire/frames.ts";
 
 /** Limit on the exponential PTO backoff (ms): after a blackout, probing resumes this often at worst. */
 export const MAX_PTO_MS = 2000;
@@ -67,10 +67,10 @@ export class LossRecovery {
     this.rtt.observeHandshake(sample);
   }
 
-  /** An ACK frame's ranges (newest first) and ACK delay (µs, as the peer reported it). */
-  onAck(ranges: readonly PnRange[], delayUs: number, now: number): void {
+  /** An ACK frame's ranges (newest first), ACK delay (µs, as the peer reported it) and the peer's clock. */
+  onAck(ranges: readonly PnRange[], delayUs: number, now: number, stamp?: AckStamp): void {
     const ackDelay = Math.min(delayUs / 1000, MAX_ACK_DELAY_MS);
-    const result = this.sent.onAck(ranges, now, ackDelay);
+    const result = this.sent.onAck(ranges, now, stamp);
     if (result.spurious.length) this.onSpurious(result.spurious, now);
     if (result.acked.length === 0) return;
     // The largest newly acknowledged packet times the round trip (see sent-packets.ts), if it is
@@ -90,6 +90,7 @@ export class LossRecovery {
       minRttSample,
       minRtt: this.rtt.min,
       delivered: this.sent.delivered,
+      deliveredTime: this.sent.deliveredTime,
       bytesInFlight: this.sent.bytesInFlight,
     });
   }

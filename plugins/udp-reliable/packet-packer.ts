@@ -65,7 +65,8 @@ export class PacketPacker {
     if (plan.ack) {
       // Ranges are repeated in every ACK (ACK loss is harmless); they take at most half the room.
       const r = this.s.received;
-      w.at = writeAckFrame(w.view, w.at, r.ranges, r.ackDelayUs(now), Math.floor(w.room / 2), MAX_ACK_FRAME_RANGES);
+      const room = Math.floor(w.room / 2);
+      w.at = writeAckFrame(w.view, w.at, r.ackRanges(), r.ackDelayUs(now), r.ackStamp(now), room, MAX_ACK_FRAME_RANGES);
       r.onAckSent();
     }
     if (plan.ack || plan.maxData) w.at = writeMaxDataFrame(w.view, w.at, this.s.window.limit);

@@ -53,7 +53,8 @@ function closedLoop(spec: LoopSpec, bbr = newBbr(spec.datagram)): { share: numbe
   const pacer = new Pacer(spec.datagram, 0);
   // A connection already paced this slowly has no burst saved up.
   if (spec.spentPacer) pacer.onSent(pacer.budget(0, 0));
-  const acks: { pn: number; at: number }[] = [];
+  // Each ACK carries the receiver's clock (the same clock here): when it was written, the packet.
+  const acks: { pn: number; at: number; written: number; arrival: number }[] = [];
   const random = seededRandom(spec.seed);
   // The receiver is starved too: it acknowledges what arrived only when it gets a turn.
   let receiverTurn = 0;
@@ -68,8 +69,9 @@ function closedLoop(spec: LoopSpec, bbr = newBbr(spec.datagram)): { share: numbe
   const end = spec.seconds * 1000;
   for (let now = 0; now < end; now += now < spec.starvedUntilMs ? spec.turnMs : 1) {
     while (acks.length && (acks[0] as { at: number }).at <= now) {
-      const a = acks.shift() as { pn: number; at: number };
-      recovery.onAck([{ low: a.pn, high: a.pn }], 0, now);
+      const a = acks.shift() as (typeof acks)[number];
+      const stamp = { timeUs: a.written * 1000, latestPn: a.pn, latestAgeUs: (a.written - a.arrival) * 1000 };
+      recovery.onAck([{ low: a.pn, high: a.pn }], 0, now, stamp);
       if (a.at >= end - 1000) deliveredLastSecond += spec.datagram;
     }
     recovery.onTimer(now, true);
@@ -87,7 +89,9 @@ function closedLoop(spec: LoopSpec, bbr = newBbr(spec.datagram)): { share: numbe
       // A socket buffer's worth of queue, then drop-tail.
       if (((linkFree - now) * spec.capacity) / 1000 > QUEUE_BYTES) continue;
       linkFree = Math.max(linkFree, now) + (spec.datagram * 1000) / spec.capacity;
-      acks.push({ pn: p.pn, at: Math.max(ackTime(linkFree + spec.rttMs / 2) + spec.rttMs / 2, acks.at(-1)?.at ?? 0) });
+      const arrival = linkFree + spec.rttMs / 2;
+      const written = ackTime(arrival);
+      acks.push({ pn: p.pn, at: Math.max(written + spec.rttMs / 2, acks.at(-1)?.at ?? 0), written, arrival });
     }
   }
   return { share: deliveredLastSecond / spec.capacity, bbr };

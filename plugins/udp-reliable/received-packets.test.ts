@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { MAX_ACK_DELAY_MS, MAX_TRACKED_RANGES, ReceivedPackets } from "./received-packets.ts";
+import { MAX_ACK_DELAY_MS, MAX_ACK_FRAME_RANGES, MAX_TRACKED_RANGES, ReceivedPackets } from "./received-packets.ts";
 import type { PnRange } from "./wire/frames.ts";
 
 /** Descending, disjoint, non-adjacent ranges of a set of PNs. */
@@ -191,6 +191,49 @@ describe("ranges", () => {
         expect(r.ranges[0]?.high).toBe(Math.max(...seen));
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+describe("the ACK stamp (this side's clock)", () => {
+  test("names the packet that arrived last, fill-ins too, not duplicates, timed from the connection's start", () => {
+    const r = new ReceivedPackets(1000);
+    r.record(5, 1010);
+    r.record(9, 1012);
+    r.record(7, 1015.5); // a fill-in below the largest
+    expect(r.ackStamp(1020)).toEqual({ timeUs: 20_000, latestPn: 7, latestAgeUs: 4_500 });
+    expect(r.record(9, 1030)).toBe(false); // a duplicate changes nothing
+    expect(r.ackStamp(1040)).toEqual({ timeUs: 40_000, latestPn: 7, latestAgeUs: 24_500 });
+  });
+});
+
+describe("which ranges an ACK reports", () => {
+  test("the newest MAX_ACK_FRAME_RANGES, or, when the latest arrival lies below them, the ranges around it too", () => {
+    const r = new ReceivedPackets();
+    // 40 ranges: every other PN from 1000 down to 922 (holes between), newest first.
+    for (let pn = 922; pn <= 1000; pn += 2) r.record(pn, 0);
+    expect(r.ackRanges()).toBe(r.ranges);
+    // A fill-in far below the newest 32 ranges (it was overtaken): reported with its neighbours.
+    r.record(925, 1);
+    const reported = r.ackRanges();
+    expect(reported.length).toBe(MAX_ACK_FRAME_RANGES);
+    expect(reported.slice(0, 24)).toEqual(r.ranges.slice(0, 24));
+    expect(reported.some((x) => x.low <= 925 && 925 <= x.high)).toBe(true);
+    // Still descending, disjoint and non-adjacent: what the frame's gap encoding needs.
+    expectNormalForm(reported);
+  });
+
+  test("property: whatever arrived, the latest arrival is in the ranges reported, in normal form", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 400 }), (pns) => {
+        const r = new ReceivedPackets();
+        let latest = -1;
+        for (const pn of pns) if (r.record(pn, 0)) latest = pn;
+        const reported = r.ackRanges().slice(0, MAX_ACK_FRAME_RANGES);
+        expectNormalForm(reported);
+        const tracked = r.ranges.some((x) => x.low <= latest && latest <= x.high);
+        if (tracked) expect(reported.some((x) => x.low <= latest && latest <= x.high)).toBe(true);
+      }),
     );
   });
 });

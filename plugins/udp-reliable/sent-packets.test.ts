@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { SLOT_SAMPLES } from "./leg-delays.ts";
 import { sentPacket } from "./sent-packet.fixture.ts";
 import { PACKET_THRESHOLD, type SentPacket, SentPackets } from "./sent-packets.ts";
-import type { PnRange } from "./wire/frames.ts";
+import type { AckStamp, PnRange } from "./wire/frames.ts";
 
 const pkt = (pn: number, sentAt: number, over: Partial<SentPacket> = {}) =>
   sentPacket(pn, sentAt, { ackedRunLow: -1, ...over });
@@ -391,71 +392,57 @@ describe("model check", () => {
   });
 });
 
-describe("RTT samples that may be propagation delay (min RTT)", () => {
-  test("in order and corroborated: confirmed once its window is over and it stood a loss delay", () => {
-    const { s } = sendMany(30);
-    s.onAck([{ low: 0, high: 3 }], 80); // 3 sent at 30: sample 50
-    s.detectLosses(80, 56);
-    s.onAck([{ low: 0, high: 5 }], 102); // 52: close to 50, corroborates it
-    s.detectLosses(102, 56);
-    expect(s.takeMinRttSample()).toBeUndefined();
-    s.onAck([{ low: 0, high: 8 }], 136); // 56 ms after the sample: confirmed
-    expect(s.takeMinRttSample()).toBe(50);
-    expect(s.takeMinRttSample()).toBeUndefined();
+describe("min RTT from the peer's clock (leg-delays.ts)", () => {
+  /** Packets sent 1 ms apart over 40 ms out and 10 ms back, each acknowledged on arrival; the peer's clock runs 5 s ahead. */
+  function path(n: number, early: (pn: number) => boolean = () => false) {
+    const s = new SentPackets();
+    const acks: { pn: number; at: number; stamp: AckStamp }[] = [];
+    for (let pn = 0; pn < n; pn++) {
+      s.onSent(pkt(pn, pn));
+      const received = pn + (early(pn) ? 5 : 40);
+      acks.push({ pn, at: received + 10, stamp: { timeUs: (received + 5000) * 1000, latestPn: pn, latestAgeUs: 0 } });
+    }
+    acks.sort((a, b) => a.at - b.at);
+    const samples: number[] = [];
+    for (const a of acks) {
+      s.onAck([{ low: a.pn, high: a.pn }], a.at, a.stamp);
+      s.detectLosses(a.at, 60);
+      const m = s.takeMinRttSample();
+      if (m !== undefined) samples.push(m);
+    }
+    return { s, samples };
+  }
+
+  test("the two legs add up to the round trip, whatever the clocks' offset", () => {
+    const { samples } = path(20 * SLOT_SAMPLES);
+    expect(samples.length).toBeGreaterThan(5);
+    for (const m of samples) expect(m).toBeCloseTo(50, 6);
   });
 
-  test("a lone sample with nothing near it is not confirmed", () => {
-    const { s } = sendMany(30);
-    s.onAck([{ low: 0, high: 3 }], 80); // 50
-    s.onAck([{ low: 0, high: 5 }], 200); // 150: far from it
-    s.onAck([{ low: 0, high: 8 }], 400);
-    expect(s.takeMinRttSample()).toBeUndefined();
+  test("packets that skipped 35 ms on the way out (every 20th) never lower it", () => {
+    const { samples } = path(20 * SLOT_SAMPLES, (pn) => pn % 20 === 7);
+    expect(samples.length).toBeGreaterThan(5);
+    for (const m of samples) expect(m).toBeCloseTo(50, 6);
   });
 
-  test("a packet that overtook older ones (netem's reorder) is never confirmed", () => {
-    const { s } = sendMany(30);
-    // pn 6 and 7 skipped the delay: acked 25 ms after sending, while 0..5 are still on their way.
-    s.onAck([{ low: 6, high: 6 }], 85);
-    s.onAck([{ low: 6, high: 7 }], 96);
-    // 0..5 arrive after them with round trips of 50 ms and more: 25 ms is not the path's.
-    s.onAck([{ low: 0, high: 7 }], 100);
-    s.onAck([{ low: 0, high: 9 }], 140);
-    s.onAck([{ low: 0, high: 12 }], 300);
+  test("without the peer's clock no sample is confirmed, and deliveries are timed by arrival", () => {
+    const { s } = sendMany(2 * SLOT_SAMPLES);
+    for (let pn = 0; pn < 2 * SLOT_SAMPLES; pn++) s.onAck([{ low: 0, high: pn }], pn * 10 + 50);
     expect(s.takeMinRttSample()).toBeUndefined();
+    expect(s.deliveredTime).toBe((2 * SLOT_SAMPLES - 1) * 10 + 50);
   });
 
-  test("jitter is not overtaking: an older packet a little slower leaves the sample standing", () => {
-    const { s } = sendMany(30);
-    s.onAck(
-      [
-        { low: 2, high: 2 },
-        { low: 0, high: 0 },
-      ],
-      70,
-    ); // 50, while 1 (sent at 10) is a little slower
-    s.onAck([{ low: 0, high: 2 }], 72); // 1: 62 ms, within a quarter of 50
-    s.onAck([{ low: 0, high: 3 }], 81); // 51: corroborates
-    s.onAck([{ low: 0, high: 9 }], 141);
-    expect(s.takeMinRttSample()).toBe(50);
-  });
-
-  test("an ACK that overtook older ACKs (reordered on the way back) is never confirmed", () => {
-    const { s } = sendMany(30);
-    s.onAck([{ low: 0, high: 5 }], 60); // sample 10: the ACK skipped the delay
-    s.onAck([{ low: 0, high: 6 }], 71); // 11: corroborates, but ...
-    s.onAck([{ low: 0, high: 3 }], 80); // ... an older ACK arrives after them, 50 ms after 3 was sent
-    s.onAck([{ low: 0, high: 9 }], 200);
-    expect(s.takeMinRttSample()).toBeUndefined();
-  });
-
-  test("older packets that were lost, not late, do not block confirmation", () => {
-    const { s } = sendMany(30);
-    s.onAck([{ low: 2, high: 4 }], 90); // 0 and 1 missing: sample 50 waits
-    s.onAck([{ low: 2, high: 5 }], 101); // 51
-    s.onAck([{ low: 2, high: 6 }], 141);
-    expect(s.takeMinRttSample()).toBeUndefined();
-    // Declared lost, and the sample stood a loss delay (60 ms) after its ACK: confirmed.
-    expect(pns(s.detectLosses(160, 60).lost)).toEqual([0, 1]);
-    expect(s.takeMinRttSample()).toBe(50);
+  test("the delivery clock does not run ahead for an ACK that came early on its way back", () => {
+    const { s } = path(4 * SLOT_SAMPLES);
+    const last = s.deliveredTime;
+    s.onSent(pkt(4 * SLOT_SAMPLES, last));
+    // Written when that packet arrived (40 ms out), but here after 1 ms, not 10: timed as at 10.
+    const writtenAt = last + 40;
+    s.onAck([{ low: 0, high: 4 * SLOT_SAMPLES }], writtenAt + 1, {
+      timeUs: (writtenAt + 5000) * 1000,
+      latestPn: 4 * SLOT_SAMPLES,
+      latestAgeUs: 0,
+    });
+    expect(s.deliveredTime).toBeCloseTo(writtenAt + 10, 6);
   });
 });

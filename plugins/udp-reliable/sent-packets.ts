@@ -8,11 +8,11 @@
  * delivery-rate-estimation) is stamped on every packet so the congestion controller can measure
  * bandwidth.
  *
- * Which RTT samples may be read as propagation delay is min-rtt-filter.ts's business; this file
- * tells it what arrived when.
+ * Which RTT samples may be read as propagation delay is leg-delays.ts's business, from the peer's
+ * clock in each ACK; so is the delivery clock that times rate samples.
  */
-import { MinRttFilter } from "./min-rtt-filter.ts";
-import type { PnRange } from "./wire/frames.ts";
+import { LegDelays } from "./leg-delays.ts";
+import type { AckStamp, PnRange } from "./wire/frames.ts";
 
 export const PACKET_THRESHOLD = 3;
 const MAX_REMEMBERED = 1 << 16;
@@ -76,13 +76,17 @@ export class SentPackets {
 
   /** Ack-eliciting packets in state "sent": hasAckEliciting is asked on every deadline(). */
   private elicitingOutstanding = 0;
-  /** Index of the oldest ack-eliciting packet still outstanding (only moves forward). */
-  private cursor = 0;
-  /** Which samples may be read as the path's min RTT. */
-  private readonly minRtt = new MinRttFilter();
-  /** How long a min-RTT candidate must stand unchallenged: the last loss delay (about 9/8 srtt). */
-  private confirmHold = 0;
-  /** A sample that proved it did not overtake (min-rtt-filter.ts); taken by takeMinRttSample(). */
+  /**
+   * Send times by packet number, kept after the records are trimmed: on a reordering path half the
+   * ACKs name as their latest arrival a packet an early ACK already acknowledged, and timing only
+   * the others left mostly reordered packets to time the forward leg by.
+   */
+  private readonly sendTimes = new SendTimes();
+  /** The round trip's legs, timed apart by the peer's clock: min RTT samples and the delivery clock. */
+  private readonly legs = new LegDelays();
+  /** The last loss delay (about 9/8 srtt): how long lost packets are remembered. */
+  private lossDelay = 0;
+  /** A round trip no reordering can fake (leg-delays.ts); taken by takeMinRttSample(). */
   private confirmedRtt: number | undefined;
 
   onSent(p: SentPacket): void {
@@ -99,17 +103,28 @@ export class SentPackets {
     p.firstSentTimeAtSend = this.firstSentTime;
     if (p.ackEliciting) this.elicitingOutstanding++;
     this.packets.push(p);
+    this.sendTimes.set(p.pn, p.sentAt, this.packets.length - this.head);
   }
 
-  /** Applies an ACK frame's ranges (newest first); `ackDelay` (ms) times an older ACK that arrived late. */
-  onAck(ranges: readonly PnRange[], now: number, ackDelay = 0): AckResult {
+  /**
+   * Applies an ACK frame's ranges (newest first) and the peer's clock (`stamp`; absent in tests of
+   * what needs none: then no min RTT sample is taken and deliveries are timed by `now`).
+   */
+  onAck(ranges: readonly PnRange[], now: number, stamp?: AckStamp): AckResult {
     const acked: SentPacket[] = [];
     const spurious: SentPacket[] = [];
     let rttSample: number | undefined;
     // A peer acknowledging packets never sent must not make every later packet look lost.
     const largest = Math.min((ranges[0] as PnRange).high, this.largestSent);
-    const top = largest >= this.basePn + this.head ? this.packets[largest - this.basePn] : undefined;
-    this.minRtt.onFrame(largest, top ? now - ackDelay - top.sentAt : Number.POSITIVE_INFINITY);
+    let deliveredAt = now;
+    if (stamp) {
+      const writtenAt = stamp.timeUs / 1000;
+      const receivedAt = writtenAt - stamp.latestAgeUs / 1000;
+      const sentAt = stamp.latestPn <= this.largestSent ? this.sendTimes.get(stamp.latestPn) : undefined;
+      const rtt = this.legs.onFrame(writtenAt, now, stamp.latestPn, receivedAt, sentAt, this.lossDelay);
+      if (rtt !== undefined) this.confirmedRtt = Math.min(this.confirmedRtt ?? rtt, rtt);
+      deliveredAt = this.legs.unhurriedArrival(writtenAt) ?? now;
+    }
     for (const r of ranges) {
       const low = Math.max(r.low, this.basePn + this.head);
       // Descending, jumping over runs acknowledged together before: ACKs repeat old ranges, and
@@ -133,20 +148,15 @@ export class SentPackets {
     if (acked.length === 0 && spurious.length === 0) return { acked, spurious, sampleIsLargest: false };
     acked.sort((a, b) => a.pn - b.pn);
     const newest = acked[acked.length - 1];
-    for (const p of acked) if (p.ackEliciting) this.minRtt.onArrived(p.pn, now - p.sentAt);
-    for (const p of spurious) this.minRtt.onArrived(p.pn, now - p.sentAt);
-    this.settleMinRtt(now);
-    if (newest) {
-      rttSample = now - newest.sentAt;
-      // Only the frame's largest: ACKs for fill-ins overtake one another unnoticed (they all report
-      // the same largest), so their samples serve srtt but not the minimum.
-      if (newest.ackEliciting && newest.pn === largest) this.minRtt.onSample(rttSample, newest.pn, largest, now);
-    }
+    if (newest) rttSample = now - newest.sentAt;
     if (largest > this.largestAcked) this.largestAcked = largest;
     for (const p of acked) {
       if (!p.inFlight) continue;
       this.delivered += p.bytes;
-      this.deliveredTime = now;
+      // The delivery clock: when this ACK would have come had it not skipped a delay on its way
+      // back (an early ACK reports at once what the ACKs it overtook would have, and timed by its
+      // arrival it read the link at 1.9× its rate); never backwards.
+      this.deliveredTime = Math.max(this.deliveredTime, deliveredAt);
       if (p.sentAt > this.firstSentTime) this.firstSentTime = p.sentAt;
     }
     if (spurious.length) {
@@ -164,25 +174,12 @@ export class SentPackets {
     return r;
   }
 
-  /** Hands a confirmed sample to takeMinRttSample() (see min-rtt-filter.ts). */
-  private settleMinRtt(now: number): void {
-    const ps = this.packets;
-    if (this.cursor < this.head) this.cursor = this.head;
-    while (this.cursor < ps.length) {
-      const p = ps[this.cursor] as SentPacket;
-      if (p.state === "sent" && p.ackEliciting) break;
-      this.cursor++;
-    }
-    const confirmed = this.minRtt.settle(now, this.basePn + this.cursor, this.confirmHold);
-    if (confirmed !== undefined) this.confirmedRtt = Math.min(this.confirmedRtt ?? confirmed, confirmed);
-  }
-
   /**
    * Declares lost the in-flight packets below the largest acknowledged one that are too far behind
    * it in number or in time. Returns them, and when the next time-based check is due (Infinity: none).
    */
   detectLosses(now: number, lossDelay: number): { lost: SentPacket[]; nextCheck: number } {
-    this.confirmHold = lossDelay;
+    this.lossDelay = lossDelay;
     const lost: SentPacket[] = [];
     let nextCheck = Number.POSITIVE_INFINITY;
     const end = Math.min(this.largestAcked - this.basePn, this.packets.length - 1);
@@ -203,7 +200,6 @@ export class SentPackets {
       } else nextCheck = Math.min(nextCheck, p.sentAt + lossDelay);
     }
     this.trim(now);
-    this.settleMinRtt(now);
     return { lost, nextCheck };
   }
 
@@ -245,7 +241,7 @@ export class SentPackets {
     while (this.head < ps.length) {
       const p = ps[this.head] as SentPacket;
       const behind = ps.length - this.head;
-      const forgotten = (behind > 1024 && now - p.sentAt > 2 * this.confirmHold) || behind > MAX_REMEMBERED;
+      const forgotten = (behind > 1024 && now - p.sentAt > 2 * this.lossDelay) || behind > MAX_REMEMBERED;
       const settled = p.state === "acked" || (p.state === "lost" && forgotten);
       if (!settled) break;
       ps[this.head++] = undefined as unknown as SentPacket;
@@ -253,8 +249,32 @@ export class SentPackets {
     if (this.head > 4096 && this.head * 2 > ps.length) {
       ps.splice(0, this.head);
       this.basePn += this.head;
-      this.cursor = Math.max(0, this.cursor - this.head);
       this.head = 0;
     }
+  }
+}
+
+/** Send times of the newest packets, in a ring that grows with the packets kept (at most MAX_REMEMBERED). */
+class SendTimes {
+  private times = new Float64Array(1024);
+  private newest = -1;
+
+  /** `kept`: packets the record holds now; the ring keeps at least twice as many. */
+  set(pn: number, sentAt: number, kept: number): void {
+    if (kept * 2 > this.times.length && this.times.length < MAX_REMEMBERED) {
+      const old = this.times;
+      const grown = new Float64Array(old.length * 2);
+      for (let q = Math.max(0, this.newest - old.length + 1); q <= this.newest; q++)
+        grown[q & (grown.length - 1)] = old[q & (old.length - 1)] as number;
+      this.times = grown;
+    }
+    this.times[pn & (this.times.length - 1)] = sentAt;
+    this.newest = pn;
+  }
+
+  /** Undefined once the ring has moved past `pn`. */
+  get(pn: number): number | undefined {
+    if (pn > this.newest || pn <= this.newest - this.times.length || pn < 0) return undefined;
+    return this.times[pn & (this.times.length - 1)];
   }
 }

@@ -90,10 +90,10 @@ describe("udp-reliable end to end", () => {
         for (let i = 0; i < 50; i++) {
           const n = 1 + Math.floor(r() * 1500);
           const d = randomBytes(n, Math.floor(r() * 1e9));
-          // Half of them look like ours (magic byte, version 1, any type) to reach the parser.
+          // Half of them look like ours (magic byte, version 2, any type) to reach the parser.
           if (r() < 0.5) {
             d[0] = 0x55;
-            if (n > 1) d[1] = 0x10 | Math.floor(r() * 6);
+            if (n > 1) d[1] = 0x20 | Math.floor(r() * 6);
           }
           noise.send(d, recv.port, "127.0.0.1");
         }

@@ -264,7 +264,7 @@ export class BbrController implements CongestionController {
     if (!p) return;
     // Delivery rate over max(send interval, ack interval): ACK compression cannot inflate it.
     const sendElapsed = p.sentAt - p.firstSentTimeAtSend;
-    const ackElapsed = ev.now - p.deliveredTimeAtSend;
+    const ackElapsed = (ev.deliveredTime ?? ev.now) - p.deliveredTimeAtSend;
     const interval = Math.max(sendElapsed, ackElapsed);
     // Too short to trust when under half a round trip. Which round trip: the fastest seen at all,
     // not the confirmed min RTT, which may be the stand-in (a handshake timed on a starved host:

@@ -33,6 +33,11 @@ export interface AckEvent {
   minRtt: number;
   /** Total bytes delivered on the connection after this ACK. */
   delivered: number;
+  /**
+   * The delivery clock after this ACK (ms; absent: `now`), against which `deliveredTimeAtSend` is
+   * read: the ACK's arrival, unless it skipped a delay on its way back (sent-packets.ts).
+   */
+  deliveredTime?: number;
   /** Bytes in flight after this ACK was processed. */
   bytesInFlight: number;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import {
+  type AckStamp,
   FRAME,
   type Frame,
   type PnRange,
@@ -33,9 +34,18 @@ const ackRanges = (maxRanges = 40): fc.Arbitrary<PnRange[]> =>
       return ranges.reverse();
     });
 
-function writeAck(ranges: PnRange[], delayUs: number, room = 4096): Uint8Array {
+/** A stamp that encodes in three bytes: time 0, latest packet 0 (offset = largest), age 0. */
+const STAMP0: AckStamp = { timeUs: 0, latestPn: 0, latestAgeUs: 0 };
+
+/** A stamp valid for an ACK whose largest is `largest`. */
+const ackStamp = (largest: number): fc.Arbitrary<AckStamp> =>
+  fc
+    .tuple(fc.maxSafeNat(), fc.integer({ min: 0, max: largest }), fc.double({ min: 0, max: 1, noNaN: true }))
+    .map(([timeUs, latestPn, share]) => ({ timeUs, latestPn, latestAgeUs: Math.floor(timeUs * share) }));
+
+function writeAck(ranges: PnRange[], delayUs: number, room = 4096, stamp = STAMP0): Uint8Array {
   const buf = new Uint8Array(Math.max(room, 64) + 64);
-  const end = writeAckFrame(new DataView(buf.buffer), 0, ranges, delayUs, room);
+  const end = writeAckFrame(new DataView(buf.buffer), 0, ranges, delayUs, stamp, room);
   return buf.subarray(0, end);
 }
 
@@ -58,7 +68,7 @@ function writeFrames(specs: Spec[]): Uint8Array {
         view.setUint8(at++, FRAME.ping);
         break;
       case "ack":
-        at = writeAckFrame(view, at, f.ranges, f.delayUs, buf.byteLength - at);
+        at = writeAckFrame(view, at, f.ranges, f.delayUs, f.stamp, buf.byteLength - at);
         break;
       case "max-data":
         at = writeMaxDataFrame(view, at, f.limit);
@@ -80,9 +90,43 @@ describe("ACK frames", () => {
   test("round-trip descending disjoint ranges and the delay", () => {
     fc.assert(
       fc.property(ackRanges(), fc.integer({ min: 0, max: 0x3fffffff }), (ranges, delayUs) => {
-        expect(read(writeAck(ranges, delayUs))).toEqual([{ type: "ack", ranges, delayUs }]);
+        expect(read(writeAck(ranges, delayUs))).toEqual([{ type: "ack", ranges, delayUs, stamp: STAMP0 }]);
       }),
     );
+  });
+
+  test("round-trip the stamp: the time, the latest packet (at or below the largest) and its age", () => {
+    const withStamp = ackRanges(8).chain((ranges) =>
+      fc.tuple(fc.constant(ranges), ackStamp((ranges[0] as PnRange).high)),
+    );
+    fc.assert(
+      fc.property(withStamp, ([ranges, stamp]) => {
+        expect(read(writeAck(ranges, 7, 4096, stamp))).toEqual([{ type: "ack", ranges, delayUs: 7, stamp }]);
+      }),
+    );
+  });
+
+  test("the writer rounds and clamps the stamp into what a reader accepts", () => {
+    const r = [{ low: 3, high: 9 }];
+    const stampOf = (stamp: AckStamp) => (read(writeAck(r, 0, 4096, stamp))[0] as { stamp: AckStamp }).stamp;
+    expect(stampOf({ timeUs: 10.6, latestPn: 4, latestAgeUs: 2.4 })).toEqual({
+      timeUs: 11,
+      latestPn: 4,
+      latestAgeUs: 2,
+    });
+    // An age beyond the time, a latest packet above the largest or below zero, a negative time.
+    expect(stampOf({ timeUs: 5, latestPn: 12, latestAgeUs: 50 })).toEqual({ timeUs: 5, latestPn: 9, latestAgeUs: 5 });
+    expect(stampOf({ timeUs: -3, latestPn: -1, latestAgeUs: -1 })).toEqual({ timeUs: 0, latestPn: 0, latestAgeUs: 0 });
+  });
+
+  test("a stamp naming a packet below zero, or an arrival before the connection began, is a WireError", () => {
+    // largest 5, delay 0, time 10, latest offset, age, count 0, first range 0
+    const frame = (offset: number, age: number) => Uint8Array.from([FRAME.ack, 5, 0, 10, offset, age, 0, 0]);
+    expect(read(frame(5, 10))).toEqual([
+      { type: "ack", ranges: [{ low: 5, high: 5 }], delayUs: 0, stamp: { timeUs: 10, latestPn: 0, latestAgeUs: 10 } },
+    ]);
+    expect(() => read(frame(6, 0))).toThrow("ACK's latest packet below zero");
+    expect(() => read(frame(0, 11))).toThrow("arrived before its connection began");
   });
 
   test("a single range, adjacent-by-one gaps and ranges reaching PN 0", () => {
@@ -99,14 +143,15 @@ describe("ACK frames", () => {
         { low: 0, high: 0 },
       ],
     ];
-    for (const ranges of cases) expect(read(writeAck(ranges, 0))).toEqual([{ type: "ack", ranges, delayUs: 0 }]);
+    for (const ranges of cases)
+      expect(read(writeAck(ranges, 0))).toEqual([{ type: "ack", ranges, delayUs: 0, stamp: STAMP0 }]);
   });
 
   test("the delay is rounded and clamped to a 4-byte varint", () => {
     const r = [{ low: 1, high: 2 }];
-    expect(read(writeAck(r, 1.6))).toEqual([{ type: "ack", ranges: r, delayUs: 2 }]);
-    expect(read(writeAck(r, -50))).toEqual([{ type: "ack", ranges: r, delayUs: 0 }]);
-    expect(read(writeAck(r, 1e12))).toEqual([{ type: "ack", ranges: r, delayUs: 0x3fffffff }]);
+    expect(read(writeAck(r, 1.6))).toEqual([{ type: "ack", ranges: r, delayUs: 2, stamp: STAMP0 }]);
+    expect(read(writeAck(r, -50))).toEqual([{ type: "ack", ranges: r, delayUs: 0, stamp: STAMP0 }]);
+    expect(read(writeAck(r, 1e12))).toEqual([{ type: "ack", ranges: r, delayUs: 0x3fffffff, stamp: STAMP0 }]);
   });
 
   test("with little room, keeps the newest ranges that fit and never exceeds the room", () => {
@@ -129,17 +174,20 @@ describe("ACK frames", () => {
 
   test("concrete truncation: 10 ranges into a 12-byte room keep the newest 4", () => {
     const ranges = Array.from({ length: 10 }, (_, i) => ({ low: 100 - 10 * i, high: 100 - 10 * i + 5 }));
-    // type 1 + largest (105) 2 + delay 1 + count 1 + first length 1 = 6 bytes; each further range 2 (gap, length).
-    const bytes = writeAck(ranges, 0, 12);
-    expect(bytes.byteLength).toBe(12);
-    expect(read(bytes)).toEqual([{ type: "ack", ranges: ranges.slice(0, 4), delayUs: 0 }]);
+    // type 1 + largest (105) 2 + delay 1 + stamp 0, 105 (2), 0 = 4 + count 1 + first length 1 = 10 bytes; each
+    // further range 2 (gap, length).
+    const bytes = writeAck(ranges, 0, 16);
+    expect(bytes.byteLength).toBe(16);
+    expect(read(bytes)).toEqual([{ type: "ack", ranges: ranges.slice(0, 4), delayUs: 0, stamp: STAMP0 }]);
   });
 
   test("maxRanges keeps the newest ranges even when more would fit", () => {
     const ranges = Array.from({ length: 50 }, (_, i) => ({ low: 1000 - 10 * i, high: 1000 - 10 * i + 5 }));
     const buf = new Uint8Array(4096);
-    const end = writeAckFrame(new DataView(buf.buffer), 0, ranges, 0, 4096, 32);
-    expect(read(buf.subarray(0, end))).toEqual([{ type: "ack", ranges: ranges.slice(0, 32), delayUs: 0 }]);
+    const end = writeAckFrame(new DataView(buf.buffer), 0, ranges, 0, STAMP0, 4096, 32);
+    expect(read(buf.subarray(0, end))).toEqual([
+      { type: "ack", ranges: ranges.slice(0, 32), delayUs: 0, stamp: STAMP0 },
+    ]);
   });
 
   test("writeAckFrame needs a range", () => {
@@ -154,6 +202,9 @@ describe("ACK frames", () => {
       v.setUint8(at++, FRAME.ack);
       at = writeVarint(v, at, 100); // largest
       at = writeVarint(v, at, 0); // delay
+      at = writeVarint(v, at, 0); // stamp: time 0, latest 100, age 0
+      at = writeVarint(v, at, 0);
+      at = writeVarint(v, at, 0);
       at = writeVarint(v, at, count);
       at = writeVarint(v, at, 1); // first range: 99..100
       at = writeVarint(v, at, 0); // gap
@@ -171,24 +222,27 @@ describe("ACK frames", () => {
           { low: 97, high: 97 },
         ],
         delayUs: 0,
+        stamp: { timeUs: 0, latestPn: 100, latestAgeUs: 0 },
       },
     ]);
   });
 
   test("a count that fits the bytes but runs off the end is still a WireError", () => {
-    const bytes = Uint8Array.from([FRAME.ack, 50, 0, 2, 1, 0, 0]); // count 2, one range's bytes
+    const bytes = Uint8Array.from([FRAME.ack, 50, 0, 0, 0, 0, 2, 1, 0, 0]); // count 2, one range's bytes
     expect(() => read(bytes)).toThrow(WireError);
   });
 
   test("ranges going below zero are a WireError", () => {
-    expect(() => read(Uint8Array.from([FRAME.ack, 5, 0, 0, 6]))).toThrow(WireError);
-    expect(read(Uint8Array.from([FRAME.ack, 5, 0, 0, 5]))).toEqual([
-      { type: "ack", ranges: [{ low: 0, high: 5 }], delayUs: 0 },
+    // largest 5, delay 0, stamp (0, 0, 0), then the count and ranges.
+    const ack = (...rest: number[]) => Uint8Array.from([FRAME.ack, 5, 0, 0, 0, 0, ...rest]);
+    expect(() => read(ack(0, 6))).toThrow(WireError);
+    expect(read(ack(0, 5))).toEqual([
+      { type: "ack", ranges: [{ low: 0, high: 5 }], delayUs: 0, stamp: { timeUs: 0, latestPn: 5, latestAgeUs: 0 } },
     ]);
     // Gap below the first range: high = 3 - 2 - 2 = -1.
-    expect(() => read(Uint8Array.from([FRAME.ack, 5, 0, 1, 2, 2, 0]))).toThrow(WireError);
+    expect(() => read(ack(1, 2, 2, 0))).toThrow(WireError);
     // Second range longer than what is left below it.
-    expect(() => read(Uint8Array.from([FRAME.ack, 5, 0, 1, 2, 0, 2]))).toThrow(WireError);
+    expect(() => read(ack(1, 2, 0, 2))).toThrow(WireError);
   });
 });
 
@@ -274,7 +328,9 @@ describe("frame sequences", () => {
     fc.record({ type: fc.constant("close" as const), code: fc.nat({ max: 10 }), reason: fc.string({ maxLength: 30 }) }),
     fc
       .tuple(ackRanges(10), fc.integer({ min: 0, max: 0x3fffffff }))
-      .map(([ranges, delayUs]) => ({ type: "ack" as const, ranges, delayUs })),
+      .chain(([ranges, delayUs]) =>
+        ackStamp((ranges[0] as PnRange).high).map((stamp) => ({ type: "ack" as const, ranges, delayUs, stamp })),
+      ),
   );
 
   test("any sequence round-trips, padding dropped", () => {
@@ -306,6 +362,10 @@ describe("frame sequences", () => {
             expect(f.data.byteOffset + f.data.byteLength).toBeLessThanOrEqual(bytes.byteLength);
           }
           if (f.type === "ack") {
+            // A decoded stamp is one the sender can use without further checks.
+            expect(f.stamp.latestPn).toBeGreaterThanOrEqual(0);
+            expect(f.stamp.latestPn).toBeLessThanOrEqual((f.ranges[0] as PnRange).high);
+            expect(f.stamp.latestAgeUs).toBeLessThanOrEqual(f.stamp.timeUs);
             for (const [i, r] of f.ranges.entries()) {
               expect(r.low).toBeGreaterThanOrEqual(0);
               expect(r.low).toBeLessThanOrEqual(r.high);

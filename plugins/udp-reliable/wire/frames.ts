@@ -26,6 +26,21 @@ export interface AckFrame {
   ranges: PnRange[];
   /** How long the receiver held the largest packet before acknowledging it (µs). */
   delayUs: number;
+  stamp: AckStamp;
+}
+
+/**
+ * The acknowledging side's own clock (wire version 2), so the sender can time each leg of the
+ * round trip apart: a packet that skipped a delay on the way out and an ACK that skipped one on
+ * the way back both shorten the round trip, but only one leg each (docs/ARQ.md §1).
+ */
+export interface AckStamp {
+  /** When the ACK was written: µs since the acknowledging side's connection began. */
+  timeUs: number;
+  /** The ack-eliciting packet received most recently (a fill-in below the largest too). */
+  latestPn: number;
+  /** µs from its arrival to `timeUs`. */
+  latestAgeUs: number;
 }
 export interface StreamFrame {
   type: "stream";
@@ -62,6 +77,8 @@ export const CLOSE_CODE = {
 } as const;
 
 const MAX_REASON = 200;
+/** An ACK's clock wraps nothing: 2^53 − 1 µs is 285 years. */
+const MAX_TIME_US = Number.MAX_SAFE_INTEGER;
 
 export function streamFrameOverhead(offset: number, length: number): number {
   return 1 + varintSize(offset) + varintSize(length);
@@ -84,6 +101,7 @@ export function writeAckFrame(
   at: number,
   ranges: readonly PnRange[],
   delayUs: number,
+  stamp: AckStamp,
   room: number,
   maxRanges = Number.POSITIVE_INFINITY,
 ): number {
@@ -92,8 +110,12 @@ export function writeAckFrame(
   const start = at;
   const end = at + room;
   const delay = Math.min(Math.max(0, Math.round(delayUs)), 0x3fffffff);
+  const time = Math.min(Math.max(0, Math.round(stamp.timeUs)), MAX_TIME_US);
+  const age = Math.min(Math.max(0, Math.round(stamp.latestAgeUs)), time);
+  const latestOffset = Math.min(Math.max(0, first.high - stamp.latestPn), first.high);
+  const stampSize = varintSize(time) + varintSize(latestOffset) + varintSize(age);
   // Count how many ranges fit before writing, since the count precedes them.
-  let size = 1 + varintSize(first.high) + varintSize(delay) + varintSize(first.high - first.low);
+  let size = 1 + varintSize(first.high) + varintSize(delay) + stampSize + varintSize(first.high - first.low);
   let count = 0;
   const available = Math.min(ranges.length, maxRanges);
   for (let i = 1; i < available; i++) {
@@ -107,6 +129,9 @@ export function writeAckFrame(
   view.setUint8(at++, FRAME.ack);
   at = writeVarint(view, at, first.high);
   at = writeVarint(view, at, delay);
+  at = writeVarint(view, at, time);
+  at = writeVarint(view, at, latestOffset);
+  at = writeVarint(view, at, age);
   at = writeVarint(view, at, count);
   at = writeVarint(view, at, first.high - first.low);
   for (let i = 1; i <= count; i++) {
@@ -173,6 +198,11 @@ export function readFrames(r: Reader): Frame[] {
 function readAck(r: Reader): AckFrame {
   const largest = r.varint();
   const delayUs = r.varint();
+  const timeUs = r.varint();
+  const latestOffset = r.varint();
+  const latestAgeUs = r.varint();
+  if (latestOffset > largest) throw new WireError("ACK's latest packet below zero");
+  if (latestAgeUs > timeUs) throw new WireError("ACK's latest packet arrived before its connection began");
   const count = r.varint();
   // Each further range takes at least two bytes: a count beyond that is a lie.
   if (count > r.remaining / 2) throw new WireError("ACK range count exceeds the packet");
@@ -186,5 +216,5 @@ function readAck(r: Reader): AckFrame {
     if (high < 0 || low < 0) throw new WireError("ACK range below zero");
     ranges.push({ low, high });
   }
-  return { type: "ack", ranges, delayUs };
+  return { type: "ack", ranges, delayUs, stamp: { timeUs, latestPn: largest - latestOffset, latestAgeUs } };
 }

@@ -170,11 +170,12 @@ describe("packet rejections", () => {
       new Uint8Array(0),
       new Uint8Array([MAGIC]),
       Uint8Array.from([0x56, ...reset.subarray(1)]),
-      Uint8Array.from([MAGIC, 0x25, ...reset.subarray(2)]), // version 2
+      Uint8Array.from([MAGIC, 0x15, ...reset.subarray(2)]), // version 1 (its ACKs carry no clock)
+      Uint8Array.from([MAGIC, 0x35, ...reset.subarray(2)]), // version 3
       Uint8Array.from([MAGIC, 0x05, ...reset.subarray(2)]), // version 0
-      Uint8Array.from([MAGIC, 0x10, ...reset.subarray(2)]), // type 0
-      Uint8Array.from([MAGIC, 0x16, ...reset.subarray(2)]), // type 6
-      Uint8Array.from([MAGIC, 0x1e, ...reset.subarray(2)]), // type 14
+      Uint8Array.from([MAGIC, (WIRE_VERSION << 4) | 0, ...reset.subarray(2)]), // type 0
+      Uint8Array.from([MAGIC, (WIRE_VERSION << 4) | 6, ...reset.subarray(2)]), // type 6
+      Uint8Array.from([MAGIC, (WIRE_VERSION << 4) | 14, ...reset.subarray(2)]), // type 14
     ];
     for (const bytes of cases) expect(() => readPacket(bytes)).toThrow(WireError);
   });

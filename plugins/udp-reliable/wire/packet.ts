@@ -1,12 +1,13 @@
 /**
- * Packet headers of udp-reliable, protocol version 1 (docs/PROTOCOL.md §2). Every datagram starts
+ * Packet headers of udp-reliable, protocol version 2 (docs/PROTOCOL.md §2). Every datagram starts
  * with the magic byte 0x55 ('U') so a UDP port shared with other transports can route it, then a
  * byte holding version (high nibble) and packet type (low nibble).
  */
 import { Reader, WireError, writeU48, writeVarint } from "./varint.ts";
 
 export const MAGIC = 0x55;
-export const WIRE_VERSION = 1;
+/** 2: ACK frames carry the receiver's clock (frames.ts, AckStamp); a version-1 peer is refused by VERSION. */
+export const WIRE_VERSION = 2;
 export const CID_BYTES = 8;
 /** Payload bytes every path must carry (IPv6 minimum MTU 1280 − 48 bytes of IPv6+UDP, rounded down). */
 export const MIN_DATAGRAM = 1200;
