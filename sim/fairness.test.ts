@@ -43,8 +43,8 @@ describe("flows sharing a bottleneck", () => {
   }, 60_000);
 
   test("five flows at 100 Mbit/s × 300 ms with 1 % loss share evenly within 30 s", () => {
-    // About 100 round trips in 30 s: before STARTUP ended on a standing queue and the bound
-    // recovered on a 150 ms clock, this reached Jain 0.79 (now 0.98).
+    // About 100 round trips in 30 s: before STARTUP also ended on a standing queue, this reached
+    // Jain 0.79.
     const goodputs = shares(1, 5, 30, 300);
     expect(jain(goodputs)).toBeGreaterThan(0.9);
     const total = goodputs.reduce((a, b) => a + b, 0);

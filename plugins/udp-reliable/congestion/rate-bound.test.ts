@@ -37,18 +37,6 @@ describe("rate bound", () => {
     expect(large.value / small.value).toBeLessThan(ratio);
   });
 
-  test("a 300 ms round recovers what two 150 ms rounds do: the same growth per second", () => {
-    const long = cutAt(40e6);
-    const short = cutAt(40e6);
-    for (let i = 0; i < 4; i++) {
-      long.recover(MSS, 300, 40e6);
-      short.recover(MSS, 150, 40e6);
-      short.recover(MSS, 150, 40e6);
-    }
-    expect(long.value).toBeGreaterThan(34e6);
-    expect(long.value).toBeCloseTo(short.value, -3);
-  });
-
   test("short paths grow by at most 5 % a round, however large the step has become", () => {
     const b = cutAt(1e6);
     let prev = b.value;

@@ -4,18 +4,9 @@
  * loss it answered proves spurious. Rules and figures: docs/PROTOCOL.md §2.7, docs/ARQ.md §2 items 3a–3b.
  */
 
-/** The bound recovers by at most this share per recovery round. */
+/** The bound recovers by at most this share a round. */
 const RECOVERY_MAX = 0.05;
-/**
- * Recovery runs on a clock of this many ms, not the path's rounds: a round of 300 ms counts as two
- * of 150 ms. Counted per round, a 300 ms path grew a quarter (the steps) to a half (the cap) as
- * fast per second as a 150 ms path, so cuts, the only thing that moves shares, came half as often,
- * and five flows at 300 ms stayed apart (Jain 0.77 where 150 ms reached 0.97). 150 ms is the round
- * at which convergence was measured, not a property of any link. Shorter rounds keep the per-round
- * rule (a round on loopback is 0.1 ms). docs/ARQ.md §2 item 3b.
- */
-const RECOVERY_ROUND_MS = 150;
-/** The step doubles each recovery round; past this many datagrams the 5 % cap always rules anyway. */
+/** The step doubles each round; past this many datagrams the 5 % cap always rules anyway. */
 const MAX_STEP = 2 ** 40;
 
 export class RateBound {
@@ -23,7 +14,7 @@ export class RateBound {
   value = Number.POSITIVE_INFINITY;
   cuts = 0;
   undone = 0;
-  /** Datagrams per recovery round the bound grows by next (doubles each round, 1 after a cut). */
+  /** Datagrams per min RTT the bound grows by next (doubles each round, 1 after a cut). */
   private step = 1;
   /** The last loss cut, until spurious losses show its round's loss was reordering (then it is undone). */
   private lastCut: { priorLimit: number; lostBytes: number; spuriousBytes: number } | null = null;
@@ -42,19 +33,16 @@ export class RateBound {
   /**
    * A round that was not congestive: grow by the step, the same absolute rate for every flow, so
    * flows cut together win back the same rate and the larger one's share shrinks. Never more than
-   * 5 % a recovery round: on a short path a datagram per min RTT is a lot (16 KB per 0.5 ms on
+   * 5 % a round: on a short path a datagram per min RTT is a lot (16 KB per 0.5 ms on
    * loopback), doubling steps undid each cut within a few rounds, and the overshoot raised
    * retransmission at 5 % loss from 11 % to 31 %. The bound is lifted once it is twice what the
    * flow measures: it no longer binds.
    */
   recover(mss: number, minRttMs: number, measured: number): void {
     if (Number.isFinite(this.value) && Number.isFinite(minRttMs)) {
-      const rtt = Math.max(minRttMs, 1);
-      const rounds = Math.max(1, rtt / RECOVERY_ROUND_MS);
-      const unit = (mss * 1000) / (rtt / rounds);
-      const grow = this.step * (2 ** rounds - 1) * unit;
-      this.value += Math.min(grow, this.value * ((1 + RECOVERY_MAX) ** rounds - 1));
-      this.step = Math.min(this.step * 2 ** rounds, MAX_STEP);
+      const unit = (mss * 1000) / Math.max(minRttMs, 1);
+      this.value += Math.min(this.step * unit, this.value * RECOVERY_MAX);
+      this.step = Math.min(this.step * 2, MAX_STEP);
     }
     if (this.value > measured * 2) this.value = Number.POSITIVE_INFINITY;
   }
